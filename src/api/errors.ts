@@ -1,0 +1,92 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '../logger.js';
+
+/** The `type` of every error the API answers with; each maps to one HTTP status family. */
+export type ApiErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'not_found_error'
+  | 'method_not_allowed_error'
+  | 'conflict_error'
+  | 'idempotency_error'
+  | 'validation_error'
+  | 'rate_limit_error'
+  | 'service_unavailable_error'
+  | 'api_error';
+
+/** A failure the API reports to its caller as `{ error: { type, code, message, param?, requestId } }`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ApiErrorType,
+    readonly code: string,
+    message: string,
+    readonly param?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ErrorBody {
+  error: { type: ApiErrorType; code: string; message: string; param?: string; requestId: string };
+}
+
+export function errorBody(error: ApiError, requestId: string): ErrorBody {
+  return {
+    error: {
+      type: error.type,
+      code: error.code,
+      message: error.message,
+      ...(error.param === undefined ? {} : { param: error.param }),
+      requestId,
+    },
+  };
+}
+
+/** body-parser's errors carry `type` and `status`; turn the ones a caller caused into 4xx. */
+function fromBodyParser(err: unknown): ApiError | undefined {
+  if (typeof err !== 'object' || err === null || !('type' in err)) return undefined;
+  switch ((err as { type: unknown }).type) {
+    case 'entity.parse.failed':
+      return new ApiError(400, 'invalid_request_error', 'malformed_json', 'The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new ApiError(413, 'invalid_request_error', 'body_too_large', 'The request body is larger than the API accepts.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError(415, 'invalid_request_error', 'unsupported_encoding', 'Send the body as UTF-8 JSON.');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new ApiError(400, 'invalid_request_error', 'bad_body', 'The request body could not be read.');
+    default:
+      return undefined;
+  }
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new ApiError(404, 'not_found_error', 'route_not_found', `No route ${req.method} ${req.baseUrl + req.path}.`));
+};
+
+/** Answers 405 for a known path asked with a method it does not serve. */
+export function methodNotAllowed(allowed: string[]): RequestHandler {
+  return (req, res, next) => {
+    res.setHeader('Allow', allowed.join(', '));
+    next(
+      new ApiError(405, 'method_not_allowed_error', 'method_not_allowed', `${req.method} is not allowed here; use ${allowed.join(' or ')}.`),
+    );
+  };
+}
+
+/** The one error middleware: every error leaves the API in the same JSON shape. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const requestId = String(res.locals.requestId ?? 'unknown');
+    const known = err instanceof ApiError ? err : fromBodyParser(err);
+    const apiError =
+      known ?? new ApiError(500, 'api_error', 'internal_error', 'Something went wrong on our side; retry later with the same request.');
+    if (!known) logger.error({ err, requestId, method: req.method, path: req.baseUrl + req.path }, 'unhandled error');
+    if (res.headersSent) return;
+    res.status(apiError.status).json(errorBody(apiError, requestId));
+  };
+}

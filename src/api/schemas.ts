@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { CURRENCIES } from '../../workflows/money.js';
+import { PAYMENT_CHANNELS, type PaymentRequest } from '../../workflows/contracts.js';
+
+/** Printable text with no control characters (C0, DEL, C1). */
+const printable = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    // eslint-disable-next-line no-control-regex -- the point is to reject control characters
+    .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'must not contain control characters');
+
+const identifier = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -');
+const minorUnits = (max: number) =>
+  z.number().int('must be an integer number of minor units').min(0).max(max).refine(Number.isSafeInteger, 'must be a safe integer');
+
+export interface PaymentSchemaLimits {
+  /** Largest payment the API accepts, in minor units. */
+  maxAmount: number;
+}
+
+export function createPaymentRequestSchema(limits: PaymentSchemaLimits) {
+  const item = z.strictObject({
+    courseId: identifier,
+    title: printable(200),
+    unitAmount: minorUnits(limits.maxAmount),
+    quantity: z.number().int().min(1).max(1000),
+  });
+  return z
+    .strictObject({
+      orderId: identifier,
+      customerId: identifier,
+      currency: z.enum(CURRENCIES),
+      amount: minorUnits(limits.maxAmount).refine((n) => n > 0, 'must be greater than zero'),
+      items: z.array(item).min(1).max(100),
+      channel: z.enum(PAYMENT_CHANNELS).optional(),
+      expiresInSeconds: z.number().int().min(60).max(86_400).default(900),
+      description: printable(256).optional(),
+    })
+    .superRefine((request, ctx) => {
+      const total = request.items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
+      if (total !== request.amount) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['amount'],
+          message: `must equal the sum of the items (${total})`,
+        });
+      }
+    }) satisfies z.ZodType<PaymentRequest, unknown>;
+}

@@ -1,0 +1,52 @@
+import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { CURRENCIES } from '../../../workflows/money.js';
+import { PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../../workflows/contracts.js';
+
+const itemSchema = new Schema(
+  {
+    courseId: { type: String, required: true },
+    title: { type: String, required: true },
+    unitAmount: { type: Number, required: true, min: 0, validate: Number.isSafeInteger },
+    quantity: { type: Number, required: true, min: 1, validate: Number.isSafeInteger },
+  },
+  { _id: false },
+);
+
+const timelineSchema = new Schema(
+  { at: { type: Date, required: true }, event: { type: String, required: true }, detail: String },
+  { _id: false },
+);
+
+/**
+ * The payments read model: one document per payment, written only by the payment's own workflow
+ * (through activities), so changes to one payment are serialised by Temporal. Amounts are integer
+ * minor units of `currency`. `orderId` and `paymentId` are unique: idempotency rests on them.
+ */
+const paymentSchema = new Schema(
+  {
+    paymentId: { type: String, required: true },
+    orderId: { type: String, required: true },
+    customerId: { type: String, required: true },
+    status: { type: String, required: true, enum: PAYMENT_STATUSES },
+    currency: { type: String, required: true, enum: CURRENCIES },
+    amount: { type: Number, required: true, min: 1, validate: Number.isSafeInteger },
+    items: { type: [itemSchema], required: true },
+    channel: { type: String, enum: [...PAYMENT_CHANNELS, null], default: null },
+    channelTradeNo: { type: String, default: null },
+    description: String,
+    expiresAt: { type: Date, required: true },
+    requestFingerprint: { type: String, required: true },
+    timeline: { type: [timelineSchema], default: [] },
+  },
+  { timestamps: true, collection: 'payments' },
+);
+paymentSchema.index({ paymentId: 1 }, { unique: true });
+paymentSchema.index({ orderId: 1 }, { unique: true });
+paymentSchema.index({ status: 1, updatedAt: 1 });
+
+export type PaymentDocument = InferSchemaType<typeof paymentSchema>;
+export type PaymentModel = Model<PaymentDocument>;
+
+export function paymentModel(connection: Connection): PaymentModel {
+  return (connection.models.Payment as PaymentModel | undefined) ?? connection.model('Payment', paymentSchema);
+}

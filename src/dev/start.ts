@@ -1,0 +1,80 @@
+/**
+ * `npm start`: the whole system on one machine for development and demos. Provisions Temporal
+ * and MongoDB (see src/provision), builds the workflow bundle once, starts one worker and one
+ * API process, waits until the API is ready and prints where every part listens. Ctrl-C stops
+ * the API, then the worker, then the servers this run started.
+ */
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../config.js';
+import { provisionServers } from '../provision/index.js';
+import { say, startProcess, waitUntilReady, withProgress, type ManagedProcess } from '../provision/processes.js';
+import { loadProvisionSettings } from '../provision/settings.js';
+import { cachedWorkflowBundle, PROJECT_ROOT } from '../worker/workflow-bundle.js';
+
+function startService(name: string, entry: string, env: NodeJS.ProcessEnv): ManagedProcess {
+  return startProcess(name, process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, entry)], { logFile: 'inherit', env });
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const settings = loadProvisionSettings('dev');
+  const config = loadConfig();
+  const servers = await provisionServers(settings);
+  const children: ManagedProcess[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping: API, worker, then the servers this run started');
+    for (const child of [...children].reverse()) await child.stop();
+    await servers.stop();
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const bundle = await withProgress('workflow bundle', () => cachedWorkflowBundle(settings.cacheDir));
+    say(`workflow bundle ${bundle.built ? 'built' : 'reused'}: ${bundle.path}`);
+    const mongodbUri = settings.mongodbUri ?? `${servers.mongo.uri}/knowledge_pay`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: servers.temporal.address,
+      MONGODB_URI: mongodbUri,
+      WORKFLOW_BUNDLE_PATH: bundle.path,
+    };
+    children.push(startService('worker', 'src/worker/main.ts', env));
+    children.push(startService('api', 'src/api/main.ts', env));
+    const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
+    const died = Promise.race(children.map((c) => c.exited));
+    await withProgress('API readiness', () =>
+      waitUntilReady(`API at ${apiUrl}/readyz`, async () => {
+        const res = await fetch(`${apiUrl}/readyz`);
+        if (res.status !== 200) throw new Error(`readyz answered ${res.status}`);
+      }, { timeoutMs: settings.startupTimeoutMs, hint: 'See the API and worker output above.', abort: died }),
+    );
+    const rows: [string, string][] = [
+      ['API', `${apiUrl}  (POST /v1/payments, GET /healthz, GET /readyz)`],
+      ['Temporal', `${servers.temporal.address}  [${servers.temporal.source}]`],
+      ['Temporal Web UI', servers.temporal.uiUrl ?? '(not served by this Temporal)'],
+      ['MongoDB', `${mongodbUri.replace(/\/\/[^@/]*@/, '//***@')}  [${servers.mongo.source}]`],
+      ['Worker', `task queue "${config.TEMPORAL_TASK_QUEUE}" in namespace "${config.TEMPORAL_NAMESPACE}"`],
+      ['Data', settings.dataDir],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    console.log(`\nKnowledge Pay is up after ${((Date.now() - startedAt) / 1000).toFixed(1)} s:`);
+    for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+    console.log('Press Ctrl-C to stop.\n');
+    await died;
+  } catch (err) {
+    if (stopping) return;
+    console.error(`[start] ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : `[start] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

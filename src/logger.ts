@@ -1,0 +1,33 @@
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+
+export type { Logger };
+
+/**
+ * Paths pino blanks out wherever they appear in a log line. Request bodies and headers are not
+ * logged at all; these catch anything that slips through in an error's context.
+ */
+const REDACTED_PATHS = [
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  '*.headers["x-signature"]',
+  'customerId',
+  '*.customerId',
+  'password',
+  'secret',
+  '*.secret',
+  'privateKey',
+  '*.privateKey',
+];
+
+/** One structured JSON logger per process; `component` names the process in every line. */
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, component: string): Logger {
+  return pino({
+    level: config.LOG_LEVEL,
+    base: { component },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}

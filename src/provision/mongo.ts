@@ -1,0 +1,168 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import { join } from 'node:path';
+import mongoose from 'mongoose';
+import { withTimeout } from '../with-timeout.js';
+import { PROJECT_ROOT } from '../worker/workflow-bundle.js';
+import { isPortOpen, runToCompletion, say, startProcess, waitUntilReady, withProgress } from './processes.js';
+import type { ProvisionSettings } from './settings.js';
+
+export interface ProvisionedMongo {
+  /** Server URI without a database name; callers append their own. */
+  uri: string;
+  source: string;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const FERRETDB_SOURCE = join(PROJECT_ROOT, 'src/provision/ferretdb');
+
+async function mongoAnswers(uri: string): Promise<void> {
+  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 2_000 });
+  try {
+    await withTimeout(connection.asPromise(), 3_000, 'MongoDB connect');
+    await withTimeout(connection.db!.command({ ping: 1 }), 2_000, 'MongoDB ping');
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+function onPath(command: string): string | undefined {
+  const result = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  const found = result.stdout.trim();
+  return result.status === 0 && found ? found : undefined;
+}
+
+/**
+ * Gives the payment system a MongoDB-wire server, choosing in this order and logging the choice:
+ * 1. `MONGODB_URI` if set (nothing is started);
+ * 2. a server already answering on the profile's port (reused, not stopped by us);
+ * 3. a `mongod` on PATH;
+ * 4. on connected machines, mongodb-memory-server's downloaded mongod;
+ * 5. FerretDB v1.24 (SQLite backend), built once from the Go module proxy by the embedding
+ *    program in `src/provision/ferretdb` and cached.
+ */
+export async function provisionMongo(settings: ProvisionSettings): Promise<ProvisionedMongo> {
+  const timeoutMs = settings.startupTimeoutMs;
+  if (settings.mongodbUri) {
+    const uri = settings.mongodbUri;
+    say('MongoDB: using MONGODB_URI (nothing started)');
+    await waitUntilReady('MongoDB at MONGODB_URI', () => mongoAnswers(uri), {
+      timeoutMs,
+      hint: 'Check MONGODB_URI, or unset it to let the project start a server.',
+    });
+    return { uri, source: 'MONGODB_URI', stop: async () => undefined };
+  }
+
+  const uri = `mongodb://${HOST}:${settings.mongodbPort}`;
+  if (await isPortOpen(HOST, settings.mongodbPort)) {
+    await mongoAnswers(uri).catch((err: unknown) => {
+      throw new Error(
+        `port ${settings.mongodbPort} is taken by something that is not a MongoDB-wire server (${(err as Error).message}). ` +
+          'Stop it, or set MONGODB_PORT to a free port.',
+      );
+    });
+    say(`MongoDB: reusing the server already running at ${uri} (it will be left running)`);
+    return { uri, source: 'already running', stop: async () => undefined };
+  }
+
+  const waitFor = async (what: string, abort: Promise<never>, logFile: string) =>
+    withProgress(`MongoDB: waiting for ${what}`, () =>
+      waitUntilReady(`${what} at ${uri}`, () => mongoAnswers(uri), {
+        timeoutMs,
+        hint: `See ${logFile}; raise STARTUP_TIMEOUT_SECONDS on a slow machine.`,
+        abort,
+      }),
+    );
+
+  const mongod = onPath('mongod');
+  if (mongod) {
+    const dbPath = join(settings.dataDir, 'mongod');
+    mkdirSync(dbPath, { recursive: true });
+    const logFile = join(settings.dataDir, 'logs', 'mongod.log');
+    say(`MongoDB: starting mongod from PATH (${mongod}), data ${dbPath}; log ${logFile}`);
+    const server = startProcess('mongod', mongod, ['--dbpath', dbPath, '--port', String(settings.mongodbPort), '--bind_ip', HOST], { logFile });
+    await waitFor('mongod', server.exited, logFile);
+    return { uri, source: `mongod on PATH (${mongod})`, stop: () => server.stop() };
+  }
+
+  const memory = await tryMemoryServer(settings);
+  if (memory) return memory;
+
+  const binary = await buildFerretDb(settings);
+  const dataDir = join(settings.dataDir, 'ferretdb');
+  const logFile = join(settings.dataDir, 'logs', 'ferretdb.log');
+  say(`MongoDB: starting FerretDB v1.24 over SQLite (${dataDir}); log ${logFile}`);
+  const server = startProcess('ferretdb', binary, ['-listen', `${HOST}:${settings.mongodbPort}`, '-dir', dataDir], { logFile });
+  await waitFor('FerretDB', server.exited, logFile);
+  return { uri, source: `FerretDB v1.24.2 embedded (${binary})`, stop: () => server.stop() };
+}
+
+/**
+ * mongodb-memory-server, on machines that have its binary cached or can download one. Offline
+ * machines skip it after a quick DNS check instead of waiting for a download to time out.
+ */
+async function tryMemoryServer(settings: ProvisionSettings): Promise<ProvisionedMongo | undefined> {
+  let MongoMemoryServer: typeof import('mongodb-memory-server-core').MongoMemoryServer;
+  try {
+    ({ MongoMemoryServer } = await import('mongodb-memory-server-core'));
+  } catch {
+    say('MongoDB: mongodb-memory-server is not installed; skipping it');
+    return undefined;
+  }
+  const downloadHost = 'fastdl.mongodb.org';
+  const reachable = await withTimeout(lookup(downloadHost), 3_000, 'DNS lookup').then(
+    () => true,
+    () => false,
+  );
+  if (!process.env.MONGOMS_SYSTEM_BINARY && !reachable) {
+    say(`MongoDB: no mongod on PATH and ${downloadHost} is unreachable (offline), so mongodb-memory-server cannot download one`);
+    return undefined;
+  }
+  const dbPath = join(settings.dataDir, 'mongodb-memory');
+  mkdirSync(dbPath, { recursive: true });
+  try {
+    const server = await withProgress('MongoDB: starting mongodb-memory-server (downloads mongod once)', () =>
+      MongoMemoryServer.create({ instance: { ip: HOST, port: settings.mongodbPort, dbPath, storageEngine: 'wiredTiger' } }),
+    );
+    return {
+      uri: `mongodb://${HOST}:${settings.mongodbPort}`,
+      source: 'mongodb-memory-server',
+      stop: async () => {
+        await server.stop({ doCleanup: false });
+      },
+    };
+  } catch (err) {
+    say(`MongoDB: mongodb-memory-server failed (${(err as Error).message}); falling back to FerretDB`);
+    return undefined;
+  }
+}
+
+/** Builds the FerretDB embedding program once per source change; the binary is cached by hash. */
+async function buildFerretDb(settings: ProvisionSettings): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(FERRETDB_SOURCE, file)));
+  const binary = join(settings.cacheDir, 'bin', `ferretdb-${hash.digest('hex').slice(0, 12)}`);
+  if (existsSync(binary)) {
+    say(`MongoDB: FerretDB binary cached at ${binary}`);
+    return binary;
+  }
+  const go = onPath('go');
+  if (!go) {
+    throw new Error(
+      'no MongoDB-wire server could be provisioned: no mongod on PATH, no internet for mongodb-memory-server, and no Go toolchain ' +
+        'to build FerretDB. Install Go 1.24+ (or mongod), or set MONGODB_URI to a running server.',
+    );
+  }
+  const logFile = join(settings.cacheDir, 'logs', 'ferretdb-build.log');
+  await withProgress(`MongoDB: building FerretDB v1.24.2 with ${go} from the Go module proxy (first run only; a minute or more; log ${logFile})`, () =>
+    runToCompletion('go build', go, ['build', '-trimpath', '-o', binary, '.'], {
+      logFile,
+      cwd: FERRETDB_SOURCE,
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+    }),
+  );
+  return binary;
+}

@@ -1,0 +1,22 @@
+import type { PaymentStatus } from './contracts.js';
+
+const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
+  processing: ['awaiting_payment', 'succeeded', 'failed', 'refunded', 'manual_review'],
+  awaiting_payment: ['processing', 'succeeded', 'failed', 'expired', 'canceled', 'manual_review'],
+  succeeded: ['refunded', 'manual_review'],
+  failed: [],
+  expired: ['refunded', 'manual_review'],
+  canceled: ['refunded', 'manual_review'],
+  refunded: [],
+  manual_review: ['refunded'],
+};
+
+/** Whether a payment may move from `from` to `to`; the one definition of the state machine. */
+export function isValidTransition(from: PaymentStatus, to: PaymentStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** Statuses after which the workflow has nothing left to wait for. */
+export function isTerminal(status: PaymentStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'expired' || status === 'canceled' || status === 'refunded';
+}
