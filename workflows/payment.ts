@@ -5,7 +5,6 @@ import {
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
-
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/index.js';
 import { activityPresets } from './activity-presets.js';
@@ -53,7 +52,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     if (!isValidTransition(status, next)) {
       throw ApplicationFailure.nonRetryable(`invalid transition ${status} -> ${next}`, 'invalid_transition');
     }
-    const entry: TimelineEntry = { at: new Date().toISOString(), event: `payment.${next}`, ...(detail ? { detail } : {}) };
+    const entry: TimelineEntry = {
+      at: new Date().toISOString(),
+      event: `payment.${next}`,
+      ...(detail ? { detail } : {}),
+    };
     await recordPayment({
       paymentId,
       request,
@@ -99,4 +102,3 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   await condition(allHandlersFinished);
   return view();
 }
-

@@ -18,5 +18,11 @@ export function isValidTransition(from: PaymentStatus, to: PaymentStatus): boole
 
 /** Statuses after which the workflow has nothing left to wait for. */
 export function isTerminal(status: PaymentStatus): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'expired' || status === 'canceled' || status === 'refunded';
+  return (
+    status === 'succeeded' ||
+    status === 'failed' ||
+    status === 'expired' ||
+    status === 'canceled' ||
+    status === 'refunded'
+  );
 }

@@ -27,7 +27,10 @@ function requestContext(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ requestId, method: req.method, path: req.baseUrl + req.path, status: res.statusCode, ms: Math.round(ms) }, 'request');
+      logger.info(
+        { requestId, method: req.method, path: req.baseUrl + req.path, status: res.statusCode, ms: Math.round(ms) },
+        'request',
+      );
     });
     next();
   };

@@ -51,7 +51,12 @@ function fromBodyParser(err: unknown): ApiError | undefined {
     case 'entity.parse.failed':
       return new ApiError(400, 'invalid_request_error', 'malformed_json', 'The request body is not valid JSON.');
     case 'entity.too.large':
-      return new ApiError(413, 'invalid_request_error', 'body_too_large', 'The request body is larger than the API accepts.');
+      return new ApiError(
+        413,
+        'invalid_request_error',
+        'body_too_large',
+        'The request body is larger than the API accepts.',
+      );
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new ApiError(415, 'invalid_request_error', 'unsupported_encoding', 'Send the body as UTF-8 JSON.');
@@ -73,7 +78,12 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
   return (req, res, next) => {
     res.setHeader('Allow', allowed.join(', '));
     next(
-      new ApiError(405, 'method_not_allowed_error', 'method_not_allowed', `${req.method} is not allowed here; use ${allowed.join(' or ')}.`),
+      new ApiError(
+        405,
+        'method_not_allowed_error',
+        'method_not_allowed',
+        `${req.method} is not allowed here; use ${allowed.join(' or ')}.`,
+      ),
     );
   };
 }
@@ -84,7 +94,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const requestId = String(res.locals.requestId ?? 'unknown');
     const known = err instanceof ApiError ? err : fromBodyParser(err);
     const apiError =
-      known ?? new ApiError(500, 'api_error', 'internal_error', 'Something went wrong on our side; retry later with the same request.');
+      known ??
+      new ApiError(
+        500,
+        'api_error',
+        'internal_error',
+        'Something went wrong on our side; retry later with the same request.',
+      );
     if (!known) logger.error({ err, requestId, method: req.method, path: req.baseUrl + req.path }, 'unhandled error');
     if (res.headersSent) return;
     res.status(apiError.status).json(errorBody(apiError, requestId));

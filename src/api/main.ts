@@ -9,22 +9,34 @@ import { createApp } from './app.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'api');
-  const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch((err: unknown) => {
-    throw new Error(`cannot reach MongoDB (MONGODB_URI): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`);
-  });
+  const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch(
+    (err: unknown) => {
+      throw new Error(
+        `cannot reach MongoDB (MONGODB_URI): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
+      );
+    },
+  );
   const temporal = await connectTemporalClient(config).catch((err: unknown) => {
     throw new Error(
       `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
     );
   });
-  const app = createApp({ config, logger, temporal: { name: 'temporal', ...temporal }, database: { name: 'mongodb', ...database } });
+  const app = createApp({
+    config,
+    logger,
+    temporal: { name: 'temporal', ...temporal },
+    database: { name: 'mongodb', ...database },
+  });
 
   const server: Server = app.listen(config.API_PORT, config.API_HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  logger.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, `API listening on http://${config.API_HOST}:${config.API_PORT}`);
+  logger.info(
+    { url: `http://${config.API_HOST}:${config.API_PORT}` },
+    `API listening on http://${config.API_HOST}:${config.API_PORT}`,
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -42,6 +54,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `API failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    err instanceof ConfigError
+      ? err.message
+      : `API failed to start: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

@@ -13,7 +13,12 @@ const printable = (max: number) =>
 
 const identifier = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -');
 const minorUnits = (max: number) =>
-  z.number().int('must be an integer number of minor units').min(0).max(max).refine(Number.isSafeInteger, 'must be a safe integer');
+  z
+    .number()
+    .int('must be an integer number of minor units')
+    .min(0)
+    .max(max)
+    .refine(Number.isSafeInteger, 'must be a safe integer');
 
 export interface PaymentSchemaLimits {
   /** Largest payment the API accepts, in minor units. */

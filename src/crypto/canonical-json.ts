@@ -5,7 +5,8 @@
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('cannot canonicalise a non-finite number');
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new TypeError('cannot canonicalise a non-finite number');
     if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') {
       throw new TypeError(`cannot canonicalise a ${typeof value}`);
     }

@@ -26,7 +26,7 @@ export async function connectDatabase(uri: string, options: { timeoutMs: number 
   });
   await connection.asPromise();
   const models: Models = { payments: paymentModel(connection) };
-  await Promise.all(Object.values(models).map((model) => model.createIndexes()));
+  await models.payments.createIndexes();
   return {
     connection,
     models,

@@ -12,7 +12,9 @@ import { loadProvisionSettings } from '../provision/settings.js';
 import { cachedWorkflowBundle, PROJECT_ROOT } from '../worker/workflow-bundle.js';
 
 function startService(name: string, entry: string, env: NodeJS.ProcessEnv): ManagedProcess {
-  return startProcess(name, process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, entry)], { logFile: 'inherit', env });
+  return startProcess(name, process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, entry)], {
+    env,
+  });
 }
 
 async function main(): Promise<void> {
@@ -49,10 +51,14 @@ async function main(): Promise<void> {
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
     const died = Promise.race(children.map((c) => c.exited));
     await withProgress('API readiness', () =>
-      waitUntilReady(`API at ${apiUrl}/readyz`, async () => {
-        const res = await fetch(`${apiUrl}/readyz`);
-        if (res.status !== 200) throw new Error(`readyz answered ${res.status}`);
-      }, { timeoutMs: settings.startupTimeoutMs, hint: 'See the API and worker output above.', abort: died }),
+      waitUntilReady(
+        `API at ${apiUrl}/readyz`,
+        async () => {
+          const res = await fetch(`${apiUrl}/readyz`);
+          if (res.status !== 200) throw new Error(`readyz answered ${res.status}`);
+        },
+        { timeoutMs: settings.startupTimeoutMs, hint: 'See the API and worker output above.', abort: died },
+      ),
     );
     const rows: [string, string][] = [
       ['API', `${apiUrl}  (POST /v1/payments, GET /healthz, GET /readyz)`],
@@ -75,6 +81,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `[start] ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    err instanceof ConfigError ? err.message : `[start] ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

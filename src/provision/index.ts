@@ -20,7 +20,9 @@ export async function provisionServers(settings: ProvisionSettings): Promise<Pro
   say(`profile ${settings.profile}: data in ${settings.dataDir}, cache in ${settings.cacheDir}`);
   const [temporal, mongo] = await Promise.allSettled([provisionTemporal(settings), provisionMongo(settings)]);
   if (temporal.status === 'rejected' || mongo.status === 'rejected') {
-    await Promise.allSettled([temporal, mongo].map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    await Promise.allSettled(
+      [temporal, mongo].map((r) => (r.status === 'fulfilled' ? r.value.stop() : Promise.resolve())),
+    );
     throw temporal.status === 'rejected' ? temporal.reason : (mongo as PromiseRejectedResult).reason;
   }
   return {

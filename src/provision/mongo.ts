@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
+import type { MongoMemoryServer as MongoMemoryServerClass } from 'mongodb-memory-server-core';
 import mongoose from 'mongoose';
 import { withTimeout } from '../with-timeout.js';
 import { PROJECT_ROOT } from '../worker/workflow-bundle.js';
@@ -53,7 +54,7 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
       timeoutMs,
       hint: 'Check MONGODB_URI, or unset it to let the project start a server.',
     });
-    return { uri, source: 'MONGODB_URI', stop: async () => undefined };
+    return { uri, source: 'MONGODB_URI', stop: () => Promise.resolve() };
   }
 
   const uri = `mongodb://${HOST}:${settings.mongodbPort}`;
@@ -65,7 +66,7 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
       );
     });
     say(`MongoDB: reusing the server already running at ${uri} (it will be left running)`);
-    return { uri, source: 'already running', stop: async () => undefined };
+    return { uri, source: 'already running', stop: () => Promise.resolve() };
   }
 
   const waitFor = async (what: string, abort: Promise<never>, logFile: string) =>
@@ -83,7 +84,12 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
     mkdirSync(dbPath, { recursive: true });
     const logFile = join(settings.dataDir, 'logs', 'mongod.log');
     say(`MongoDB: starting mongod from PATH (${mongod}), data ${dbPath}; log ${logFile}`);
-    const server = startProcess('mongod', mongod, ['--dbpath', dbPath, '--port', String(settings.mongodbPort), '--bind_ip', HOST], { logFile });
+    const server = startProcess(
+      'mongod',
+      mongod,
+      ['--dbpath', dbPath, '--port', String(settings.mongodbPort), '--bind_ip', HOST],
+      { logFile },
+    );
     await waitFor('mongod', server.exited, logFile);
     return { uri, source: `mongod on PATH (${mongod})`, stop: () => server.stop() };
   }
@@ -95,7 +101,9 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
   const dataDir = join(settings.dataDir, 'ferretdb');
   const logFile = join(settings.dataDir, 'logs', 'ferretdb.log');
   say(`MongoDB: starting FerretDB v1.24 over SQLite (${dataDir}); log ${logFile}`);
-  const server = startProcess('ferretdb', binary, ['-listen', `${HOST}:${settings.mongodbPort}`, '-dir', dataDir], { logFile });
+  const server = startProcess('ferretdb', binary, ['-listen', `${HOST}:${settings.mongodbPort}`, '-dir', dataDir], {
+    logFile,
+  });
   await waitFor('FerretDB', server.exited, logFile);
   return { uri, source: `FerretDB v1.24.2 embedded (${binary})`, stop: () => server.stop() };
 }
@@ -105,7 +113,7 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
  * machines skip it after a quick DNS check instead of waiting for a download to time out.
  */
 async function tryMemoryServer(settings: ProvisionSettings): Promise<ProvisionedMongo | undefined> {
-  let MongoMemoryServer: typeof import('mongodb-memory-server-core').MongoMemoryServer;
+  let MongoMemoryServer: typeof MongoMemoryServerClass;
   try {
     ({ MongoMemoryServer } = await import('mongodb-memory-server-core'));
   } catch {
@@ -118,14 +126,18 @@ async function tryMemoryServer(settings: ProvisionSettings): Promise<Provisioned
     () => false,
   );
   if (!process.env.MONGOMS_SYSTEM_BINARY && !reachable) {
-    say(`MongoDB: no mongod on PATH and ${downloadHost} is unreachable (offline), so mongodb-memory-server cannot download one`);
+    say(
+      `MongoDB: no mongod on PATH and ${downloadHost} is unreachable (offline), so mongodb-memory-server cannot download one`,
+    );
     return undefined;
   }
   const dbPath = join(settings.dataDir, 'mongodb-memory');
   mkdirSync(dbPath, { recursive: true });
   try {
     const server = await withProgress('MongoDB: starting mongodb-memory-server (downloads mongod once)', () =>
-      MongoMemoryServer.create({ instance: { ip: HOST, port: settings.mongodbPort, dbPath, storageEngine: 'wiredTiger' } }),
+      MongoMemoryServer.create({
+        instance: { ip: HOST, port: settings.mongodbPort, dbPath, storageEngine: 'wiredTiger' },
+      }),
     );
     return {
       uri: `mongodb://${HOST}:${settings.mongodbPort}`,
@@ -157,12 +169,14 @@ async function buildFerretDb(settings: ProvisionSettings): Promise<string> {
     );
   }
   const logFile = join(settings.cacheDir, 'logs', 'ferretdb-build.log');
-  await withProgress(`MongoDB: building FerretDB v1.24.2 with ${go} from the Go module proxy (first run only; a minute or more; log ${logFile})`, () =>
-    runToCompletion('go build', go, ['build', '-trimpath', '-o', binary, '.'], {
-      logFile,
-      cwd: FERRETDB_SOURCE,
-      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
-    }),
+  await withProgress(
+    `MongoDB: building FerretDB v1.24.2 with ${go} from the Go module proxy (first run only; a minute or more; log ${logFile})`,
+    () =>
+      runToCompletion('go build', go, ['build', '-trimpath', '-o', binary, '.'], {
+        logFile,
+        cwd: FERRETDB_SOURCE,
+        env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      }),
   );
   return binary;
 }

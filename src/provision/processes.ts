@@ -19,22 +19,22 @@ export interface ManagedProcess {
   exited: Promise<never>;
 }
 
-/** Spawns `command` with its output appended to `logFile` (or inherited when `logFile` is 'inherit'). */
+/** Spawns `command` with its output appended to `logFile`, or shared with ours when there is none. */
 export function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: { logFile: string | 'inherit'; env?: NodeJS.ProcessEnv; cwd?: string },
+  options: { logFile?: string; env?: NodeJS.ProcessEnv; cwd?: string },
 ): ManagedProcess {
-  const inherit = options.logFile === 'inherit';
+  const { logFile } = options;
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
-    stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    stdio: logFile ? ['ignore', 'pipe', 'pipe'] : 'inherit',
   });
-  if (!inherit) {
-    mkdirSync(dirname(options.logFile), { recursive: true });
-    const log = createWriteStream(options.logFile, { flags: 'a' });
+  if (logFile) {
+    mkdirSync(dirname(logFile), { recursive: true });
+    const log = createWriteStream(logFile, { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
   }
@@ -46,14 +46,14 @@ export function startProcess(
   const exited = new Promise<never>((_, reject) => {
     child.once('error', (err) => reject(new Error(`${name} could not start (${command}): ${err.message}`)));
     child.once('exit', (code, signal) =>
-      reject(new Error(`${name} exited (${signal ?? `code ${code}`}); see ${inherit ? 'the output above' : options.logFile}`)),
+      reject(new Error(`${name} exited (${signal ?? `code ${code}`}); see ${logFile ?? 'the output above'}`)),
     );
   });
   exited.catch(() => undefined);
   return {
     name,
     child,
-    logFile: inherit ? 'stdout' : options.logFile,
+    logFile: logFile ?? 'stdout',
     exited,
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -100,7 +100,9 @@ export async function waitUntilReady(
       }
       if (Date.now() > deadline) {
         const reason = lastError instanceof Error ? lastError.message : String(lastError);
-        throw new Error(`${what} was not ready within ${Math.round(options.timeoutMs / 1000)} s (${reason}). ${options.hint}`);
+        throw new Error(
+          `${what} was not ready within ${Math.round(options.timeoutMs / 1000)} s (${reason}). ${options.hint}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -111,7 +113,10 @@ export async function waitUntilReady(
 /** Runs `fn`, printing an elapsed-time line every `everyMs` so long steps show progress. */
 export async function withProgress<T>(what: string, fn: () => Promise<T>, everyMs = 15_000): Promise<T> {
   const started = Date.now();
-  const timer = setInterval(() => say(`${what}: still working (${Math.round((Date.now() - started) / 1000)} s)`), everyMs);
+  const timer = setInterval(
+    () => say(`${what}: still working (${Math.round((Date.now() - started) / 1000)} s)`),
+    everyMs,
+  );
   try {
     const result = await fn();
     say(`${what}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -10,12 +10,18 @@ import { PROJECT_ROOT } from '../worker/workflow-bundle.js';
  */
 const port = z.coerce.number().int().min(1).max(65535);
 const settingsSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port').optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
+    .optional(),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_PORT: port.optional(),
   TEMPORAL_UI_PORT: port.optional(),
-  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'expected a mongodb:// URI').optional(),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'expected a mongodb:// URI')
+    .optional(),
   MONGODB_PORT: port.optional(),
   PAYMENTS_DATA_DIR: z.string().min(1).default('.data'),
   PAYMENTS_CACHE_DIR: z.string().min(1).default('.cache'),

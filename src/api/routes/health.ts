@@ -5,6 +5,17 @@ export interface Dependency {
   ping(timeoutMs: number): Promise<void>;
 }
 
+type DependencyReport = { status: 'ok' } | { status: 'unavailable'; reason: string };
+
+async function check(dep: Dependency, timeoutMs: number): Promise<DependencyReport> {
+  try {
+    await dep.ping(timeoutMs);
+    return { status: 'ok' };
+  } catch (err) {
+    return { status: 'unavailable', reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 /**
  * `GET /healthz`: the process is alive. `GET /readyz`: every dependency answered within the
  * timeout; otherwise 503 naming the ones that did not, so a load balancer stops routing here.
@@ -15,18 +26,13 @@ export function healthRoutes(dependencies: Dependency[], timeoutMs: number): Rou
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const results = await Promise.all(
-      dependencies.map(async (dep) => {
-        try {
-          await dep.ping(timeoutMs);
-          return [dep.name, { status: 'ok' }] as const;
-        } catch (err) {
-          return [dep.name, { status: 'unavailable', reason: err instanceof Error ? err.message : String(err) }] as const;
-        }
-      }),
+    const reports = await Promise.all(dependencies.map((dep) => check(dep, timeoutMs)));
+    const report: Record<string, DependencyReport> = {};
+    dependencies.forEach(
+      (dep, i) => (report[dep.name] = reports[i] ?? { status: 'unavailable', reason: 'not checked' }),
     );
-    const ready = results.every(([, r]) => r.status === 'ok');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', dependencies: Object.fromEntries(results) });
+    const ready = reports.every((r) => r.status === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', dependencies: report });
   });
   return router;
 }

@@ -4,7 +4,6 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
-  isGrpcServiceError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -65,7 +64,13 @@ function viewFromDocument(doc: PaymentDocument): PaymentView {
 }
 
 const orderConflict = (orderId: string) =>
-  new ApiError(409, 'conflict_error', 'order_conflict', `Order ${orderId} already has a payment with different parameters.`, 'orderId');
+  new ApiError(
+    409,
+    'conflict_error',
+    'order_conflict',
+    `Order ${orderId} already has a payment with different parameters.`,
+    'orderId',
+  );
 
 function isOrderConflict(err: unknown): boolean {
   return (
@@ -118,7 +123,13 @@ export function paymentRoutes({ client, models, taskQueue, maxAmount }: PaymentR
     .route('/:paymentId')
     .get(async (req, res) => {
       const { paymentId } = req.params;
-      const notFound = new ApiError(404, 'not_found_error', 'payment_not_found', `No payment ${paymentId}.`, 'paymentId');
+      const notFound = new ApiError(
+        404,
+        'not_found_error',
+        'payment_not_found',
+        `No payment ${paymentId}.`,
+        'paymentId',
+      );
       if (!PAYMENT_ID_PATTERN.test(paymentId)) throw notFound;
       const handle = client.workflow.getHandle(paymentId);
       try {
@@ -128,8 +139,7 @@ export function paymentRoutes({ client, models, taskQueue, maxAmount }: PaymentR
           return;
         }
       } catch (err) {
-        const missing = err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5);
-        if (!missing) throw err;
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
       const doc = await models.payments.findOne({ paymentId }).lean<PaymentDocument>();
       if (!doc) throw notFound;
