@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { connectDatabase } from '../db/connect.js';
 import { createLogger } from '../logger.js';
 import { connectTemporalClient } from '../temporal/client.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { createPaymentWorker } from './create-worker.js';
 
@@ -13,6 +14,7 @@ import { createPaymentWorker } from './create-worker.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
+  installTemporalRuntime(logger);
   const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch(
     (err: unknown) => {
       throw new Error(

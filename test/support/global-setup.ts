@@ -1,0 +1,32 @@
+import type { TestProject } from 'vitest/node';
+import { provisionServers } from '../../src/provision/index.js';
+import { loadProvisionSettings } from '../../src/provision/settings.js';
+import { cachedWorkflowBundle } from '../../src/worker/workflow-bundle.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    /** MongoDB server URI; tests add their own database name (see {@link withDatabase}). */
+    mongoUri: string;
+    workflowBundlePath: string;
+  }
+}
+
+/**
+ * Provisions the test servers the same way `npm start` does (test profile: own ports, fresh
+ * data) and builds the workflow bundle once for the whole run.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const settings = loadProvisionSettings('test');
+  const servers = await provisionServers(settings);
+  try {
+    const bundle = await cachedWorkflowBundle(settings.cacheDir);
+    project.provide('temporalAddress', servers.temporal.address);
+    project.provide('mongoUri', servers.mongo.uri);
+    project.provide('workflowBundlePath', bundle.path);
+  } catch (err) {
+    await servers.stop();
+    throw err;
+  }
+  return () => servers.stop();
+}

@@ -1,0 +1,114 @@
+import type { Server } from 'node:http';
+import { once } from 'node:events';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { connectDatabase, type Database } from '../../src/db/connect.js';
+import { createLogger } from '../../src/logger.js';
+import { connectTemporalClient, type TemporalClient } from '../../src/temporal/client.js';
+import { createPaymentWorker } from '../../src/worker/create-worker.js';
+import { installTemporalRuntime } from '../../src/temporal/runtime.js';
+import { uniqueId } from './builders.js';
+
+installTemporalRuntime(
+  createLogger({ LOG_LEVEL: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'warn' }, 'temporal-sdk'),
+);
+
+/** The server URI with `dbName` as its database, keeping any options the URI carries. */
+export function withDatabase(uri: string, dbName: string): string {
+  const url = new URL(uri);
+  url.pathname = `/${dbName}`;
+  return url.toString();
+}
+
+export interface TestStack {
+  baseUrl: string;
+  config: Config;
+  temporal: TemporalClient;
+  database: Database;
+  worker: Worker;
+  /** JSON request against the API; answers status, headers and parsed body. */
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  stop(): Promise<void>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/**
+ * A real API and a real worker in this test process, against the provisioned Temporal and
+ * MongoDB-wire servers, with a task queue and database of their own.
+ */
+export async function startStack(options: { maxCachedWorkflows?: number } = {}): Promise<TestStack> {
+  const id = uniqueId('t').replace(/-/g, '_');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `payments-${id}`,
+    MONGODB_URI: withDatabase(inject('mongoUri'), `kp_${id}`),
+    WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+  });
+  const logger = createLogger(config, 'test');
+  const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
+  const temporal = await connectTemporalClient(config);
+  const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createPaymentWorker({
+    connection: nativeConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    deps: { models: database.models },
+    workflowBundlePath: inject('workflowBundlePath'),
+    shutdownGraceSeconds: 5,
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+  });
+  const workerRun = worker.run();
+  const app = createApp({
+    config,
+    logger,
+    temporal: { name: 'temporal', ...temporal },
+    database: { name: 'mongodb', ...database },
+  });
+  const server: Server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('API did not bind a TCP port');
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+
+  return {
+    baseUrl,
+    config,
+    temporal,
+    database,
+    worker,
+    async request(method, path, body, headers = {}) {
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        // not JSON: the test sees the raw text
+      }
+      return { status: res.status, headers: res.headers, body: parsed };
+    },
+    async stop() {
+      server.closeAllConnections();
+      server.close();
+      worker.shutdown();
+      await workerRun;
+      await nativeConnection.close();
+      await temporal.close();
+      await database.connection.dropDatabase().catch(() => undefined);
+      await database.close();
+    },
+  };
+}

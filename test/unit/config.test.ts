@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadProvisionSettings } from '../../src/provision/settings.js';
+
+describe('loadConfig', () => {
+  it('gives every variable its documented default when the environment is empty', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      NODE_ENV: 'development',
+      API_HOST: '127.0.0.1',
+      API_PORT: 3000,
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: 'payments',
+      MONGODB_URI: 'mongodb://127.0.0.1:27017/knowledge_pay',
+      WORKER_SHUTDOWN_GRACE_SECONDS: 30,
+      PAYMENT_MAX_AMOUNT: 100_000_000,
+    });
+    expect(config.WORKFLOW_BUNDLE_PATH).toBeUndefined();
+  });
+
+  it('coerces numbers from strings', () => {
+    expect(loadConfig({ API_PORT: '8080' }).API_PORT).toBe(8080);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ API_PORT: '' }).API_PORT).toBe(3000);
+  });
+
+  it.each([
+    ['API_PORT', '70000'],
+    ['API_PORT', 'three thousand'],
+    ['NODE_ENV', 'staging'],
+    ['TEMPORAL_ADDRESS', 'no-port-here'],
+    ['MONGODB_URI', 'postgres://db/payments'],
+    ['LOG_LEVEL', 'loud'],
+    ['WORKER_SHUTDOWN_GRACE_SECONDS', '-1'],
+  ])('stops on a bad %s and names it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
+  });
+
+  it('names every bad variable at once', () => {
+    try {
+      loadConfig({ API_PORT: '0', NODE_ENV: 'x' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).issues.map((i) => i.split(':')[0]).sort()).toEqual(['API_PORT', 'NODE_ENV']);
+    }
+  });
+
+  it('never echoes a bad value back, since it may be a secret', () => {
+    const secret = 'mongodb-but-not://user:hunter2@db';
+    expect(() => loadConfig({ MONGODB_URI: secret })).toThrow(/MONGODB_URI/);
+    try {
+      loadConfig({ MONGODB_URI: secret });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2');
+    }
+  });
+});
+
+describe('loadProvisionSettings', () => {
+  it('puts dev and test on different ports and data folders so both can run at once', () => {
+    const dev = loadProvisionSettings('dev', {});
+    const test = loadProvisionSettings('test', {});
+    expect([dev.temporalPort, dev.temporalUiPort, dev.mongodbPort]).toEqual([7233, 8233, 27017]);
+    expect(test.temporalPort).not.toBe(dev.temporalPort);
+    expect(test.mongodbPort).not.toBe(dev.mongodbPort);
+    expect(test.dataDir).not.toBe(dev.dataDir);
+    expect(dev.persistent).toBe(true);
+    expect(test.persistent).toBe(false);
+  });
+
+  it('uses a given TEMPORAL_ADDRESS and MONGODB_URI instead of starting servers', () => {
+    const s = loadProvisionSettings('dev', { TEMPORAL_ADDRESS: 'temporal:7233', MONGODB_URI: 'mongodb://db:27017/kp' });
+    expect(s.temporalAddress).toBe('temporal:7233');
+    expect(s.mongodbUri).toBe('mongodb://db:27017/kp');
+  });
+
+  it('rejects a bad STARTUP_TIMEOUT_SECONDS by name', () => {
+    expect(() => loadProvisionSettings('dev', { STARTUP_TIMEOUT_SECONDS: '1' })).toThrow(/STARTUP_TIMEOUT_SECONDS/);
+  });
+});

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { PAYMENT_STATUSES } from '../../workflows/contracts.js';
+import { isTerminal, isValidTransition } from '../../workflows/state-machine.js';
+
+describe('payment state machine', () => {
+  it('opens a payment, then lets it be paid, expire, fail or be canceled', () => {
+    expect(isValidTransition('processing', 'awaiting_payment')).toBe(true);
+    for (const next of ['succeeded', 'expired', 'failed', 'canceled'] as const) {
+      expect(isValidTransition('awaiting_payment', next)).toBe(true);
+    }
+  });
+
+  it('never leaves failed or refunded', () => {
+    for (const next of PAYMENT_STATUSES) {
+      expect(isValidTransition('failed', next)).toBe(false);
+      expect(isValidTransition('refunded', next)).toBe(false);
+    }
+  });
+
+  it('refunds a success that arrives after an expiry or cancel', () => {
+    expect(isValidTransition('expired', 'refunded')).toBe(true);
+    expect(isValidTransition('canceled', 'refunded')).toBe(true);
+    expect(isValidTransition('expired', 'succeeded')).toBe(false);
+  });
+
+  it('treats manual_review as not terminal: staff still have work to do', () => {
+    expect(isTerminal('manual_review')).toBe(false);
+    expect(isTerminal('awaiting_payment')).toBe(false);
+    expect(isTerminal('refunded')).toBe(true);
+  });
+});
