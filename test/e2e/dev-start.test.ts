@@ -89,6 +89,19 @@ describe('npm start', () => {
       expect(created.status).toBe(201);
       const payment = (await created.json()) as { paymentId: string };
 
+      // The Web UI's own backend lists the payment's workflow, found by its order id.
+      await expect
+        .poll(
+          async () => {
+            const query = encodeURIComponent(`OrderId = "${String(request.orderId)}"`);
+            const res = await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/workflows?query=${query}`);
+            const body = (await res.json()) as { executions?: { execution?: { workflowId?: string } }[] };
+            return body.executions?.map((e) => e.execution?.workflowId);
+          },
+          { timeout: 15_000, interval: 300 },
+        )
+        .toEqual([payment.paymentId]);
+
       // A second start while the first runs reuses its servers instead of failing on taken ports.
       const second = startDevSystem(ports.secondApi);
       await untilUp(second);
