@@ -28,7 +28,9 @@ ENV API_HOST=0.0.0.0 \
     API_PORT=3000 \
     WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
 
-# Non-root (the node image's uid 1000); the processes write nothing to disk.
+# Non-root (the node image's uid 1000). The only thing written to disk is the sandbox keyring in
+# /app/keys, a volume in docker-compose.yml.
+RUN mkdir -p /app/keys && chown node:node /app/keys
 USER node
 EXPOSE 3000
 CMD ["node", "dist/src/api/main.js"]

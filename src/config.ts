@@ -32,6 +32,32 @@ const configSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'expected a mongodb:// or mongodb+srv:// URI')
     .default('mongodb://127.0.0.1:27017/knowledge_pay'),
 
+  /** Base URL at which channels, learners and the platform reach this API (notify and pay URLs). */
+  PUBLIC_BASE_URL: z.url().optional(),
+  /** Folder of `keyring.json` (merchant, channel-sandbox, voucher and webhook keys). */
+  KEYS_DIR: z.string().min(1).default('.data/keys'),
+
+  /** Channel sandboxes, cashier pages, control API and platform stub; default on outside production. */
+  SANDBOX_ENABLED: z.enum(['true', 'false']).optional(),
+  /** Sandbox notification resend schedules are multiplied by this (0.01: Alipay's 4 min becomes 2.4 s). */
+  SANDBOX_TIME_SCALE: z.coerce.number().positive().max(1).default(0.01),
+  ALIPAY_GATEWAY_URL: z.url().optional(),
+  WECHATPAY_BASE_URL: z.url().optional(),
+  /** Channels payments may be routed to, in preference order. */
+  CHANNELS_ENABLED: z
+    .string()
+    .regex(/^(alipay|wechatpay)(,(alipay|wechatpay))*$/, 'expected a comma-separated list of alipay, wechatpay')
+    .default('alipay,wechatpay'),
+  ALIPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(100_000_000),
+  WECHATPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(50_000_000),
+  /** Timeout of every call to a channel, in milliseconds. */
+  CHANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+
+  /** Where outcome webhooks go; defaults to the sandbox platform stub when the sandbox is on. */
+  PLATFORM_WEBHOOK_URL: z.url().optional(),
+  /** Timeout of one webhook delivery attempt, in milliseconds. */
+  PLATFORM_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+
   /** How long a stopping worker lets running activities finish before abandoning them. */
   WORKER_SHUTDOWN_GRACE_SECONDS: positiveSeconds.default(30),
   /** Prebuilt workflow bundle; when unset the worker bundles `workflows/` at start. */
@@ -40,7 +66,16 @@ const configSchema = z.object({
   DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
 });
 
-export type Config = z.infer<typeof configSchema>;
+type RawConfig = z.infer<typeof configSchema>;
+
+/** The validated configuration, with the values that derive from others filled in. */
+export type Config = Omit<RawConfig, 'SANDBOX_ENABLED' | 'PUBLIC_BASE_URL'> & {
+  SANDBOX_ENABLED: boolean;
+  PUBLIC_BASE_URL: string;
+  ALIPAY_GATEWAY_URL: string | undefined;
+  WECHATPAY_BASE_URL: string | undefined;
+  PLATFORM_WEBHOOK_URL: string | undefined;
+};
 
 /** A configuration value is missing or malformed; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -66,5 +101,26 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv)
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  return parseEnv(configSchema, env);
+  const raw = parseEnv(configSchema, env);
+  const sandbox = raw.SANDBOX_ENABLED === undefined ? raw.NODE_ENV !== 'production' : raw.SANDBOX_ENABLED === 'true';
+  const base = (raw.PUBLIC_BASE_URL ?? `http://${raw.API_HOST === '0.0.0.0' ? '127.0.0.1' : raw.API_HOST}:${raw.API_PORT}`).replace(
+    /\/+$/,
+    '',
+  );
+  const missing = [
+    !sandbox && !raw.ALIPAY_GATEWAY_URL && raw.CHANNELS_ENABLED.includes('alipay') && 'ALIPAY_GATEWAY_URL',
+    !sandbox && !raw.WECHATPAY_BASE_URL && raw.CHANNELS_ENABLED.includes('wechatpay') && 'WECHATPAY_BASE_URL',
+    !sandbox && !raw.PLATFORM_WEBHOOK_URL && 'PLATFORM_WEBHOOK_URL',
+  ].filter((name): name is string => typeof name === 'string');
+  if (missing.length > 0) {
+    throw new ConfigError(missing.map((name) => `${name}: required when the sandbox is off (SANDBOX_ENABLED=false)`));
+  }
+  return {
+    ...raw,
+    SANDBOX_ENABLED: sandbox,
+    PUBLIC_BASE_URL: base,
+    ALIPAY_GATEWAY_URL: raw.ALIPAY_GATEWAY_URL ?? (sandbox ? `${base}/sandbox/alipay/gateway.do` : undefined),
+    WECHATPAY_BASE_URL: raw.WECHATPAY_BASE_URL ?? (sandbox ? `${base}/sandbox/wechatpay` : undefined),
+    PLATFORM_WEBHOOK_URL: raw.PLATFORM_WEBHOOK_URL ?? (sandbox ? `${base}/sandbox/platform/webhooks` : undefined),
+  };
 }

@@ -1,0 +1,133 @@
+/**
+ * The one contract between the payment saga and a payment channel (Alipay, WeChat Pay, ...).
+ * Adapters speak the provider's own wire format (see ../shared/PROTOCOLS.md) and convert money
+ * only at this edge: everything here is integer minor units plus an ISO-4217 currency.
+ */
+import type { Currency } from '../../workflows/money.js';
+import type { PaymentChannel } from '../../workflows/contracts.js';
+
+export type ChannelOperation = 'create' | 'query' | 'close' | 'refund';
+
+export interface CreateChannelOrderRequest {
+  /** Our payment id, sent as `out_trade_no`: the channel's idempotency key for the order. */
+  paymentId: string;
+  amount: number;
+  currency: Currency;
+  /** Shown to the payer at the cashier (course titles). */
+  subject: string;
+  /** ISO-8601 instant after which the channel must refuse to take the payment. */
+  expiresAt: string;
+  /** Where the channel posts its asynchronous notifications. */
+  notifyUrl: string;
+}
+
+export interface ChannelOrder {
+  channel: PaymentChannel;
+  /** The learner pays here (the provider's cashier page). */
+  payUrl: string;
+  /** The merchant id the channel will echo in notifications (`seller_id` / `mchid`). */
+  merchantId: string;
+}
+
+/** The channel's view of a trade, normalised. */
+export type ChannelTradeState =
+  | 'NOT_PAID' // created, not (yet) paid: Alipay WAIT_BUYER_PAY, WeChat NOTPAY/USERPAYING/PAYERROR
+  | 'PAID' // Alipay TRADE_SUCCESS/TRADE_FINISHED, WeChat SUCCESS
+  | 'CLOSED' // closed unpaid: Alipay TRADE_CLOSED (unpaid), WeChat CLOSED/REVOKED
+  | 'REFUNDED' // paid, then refunded: WeChat REFUND, Alipay TRADE_CLOSED after a full refund
+  | 'NOT_FOUND'; // the channel has no such order
+
+export interface ChannelTrade {
+  state: ChannelTradeState;
+  /** Channel's own trade number (`trade_no` / `transaction_id`), once paid. */
+  channelTradeNo?: string;
+  /** Amount the channel says was (or is to be) paid, minor units. */
+  amount?: number;
+  currency?: Currency;
+  /** ISO-8601. */
+  paidAt?: string;
+}
+
+export type CloseResult = 'CLOSED' | 'ALREADY_PAID' | 'NOT_FOUND';
+
+export interface RefundRequest {
+  paymentId: string;
+  /** Our refund id, sent as `out_request_no` / `out_refund_no`; reused on every retry. */
+  refundId: string;
+  amount: number;
+  /** The original payment's amount (WeChat requires it). */
+  totalAmount: number;
+  currency: Currency;
+  reason: string;
+}
+
+export interface RefundOutcome {
+  status: 'SUCCEEDED' | 'PROCESSING' | 'FAILED';
+  channelRefundId?: string;
+  /** Why a refund failed, in the channel's words. */
+  reason?: string;
+}
+
+/** A notification whose signature verified, decoded and normalised. */
+export interface ChannelNotification {
+  channel: PaymentChannel;
+  /** Stable across resends of the same event (`notify_id` / notification `id`). */
+  notificationId: string;
+  outTradeNo: string;
+  channelTradeNo: string;
+  state: ChannelTradeState;
+  amount: number;
+  currency: Currency;
+  merchantId: string;
+  appId: string;
+  paidAt?: string;
+}
+
+export interface RawCallback {
+  /** Exact bytes as received: signatures are over these. */
+  body: Buffer;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+}
+
+export type VerificationResult =
+  | { ok: true; notification: ChannelNotification }
+  | { ok: false; reason: string; /** out_trade_no if it could be read, for the record */ outTradeNo?: string };
+
+/** What the HTTP layer answers the channel: exactly the provider's ack format. */
+export interface ChannelAck {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** A channel failed in a way worth retrying or failing over (5xx, timeout, connection refused). */
+export class ChannelUnavailableError extends Error {
+  override readonly name = 'ChannelUnavailableError';
+}
+
+/** The channel refused the request for a business reason (4xx, error code); retrying will not help. */
+export class ChannelRejectedError extends Error {
+  override readonly name = 'ChannelRejectedError';
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ChannelAdapter {
+  readonly channel: PaymentChannel;
+  /** Routing rule: can this channel take this currency and amount at all? */
+  supports(currency: Currency, amount: number): boolean;
+  createOrder(request: CreateChannelOrderRequest): Promise<ChannelOrder>;
+  queryOrder(paymentId: string): Promise<ChannelTrade>;
+  closeOrder(paymentId: string): Promise<CloseResult>;
+  refund(request: RefundRequest): Promise<RefundOutcome>;
+  queryRefund(paymentId: string, refundId: string): Promise<RefundOutcome>;
+  /** Verifies on the raw bytes, fails closed, looks keys up by id/serial. Never throws. */
+  verifyNotification(raw: RawCallback): VerificationResult;
+  ackSuccess(): ChannelAck;
+  ackFailure(reason: string): ChannelAck;
+}

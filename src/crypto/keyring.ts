@@ -1,0 +1,140 @@
+import { generateKeyPairSync, randomBytes, createHash } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every key the system holds, in one file (`keyring.json`, mode 0600) under `KEYS_DIR`.
+ * In development and tests the file is generated on first run; in production it is mounted from
+ * the secret store. Private keys are PEM (PKCS#8), public keys PEM (SPKI).
+ *
+ * The `*ChannelPrivateKey` entries exist only for the sandbox, which plays the provider: a real
+ * deployment holds only the providers' public keys.
+ */
+const pem = z.string().startsWith('-----BEGIN');
+const keyringSchema = z.object({
+  version: z.literal(1),
+  alipay: z.object({
+    appId: z.string(),
+    sellerId: z.string(),
+    merchantPrivateKey: pem,
+    merchantPublicKey: pem,
+    alipayPublicKey: pem,
+    alipayPrivateKey: pem.optional(),
+  }),
+  wechatpay: z.object({
+    mchId: z.string(),
+    appId: z.string(),
+    merchantSerialNo: z.string(),
+    merchantPrivateKey: pem,
+    merchantPublicKey: pem,
+    /** 32 ASCII characters: the AES-256-GCM key of notification resources. */
+    apiV3Key: z.string().length(32),
+    /** WeChat Pay's keys, looked up by the `Wechatpay-Serial` header; more than one during rotation. */
+    platformKeys: z.array(z.object({ serial: z.string(), publicKey: pem, privateKey: pem.optional() })).min(1),
+  }),
+  vouchers: z.object({
+    activeKeyId: z.string(),
+    keys: z.array(z.object({ keyId: z.string(), createdAt: z.string(), publicKey: pem, privateKey: pem.optional() })).min(1),
+  }),
+  /** HMAC secret of the outgoing platform webhooks. */
+  platformWebhookSecret: z.string().min(32),
+});
+
+export type Keyring = z.infer<typeof keyringSchema>;
+
+function rsaPair() {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+function ed25519Pair() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return {
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+/** A key id that names the key by its content: `prefix_` and 16 hex of SHA-256 of the public key. */
+export function keyIdOf(prefix: string, publicKeyPem: string): string {
+  return `${prefix}_${createHash('sha256').update(publicKeyPem).digest('hex').slice(0, 16)}`;
+}
+
+export function generateKeyring(now = new Date()): Keyring {
+  const alipayMerchant = rsaPair();
+  const alipayPlatform = rsaPair();
+  const wechatMerchant = rsaPair();
+  const wechatPlatform = rsaPair();
+  const voucher = ed25519Pair();
+  const voucherKeyId = keyIdOf('vk', voucher.publicKey);
+  return {
+    version: 1,
+    alipay: {
+      appId: '2021000000000001',
+      sellerId: '2088000000000001',
+      merchantPrivateKey: alipayMerchant.privateKey,
+      merchantPublicKey: alipayMerchant.publicKey,
+      alipayPublicKey: alipayPlatform.publicKey,
+      alipayPrivateKey: alipayPlatform.privateKey,
+    },
+    wechatpay: {
+      mchId: '1900000001',
+      appId: 'wx0000000000000001',
+      merchantSerialNo: createHash('sha1').update(wechatMerchant.publicKey).digest('hex').toUpperCase(),
+      merchantPrivateKey: wechatMerchant.privateKey,
+      merchantPublicKey: wechatMerchant.publicKey,
+      apiV3Key: randomBytes(16).toString('hex'),
+      platformKeys: [
+        {
+          serial: `PUB_KEY_ID_${createHash('sha1').update(wechatPlatform.publicKey).digest('hex').slice(0, 24).toUpperCase()}`,
+          publicKey: wechatPlatform.publicKey,
+          privateKey: wechatPlatform.privateKey,
+        },
+      ],
+    },
+    vouchers: {
+      activeKeyId: voucherKeyId,
+      keys: [{ keyId: voucherKeyId, createdAt: now.toISOString(), ...voucher }],
+    },
+    platformWebhookSecret: `whsec_${randomBytes(24).toString('base64url')}`,
+  };
+}
+
+export function keyringPath(dir: string): string {
+  return join(dir, 'keyring.json');
+}
+
+/**
+ * Reads the keyring from `dir`, generating it first if there is none (development and tests).
+ * Safe when several processes start at once: the file is published with a hard link, which
+ * fails if another process published first, and then that one is read.
+ */
+export function loadOrCreateKeyring(dir: string): { keyring: Keyring; created: boolean } {
+  const path = keyringPath(dir);
+  if (existsSync(path)) return { keyring: loadKeyring(path), created: false };
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, JSON.stringify(generateKeyring(), null, 2), { mode: 0o600 });
+  let created = true;
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    created = false;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return { keyring: loadKeyring(path), created };
+}
+
+export function loadKeyring(path: string): Keyring {
+  const parsed = keyringSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(`keyring ${path} is malformed: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  }
+  return parsed.data;
+}
