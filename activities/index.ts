@@ -1,14 +1,17 @@
-import type { Models } from '../src/db/connect.js';
+import { createChannelActivities, type ChannelDeps } from './channels.js';
+import { createFulfilmentActivities, type FulfilmentDeps } from './fulfilment.js';
 import { createPersistenceActivities } from './persistence.js';
+import { createVoucherActivities, type VoucherDeps } from './vouchers.js';
 
-export interface ActivityDeps {
-  models: Models;
-}
+export type ActivityDeps = ChannelDeps & VoucherDeps & FulfilmentDeps;
 
 /** Every activity the payment worker registers, built from the process's shared dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPersistenceActivities(deps),
+    ...createChannelActivities(deps),
+    ...createVoucherActivities(deps),
+    ...createFulfilmentActivities(deps),
   };
 }
 

@@ -1,45 +1,84 @@
 import type { Models } from '../src/db/connect.js';
-import type { PaymentRequest, PaymentStatus, TimelineEntry } from '../workflows/contracts.js';
+import type { PaymentRequest, PaymentStatus, PaymentView, RefundSummary } from '../workflows/contracts.js';
 
-export interface PaymentRecord {
-  paymentId: string;
+export interface PaymentSnapshot {
+  view: PaymentView;
   request: PaymentRequest;
   requestFingerprint: string;
-  status: PaymentStatus;
-  expiresAt: string;
-  timeline: TimelineEntry[];
 }
 
 /**
- * Activities that keep the MongoDB read model in step with the workflow. Each write is an
- * idempotent upsert keyed by `paymentId`: a retried activity, or a replayed workflow, writes
- * the same document again and never a second one.
+ * Keeps the MongoDB read model in step with the workflow. Each write is an idempotent upsert
+ * keyed by `paymentId` carrying the whole current view: a retried activity, or a replayed
+ * workflow, writes the same document again and never a second one. Only the payment's own
+ * workflow writes it, so writes to one payment never race.
  */
 export function createPersistenceActivities({ models }: { models: Models }) {
   return {
-    async recordPayment(record: PaymentRecord): Promise<void> {
-      const { request } = record;
+    async savePayment({ view, request, requestFingerprint }: PaymentSnapshot): Promise<void> {
       await models.payments.updateOne(
-        { paymentId: record.paymentId },
+        { paymentId: view.paymentId },
         {
           $set: {
-            status: record.status,
-            timeline: record.timeline.map((entry) => ({ ...entry, at: new Date(entry.at) })),
+            status: view.status,
+            channel: view.channel,
+            channelTradeNo: view.channelTradeNo,
+            payUrl: view.payUrl,
+            failureReason: view.failureReason,
+            voucher: view.voucher,
+            refunds: view.refunds,
+            timeline: view.timeline.map((entry) => ({ ...entry, at: new Date(entry.at) })),
           },
           $setOnInsert: {
-            paymentId: record.paymentId,
+            paymentId: view.paymentId,
             orderId: request.orderId,
             customerId: request.customerId,
             currency: request.currency,
             amount: request.amount,
             items: request.items,
-            channel: request.channel ?? null,
             description: request.description,
-            expiresAt: new Date(record.expiresAt),
-            requestFingerprint: record.requestFingerprint,
+            expiresAt: new Date(view.expiresAt),
+            requestFingerprint,
           },
         },
         { upsert: true, runValidators: true },
+      );
+    },
+
+    /** The read model's status of a payment whose workflow has closed (late notifications). */
+    async readPaymentStatus({ paymentId }: { paymentId: string }): Promise<PaymentStatus | null> {
+      const doc = await models.payments.findOne({ paymentId }, { status: 1 }).lean();
+      return doc?.status ?? null;
+    },
+
+    /**
+     * Records a refund of a payment that arrived after the payment ended. Idempotent: the refund
+     * is written once, keyed by its id.
+     */
+    async recordLateRefund({
+      paymentId,
+      refund,
+      at,
+    }: {
+      paymentId: string;
+      refund: RefundSummary;
+      at: string;
+    }): Promise<void> {
+      const doc = await models.payments.findOne({ paymentId }).lean();
+      if (!doc) throw new Error(`payment ${paymentId} is not in the read model`);
+      const refunds = doc.refunds.filter((r) => r.refundId !== refund.refundId);
+      await models.payments.updateOne(
+        { paymentId },
+        {
+          $set: {
+            status: 'refunded',
+            refunds: [...refunds, refund],
+            timeline: [
+              ...doc.timeline.filter((t) => !(t.event === 'payment.refunded' && t.detail === refund.refundId)),
+              { at: new Date(at), event: 'payment.refunded', detail: refund.refundId },
+            ],
+          },
+        },
       );
     },
   };

@@ -103,10 +103,9 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv)
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = parseEnv(configSchema, env);
   const sandbox = raw.SANDBOX_ENABLED === undefined ? raw.NODE_ENV !== 'production' : raw.SANDBOX_ENABLED === 'true';
-  const base = (raw.PUBLIC_BASE_URL ?? `http://${raw.API_HOST === '0.0.0.0' ? '127.0.0.1' : raw.API_HOST}:${raw.API_PORT}`).replace(
-    /\/+$/,
-    '',
-  );
+  const base = (
+    raw.PUBLIC_BASE_URL ?? `http://${raw.API_HOST === '0.0.0.0' ? '127.0.0.1' : raw.API_HOST}:${raw.API_PORT}`
+  ).replace(/\/+$/, '');
   const missing = [
     !sandbox && !raw.ALIPAY_GATEWAY_URL && raw.CHANNELS_ENABLED.includes('alipay') && 'ALIPAY_GATEWAY_URL',
     !sandbox && !raw.WECHATPAY_BASE_URL && raw.CHANNELS_ENABLED.includes('wechatpay') && 'WECHATPAY_BASE_URL',

@@ -1,4 +1,5 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import { PaymentErrorCode } from './contracts.js';
 
 /**
  * Named timeout and retry presets: every activity call picks one, none relies on defaults.
@@ -10,4 +11,63 @@ export const activityPresets = {
     startToCloseTimeout: '10 seconds',
     retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   },
+  /**
+   * Opening a channel order: a few quick tries, then the saga fails over to the next channel.
+   * A business refusal (`channel_rejected`) is final for that channel.
+   */
+  channelCreate: {
+    startToCloseTimeout: '15 seconds',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: [PaymentErrorCode.ChannelRejected],
+    },
+  },
+  /**
+   * Query and close: the saga cannot decide a payment's fate without the channel's answer, so
+   * these retry until the channel is back (staff see the pending attempts in the Web UI).
+   */
+  channelCall: {
+    startToCloseTimeout: '15 seconds',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      nonRetryableErrorTypes: [PaymentErrorCode.ChannelRejected],
+    },
+  },
+  /**
+   * Refunds retry long (about 2 hours) before the payment goes to `manual_review`. The refund id
+   * is the channel's idempotency key, so retries never refund twice.
+   */
+  refund: {
+    startToCloseTimeout: '30 seconds',
+    retry: {
+      initialInterval: '2 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '10 minutes',
+      maximumAttempts: 16,
+      nonRetryableErrorTypes: [PaymentErrorCode.RefundFailed, PaymentErrorCode.ChannelRejected],
+    },
+  },
+  /** Voucher issuance and voiding: local signing plus an idempotent insert. */
+  voucher: {
+    startToCloseTimeout: '10 seconds',
+    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  },
+  /** Platform webhooks: retried with backoff for up to a day, as webhook senders do. */
+  webhook: {
+    startToCloseTimeout: '20 seconds',
+    scheduleToCloseTimeout: '24 hours',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+  },
 } satisfies Record<string, ActivityOptions>;
+
+export const localActivityPresets = {
+  /** Routing decisions: pure and quick, no server round trip. */
+  routing: {
+    startToCloseTimeout: '5 seconds',
+    retry: { maximumAttempts: 3 },
+  },
+} satisfies Record<string, LocalActivityOptions>;

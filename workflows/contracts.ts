@@ -2,7 +2,7 @@
  * The payment workflow's message contracts: its input, the update that opens a payment, the query
  * that reads it, and the status vocabulary. The API imports these; nothing here touches I/O.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Currency } from './money.js';
 
 /**
@@ -63,6 +63,14 @@ export interface PaymentWorkflowInput {
   acceptedAt: string;
 }
 
+/** The channel's view of a trade, normalised across providers. */
+export type ChannelTradeState =
+  | 'NOT_PAID' // created, not (yet) paid: Alipay WAIT_BUYER_PAY, WeChat NOTPAY/USERPAYING/PAYERROR
+  | 'PAID' // Alipay TRADE_SUCCESS/TRADE_FINISHED, WeChat SUCCESS
+  | 'CLOSED' // closed unpaid: Alipay TRADE_CLOSED (unpaid), WeChat CLOSED/REVOKED
+  | 'REFUNDED' // paid, then refunded: WeChat REFUND, Alipay TRADE_CLOSED after a full refund
+  | 'NOT_FOUND'; // the channel has no such order
+
 export interface TimelineEntry {
   at: string;
   event: string;
@@ -79,9 +87,51 @@ export interface PaymentView {
   channel: PaymentChannel | null;
   channelTradeNo: string | null;
   expiresAt: string;
-  voucher: { voucherId: string; digest: string } | null;
-  refunds: { refundId: string; amount: number; status: string }[];
+  voucher: VoucherSummary | null;
+  refunds: RefundSummary[];
+  /** The learner's cashier link while the payment awaits payment. */
+  payUrl: string | null;
+  /** Why the payment failed or needs review, in words staff can act on. */
+  failureReason: string | null;
   timeline: TimelineEntry[];
+}
+
+/** A voucher's public part, as platforms and learners see it. */
+export interface VoucherSummary {
+  voucherId: string;
+  digest: string;
+}
+
+export interface RefundSummary {
+  refundId: string;
+  amount: number;
+  status: 'pending' | 'succeeded' | 'failed';
+  reason: string;
+}
+
+/** A channel notification whose signature verified, handed to the payment's workflow. */
+export interface ChannelNotificationArgs {
+  channel: PaymentChannel;
+  notificationId: string;
+  outTradeNo: string;
+  channelTradeNo: string;
+  state: ChannelTradeState;
+  amount: number;
+  currency: Currency;
+  merchantId: string;
+  appId: string;
+  paidAt?: string;
+}
+
+/**
+ * What the workflow did with a notification: `applied` (it moved the payment), `duplicate` (an
+ * effect already happened), `ignored` (a state that needs no action), `late_refund` (paid after
+ * the payment ended: the money goes back).
+ */
+export type NotificationOutcome = 'applied' | 'duplicate' | 'ignored' | 'late_refund';
+
+export interface CancelPaymentArgs {
+  reason?: string;
 }
 
 export interface OpenPaymentArgs {
@@ -97,9 +147,29 @@ export interface OpenPaymentResult {
 /** Error types a workflow raises as `ApplicationFailure.type`; the API maps them to HTTP. */
 export const PaymentErrorCode = {
   OrderConflict: 'order_conflict',
+  /** A notification's amount, currency, merchant, channel or order differs from the payment. */
+  CallbackMismatch: 'callback_mismatch',
+  /** Cancel asked of a payment that is paid, or already ended. */
+  NotCancelable: 'payment_not_cancelable',
+  /** The channel refused the request for a business reason. */
+  ChannelRejected: 'channel_rejected',
+  /** Every channel that could take the payment was unavailable. */
+  ChannelsUnavailable: 'channels_unavailable',
+  /** A refund the channel declined for good. */
+  RefundFailed: 'refund_failed',
+  /** The platform answered a webhook with a refusal (409 or 422). */
+  FulfilmentRefused: 'fulfilment_refused',
 } as const;
 export type PaymentErrorCode = (typeof PaymentErrorCode)[keyof typeof PaymentErrorCode];
 
 /** Waits until the payment can be handed to the learner, then answers with its view. */
 export const openPaymentUpdate = defineUpdate<OpenPaymentResult, [OpenPaymentArgs]>('openPayment');
 export const getPaymentQuery = defineQuery<PaymentView>('getPayment');
+/** A verified channel notification; the validator rejects mismatches without touching history. */
+export const channelNotificationUpdate = defineUpdate<NotificationOutcome, [ChannelNotificationArgs]>(
+  'channelNotification',
+);
+/** Closes the channel order and ends the payment `canceled`; rejected once paid. */
+export const cancelPaymentUpdate = defineUpdate<PaymentView, [CancelPaymentArgs]>('cancelPayment');
+/** Support staff: try the failed compensation (refund) of a `manual_review` payment again. */
+export const retryCompensationSignal = defineSignal('retryCompensation');

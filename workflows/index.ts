@@ -1,1 +1,2 @@
 export { paymentWorkflow } from './payment.js';
+export { latePaymentWorkflow } from './late-payment.js';

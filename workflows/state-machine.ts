@@ -8,7 +8,8 @@ const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
   expired: ['refunded', 'manual_review'],
   canceled: ['refunded', 'manual_review'],
   refunded: [],
-  manual_review: ['refunded'],
+  // Staff asked for the failed compensation to be tried again.
+  manual_review: ['processing', 'refunded'],
 };
 
 /** Whether a payment may move from `from` to `to`; the one definition of the state machine. */

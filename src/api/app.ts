@@ -1,18 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
+import type { ChannelAdapter } from '../channels/types.js';
 import type { Config } from '../config.js';
+import type { Keyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
 import type { Logger } from '../logger.js';
+import { sandboxControlRoutes } from '../sandbox/control.js';
+import type { Sandbox } from '../sandbox/index.js';
+import { enabledChannels } from '../worker/activity-deps.js';
+import type { PaymentChannel } from '../../workflows/contracts.js';
 import { ApiError, errorHandler, notFound } from './errors.js';
+import { callbackRoutes } from './routes/callbacks.js';
 import { healthRoutes, type Dependency } from './routes/health.js';
 import { paymentRoutes } from './routes/payments.js';
+import { voucherRoutes } from './routes/vouchers.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'API_BODY_LIMIT_BYTES' | 'TEMPORAL_TASK_QUEUE' | 'DEPENDENCY_TIMEOUT_MS' | 'PAYMENT_MAX_AMOUNT'>;
+  config: Config;
   logger: Logger;
   temporal: { client: Client } & Dependency;
   database: { models: Models } & Dependency;
+  keyring: Keyring;
+  channels: Record<PaymentChannel, ChannelAdapter>;
+  /** Present when the sandbox is enabled: channel simulators and the platform stub. */
+  sandbox?: Sandbox;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
@@ -38,20 +50,35 @@ function requestContext(logger: Logger): RequestHandler {
 
 /** POST bodies must be JSON: answer 415 before anything else looks at them. */
 const requireJson: RequestHandler = (req, _res, next) => {
-  if (req.method === 'POST' && !req.is('application/json')) {
+  const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+  if (req.method === 'POST' && hasBody && !req.is('application/json')) {
     next(new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the body as application/json.'));
     return;
   }
   next();
 };
 
-export function createApp({ config, logger, temporal, database }: AppDeps): Express {
+export function createApp({ config, logger, temporal, database, keyring, channels, sandbox }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestContext(logger));
   app.use(healthRoutes([temporal, database], config.DEPENDENCY_TIMEOUT_MS));
-  app.use('/v1', requireJson, express.json({ limit: config.API_BODY_LIMIT_BYTES, strict: true }));
+  // Callbacks come in each channel's own format: raw bytes, before any JSON parsing.
+  app.use(
+    '/v1/callbacks',
+    callbackRoutes({
+      client: temporal.client,
+      models: database.models,
+      logger,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      channels,
+      appIds: { alipay: keyring.alipay.appId, wechatpay: keyring.wechatpay.appId },
+      bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+    }),
+  );
+  const json = [requireJson, express.json({ limit: config.API_BODY_LIMIT_BYTES, strict: true })];
+  app.use('/v1', ...json);
   app.use(
     '/v1/payments',
     paymentRoutes({
@@ -59,8 +86,21 @@ export function createApp({ config, logger, temporal, database }: AppDeps): Expr
       models: database.models,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       maxAmount: config.PAYMENT_MAX_AMOUNT,
+      channels,
+      enabledChannels: enabledChannels(config),
     }),
   );
+  app.use('/v1/vouchers', voucherRoutes({ models: database.models, voucherKeys: keyring.vouchers }));
+  if (sandbox) {
+    app.use('/sandbox/alipay', sandbox.simulators.alipay.router);
+    app.use('/sandbox/wechatpay', sandbox.simulators.wechatpay.router);
+    app.use('/sandbox/platform', sandbox.platform.router);
+    app.use(
+      '/sandbox/v1',
+      ...json,
+      sandboxControlRoutes({ models: database.models, simulators: sandbox.simulators, platform: sandbox.platform }),
+    );
+  }
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

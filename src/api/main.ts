@@ -1,7 +1,10 @@
 import type { Server } from 'node:http';
+import { createChannelAdapters } from '../channels/index.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { keyringFor } from '../crypto/keyring.js';
 import { connectDatabase } from '../db/connect.js';
 import { createLogger } from '../logger.js';
+import { createSandbox } from '../sandbox/index.js';
 import { connectTemporalClient } from '../temporal/client.js';
 import { createApp } from './app.js';
 
@@ -21,11 +24,18 @@ async function main(): Promise<void> {
       `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
     );
   });
+  const keyring = keyringFor(config);
+  const sandbox = config.SANDBOX_ENABLED
+    ? await createSandbox({ connection: database.connection, keyring, config, logger })
+    : undefined;
   const app = createApp({
     config,
     logger,
     temporal: { name: 'temporal', ...temporal },
     database: { name: 'mongodb', ...database },
+    keyring,
+    channels: createChannelAdapters(config, keyring),
+    ...(sandbox ? { sandbox } : {}),
   });
 
   const server: Server = app.listen(config.API_PORT, config.API_HOST);
@@ -33,9 +43,10 @@ async function main(): Promise<void> {
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  const url = `http://${config.API_HOST}:${config.API_PORT}`;
   logger.info(
-    { url: `http://${config.API_HOST}:${config.API_PORT}` },
-    `API listening on http://${config.API_HOST}:${config.API_PORT}`,
+    { url, sandbox: config.SANDBOX_ENABLED },
+    `API listening on ${url}${config.SANDBOX_ENABLED ? ' (sandbox on)' : ''}`,
   );
 
   let stopping = false;
@@ -43,6 +54,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'API stopping');
+    sandbox?.close();
     server.close(() => {
       void Promise.allSettled([temporal.close(), database.close()]).then(() => process.exit(0));
     });

@@ -54,3 +54,8 @@ export function createPaymentRequestSchema(limits: PaymentSchemaLimits) {
       }
     }) satisfies z.ZodType<PaymentRequest, unknown>;
 }
+
+/** `POST /v1/payments/:paymentId/cancel`: an optional reason, kept in the timeline. */
+export function createCancelRequestSchema() {
+  return z.strictObject({ reason: printable(200).optional() });
+}

@@ -4,7 +4,7 @@
  * only at this edge: everything here is integer minor units plus an ISO-4217 currency.
  */
 import type { Currency } from '../../workflows/money.js';
-import type { PaymentChannel } from '../../workflows/contracts.js';
+import type { ChannelTradeState, PaymentChannel } from '../../workflows/contracts.js';
 
 export type ChannelOperation = 'create' | 'query' | 'close' | 'refund';
 
@@ -29,13 +29,7 @@ export interface ChannelOrder {
   merchantId: string;
 }
 
-/** The channel's view of a trade, normalised. */
-export type ChannelTradeState =
-  | 'NOT_PAID' // created, not (yet) paid: Alipay WAIT_BUYER_PAY, WeChat NOTPAY/USERPAYING/PAYERROR
-  | 'PAID' // Alipay TRADE_SUCCESS/TRADE_FINISHED, WeChat SUCCESS
-  | 'CLOSED' // closed unpaid: Alipay TRADE_CLOSED (unpaid), WeChat CLOSED/REVOKED
-  | 'REFUNDED' // paid, then refunded: WeChat REFUND, Alipay TRADE_CLOSED after a full refund
-  | 'NOT_FOUND'; // the channel has no such order
+export type { ChannelTradeState };
 
 export interface ChannelTrade {
   state: ChannelTradeState;

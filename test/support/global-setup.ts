@@ -1,6 +1,8 @@
 import type { TestProject } from 'vitest/node';
 import { provisionServers } from '../../src/provision/index.js';
 import { loadProvisionSettings } from '../../src/provision/settings.js';
+import { provisionTimeSkippingServer } from '../../src/provision/temporal.js';
+import { provisionChromium } from '../../src/provision/browser.js';
 import { cachedWorkflowBundle } from '../../src/worker/workflow-bundle.js';
 
 declare module 'vitest' {
@@ -9,6 +11,10 @@ declare module 'vitest' {
     /** MongoDB server URI; tests add their own database name (see {@link withDatabase}). */
     mongoUri: string;
     workflowBundlePath: string;
+    /** The time-skipping test server binary, or '' to let the SDK download one. */
+    timeSkippingServerPath: string;
+    /** Headless Chromium for the browser tests, or '' when none could be provisioned. */
+    chromiumPath: string;
   }
 }
 
@@ -20,7 +26,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const settings = loadProvisionSettings('test');
   const servers = await provisionServers(settings);
   try {
-    const bundle = await cachedWorkflowBundle(settings.cacheDir);
+    const [bundle, timeSkipping, chromium] = await Promise.all([
+      cachedWorkflowBundle(settings.cacheDir),
+      provisionTimeSkippingServer(settings),
+      provisionChromium(settings.cacheDir),
+    ]);
+    project.provide('chromiumPath', chromium ?? '');
+    project.provide('timeSkippingServerPath', timeSkipping ?? '');
     project.provide('temporalAddress', servers.temporal.address);
     project.provide('mongoUri', servers.mongo.uri);
     project.provide('workflowBundlePath', bundle.path);

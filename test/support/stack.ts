@@ -1,8 +1,12 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { createChannelAdapters } from '../../src/channels/index.js';
+import { generateKeyring, type Keyring } from '../../src/crypto/keyring.js';
+import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { buildActivityDeps } from '../../src/worker/activity-deps.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connectDatabase, type Database } from '../../src/db/connect.js';
 import { createLogger } from '../../src/logger.js';
@@ -25,9 +29,11 @@ export function withDatabase(uri: string, dbName: string): string {
 export interface TestStack {
   baseUrl: string;
   config: Config;
+  keyring: Keyring;
   temporal: TemporalClient;
   database: Database;
   worker: Worker;
+  sandbox: Sandbox;
   /** JSON request against the API; answers status, headers and parsed body. */
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   stop(): Promise<void>;
@@ -39,12 +45,26 @@ export interface ApiResponse {
   body: any;
 }
 
+export interface StackOptions {
+  maxCachedWorkflows?: number;
+  /** Extra environment for `loadConfig` (e.g. `SANDBOX_TIME_SCALE`). */
+  env?: Record<string, string>;
+}
+
 /**
  * A real API and a real worker in this test process, against the provisioned Temporal and
- * MongoDB-wire servers, with a task queue and database of their own.
+ * MongoDB-wire servers, with a task queue, database and keyring of their own, and the sandbox
+ * channels and platform stub mounted on the API.
  */
-export async function startStack(options: { maxCachedWorkflows?: number } = {}): Promise<TestStack> {
+export async function startStack(options: StackOptions = {}): Promise<TestStack> {
   const id = uniqueId('t').replace(/-/g, '_');
+  const server: Server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('API did not bind a TCP port');
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -52,39 +72,46 @@ export async function startStack(options: { maxCachedWorkflows?: number } = {}):
     TEMPORAL_TASK_QUEUE: `payments-${id}`,
     MONGODB_URI: withDatabase(inject('mongoUri'), `kp_${id}`),
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+    PUBLIC_BASE_URL: baseUrl,
+    SANDBOX_TIME_SCALE: '0.001',
+    ...options.env,
   });
   const logger = createLogger(config, 'test');
+  const keyring = generateKeyring();
   const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
   const temporal = await connectTemporalClient(config);
-  const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createPaymentWorker({
-    connection: nativeConnection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { models: database.models },
-    workflowBundlePath: inject('workflowBundlePath'),
-    shutdownGraceSeconds: 5,
-    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
-  });
-  const workerRun = worker.run();
+  const sandbox = await createSandbox({ connection: database.connection, keyring, config, logger });
   const app = createApp({
     config,
     logger,
     temporal: { name: 'temporal', ...temporal },
     database: { name: 'mongodb', ...database },
+    keyring,
+    channels: createChannelAdapters(config, keyring),
+    sandbox,
   });
-  const server: Server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('API did not bind a TCP port');
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  server.on('request', app);
+
+  const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createPaymentWorker({
+    connection: nativeConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    deps: buildActivityDeps(config, database.models, keyring),
+    workflowBundlePath: inject('workflowBundlePath'),
+    shutdownGraceSeconds: 5,
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+  });
+  const workerRun = worker.run();
 
   return {
     baseUrl,
     config,
+    keyring,
     temporal,
     database,
     worker,
+    sandbox,
     async request(method, path, body, headers = {}) {
       const res = await fetch(`${baseUrl}${path}`, {
         method,
@@ -101,6 +128,7 @@ export async function startStack(options: { maxCachedWorkflows?: number } = {}):
       return { status: res.status, headers: res.headers, body: parsed };
     },
     async stop() {
+      sandbox.close();
       server.closeAllConnections();
       server.close();
       worker.shutdown();

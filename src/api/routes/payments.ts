@@ -7,19 +7,24 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { rankChannels } from '../../channels/routing.js';
+import type { ChannelAdapter } from '../../channels/types.js';
 import type { Models } from '../../db/connect.js';
 import type { PaymentDocument } from '../../db/models/payment.js';
 import { PAYMENT_ID_PATTERN, paymentIdForOrder, requestFingerprint } from '../../payments/identity.js';
+import { viewFromDocument } from '../../payments/read-model.js';
 import {
   PaymentErrorCode,
+  cancelPaymentUpdate,
   getPaymentQuery,
   openPaymentUpdate,
+  type PaymentChannel,
   type PaymentView,
 } from '../../../workflows/contracts.js';
 import type { paymentWorkflow } from '../../../workflows/payment.js';
 import { OrderIdKey, PaymentStatusKey } from '../../../workflows/search-attributes.js';
 import { ApiError, methodNotAllowed } from '../errors.js';
-import { createPaymentRequestSchema } from '../schemas.js';
+import { createCancelRequestSchema, createPaymentRequestSchema } from '../schemas.js';
 import { parseOrThrow } from '../validation.js';
 
 export interface PaymentRoutesDeps {
@@ -27,6 +32,8 @@ export interface PaymentRoutesDeps {
   models: Models;
   taskQueue: string;
   maxAmount: number;
+  channels: Record<PaymentChannel, ChannelAdapter>;
+  enabledChannels: readonly PaymentChannel[];
 }
 
 /** The platform-facing answer to a create: what the learner needs to go and pay. */
@@ -38,28 +45,8 @@ function createResponse(view: PaymentView) {
     amount: view.amount,
     currency: view.currency,
     channel: view.channel,
-    payUrl: null,
+    payUrl: view.payUrl,
     expiresAt: view.expiresAt,
-  };
-}
-
-function viewFromDocument(doc: PaymentDocument): PaymentView {
-  return {
-    paymentId: doc.paymentId,
-    orderId: doc.orderId,
-    status: doc.status,
-    amount: doc.amount,
-    currency: doc.currency,
-    channel: doc.channel ?? null,
-    channelTradeNo: doc.channelTradeNo ?? null,
-    expiresAt: doc.expiresAt.toISOString(),
-    voucher: null,
-    refunds: [],
-    timeline: doc.timeline.map((t) => ({
-      at: t.at.toISOString(),
-      event: t.event,
-      ...(t.detail ? { detail: t.detail } : {}),
-    })),
   };
 }
 
@@ -72,22 +59,56 @@ const orderConflict = (orderId: string) =>
     'orderId',
   );
 
-function isOrderConflict(err: unknown): boolean {
-  return (
-    err instanceof WorkflowUpdateFailedError &&
-    err.cause instanceof ApplicationFailure &&
-    err.cause.type === PaymentErrorCode.OrderConflict
+/** A payment that could not be opened keeps its order id: the platform must use a new one. */
+const notOpened = (view: PaymentView) =>
+  new ApiError(
+    503,
+    'service_unavailable_error',
+    PaymentErrorCode.ChannelsUnavailable,
+    `Payment ${view.paymentId} could not be opened: ${view.failureReason ?? 'no channel was available'}. Retry later with a new orderId.`,
   );
+
+function failureType(err: unknown): string | undefined {
+  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure
+    ? (err.cause.type ?? undefined)
+    : undefined;
 }
 
-export function paymentRoutes({ client, models, taskQueue, maxAmount }: PaymentRoutesDeps): Router {
+/** True when the error says the workflow run has already closed (or never existed). */
+function isClosedOrMissing(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true;
+  const message = err instanceof Error ? err.message : '';
+  return /workflow execution already completed|not found/i.test(message);
+}
+
+export function paymentRoutes({
+  client,
+  models,
+  taskQueue,
+  maxAmount,
+  channels,
+  enabledChannels,
+}: PaymentRoutesDeps): Router {
   const router = Router();
   const schema = createPaymentRequestSchema({ maxAmount });
+  const cancelSchema = createCancelRequestSchema();
+  const findPayment = (paymentId: string) => models.payments.findOne({ paymentId }).lean<PaymentDocument>();
+  const paymentNotFound = (paymentId: string) =>
+    new ApiError(404, 'not_found_error', 'payment_not_found', `No payment ${paymentId}.`, 'paymentId');
 
   router
     .route('/')
     .post(async (req, res) => {
       const request = parseOrThrow(schema, req.body);
+      if (rankChannels(channels, enabledChannels, request).length === 0) {
+        throw new ApiError(
+          422,
+          'validation_error',
+          'no_channel_available',
+          `No enabled channel takes ${request.amount} minor units of ${request.currency}${request.channel ? ` (preferred ${request.channel})` : ''}.`,
+          'currency',
+        );
+      }
       const paymentId = paymentIdForOrder(request.orderId);
       const fingerprint = requestFingerprint(request);
       const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
@@ -101,21 +122,26 @@ export function paymentRoutes({ client, models, taskQueue, maxAmount }: PaymentR
           { key: PaymentStatusKey, value: 'processing' },
         ],
       });
+      let view: PaymentView;
+      let created = false;
       try {
         const result = await client.workflow.executeUpdateWithStart(openPaymentUpdate, {
           args: [{ requestFingerprint: fingerprint }],
           startWorkflowOperation,
         });
-        res.status(result.created ? 201 : 200).json(createResponse(result.payment));
+        view = result.payment;
+        created = result.created;
       } catch (err) {
-        if (isOrderConflict(err)) throw orderConflict(request.orderId);
+        if (failureType(err) === PaymentErrorCode.OrderConflict) throw orderConflict(request.orderId);
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         // The payment's workflow has already closed: answer from the read model.
-        const doc = await models.payments.findOne({ paymentId }).lean<PaymentDocument>();
+        const doc = await findPayment(paymentId);
         if (!doc) throw err;
         if (doc.requestFingerprint !== fingerprint) throw orderConflict(request.orderId);
-        res.status(200).json(createResponse(viewFromDocument(doc)));
+        view = viewFromDocument(doc);
       }
+      if (view.status === 'failed') throw notOpened(view);
+      res.status(created ? 201 : 200).json(createResponse(view));
     })
     .all(methodNotAllowed(['POST']));
 
@@ -123,14 +149,7 @@ export function paymentRoutes({ client, models, taskQueue, maxAmount }: PaymentR
     .route('/:paymentId')
     .get(async (req, res) => {
       const { paymentId } = req.params;
-      const notFound = new ApiError(
-        404,
-        'not_found_error',
-        'payment_not_found',
-        `No payment ${paymentId}.`,
-        'paymentId',
-      );
-      if (!PAYMENT_ID_PATTERN.test(paymentId)) throw notFound;
+      if (!PAYMENT_ID_PATTERN.test(paymentId)) throw paymentNotFound(paymentId);
       const handle = client.workflow.getHandle(paymentId);
       try {
         const { status } = await handle.describe();
@@ -141,11 +160,61 @@ export function paymentRoutes({ client, models, taskQueue, maxAmount }: PaymentR
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
-      const doc = await models.payments.findOne({ paymentId }).lean<PaymentDocument>();
-      if (!doc) throw notFound;
+      const doc = await findPayment(paymentId);
+      if (!doc) throw paymentNotFound(paymentId);
       res.json(viewFromDocument(doc));
     })
     .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/:paymentId/cancel')
+    .post(async (req, res) => {
+      const { paymentId } = req.params;
+      const args = parseOrThrow(cancelSchema, req.body ?? {});
+      if (!PAYMENT_ID_PATTERN.test(paymentId)) throw paymentNotFound(paymentId);
+      try {
+        const view = await client.workflow
+          .getHandle(paymentId)
+          .executeUpdate(cancelPaymentUpdate, { args: [args.reason ? { reason: args.reason } : {}] });
+        res.json(view);
+        return;
+      } catch (err) {
+        if (failureType(err) === PaymentErrorCode.NotCancelable) {
+          // A repeated cancel of a canceled payment answers like the first one did.
+          const current = await client.workflow
+            .getHandle(paymentId)
+            .query(getPaymentQuery)
+            .catch(() => undefined);
+          if (current?.status === 'canceled') {
+            res.json(current);
+            return;
+          }
+          if (current) {
+            throw new ApiError(
+              409,
+              'conflict_error',
+              PaymentErrorCode.NotCancelable,
+              `Payment ${paymentId} is ${current.status === 'awaiting_payment' ? 'paid' : current.status} and cannot be canceled.`,
+            );
+          }
+        } else if (!isClosedOrMissing(err)) {
+          throw err;
+        }
+      }
+      const doc = await findPayment(paymentId);
+      if (!doc) throw paymentNotFound(paymentId);
+      if (doc.status === 'canceled') {
+        res.json(viewFromDocument(doc));
+        return;
+      }
+      throw new ApiError(
+        409,
+        'conflict_error',
+        PaymentErrorCode.NotCancelable,
+        `Payment ${paymentId} is ${doc.status} and cannot be canceled.`,
+      );
+    })
+    .all(methodNotAllowed(['POST']));
 
   return router;
 }

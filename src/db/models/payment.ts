@@ -22,6 +22,16 @@ const timelineSchema = new Schema(
  * (through activities), so changes to one payment are serialised by Temporal. Amounts are integer
  * minor units of `currency`. `orderId` and `paymentId` are unique: idempotency rests on them.
  */
+const refundEntrySchema = new Schema(
+  {
+    refundId: { type: String, required: true },
+    amount: { type: Number, required: true },
+    status: { type: String, required: true },
+    reason: { type: String, required: true },
+  },
+  { _id: false },
+);
+
 const paymentSchema = new Schema(
   {
     paymentId: { type: String, required: true },
@@ -33,6 +43,10 @@ const paymentSchema = new Schema(
     items: { type: [itemSchema], required: true },
     channel: { type: String, enum: [...PAYMENT_CHANNELS, null], default: null },
     channelTradeNo: { type: String, default: null },
+    payUrl: { type: String, default: null },
+    failureReason: { type: String, default: null },
+    voucher: { type: new Schema({ voucherId: String, digest: String }, { _id: false }), default: null },
+    refunds: { type: [refundEntrySchema], default: [] },
     description: String,
     expiresAt: { type: Date, required: true },
     requestFingerprint: { type: String, required: true },

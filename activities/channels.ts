@@ -1,0 +1,172 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { rankChannels, type RouteRequest } from '../src/channels/routing.js';
+import {
+  ChannelRejectedError,
+  type ChannelAdapter,
+  type ChannelOrder,
+  type ChannelTrade,
+  type CloseResult,
+  type RefundOutcome,
+} from '../src/channels/types.js';
+import type { Models } from '../src/db/connect.js';
+import { isDuplicateKeyError } from '../src/db/errors.js';
+import type { Currency } from '../workflows/money.js';
+import { PaymentErrorCode, type PaymentChannel } from '../workflows/contracts.js';
+
+export interface ChannelDeps {
+  models: Models;
+  channels: Record<PaymentChannel, ChannelAdapter>;
+  enabledChannels: readonly PaymentChannel[];
+  /** Where channels post notifications: `${PUBLIC_BASE_URL}/v1/callbacks/<channel>`. */
+  publicBaseUrl: string;
+}
+
+export interface OpenChannelOrderArgs {
+  channel: PaymentChannel;
+  paymentId: string;
+  amount: number;
+  currency: Currency;
+  subject: string;
+  expiresAt: string;
+}
+
+export interface RefundArgs {
+  channel: PaymentChannel;
+  paymentId: string;
+  refundId: string;
+  amount: number;
+  totalAmount: number;
+  currency: Currency;
+  reason: string;
+}
+
+/** A business refusal becomes a non-retryable failure the workflow can tell apart. */
+function rethrow(err: unknown): never {
+  if (err instanceof ChannelRejectedError) {
+    throw ApplicationFailure.create({
+      type: PaymentErrorCode.ChannelRejected,
+      message: `${err.message} (${err.code})`,
+      nonRetryable: true,
+      details: [err.code],
+    });
+  }
+  throw err;
+}
+
+/**
+ * Channel calls. Each is idempotent at the channel: orders are keyed by `out_trade_no` (the
+ * payment id), refunds by the refund id; so a retried activity never charges or refunds twice.
+ * Outages (5xx, timeouts) throw retryable errors; business refusals throw non-retryable ones.
+ */
+export function createChannelActivities({ models, channels, enabledChannels, publicBaseUrl }: ChannelDeps) {
+  return {
+    /** Routing decision, run as a local activity: which channels can take this payment, best first. */
+    planChannelRoute(request: RouteRequest): Promise<PaymentChannel[]> {
+      return Promise.resolve(rankChannels(channels, enabledChannels, request));
+    },
+
+    async openChannelOrder(args: OpenChannelOrderArgs): Promise<ChannelOrder> {
+      const order = await channels[args.channel]
+        .createOrder({
+          paymentId: args.paymentId,
+          amount: args.amount,
+          currency: args.currency,
+          subject: args.subject,
+          expiresAt: args.expiresAt,
+          notifyUrl: `${publicBaseUrl}/v1/callbacks/${args.channel}`,
+        })
+        .catch(rethrow);
+      try {
+        await models.channelOrders.create({
+          paymentId: args.paymentId,
+          channel: args.channel,
+          amount: args.amount,
+          currency: args.currency,
+          payUrl: order.payUrl,
+          merchantId: order.merchantId,
+        });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      return order;
+    },
+
+    async queryChannelOrder({
+      channel,
+      paymentId,
+    }: {
+      channel: PaymentChannel;
+      paymentId: string;
+    }): Promise<ChannelTrade> {
+      return channels[channel].queryOrder(paymentId).catch(rethrow);
+    },
+
+    async closeChannelOrder({
+      channel,
+      paymentId,
+    }: {
+      channel: PaymentChannel;
+      paymentId: string;
+    }): Promise<CloseResult> {
+      const result = await channels[channel].closeOrder(paymentId).catch(rethrow);
+      if (result === 'CLOSED')
+        await models.channelOrders.updateOne({ paymentId, channel }, { $set: { state: 'closed' } });
+      return result;
+    },
+
+    /**
+     * Refunds through the channel with `refundId` as its idempotency key and records it. A refund
+     * still processing at the channel throws (retryable) until it settles; one the channel
+     * declines for good throws non-retryable `refund_failed`.
+     */
+    async refundPayment(args: RefundArgs): Promise<RefundOutcome> {
+      try {
+        await models.refunds.create({
+          refundId: args.refundId,
+          paymentId: args.paymentId,
+          channel: args.channel,
+          amount: args.amount,
+          currency: args.currency,
+          reason: args.reason,
+          status: 'pending',
+        });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      const adapter = channels[args.channel];
+      let outcome = await adapter
+        .refund({
+          paymentId: args.paymentId,
+          refundId: args.refundId,
+          amount: args.amount,
+          totalAmount: args.totalAmount,
+          currency: args.currency,
+          reason: args.reason,
+        })
+        .catch(rethrow);
+      if (outcome.status === 'PROCESSING')
+        outcome = await adapter.queryRefund(args.paymentId, args.refundId).catch(rethrow);
+      if (outcome.status === 'PROCESSING')
+        throw new Error(`refund ${args.refundId} is still processing at ${args.channel}`);
+      const succeeded = outcome.status === 'SUCCEEDED';
+      await models.refunds.updateOne(
+        { refundId: args.refundId },
+        {
+          $set: {
+            status: succeeded ? 'succeeded' : 'failed',
+            channelRefundId: outcome.channelRefundId ?? null,
+            failureReason: succeeded ? null : (outcome.reason ?? 'declined by the channel'),
+          },
+        },
+      );
+      if (!succeeded) {
+        throw ApplicationFailure.create({
+          type: PaymentErrorCode.RefundFailed,
+          message: `${args.channel} declined refund ${args.refundId}: ${outcome.reason ?? 'no reason given'}`,
+          nonRetryable: true,
+        });
+      }
+      return outcome;
+    },
+  };
+}

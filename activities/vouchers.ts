@@ -1,0 +1,57 @@
+import type { Keyring } from '../src/crypto/keyring.js';
+import type { Models } from '../src/db/connect.js';
+import { isDuplicateKeyError } from '../src/db/errors.js';
+import { signVoucher, voucherIdFor, type SignedVoucher, type VoucherFacts } from '../src/vouchers/voucher.js';
+
+export interface VoucherDeps {
+  models: Models;
+  voucherKeys: Keyring['vouchers'];
+}
+
+/**
+ * Voucher issuance: one per payment. The voucher id derives from the payment id and both are
+ * unique in MongoDB, so a retried or replayed issue returns the voucher issued first.
+ */
+export function createVoucherActivities({ models, voucherKeys }: VoucherDeps) {
+  const toSigned = (doc: {
+    voucherId: string;
+    paymentId: string;
+    payload: string;
+    digest: string;
+    signature: string;
+    keyId: string;
+  }): SignedVoucher => ({
+    voucherId: doc.voucherId,
+    paymentId: doc.paymentId,
+    payload: doc.payload,
+    digest: doc.digest,
+    signature: doc.signature,
+    keyId: doc.keyId,
+    algorithm: 'Ed25519',
+  });
+
+  return {
+    async issueVoucher(facts: VoucherFacts): Promise<SignedVoucher> {
+      const existing = await models.vouchers.findOne({ paymentId: facts.paymentId }).lean();
+      if (existing) return toSigned(existing);
+      const voucher = signVoucher(facts, voucherKeys);
+      try {
+        await models.vouchers.create({ ...voucher, orderId: facts.orderId });
+        return voucher;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        const first = await models.vouchers.findOne({ paymentId: facts.paymentId }).lean();
+        if (!first) throw err;
+        return toSigned(first);
+      }
+    },
+
+    /** Marks the payment's voucher void (refunded payment). Idempotent; a payment without one is fine. */
+    async voidVoucher({ paymentId, reason }: { paymentId: string; reason: string }): Promise<void> {
+      await models.vouchers.updateOne(
+        { voucherId: voucherIdFor(paymentId), status: 'valid' },
+        { $set: { status: 'void', voidReason: reason, voidedAt: new Date() } },
+      );
+    },
+  };
+}

@@ -1,0 +1,181 @@
+import express, { Router, type Response } from 'express';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ChannelAck, ChannelAdapter, ChannelNotification } from '../../channels/types.js';
+import type { Models } from '../../db/connect.js';
+import type { Logger } from '../../logger.js';
+import { PAYMENT_ID_PATTERN } from '../../payments/identity.js';
+import {
+  PAYMENT_CHANNELS,
+  channelNotificationUpdate,
+  type NotificationOutcome,
+  type PaymentChannel,
+} from '../../../workflows/contracts.js';
+import type { latePaymentWorkflow } from '../../../workflows/late-payment.js';
+import { OrderIdKey } from '../../../workflows/search-attributes.js';
+import { ApiError } from '../errors.js';
+
+export interface CallbackRoutesDeps {
+  client: Client;
+  models: Models;
+  logger: Logger;
+  taskQueue: string;
+  channels: Record<PaymentChannel, ChannelAdapter>;
+  /** Our app id at each channel: a notification for another app is not ours. */
+  appIds: Record<PaymentChannel, string>;
+  bodyLimitBytes: number;
+}
+
+/** Headers worth keeping with a callback record: the provider's signature envelope, no cookies. */
+const KEPT_HEADERS = /^(content-type|user-agent|wechatpay-.*)$/;
+
+function send(res: Response, ack: ChannelAck): void {
+  res.status(ack.status).type(ack.contentType).send(ack.body);
+}
+
+/**
+ * `POST /v1/callbacks/:channel`: a channel's asynchronous notification, in the channel's own
+ * format. Verified on the raw bytes, recorded in MongoDB whatever happens, handed to the payment's
+ * workflow as an Update (whose id makes resends of one event a single effect), and acknowledged
+ * in the channel's exact format only once the workflow accepted it. A notification that fails
+ * verification or does not match the payment is recorded as rejected and changes nothing.
+ */
+export function callbackRoutes({
+  client,
+  models,
+  logger,
+  taskQueue,
+  channels,
+  appIds,
+  bodyLimitBytes,
+}: CallbackRoutesDeps): Router {
+  const router = Router();
+  router.post('/:channel', express.raw({ type: () => true, limit: bodyLimitBytes }), async (req, res) => {
+    const name = req.params.channel as PaymentChannel;
+    if (!PAYMENT_CHANNELS.includes(name)) {
+      throw new ApiError(404, 'not_found_error', 'unknown_channel', `No channel ${req.params.channel}.`, 'channel');
+    }
+    const adapter = channels[name];
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const headers: Record<string, string | undefined> = {};
+    for (const [key, value] of Object.entries(req.headers))
+      headers[key] = Array.isArray(value) ? value.join(',') : value;
+    const verification = adapter.verifyNotification({ body, headers });
+    const record = await models.callbacks.create({
+      channel: name,
+      receivedAt: new Date(),
+      rawBody: body.toString('utf8'),
+      headers: Object.fromEntries(Object.entries(headers).filter(([k, v]) => KEPT_HEADERS.test(k) && v !== undefined)),
+      verified: verification.ok,
+      notificationId: verification.ok ? verification.notification.notificationId : null,
+      outTradeNo: verification.ok ? verification.notification.outTradeNo : (verification.outTradeNo ?? null),
+      tradeState: verification.ok ? verification.notification.state : null,
+      amount: verification.ok ? verification.notification.amount : null,
+      outcome: 'pending',
+    });
+    const conclude = async (
+      outcome: NotificationOutcome | 'rejected' | 'error',
+      reason: string | null,
+      ack: ChannelAck,
+    ) => {
+      await models.callbacks.updateOne({ _id: record._id }, { $set: { outcome, reason } });
+      logger.info({ channel: name, callbackId: String(record._id), outcome, reason }, 'channel callback');
+      send(res, ack);
+    };
+
+    if (!verification.ok) {
+      await conclude('rejected', verification.reason, adapter.ackFailure(verification.reason));
+      return;
+    }
+    const notice = verification.notification;
+    if (!PAYMENT_ID_PATTERN.test(notice.outTradeNo)) {
+      await conclude('rejected', 'unknown out_trade_no', adapter.ackFailure('unknown out_trade_no'));
+      return;
+    }
+    if (notice.appId !== appIds[name]) {
+      await conclude('rejected', 'app id is not ours', adapter.ackFailure('app id is not ours'));
+      return;
+    }
+    try {
+      const outcome = await client.workflow.getHandle(notice.outTradeNo).executeUpdate(channelNotificationUpdate, {
+        args: [notificationArgs(notice)],
+        updateId: `${notice.channel}:${notice.notificationId}:${notice.state}`,
+      });
+      await conclude(outcome, null, adapter.ackSuccess());
+    } catch (err) {
+      const failure =
+        err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+      if (failure) {
+        await conclude('rejected', failure.message, adapter.ackFailure(failure.message));
+        return;
+      }
+      const closed = /workflow execution already completed|not found/i.test(err instanceof Error ? err.message : '');
+      if (!closed) {
+        await conclude(
+          'error',
+          err instanceof Error ? err.message : String(err),
+          adapter.ackFailure('try again later'),
+        );
+        return;
+      }
+      const verdict = await handleAfterClose(notice);
+      await conclude(
+        verdict.outcome,
+        verdict.reason,
+        verdict.outcome === 'rejected' ? adapter.ackFailure(verdict.reason ?? '') : adapter.ackSuccess(),
+      );
+    }
+  });
+
+  /**
+   * The payment's workflow has closed. A verified, matching payment on an expired or canceled
+   * payment is refunded by a late-payment workflow (one per payment); anything else is recorded.
+   */
+  async function handleAfterClose(
+    notice: ChannelNotification,
+  ): Promise<{ outcome: NotificationOutcome | 'rejected'; reason: string | null }> {
+    const payment = await models.payments.findOne({ paymentId: notice.outTradeNo }).lean();
+    if (!payment) return { outcome: 'rejected', reason: 'no such payment' };
+    const order = await models.channelOrders.findOne({ paymentId: notice.outTradeNo, channel: notice.channel }).lean();
+    const mismatch = !order
+      ? `no order of this payment at ${notice.channel}`
+      : order.merchantId !== notice.merchantId
+        ? 'merchant id differs'
+        : payment.currency !== notice.currency || payment.amount !== notice.amount
+          ? `amount ${notice.amount} ${notice.currency} differs from ${payment.amount} ${payment.currency}`
+          : undefined;
+    if (mismatch) return { outcome: 'rejected', reason: mismatch };
+    if (notice.state !== 'PAID') return { outcome: 'ignored', reason: null };
+    if (payment.status !== 'expired' && payment.status !== 'canceled') return { outcome: 'duplicate', reason: null };
+    await client.workflow
+      .start<typeof latePaymentWorkflow>('latePaymentWorkflow', {
+        workflowId: `${notice.outTradeNo}-late`,
+        taskQueue,
+        args: [{ paymentId: notice.outTradeNo, orderId: payment.orderId, notice: notificationArgs(notice) }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [{ key: OrderIdKey, value: payment.orderId }],
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+      });
+    return { outcome: 'late_refund', reason: null };
+  }
+
+  return router;
+}
+
+function notificationArgs(notice: ChannelNotification) {
+  return {
+    channel: notice.channel,
+    notificationId: notice.notificationId,
+    outTradeNo: notice.outTradeNo,
+    channelTradeNo: notice.channelTradeNo,
+    state: notice.state,
+    amount: notice.amount,
+    currency: notice.currency,
+    merchantId: notice.merchantId,
+    appId: notice.appId,
+    ...(notice.paidAt ? { paidAt: notice.paidAt } : {}),
+  };
+}

@@ -1,0 +1,25 @@
+import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+
+/** Refunds, one document per refund id (`out_request_no` / `out_refund_no`); unique, so never twice. */
+const refundSchema = new Schema(
+  {
+    refundId: { type: String, required: true },
+    paymentId: { type: String, required: true },
+    channel: { type: String, required: true },
+    amount: { type: Number, required: true, validate: Number.isSafeInteger },
+    currency: { type: String, required: true },
+    reason: { type: String, required: true },
+    status: { type: String, required: true, enum: ['pending', 'succeeded', 'failed'] },
+    channelRefundId: { type: String, default: null },
+    failureReason: { type: String, default: null },
+  },
+  { timestamps: true, collection: 'refunds' },
+);
+refundSchema.index({ refundId: 1 }, { unique: true });
+refundSchema.index({ paymentId: 1 });
+
+export type RefundDocument = InferSchemaType<typeof refundSchema>;
+export type RefundModel = Model<RefundDocument>;
+export function refundModel(connection: Connection): RefundModel {
+  return (connection.models.Refund as RefundModel | undefined) ?? connection.model('Refund', refundSchema);
+}

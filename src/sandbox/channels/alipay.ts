@@ -1,0 +1,412 @@
+import { randomBytes } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import {
+  ALIPAY_SUCCESS,
+  alipayResponseKey,
+  alipaySigningString,
+  formatAlipayTime,
+  parseAlipayTime,
+  signRsa2,
+  verifyRsa2,
+  type AlipayMethod,
+} from '../../channels/alipay.js';
+import type { ChannelOperation } from '../../channels/types.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import { formatMajor, parseMajor } from '../../../workflows/money.js';
+import { randomDigits, shanghaiDate, type Trade } from './order-book.js';
+import type { OutgoingNotification } from './notifier.js';
+import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from './simulator.js';
+
+/** Alipay's resend waits after an unacknowledged notification: 8 deliveries in about 25 h. */
+export const ALIPAY_RESEND_SCHEDULE_MS: readonly number[] = [4, 10, 10, 60, 120, 360, 900].map((m) => m * 60_000);
+
+/** Keys the simulated Alipay needs: the merchant's public key to check requests, its own private key to sign. */
+export type AlipaySandboxKeys = Pick<
+  Keyring['alipay'],
+  'appId' | 'sellerId' | 'merchantPublicKey' | 'alipayPublicKey'
+> & { alipayPrivateKey: string };
+
+/**
+ * Signs notification parameters as Alipay does (`sign_type=RSA2`; `sign` over the sorted
+ * non-empty parameters except `sign` and `sign_type`) and answers the form-encoded body.
+ * Tests use it to make arbitrary, forged or misreporting notifications.
+ */
+export function signAlipayNotification(params: Readonly<Record<string, string>>, alipayPrivateKey: string): string {
+  const signed: Record<string, string> = { ...params, sign_type: 'RSA2' };
+  signed.sign = signRsa2(alipaySigningString(signed, ['sign', 'sign_type']), alipayPrivateKey);
+  return new URLSearchParams(signed).toString();
+}
+
+/** The parameters of a TRADE_SUCCESS notification of a paid trade, except `notify_time` and signature. */
+export function alipayPaymentNotificationParams(
+  trade: PaidTrade,
+  options: { notifyId: string; appId: string; tamperAmount?: boolean },
+): Record<string, string> {
+  const { order, outcome } = trade;
+  const amount = formatMajor(order.amount + (options.tamperAmount === true ? 100 : 0), 'CNY');
+  return {
+    notify_type: 'trade_status_sync',
+    notify_id: options.notifyId,
+    app_id: options.appId,
+    auth_app_id: options.appId,
+    charset: 'utf-8',
+    version: '1.0',
+    trade_no: outcome.channelTradeNo,
+    out_trade_no: order.outTradeNo,
+    trade_status: 'TRADE_SUCCESS',
+    subject: order.subject,
+    total_amount: amount,
+    receipt_amount: amount,
+    invoice_amount: amount,
+    buyer_pay_amount: amount,
+    point_amount: '0.00',
+    buyer_id: outcome.buyerId ?? '',
+    seller_id: order.merchantId,
+    gmt_create: formatAlipayTime(order.createdAt),
+    gmt_payment: formatAlipayTime(outcome.at),
+  };
+}
+
+type Params = Record<string, string>;
+type AlipayAnswer = Record<string, unknown> & { code: string; msg: string };
+
+const OPERATIONS: Record<AlipayMethod, ChannelOperation> = {
+  'alipay.trade.page.pay': 'create',
+  'alipay.trade.query': 'query',
+  'alipay.trade.close': 'close',
+  'alipay.trade.refund': 'refund',
+  'alipay.trade.fastpay.refund.query': 'refund',
+};
+
+function isAlipayMethod(method: string | undefined): method is AlipayMethod {
+  return method !== undefined && Object.prototype.hasOwnProperty.call(OPERATIONS, method);
+}
+
+const success = (fields: Record<string, unknown> = {}): AlipayAnswer => ({
+  code: ALIPAY_SUCCESS,
+  msg: 'Success',
+  ...fields,
+});
+const businessFailed = (subCode: string, subMsg: string, fields: Record<string, unknown> = {}): AlipayAnswer => ({
+  code: '40004',
+  msg: 'Business Failed',
+  sub_code: subCode,
+  sub_msg: subMsg,
+  ...fields,
+});
+const invalidArguments = (subCode: string, subMsg: string): AlipayAnswer => ({
+  code: '40002',
+  msg: 'Invalid Arguments',
+  sub_code: subCode,
+  sub_msg: subMsg,
+});
+
+/** Request parameters from query string and form body; `undefined` if any name repeats. */
+function paramsOf(req: Request): Params | undefined {
+  const params: Params = {};
+  const sources: unknown[] = [req.query, req.body];
+  for (const source of sources) {
+    if (typeof source !== 'object' || source === null) continue;
+    for (const [key, value] of Object.entries(source as Record<string, unknown>)) {
+      if (typeof value !== 'string' || Object.prototype.hasOwnProperty.call(params, key)) return undefined;
+      params[key] = value;
+    }
+  }
+  return params;
+}
+
+function str(source: Record<string, unknown>, name: string): string | undefined {
+  const value = source[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+const OUT_TRADE_NO = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_TOTAL_AMOUNT = 10_000_000_000;
+const DEFAULT_TIMEOUT_MS = 2 * 60 * 60 * 1000;
+
+/**
+ * The simulated Alipay open-platform gateway, `gateway.do`: POST serves the merchant API
+ * (`alipay.trade.page.pay | query | close | refund | fastpay.refund.query`), GET with a signed
+ * `alipay.trade.page.pay` query string is the payer's cashier.
+ */
+export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
+  /** Answers like the gateway: JSON with the `*_response` member and Alipay's signature over its exact text. */
+  function answer(res: Response, method: string | undefined, body: AlipayAnswer): void {
+    const key = isAlipayMethod(method) ? alipayResponseKey(method) : 'error_response';
+    const source = JSON.stringify(body);
+    const sign = signRsa2(source, keys.alipayPrivateKey);
+    res.status(200).type('application/json;charset=utf-8').send(`{"${key}":${source},"sign":"${sign}"}`);
+  }
+
+  /** Checks a merchant request's common parameters and RSA2 signature; answers its biz_content. */
+  function authenticate(params: Params): { biz: Record<string, unknown> } | { error: AlipayAnswer } {
+    if (params.app_id !== keys.appId) return { error: invalidArguments('isv.invalid-app-id', 'app_id is not known') };
+    if (params.sign_type !== 'RSA2') {
+      return { error: invalidArguments('isv.invalid-signature-type', 'sign_type must be RSA2') };
+    }
+    if (!params.sign) return { error: invalidArguments('isv.missing-signature', 'sign is missing') };
+    if (!verifyRsa2(alipaySigningString(params), params.sign, keys.merchantPublicKey)) {
+      return { error: invalidArguments('isv.invalid-signature', 'the request signature does not verify') };
+    }
+    if ((params.charset ?? 'utf-8').toLowerCase() !== 'utf-8') {
+      return { error: invalidArguments('isv.invalid-charset', 'charset must be utf-8') };
+    }
+    if (parseAlipayTime(params.timestamp ?? '') === undefined) {
+      return { error: invalidArguments('isv.invalid-timestamp', 'timestamp must be yyyy-MM-dd HH:mm:ss') };
+    }
+    let biz: unknown;
+    try {
+      biz = JSON.parse(params.biz_content ?? '');
+    } catch {
+      biz = undefined;
+    }
+    if (typeof biz !== 'object' || biz === null || Array.isArray(biz)) {
+      return { error: invalidArguments('isv.invalid-parameter', 'biz_content must be a JSON object') };
+    }
+    return { biz: biz as Record<string, unknown> };
+  }
+
+  return {
+    channel: 'alipay',
+    newChannelTradeNo: (at) => `${shanghaiDate(at)}22001${randomDigits(15)}`,
+    newBuyerId: () => `2088${randomDigits(12)}`,
+
+    paymentNotification(trade, tamperAmount): OutgoingNotification {
+      const params = alipayPaymentNotificationParams(trade, {
+        notifyId: randomBytes(18).toString('hex'),
+        appId: keys.appId,
+        tamperAmount,
+      });
+      return {
+        outTradeNo: trade.order.outTradeNo,
+        url: trade.order.notifyUrl,
+        build: () => ({
+          body: signAlipayNotification({ ...params, notify_time: formatAlipayTime(new Date()) }, keys.alipayPrivateKey),
+          headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8' },
+        }),
+        isAcknowledged: (status, body) => status === 200 && body === 'success',
+      };
+    },
+
+    mountApi(router: Router, cashier: Cashier): void {
+      const { book, outages } = cashier;
+
+      /** Registers the order of a page-pay request (idempotent), or says why it cannot be. */
+      async function openPagePay(
+        biz: Record<string, unknown>,
+        params: Params,
+      ): Promise<{ trade: Trade } | { error: AlipayAnswer }> {
+        const outTradeNo = str(biz, 'out_trade_no');
+        const totalAmount = str(biz, 'total_amount');
+        const amount = totalAmount === undefined ? undefined : parseMajor(totalAmount, 'CNY');
+        const subject = str(biz, 'subject');
+        const timeExpire = str(biz, 'time_expire');
+        const expiresAt =
+          timeExpire === undefined ? new Date(Date.now() + DEFAULT_TIMEOUT_MS) : parseAlipayTime(timeExpire);
+        const notifyUrl = params.notify_url ?? '';
+        if (outTradeNo === undefined || !OUT_TRADE_NO.test(outTradeNo)) {
+          return { error: businessFailed('ACQ.INVALID_PARAMETER', 'out_trade_no is missing or malformed') };
+        }
+        if (amount === undefined || amount < 1 || amount > MAX_TOTAL_AMOUNT) {
+          return { error: businessFailed('ACQ.INVALID_PARAMETER', 'total_amount must be 0.01 to 100000000.00') };
+        }
+        if (subject === undefined) return { error: businessFailed('ACQ.INVALID_PARAMETER', 'subject is missing') };
+        if (str(biz, 'product_code') !== 'FAST_INSTANT_TRADE_PAY') {
+          return { error: businessFailed('ACQ.INVALID_PARAMETER', 'product_code must be FAST_INSTANT_TRADE_PAY') };
+        }
+        if (expiresAt === undefined) {
+          return { error: businessFailed('ACQ.INVALID_PARAMETER', 'time_expire must be yyyy-MM-dd HH:mm:ss') };
+        }
+        if (notifyUrl !== '' && !/^https?:\/\/\S+$/.test(notifyUrl)) {
+          return { error: invalidArguments('isv.invalid-notify-url', 'notify_url must be an http(s) URL') };
+        }
+        const opened = await book.open({
+          outTradeNo,
+          appId: keys.appId,
+          merchantId: keys.sellerId,
+          subject,
+          amount,
+          currency: 'CNY',
+          notifyUrl,
+          expiresAt,
+        });
+        if (opened.kind === 'conflict') {
+          return {
+            error: businessFailed('ACQ.CONTEXT_INCONSISTENT', 'out_trade_no was used with other trade details'),
+          };
+        }
+        return { trade: opened.trade };
+      }
+
+      /** Alipay's view of a trade. Unpaid trades close by themselves at time_expire. */
+      function tradeStatusOf(trade: Trade): string {
+        if (trade.state === 'PAID') return trade.refunded >= trade.order.amount ? 'TRADE_CLOSED' : 'TRADE_SUCCESS';
+        if (trade.state === 'CLOSED' || Date.now() > trade.order.expiresAt.getTime()) return 'TRADE_CLOSED';
+        return 'WAIT_BUYER_PAY';
+      }
+
+      function paidFields(trade: Trade): Record<string, unknown> {
+        const outcome = trade.state === 'PAID' ? trade.outcome : null;
+        if (!outcome) return {};
+        return {
+          trade_no: outcome.channelTradeNo,
+          buyer_logon_id: 'lea***@example.com',
+          buyer_user_id: outcome.buyerId,
+          send_pay_date: formatAlipayTime(outcome.at),
+        };
+      }
+
+      const methods: Record<AlipayMethod, (biz: Record<string, unknown>, params: Params) => Promise<AlipayAnswer>> = {
+        async 'alipay.trade.page.pay'(biz, params) {
+          const opened = await openPagePay(biz, params);
+          if ('error' in opened) return opened.error;
+          const { trade } = opened;
+          if (trade.state === 'PAID') return businessFailed('ACQ.TRADE_HAS_SUCCESS', 'the trade has been paid');
+          if (trade.state === 'CLOSED') return businessFailed('ACQ.TRADE_HAS_CLOSE', 'the trade has been closed');
+          return success({
+            out_trade_no: trade.order.outTradeNo,
+            seller_id: trade.order.merchantId,
+            total_amount: formatMajor(trade.order.amount, 'CNY'),
+          });
+        },
+
+        async 'alipay.trade.query'(biz) {
+          const trade = await book.trade(str(biz, 'out_trade_no') ?? '');
+          if (!trade) return businessFailed('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
+          const paid = trade.state === 'PAID';
+          const total = formatMajor(trade.order.amount, 'CNY');
+          return success({
+            out_trade_no: trade.order.outTradeNo,
+            trade_status: tradeStatusOf(trade),
+            total_amount: total,
+            buyer_pay_amount: paid ? total : '0.00',
+            receipt_amount: paid ? total : '0.00',
+            invoice_amount: paid ? total : '0.00',
+            point_amount: '0.00',
+            ...paidFields(trade),
+          });
+        },
+
+        async 'alipay.trade.close'(biz) {
+          const outTradeNo = str(biz, 'out_trade_no') ?? '';
+          const trade = await book.trade(outTradeNo);
+          if (!trade) return businessFailed('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
+          const statusError = businessFailed('ACQ.TRADE_STATUS_ERROR', 'the trade status does not allow closing');
+          if (trade.state === 'PAID') return statusError;
+          if (trade.state === 'NOT_PAID') {
+            const settled = await book.settle(outTradeNo, {
+              state: 'CLOSED',
+              channelTradeNo: null,
+              buyerId: null,
+              at: new Date(),
+            });
+            if (settled.state === 'PAID') return statusError;
+          }
+          return success({ out_trade_no: outTradeNo });
+        },
+
+        async 'alipay.trade.refund'(biz) {
+          const outTradeNo = str(biz, 'out_trade_no') ?? '';
+          const refundAmount = str(biz, 'refund_amount');
+          const amount = refundAmount === undefined ? undefined : parseMajor(refundAmount, 'CNY');
+          if (amount === undefined || amount < 1) {
+            return businessFailed('ACQ.INVALID_PARAMETER', 'refund_amount must be a positive yuan amount');
+          }
+          const decision = await book.refund({
+            outTradeNo,
+            outRequestNo: str(biz, 'out_request_no') ?? outTradeNo,
+            amount,
+            reason: str(biz, 'refund_reason') ?? '',
+            channelRefundId: randomDigits(24),
+          });
+          if (decision.kind === 'refused') {
+            switch (decision.why) {
+              case 'TRADE_NOT_EXIST':
+                return businessFailed('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
+              case 'TRADE_NOT_PAID':
+                return businessFailed('ACQ.TRADE_STATUS_ERROR', 'the trade is not paid');
+              case 'EXCEEDS_PAID':
+                return businessFailed('ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', 'the refund exceeds the refundable amount');
+              case 'CONFLICTING_RETRY':
+                return businessFailed('ACQ.CONTEXT_INCONSISTENT', 'out_request_no was used with another refund');
+            }
+          }
+          const { trade, refund, replayed } = decision;
+          return success({
+            out_trade_no: outTradeNo,
+            ...paidFields(trade),
+            // Only the call that moved the money says Y; a retry of the same out_request_no says N.
+            fund_change: replayed ? 'N' : 'Y',
+            refund_fee: formatMajor(trade.refunded, 'CNY'),
+            gmt_refund_pay: formatAlipayTime(refund.at),
+          });
+        },
+
+        async 'alipay.trade.fastpay.refund.query'(biz) {
+          const outTradeNo = str(biz, 'out_trade_no') ?? '';
+          const trade = await book.trade(outTradeNo);
+          if (!trade) return businessFailed('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
+          const refund = await book.findRefund(str(biz, 'out_request_no') ?? outTradeNo);
+          // Like Alipay: an unknown refund is a success answer without refund fields.
+          if (!refund || refund.outTradeNo !== outTradeNo) return success({ out_trade_no: outTradeNo });
+          return success({
+            out_trade_no: outTradeNo,
+            trade_no: trade.outcome?.channelTradeNo,
+            out_request_no: refund.outRequestNo,
+            total_amount: formatMajor(trade.order.amount, 'CNY'),
+            refund_amount: formatMajor(refund.amount, 'CNY'),
+            refund_status: 'REFUND_SUCCESS',
+            gmt_refund_pay: formatAlipayTime(refund.at),
+          });
+        },
+      };
+
+      router.post(
+        '/gateway.do',
+        express.urlencoded({ extended: false, limit: '64kb' }),
+        handle(async (req, res) => {
+          const params = paramsOf(req);
+          const method = params?.method;
+          if (isAlipayMethod(method) && (await outages.isDown(OPERATIONS[method]))) {
+            res.status(503).type('text/plain').send('Service Unavailable');
+            return;
+          }
+          if (params === undefined) {
+            answer(res, method, invalidArguments('isv.invalid-parameter', 'a parameter is repeated'));
+            return;
+          }
+          if (!isAlipayMethod(method)) {
+            answer(res, method, invalidArguments('isv.invalid-method', 'no such method'));
+            return;
+          }
+          const checked = authenticate(params);
+          answer(res, method, 'error' in checked ? checked.error : await methods[method](checked.biz, params));
+        }),
+      );
+
+      router.get(
+        '/gateway.do',
+        handle(async (req, res) => {
+          const params = paramsOf(req);
+          if (params?.method !== 'alipay.trade.page.pay') {
+            cashier.notice(
+              res,
+              400,
+              'Invalid request',
+              'Only a signed alipay.trade.page.pay request opens the cashier.',
+            );
+            return;
+          }
+          const checked = authenticate(params);
+          const opened = 'error' in checked ? checked : await openPagePay(checked.biz, params);
+          if ('error' in opened) {
+            const { sub_code: subCode, sub_msg: subMsg } = opened.error;
+            cashier.notice(res, 400, 'Invalid request', `${String(subCode)}: ${String(subMsg)}`);
+            return;
+          }
+          cashier.show(res, opened.trade, req.baseUrl);
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { Connection } from 'mongoose';
+import type { Keyring } from '../../crypto/keyring.js';
+import type { Logger } from '../../logger.js';
+import type { PaymentChannel } from '../../../workflows/contracts.js';
+import { ALIPAY_RESEND_SCHEDULE_MS, alipayProtocol } from './alipay.js';
+import { sandboxChannelModels } from './models.js';
+import { createNotifier } from './notifier.js';
+import { createOrderBook, createOutages } from './order-book.js';
+import { createChannelSimulator, type ChannelProtocol } from './simulator.js';
+import type { ChannelSimulator } from './types.js';
+import { WECHATPAY_RESEND_SCHEDULE_MS, wechatpayProtocol } from './wechatpay.js';
+
+export { CashierRefusedError } from './simulator.js';
+
+export interface ChannelSimulatorDeps {
+  /** The process's mongoose connection; the sandbox keeps its books in `sandbox_channel_*` collections. */
+  connection: Connection;
+  /** Must hold the providers' private keys (`alipay.alipayPrivateKey`, `wechatpay.platformKeys[0].privateKey`). */
+  keyring: Keyring;
+  /** Base URL at which payers reach the API; WeChat Pay's `code_url` points under it. */
+  publicBaseUrl: string;
+  /** Multiplies the providers' notification resend schedules (0.01: four minutes become 2.4 s). */
+  timeScale: number;
+  logger: Logger;
+}
+
+/**
+ * One simulator per channel, each with a router to mount at `/sandbox/<channel>`. Starts creating
+ * the sandbox collections' unique indexes at once; every simulator operation waits for them, since
+ * idempotency of orders and refunds rests on them. Call `close()` on each at shutdown to stop
+ * pending notification resends.
+ */
+export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<PaymentChannel, ChannelSimulator> {
+  const { connection, keyring, publicBaseUrl, timeScale, logger } = deps;
+  const { alipayPrivateKey } = keyring.alipay;
+  const platformKey = keyring.wechatpay.platformKeys[0];
+  if (alipayPrivateKey === undefined) {
+    throw new Error(
+      'the Alipay sandbox needs keyring.alipay.alipayPrivateKey (a generated development keyring has it)',
+    );
+  }
+  if (platformKey?.privateKey === undefined) {
+    throw new Error(
+      'the WeChat Pay sandbox needs keyring.wechatpay.platformKeys[0].privateKey (a generated development keyring has it)',
+    );
+  }
+  const models = sandboxChannelModels(connection);
+  models.catch((err: unknown) => {
+    logger.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      'sandbox channel indexes could not be created',
+    );
+  });
+
+  const simulate = (protocol: ChannelProtocol, resendScheduleMs: readonly number[]): ChannelSimulator =>
+    createChannelSimulator({
+      protocol,
+      book: createOrderBook(models, protocol.channel),
+      outages: createOutages(models, protocol.channel),
+      notifier: createNotifier({ channel: protocol.channel, resendScheduleMs, timeScale, logger }),
+      logger,
+    });
+
+  return {
+    alipay: simulate(alipayProtocol({ ...keyring.alipay, alipayPrivateKey }), ALIPAY_RESEND_SCHEDULE_MS),
+    wechatpay: simulate(
+      wechatpayProtocol(
+        { ...keyring.wechatpay, platformKey: { serial: platformKey.serial, privateKey: platformKey.privateKey } },
+        publicBaseUrl,
+      ),
+      WECHATPAY_RESEND_SCHEDULE_MS,
+    ),
+  };
+}

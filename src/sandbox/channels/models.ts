@@ -1,0 +1,115 @@
+import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { PAYMENT_CHANNELS } from '../../../workflows/contracts.js';
+
+/**
+ * The simulated providers' books, shared by every API process through MongoDB. Each decision that
+ * must happen once (an order's outcome, a refund) is an insert guarded by a unique index, because
+ * conditional updates are not atomic on every MongoDB-wire server this runs on.
+ */
+
+const channel = { type: String, required: true, enum: PAYMENT_CHANNELS } as const;
+const minorUnits = { type: Number, required: true, min: 0, validate: Number.isSafeInteger } as const;
+
+/** An order as the merchant created it; never changed afterwards. Amounts in minor units. */
+const orderSchema = new Schema(
+  {
+    channel,
+    outTradeNo: { type: String, required: true },
+    appId: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    subject: { type: String, required: true },
+    amount: minorUnits,
+    currency: { type: String, required: true },
+    /** Where notifications go; empty when the merchant asked for none. */
+    notifyUrl: { type: String, default: '' },
+    expiresAt: { type: Date, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { collection: 'sandbox_channel_orders', versionKey: false },
+);
+orderSchema.index({ channel: 1, outTradeNo: 1 }, { unique: true });
+
+/**
+ * How an order's payment window ended: paid or closed, whichever came first. At most one per
+ * order (unique index), so "paid while closing" has exactly one winner.
+ */
+const outcomeSchema = new Schema(
+  {
+    channel,
+    outTradeNo: { type: String, required: true },
+    state: { type: String, required: true, enum: ['PAID', 'CLOSED'] },
+    channelTradeNo: { type: String, default: null },
+    buyerId: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { collection: 'sandbox_channel_outcomes', versionKey: false },
+);
+outcomeSchema.index({ channel: 1, outTradeNo: 1 }, { unique: true });
+
+/**
+ * One refund, keyed by the merchant's `out_request_no` / `out_refund_no`. `seq` numbers an order's
+ * refunds 1, 2, ...: unique per order, so two refunds can never both pass the "not more than was
+ * paid" check against the same earlier total.
+ */
+const refundSchema = new Schema(
+  {
+    channel,
+    outTradeNo: { type: String, required: true },
+    outRequestNo: { type: String, required: true },
+    seq: { type: Number, required: true, min: 1 },
+    channelRefundId: { type: String, required: true },
+    amount: minorUnits,
+    reason: { type: String, default: '' },
+    at: { type: Date, required: true },
+  },
+  { collection: 'sandbox_channel_refunds', versionKey: false },
+);
+refundSchema.index({ channel: 1, outRequestNo: 1 }, { unique: true });
+refundSchema.index({ channel: 1, outTradeNo: 1, seq: 1 }, { unique: true });
+
+/** An operation of a channel that currently answers like an outage; present = down. */
+const faultSchema = new Schema(
+  {
+    channel,
+    operation: { type: String, required: true, enum: ['create', 'query', 'close', 'refund'] },
+  },
+  { collection: 'sandbox_channel_faults', versionKey: false },
+);
+faultSchema.index({ channel: 1, operation: 1 }, { unique: true });
+
+export type SandboxOrder = InferSchemaType<typeof orderSchema>;
+export type SandboxOutcome = InferSchemaType<typeof outcomeSchema>;
+export type SandboxRefund = InferSchemaType<typeof refundSchema>;
+export type SandboxFault = InferSchemaType<typeof faultSchema>;
+
+export interface SandboxChannelModels {
+  orders: Model<SandboxOrder>;
+  outcomes: Model<SandboxOutcome>;
+  refunds: Model<SandboxRefund>;
+  faults: Model<SandboxFault>;
+}
+
+/** The sandbox's models on `connection`, with their (unique) indexes created before it resolves. */
+export async function sandboxChannelModels(connection: Connection): Promise<SandboxChannelModels> {
+  const models: SandboxChannelModels = {
+    orders:
+      (connection.models.SandboxChannelOrder as SandboxChannelModels['orders'] | undefined) ??
+      connection.model('SandboxChannelOrder', orderSchema),
+    outcomes:
+      (connection.models.SandboxChannelOutcome as SandboxChannelModels['outcomes'] | undefined) ??
+      connection.model('SandboxChannelOutcome', outcomeSchema),
+    refunds:
+      (connection.models.SandboxChannelRefund as SandboxChannelModels['refunds'] | undefined) ??
+      connection.model('SandboxChannelRefund', refundSchema),
+    faults:
+      (connection.models.SandboxChannelFault as SandboxChannelModels['faults'] | undefined) ??
+      connection.model('SandboxChannelFault', faultSchema),
+  };
+  await Promise.all([
+    models.orders.createIndexes(),
+    models.outcomes.createIndexes(),
+    models.refunds.createIndexes(),
+    models.faults.createIndexes(),
+  ]);
+  return models;
+}

@@ -1,0 +1,250 @@
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { PaymentChannel } from '../../../workflows/contracts.js';
+import type { Logger } from '../../logger.js';
+import {
+  SandboxNotFoundError,
+  type ChannelSimulator,
+  type SimulatedPayResult,
+  type SimulatedPayment,
+} from './types.js';
+import { CASHIER_PAGE_HEADERS, renderCashierNotice, renderCashierPage, type CashierOrder } from './cashier-page.js';
+import type { OrderBook, Outages, Trade } from './order-book.js';
+import type { Notifier, OutgoingNotification } from './notifier.js';
+import { isCurrency } from '../../../workflows/money.js';
+
+/** The payer tried to pay an order the channel no longer takes payment for. */
+export class CashierRefusedError extends Error {
+  override readonly name = 'CashierRefusedError';
+  constructor(
+    message: string,
+    readonly reason: 'closed' | 'expired',
+  ) {
+    super(message);
+  }
+}
+
+/** A trade that has been paid: its outcome carries the channel's trade number and time. */
+export interface PaidTrade extends Trade {
+  state: 'PAID';
+  outcome: NonNullable<Trade['outcome']> & { channelTradeNo: string };
+}
+
+/** The parts of a simulated channel that differ from provider to provider. */
+export interface ChannelProtocol {
+  channel: PaymentChannel;
+  /** The channel's own trade number for a payment made at `at`. */
+  newChannelTradeNo(at: Date): string;
+  /** The payer's id at the channel (`buyer_id` / `openid`). */
+  newBuyerId(): string;
+  /** The signed payment notification of a paid trade; `tamperAmount` misreports the amount by one yuan. */
+  paymentNotification(trade: PaidTrade, tamperAmount: boolean): OutgoingNotification;
+  /** Registers the provider's API (and its cashier entry) on the simulator's router. */
+  mountApi(router: Router, cashier: Cashier): void;
+}
+
+/** What a protocol's routes need from the shared cashier. */
+export interface Cashier {
+  book: OrderBook;
+  outages: Outages;
+  logger: Logger;
+  /** Answers the cashier page of a trade, or why it cannot be paid. `routerBase` is `req.baseUrl`. */
+  show(res: Response, trade: Trade, routerBase: string): void;
+  /** Answers a page that ends the visit (errors included) with `status`. */
+  notice(res: Response, status: number, title: string, message: string): void;
+}
+
+/** Adapts an async handler to Express: a rejection goes to the router's error handler. */
+export function handle(fn: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res).catch(next);
+  };
+}
+
+function cashierOrderOf(trade: Trade): CashierOrder {
+  const { order } = trade;
+  return {
+    channel: order.channel,
+    outTradeNo: order.outTradeNo,
+    merchantId: order.merchantId,
+    subject: order.subject,
+    amount: order.amount,
+    currency: isCurrency(order.currency) ? order.currency : 'CNY',
+    expiresAt: order.expiresAt,
+  };
+}
+
+const MAX_NOTIFICATION_COPIES = 100;
+
+export interface SimulatorParts {
+  protocol: ChannelProtocol;
+  book: OrderBook;
+  outages: Outages;
+  notifier: Notifier;
+  logger: Logger;
+}
+
+/**
+ * A {@link ChannelSimulator} from a protocol and the shared parts: the payer's actions (`pay`),
+ * the cashier's pay and decline forms, outages and shutdown.
+ */
+export function createChannelSimulator({
+  protocol,
+  book,
+  outages,
+  notifier,
+  logger,
+}: SimulatorParts): ChannelSimulator {
+  const { channel } = protocol;
+
+  async function pay(outTradeNo: string, payment: SimulatedPayment): Promise<SimulatedPayResult> {
+    if (!Number.isSafeInteger(payment.notifications) || payment.notifications < 0) {
+      throw new RangeError('notifications must be a non-negative integer');
+    }
+    const copies = Math.min(payment.notifications, MAX_NOTIFICATION_COPIES);
+    const trade = await book.trade(outTradeNo);
+    if (!trade) throw new SandboxNotFoundError(`${channel} holds no order ${outTradeNo}`);
+    const result = (t: Trade, notificationsSent: number): SimulatedPayResult => ({
+      channel,
+      outTradeNo,
+      tradeState: t.state === 'PAID' ? 'PAID' : 'NOT_PAID',
+      channelTradeNo: t.state === 'PAID' ? (t.outcome?.channelTradeNo ?? null) : null,
+      notificationsSent,
+    });
+    if (trade.state === 'PAID') return result(trade, 0);
+    if (trade.state === 'CLOSED')
+      throw new CashierRefusedError('The order is closed and can no longer be paid.', 'closed');
+    if (payment.outcome === 'declined') return result(trade, 0);
+    const now = new Date();
+    if (now.getTime() > trade.order.expiresAt.getTime()) {
+      throw new CashierRefusedError('The payment window of this order has ended.', 'expired');
+    }
+    const channelTradeNo = protocol.newChannelTradeNo(now);
+    const settled = await book.settle(outTradeNo, {
+      state: 'PAID',
+      channelTradeNo,
+      buyerId: protocol.newBuyerId(),
+      at: now,
+    });
+    if (settled.state === 'CLOSED') {
+      throw new CashierRefusedError('The order was closed and can no longer be paid.', 'closed');
+    }
+    if (settled.outcome?.channelTradeNo !== channelTradeNo) return result(settled, 0);
+    if (settled.order.notifyUrl === '') return result(settled, 0);
+    const notification = protocol.paymentNotification(settled as PaidTrade, payment.tamperAmount);
+    return result(settled, await notifier.send(notification, copies));
+  }
+
+  const cashier: Cashier = {
+    book,
+    outages,
+    logger,
+    show(res, trade, routerBase) {
+      const order = cashierOrderOf(trade);
+      res.set(CASHIER_PAGE_HEADERS).type('html');
+      if (trade.state === 'PAID') {
+        res.send(
+          renderCashierNotice(
+            channel,
+            { title: 'Already paid', message: 'This order has been paid.', tone: 'ok' },
+            order,
+          ),
+        );
+      } else if (trade.state === 'CLOSED') {
+        res
+          .status(409)
+          .send(
+            renderCashierNotice(
+              channel,
+              { title: 'Order closed', message: 'The order is closed and can no longer be paid.', tone: 'bad' },
+              order,
+            ),
+          );
+      } else if (Date.now() > trade.order.expiresAt.getTime()) {
+        res
+          .status(409)
+          .send(
+            renderCashierNotice(
+              channel,
+              { title: 'Order expired', message: 'The payment window of this order has ended.', tone: 'bad' },
+              order,
+            ),
+          );
+      } else {
+        res.send(renderCashierPage(order, `${routerBase}/cashier/${encodeURIComponent(trade.order.outTradeNo)}`));
+      }
+    },
+    notice(res, status, title, message) {
+      res
+        .status(status)
+        .set(CASHIER_PAGE_HEADERS)
+        .type('html')
+        .send(renderCashierNotice(channel, { title, message, tone: 'bad' }));
+    },
+  };
+
+  const router = express.Router();
+  protocol.mountApi(router, cashier);
+
+  router.post(
+    '/cashier/:outTradeNo/:action',
+    handle(async (req, res) => {
+      const outTradeNo = String(req.params.outTradeNo);
+      const action = req.params.action;
+      if (action !== 'pay' && action !== 'decline') {
+        cashier.notice(res, 404, 'Not found', 'There is no such cashier action.');
+        return;
+      }
+      try {
+        const result = await pay(outTradeNo, {
+          outcome: action === 'pay' ? 'success' : 'declined',
+          notifications: 1,
+          tamperAmount: false,
+        });
+        const trade = await book.trade(outTradeNo);
+        const order = trade ? cashierOrderOf(trade) : undefined;
+        const paid = result.tradeState === 'PAID';
+        res
+          .set(CASHIER_PAGE_HEADERS)
+          .type('html')
+          .send(
+            renderCashierNotice(
+              channel,
+              paid
+                ? {
+                    title: 'Payment successful',
+                    message: `Paid. Transaction ${result.channelTradeNo ?? ''}`,
+                    tone: 'ok',
+                  }
+                : { title: 'Payment declined', message: 'Nothing was charged.', tone: 'bad' },
+              order,
+            ),
+          );
+      } catch (err) {
+        if (err instanceof SandboxNotFoundError)
+          cashier.notice(res, 404, 'Order not found', 'The channel holds no such order.');
+        else if (err instanceof CashierRefusedError) cashier.notice(res, 409, 'Payment refused', err.message);
+        else throw err;
+      }
+    }),
+  );
+
+  router.use(((err, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    logger.error({ channel, err: err instanceof Error ? err.message : String(err) }, 'sandbox channel error');
+    res.status(500).type('text/plain').send('sandbox channel error');
+  }) as express.ErrorRequestHandler);
+
+  return {
+    channel,
+    router,
+    pay,
+    setOutage: (operations, enabled) => outages.set(operations, enabled),
+    async hasOrder(outTradeNo) {
+      return (await book.trade(outTradeNo)) !== undefined;
+    },
+    close: () => notifier.close(),
+  };
+}

@@ -1,0 +1,89 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { ApiError } from '../api/errors.js';
+import { parseOrThrow } from '../api/validation.js';
+import type { Models } from '../db/connect.js';
+import { PAYMENT_ID_PATTERN } from '../payments/identity.js';
+import { PAYMENT_CHANNELS, type PaymentChannel } from '../../workflows/contracts.js';
+import { SandboxNotFoundError, type ChannelSimulator } from './channels/types.js';
+import type { PlatformStub } from './platform.js';
+
+const paySchema = z.strictObject({
+  outcome: z.enum(['success', 'declined']),
+  notifications: z.number().int().min(0).max(20).default(1),
+  tamperAmount: z.boolean().default(false),
+});
+const outageSchema = z.strictObject({
+  operations: z.array(z.enum(['create', 'query', 'close', 'refund'])).min(1),
+  enabled: z.boolean(),
+});
+const refuseSchema = z.strictObject({ orderId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) });
+
+/**
+ * The sandbox control API (`/sandbox/v1`), for tests and demos: act as the payer at the channel,
+ * break a channel, make the platform stub refuse an order, and read what the platform received.
+ */
+export function sandboxControlRoutes({
+  models,
+  simulators,
+  platform,
+}: {
+  models: Models;
+  simulators: Record<PaymentChannel, ChannelSimulator>;
+  platform: PlatformStub;
+}): Router {
+  const router = Router();
+
+  router.post('/payments/:paymentId/pay', async (req, res) => {
+    const { paymentId } = req.params;
+    const options = parseOrThrow(paySchema, req.body ?? {});
+    const notFound = new ApiError(
+      404,
+      'not_found_error',
+      'payment_not_found',
+      `No channel order for payment ${paymentId}.`,
+      'paymentId',
+    );
+    if (!PAYMENT_ID_PATTERN.test(paymentId)) throw notFound;
+    const order = await models.channelOrders.findOne({ paymentId }).sort({ createdAt: -1 }).lean();
+    if (!order) throw notFound;
+    try {
+      res.json(await simulators[order.channel].pay(paymentId, options));
+    } catch (err) {
+      if (err instanceof SandboxNotFoundError) throw notFound;
+      throw err;
+    }
+  });
+
+  router.post('/channels/:channel/outage', async (req, res) => {
+    const channel = req.params.channel as PaymentChannel;
+    if (!PAYMENT_CHANNELS.includes(channel)) {
+      throw new ApiError(404, 'not_found_error', 'unknown_channel', `No channel ${req.params.channel}.`, 'channel');
+    }
+    const { operations, enabled } = parseOrThrow(outageSchema, req.body ?? {});
+    await simulators[channel].setOutage(operations, enabled);
+    res.json({ channel, operations, enabled });
+  });
+
+  router.post('/platform/refuse', async (req, res) => {
+    const { orderId } = parseOrThrow(refuseSchema, req.body ?? {});
+    await platform.refuse(orderId);
+    res.json({ orderId, refused: true });
+  });
+
+  router.get('/platform/events', async (req, res) => {
+    const orderId = typeof req.query.orderId === 'string' ? req.query.orderId : '';
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(orderId)) {
+      throw new ApiError(
+        422,
+        'validation_error',
+        'invalid_parameter',
+        'orderId: required, 1-64 of A-Z a-z 0-9 _ -',
+        'orderId',
+      );
+    }
+    res.json({ events: await platform.events(orderId) });
+  });
+
+  return router;
+}

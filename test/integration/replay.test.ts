@@ -1,0 +1,31 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
+import { HISTORIES_DIR } from '../support/histories.js';
+
+const files = readdirSync(HISTORIES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+
+describe('replaying committed workflow histories', () => {
+  it('has a history for every path of the saga', () => {
+    const names = files.map((f) => f.replace(/\.json$/, ''));
+    for (const path of [
+      'succeeded-alipay',
+      'succeeded-wechatpay',
+      'refunded-fulfilment-refused',
+      'canceled',
+      'failover',
+      'expired',
+      'late-refund',
+    ]) {
+      expect(names).toContain(path);
+    }
+  });
+
+  it.each(files)('replays %s with today’s workflow code without a nondeterminism error', async (file) => {
+    const history = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as unknown;
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, file);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { rankChannels } from '../../src/channels/routing.js';
+import type { Currency } from '../../workflows/money.js';
+
+const adapters = {
+  alipay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 1_000 },
+  wechatpay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 500 },
+};
+
+describe('channel routing', () => {
+  it('puts the preferred channel first when it can take the payment', () => {
+    expect(
+      rankChannels(adapters, ['alipay', 'wechatpay'], { currency: 'CNY', amount: 100, preferred: 'wechatpay' }),
+    ).toEqual(['wechatpay', 'alipay']);
+  });
+
+  it('skips a preferred channel whose limit the amount exceeds', () => {
+    expect(
+      rankChannels(adapters, ['alipay', 'wechatpay'], { currency: 'CNY', amount: 800, preferred: 'wechatpay' }),
+    ).toEqual(['alipay']);
+  });
+
+  it('keeps the configured order without a preference, and leaves out disabled channels', () => {
+    expect(rankChannels(adapters, ['wechatpay', 'alipay'], { currency: 'CNY', amount: 100 })).toEqual([
+      'wechatpay',
+      'alipay',
+    ]);
+    expect(rankChannels(adapters, ['alipay'], { currency: 'CNY', amount: 100, preferred: 'wechatpay' })).toEqual([
+      'alipay',
+    ]);
+  });
+
+  it('finds no channel for a currency none supports', () => {
+    expect(rankChannels(adapters, ['alipay', 'wechatpay'], { currency: 'USD', amount: 100 })).toEqual([]);
+  });
+});
