@@ -5,6 +5,7 @@ import { parseOrThrow } from '../api/validation.js';
 import type { Models } from '../db/connect.js';
 import { PAYMENT_ID_PATTERN } from '../payments/identity.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../workflows/contracts.js';
+import { CashierRefusedError } from './channels/index.js';
 import { SandboxNotFoundError, type ChannelSimulator } from './channels/types.js';
 import type { PlatformStub } from './platform.js';
 
@@ -51,6 +52,9 @@ export function sandboxControlRoutes({
       res.json(await simulators[order.channel].pay(paymentId, options));
     } catch (err) {
       if (err instanceof SandboxNotFoundError) throw notFound;
+      if (err instanceof CashierRefusedError) {
+        throw new ApiError(409, 'conflict_error', `order_${err.reason}`, `The channel refused the payment: ${err.message}`);
+      }
       throw err;
     }
   });

@@ -49,6 +49,8 @@ export interface StackOptions {
   maxCachedWorkflows?: number;
   /** Extra environment for `loadConfig` (e.g. `SANDBOX_TIME_SCALE`). */
   env?: Record<string, string>;
+  /** Another Temporal server than the provisioned one (the time-skipping test server). */
+  temporalAddress?: string;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_ADDRESS: options.temporalAddress ?? inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `payments-${id}`,
     MONGODB_URI: withDatabase(inject('mongoUri'), `kp_${id}`),
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),

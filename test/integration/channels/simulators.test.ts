@@ -1,0 +1,469 @@
+import type { Server } from 'node:http';
+import { once } from 'node:events';
+import express from 'express';
+import mongoose, { type Connection } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createAlipayAdapter } from '../../../src/channels/alipay.js';
+import {
+  ChannelRejectedError,
+  ChannelUnavailableError,
+  type ChannelAdapter,
+  type RawCallback,
+  type VerificationResult,
+} from '../../../src/channels/types.js';
+import { createWechatPayAdapter } from '../../../src/channels/wechatpay.js';
+import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
+import { createLogger } from '../../../src/logger.js';
+import { paymentIdForOrder } from '../../../src/payments/identity.js';
+import { CashierRefusedError, createChannelSimulators } from '../../../src/sandbox/channels/index.js';
+import { SandboxNotFoundError, type ChannelSimulator } from '../../../src/sandbox/channels/types.js';
+import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../workflows/contracts.js';
+import { uniqueId } from '../../support/builders.js';
+import { withDatabase } from '../../support/stack.js';
+
+/**
+ * The channel adapters against the sandbox simulators over real HTTP, with the simulators' books
+ * in the provisioned MongoDB-wire server and a notify endpoint that verifies what arrives.
+ */
+
+interface Callback {
+  channel: PaymentChannel;
+  raw: RawCallback;
+  result: VerificationResult;
+  outTradeNo: string | undefined;
+  ackStatus: number;
+}
+
+const TIME_SCALE = 0.001;
+const logger = createLogger({ LOG_LEVEL: 'silent' }, 'test');
+
+let server: Server;
+let baseUrl: string;
+let connection: Connection;
+let keyring: Keyring;
+let simulators: Record<PaymentChannel, ChannelSimulator>;
+let adapters: Record<PaymentChannel, ChannelAdapter>;
+const callbacks: Callback[] = [];
+/** How many deliveries of an order's notification the notify endpoint still refuses. */
+const refusals = new Map<string, number>();
+
+function adapterFor(channel: PaymentChannel, keys: Keyring = keyring): ChannelAdapter {
+  return channel === 'alipay'
+    ? createAlipayAdapter({
+        gatewayUrl: `${baseUrl}/sandbox/alipay/gateway.do`,
+        keyring: keys.alipay,
+        timeoutMs: 5_000,
+        maxAmount: 100_000_000,
+      })
+    : createWechatPayAdapter({
+        baseUrl: `${baseUrl}/sandbox/wechatpay`,
+        keyring: keys.wechatpay,
+        timeoutMs: 5_000,
+        maxAmount: 50_000_000,
+      });
+}
+
+beforeAll(async () => {
+  connection = await mongoose
+    .createConnection(withDatabase(inject('mongoUri'), `kp_${uniqueId('channels').replace(/-/g, '_')}`), {
+      autoIndex: false,
+      serverSelectionTimeoutMS: 10_000,
+    })
+    .asPromise();
+  keyring = generateKeyring();
+  const app = express();
+  server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  baseUrl = `http://127.0.0.1:${address.port}`;
+
+  simulators = createChannelSimulators({ connection, keyring, publicBaseUrl: baseUrl, timeScale: TIME_SCALE, logger });
+  adapters = { alipay: adapterFor('alipay'), wechatpay: adapterFor('wechatpay') };
+  app.use('/sandbox/alipay', simulators.alipay.router);
+  app.use('/sandbox/wechatpay', simulators.wechatpay.router);
+  app.post('/notify/:channel', express.raw({ type: () => true }), (req, res) => {
+    const channel = req.params.channel as PaymentChannel;
+    const headers: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(req.headers))
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
+    const raw: RawCallback = { body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), headers };
+    const adapter = adapters[channel];
+    const result = adapter.verifyNotification(raw);
+    const outTradeNo = result.ok ? result.notification.outTradeNo : result.outTradeNo;
+    const refuse = outTradeNo === undefined ? 0 : (refusals.get(outTradeNo) ?? 0);
+    if (outTradeNo !== undefined && refuse > 0) refusals.set(outTradeNo, refuse - 1);
+    const ack =
+      result.ok && refuse === 0 ? adapter.ackSuccess() : adapter.ackFailure(result.ok ? 'busy' : result.reason);
+    callbacks.push({ channel, raw, result, outTradeNo, ackStatus: ack.status });
+    res.status(ack.status).type(ack.contentType).send(ack.body);
+  });
+});
+
+afterAll(async () => {
+  for (const simulator of Object.values(simulators ?? {})) simulator.close();
+  server?.closeAllConnections();
+  server?.close();
+  await connection?.dropDatabase().catch(() => undefined);
+  await connection?.close();
+});
+
+function callbacksFor(outTradeNo: string): Callback[] {
+  return callbacks.filter((c) => c.outTradeNo === outTradeNo);
+}
+
+function notificationsFor(outTradeNo: string) {
+  return callbacksFor(outTradeNo).flatMap((c) => (c.result.ok ? [c.result.notification] : []));
+}
+
+async function openOrder(channel: PaymentChannel, overrides: { amount?: number; expiresInMs?: number } = {}) {
+  const paymentId = paymentIdForOrder(uniqueId('ord'));
+  const order = await adapters[channel].createOrder({
+    paymentId,
+    amount: overrides.amount ?? 19_900,
+    currency: 'CNY',
+    subject: 'TypeScript from zero',
+    expiresAt: new Date(Date.now() + (overrides.expiresInMs ?? 15 * 60_000)).toISOString(),
+    notifyUrl: `${baseUrl}/notify/${channel}`,
+  });
+  return { paymentId, order };
+}
+
+const paySuccess = { outcome: 'success', notifications: 1, tamperAmount: false } as const;
+
+function sandboxRefunds(outTradeNo: string): Promise<number> {
+  return connection.collection('sandbox_channel_refunds').countDocuments({ outTradeNo });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
+  const merchantId = () => (channel === 'alipay' ? keyring.alipay.sellerId : keyring.wechatpay.mchId);
+  const appId = () => (channel === 'alipay' ? keyring.alipay.appId : keyring.wechatpay.appId);
+  const tradeNoPattern = channel === 'alipay' ? /^20\d{26}$/ : /^4200\d{24}$/;
+
+  it('notifies a payment once with the paid amount, then reads PAID, will not close, refunds once for a retried refund id and reads REFUNDED', async () => {
+    const adapter = adapters[channel];
+    const { paymentId, order } = await openOrder(channel);
+    expect(order).toMatchObject({ channel, merchantId: merchantId() });
+    expect(await adapter.queryOrder(paymentId)).toMatchObject({ state: 'NOT_PAID', amount: 19_900, currency: 'CNY' });
+
+    const paid = await simulators[channel].pay(paymentId, paySuccess);
+
+    expect(paid).toMatchObject({ channel, outTradeNo: paymentId, tradeState: 'PAID', notificationsSent: 1 });
+    expect(paid.channelTradeNo).toMatch(tradeNoPattern);
+    expect(notificationsFor(paymentId)).toEqual([
+      expect.objectContaining({
+        channel,
+        outTradeNo: paymentId,
+        channelTradeNo: paid.channelTradeNo,
+        state: 'PAID',
+        amount: 19_900,
+        currency: 'CNY',
+        merchantId: merchantId(),
+        appId: appId(),
+      }),
+    ]);
+    const trade = await adapter.queryOrder(paymentId);
+    expect(trade).toMatchObject({ state: 'PAID', channelTradeNo: paid.channelTradeNo, amount: 19_900 });
+    expect(Date.now() - Date.parse(trade.paidAt ?? '')).toBeLessThan(60_000);
+    expect(await adapter.closeOrder(paymentId)).toBe('ALREADY_PAID');
+
+    const refund = {
+      paymentId,
+      refundId: uniqueId('rf'),
+      amount: 19_900,
+      totalAmount: 19_900,
+      currency: 'CNY',
+      reason: 'test',
+    } as const;
+    const first = await adapter.refund(refund);
+    const retried = await adapter.refund(refund);
+
+    expect(first.status).toBe('SUCCEEDED');
+    expect(retried.status).toBe('SUCCEEDED');
+    expect(await sandboxRefunds(paymentId)).toBe(1);
+    expect(await adapter.queryRefund(paymentId, refund.refundId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect((await adapter.queryOrder(paymentId)).state).toBe('REFUNDED');
+  });
+
+  it('sends the amount in the channel’s wire unit: yuan string for Alipay, integer fen for WeChat Pay', async () => {
+    const { paymentId, order } = await openOrder(channel, { amount: 1 });
+    await simulators[channel].pay(paymentId, paySuccess);
+
+    if (channel === 'alipay') {
+      const biz = JSON.parse(new URL(order.payUrl).searchParams.get('biz_content') ?? '{}');
+      expect(biz.total_amount).toBe('0.01');
+      expect(callbacksFor(paymentId)[0]?.raw.body.toString()).toContain('total_amount=0.01');
+    }
+    expect(notificationsFor(paymentId)[0]?.amount).toBe(1);
+  });
+
+  it('sends nothing when the notification is lost, and the query still finds the payment', async () => {
+    const { paymentId } = await openOrder(channel);
+    const paid = await simulators[channel].pay(paymentId, { ...paySuccess, notifications: 0 });
+    await sleep(300);
+
+    expect(paid).toMatchObject({ tradeState: 'PAID', notificationsSent: 0 });
+    expect(callbacksFor(paymentId)).toHaveLength(0);
+    expect(await adapters[channel].queryOrder(paymentId)).toMatchObject({
+      state: 'PAID',
+      channelTradeNo: paid.channelTradeNo,
+    });
+  });
+
+  it('delivers five duplicate notifications five times with one notification id', async () => {
+    const { paymentId } = await openOrder(channel);
+    await simulators[channel].pay(paymentId, { ...paySuccess, notifications: 5 });
+
+    const notifications = notificationsFor(paymentId);
+    expect(notifications).toHaveLength(5);
+    expect(new Set(notifications.map((n) => n.notificationId)).size).toBe(1);
+  });
+
+  it('resends an unacknowledged notification with the same id until it is acknowledged', async () => {
+    const { paymentId } = await openOrder(channel);
+    refusals.set(paymentId, 2);
+    await simulators[channel].pay(paymentId, paySuccess);
+
+    await expect.poll(() => callbacksFor(paymentId).length, { timeout: 10_000, interval: 50 }).toBe(3);
+    await sleep(channel === 'alipay' ? 1_500 : 500);
+    const deliveries = callbacksFor(paymentId);
+    expect(deliveries.map((c) => c.ackStatus)).toEqual([400, 400, channel === 'alipay' ? 200 : 204]);
+    expect(new Set(notificationsFor(paymentId).map((n) => n.notificationId)).size).toBe(1);
+  });
+
+  it('leaves a declined payment unpaid and sends nothing', async () => {
+    const { paymentId } = await openOrder(channel);
+    const declined = await simulators[channel].pay(paymentId, { ...paySuccess, outcome: 'declined' });
+    await sleep(200);
+
+    expect(declined).toMatchObject({ tradeState: 'NOT_PAID', channelTradeNo: null, notificationsSent: 0 });
+    expect(callbacksFor(paymentId)).toHaveLength(0);
+    expect((await adapters[channel].queryOrder(paymentId)).state).toBe('NOT_PAID');
+  });
+
+  it('signs a misreported amount correctly: verification passes and shows the other amount', async () => {
+    const { paymentId } = await openOrder(channel);
+    await simulators[channel].pay(paymentId, { ...paySuccess, tamperAmount: true });
+
+    expect(notificationsFor(paymentId).map((n) => n.amount)).toEqual([20_000]);
+    expect((await adapters[channel].queryOrder(paymentId)).amount).toBe(19_900);
+  });
+
+  it.each([
+    ['in the middle', (length: number) => Math.floor(length / 2)],
+    ['near the end', (length: number) => length - 3],
+  ])('fails verification of a delivered notification with one byte changed %s', async (_where, at) => {
+    const { paymentId } = await openOrder(channel);
+    await simulators[channel].pay(paymentId, paySuccess);
+    const delivered = callbacksFor(paymentId)[0]?.raw;
+    if (!delivered) throw new Error('no notification arrived');
+    const body = Buffer.from(delivered.body);
+    const index = at(body.length);
+    body[index] = (body[index] ?? 0) ^ 1;
+
+    expect(adapters[channel].verifyNotification({ ...delivered, body })).toMatchObject({ ok: false });
+    const forged = await fetch(`${baseUrl}/notify/${channel}`, {
+      method: 'POST',
+      headers: Object.fromEntries(
+        Object.entries(delivered.headers).filter(([n]) => /^(content-type|wechatpay-)/.test(n)),
+      ) as Record<string, string>,
+      body,
+    });
+    expect(forged.status).toBe(400);
+  });
+
+  it('closes an unpaid order, after which the payer cannot pay and it reads CLOSED', async () => {
+    const { paymentId } = await openOrder(channel);
+
+    expect(await adapters[channel].closeOrder(paymentId)).toBe('CLOSED');
+    await expect(simulators[channel].pay(paymentId, paySuccess)).rejects.toThrow(CashierRefusedError);
+    expect((await adapters[channel].queryOrder(paymentId)).state).toBe('CLOSED');
+    expect(await adapters[channel].closeOrder(paymentId)).toBe('CLOSED');
+    expect(callbacksFor(paymentId)).toHaveLength(0);
+  });
+
+  it('lets exactly one of "pay" and "close" win when they race', async () => {
+    const { paymentId } = await openOrder(channel);
+    const [paid, closed] = await Promise.allSettled([
+      simulators[channel].pay(paymentId, paySuccess),
+      adapters[channel].closeOrder(paymentId),
+    ]);
+
+    const state = (await adapters[channel].queryOrder(paymentId)).state;
+    if (state === 'PAID') {
+      expect(paid.status === 'fulfilled' && paid.value.tradeState).toBe('PAID');
+      expect(closed.status === 'fulfilled' && closed.value).toBe('ALREADY_PAID');
+    } else {
+      expect(state).toBe('CLOSED');
+      expect(paid.status === 'rejected' && paid.reason).toBeInstanceOf(CashierRefusedError);
+      expect(closed.status === 'fulfilled' && closed.value).toBe('CLOSED');
+    }
+  });
+
+  it('refuses payment after the payment window has ended', async () => {
+    const { paymentId } = await openOrder(channel, { expiresInMs: 1_000 });
+    await sleep(2_100);
+
+    await expect(simulators[channel].pay(paymentId, paySuccess)).rejects.toThrow(/payment window/);
+    // Alipay closes an unpaid trade at time_expire; WeChat Pay keeps it NOTPAY until it is closed.
+    expect((await adapters[channel].queryOrder(paymentId)).state).toBe(channel === 'alipay' ? 'CLOSED' : 'NOT_PAID');
+  });
+
+  it('answers an outage on create with ChannelUnavailableError, and works again once it is lifted', async () => {
+    await simulators[channel].setOutage(['create', 'query'], true);
+    try {
+      await expect(openOrder(channel)).rejects.toThrow(ChannelUnavailableError);
+      await expect(adapters[channel].queryOrder(paymentIdForOrder('any'))).rejects.toThrow(ChannelUnavailableError);
+    } finally {
+      await simulators[channel].setOutage(['create', 'query'], false);
+    }
+    const { paymentId } = await openOrder(channel);
+    expect(await simulators[channel].hasOrder(paymentId)).toBe(true);
+  });
+
+  it('never refunds more than was paid, even when refunds race', async () => {
+    const { paymentId } = await openOrder(channel);
+    await simulators[channel].pay(paymentId, paySuccess);
+    const refund = (amount: number) =>
+      adapters[channel].refund({
+        paymentId,
+        refundId: uniqueId('rf'),
+        amount,
+        totalAmount: 19_900,
+        currency: 'CNY',
+        reason: 'race',
+      });
+
+    const outcomes = await Promise.all([refund(10_000), refund(10_000), refund(10_000)]);
+
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['FAILED', 'FAILED', 'SUCCEEDED']);
+    expect(await sandboxRefunds(paymentId)).toBe(1);
+    expect((await refund(9_900)).status).toBe('SUCCEEDED');
+    expect((await refund(1)).status).toBe('FAILED');
+  });
+
+  it('answers a retried create with the same order and refuses the same id with another amount', async () => {
+    const { paymentId, order } = await openOrder(channel);
+    const again = await adapters[channel].createOrder({
+      paymentId,
+      amount: 19_900,
+      currency: 'CNY',
+      subject: 'TypeScript from zero',
+      expiresAt: new Date(Date.now() + 15 * 60_000).toISOString(),
+      notifyUrl: `${baseUrl}/notify/${channel}`,
+    });
+    const conflicting = adapters[channel].createOrder({
+      paymentId,
+      amount: 100,
+      currency: 'CNY',
+      subject: 'TypeScript from zero',
+      expiresAt: new Date(Date.now() + 15 * 60_000).toISOString(),
+      notifyUrl: `${baseUrl}/notify/${channel}`,
+    });
+
+    expect(again.merchantId).toBe(order.merchantId);
+    if (channel === 'wechatpay') expect(again.payUrl).toBe(order.payUrl);
+    await expect(conflicting).rejects.toThrow(ChannelRejectedError);
+    expect(await connection.collection('sandbox_channel_orders').countDocuments({ outTradeNo: paymentId })).toBe(1);
+  });
+
+  it('reads an order it never created as NOT_FOUND, and closing it answers NOT_FOUND', async () => {
+    const paymentId = paymentIdForOrder(uniqueId('none'));
+    expect(await adapters[channel].queryOrder(paymentId)).toEqual({ state: 'NOT_FOUND' });
+    expect(await adapters[channel].closeOrder(paymentId)).toBe('NOT_FOUND');
+    await expect(simulators[channel].pay(paymentId, paySuccess)).rejects.toThrow(SandboxNotFoundError);
+  });
+
+  it('refuses a request signed with another merchant key', async () => {
+    const stranger = generateKeyring();
+    const forged = adapterFor(channel, {
+      ...keyring,
+      alipay: { ...keyring.alipay, merchantPrivateKey: stranger.alipay.merchantPrivateKey },
+      wechatpay: { ...keyring.wechatpay, merchantPrivateKey: stranger.wechatpay.merchantPrivateKey },
+    });
+
+    await expect(forged.queryOrder(paymentIdForOrder('x'))).rejects.toMatchObject({
+      name: 'ChannelRejectedError',
+      code: channel === 'alipay' ? 'isv.invalid-signature' : 'SIGN_ERROR',
+    });
+  });
+
+  it('fails closed on an answer not signed by a key it holds', async () => {
+    const stranger = generateKeyring();
+    const misled = adapterFor(channel, {
+      ...keyring,
+      alipay: { ...keyring.alipay, alipayPublicKey: stranger.alipay.alipayPublicKey },
+      wechatpay: { ...keyring.wechatpay, platformKeys: stranger.wechatpay.platformKeys },
+    });
+
+    await expect(misled.queryOrder(paymentIdForOrder('x'))).rejects.toMatchObject({
+      name: 'ChannelRejectedError',
+      code: 'bad_response_signature',
+    });
+  });
+
+  it('serves a cashier page whose Pay button pays the order', async () => {
+    const { paymentId, order } = await openOrder(channel);
+    const page = await fetch(order.payUrl);
+    const html = await page.text();
+
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(html).toContain('199.00');
+    expect(html).toContain('CNY');
+    expect(html).toContain('TypeScript from zero');
+    expect(html).toContain(merchantId());
+    expect(html).toContain('data-testid="pay"');
+    expect(html).toContain('data-testid="decline"');
+    const action = /action="([^"]+\/pay)"/.exec(html)?.[1];
+    expect(action).toBe(`/sandbox/${channel}/cashier/${paymentId}/pay`);
+
+    const result = await fetch(`${baseUrl}${action}`, { method: 'POST' });
+    expect(result.status).toBe(200);
+    expect(await result.text()).toContain('Payment successful');
+    expect(notificationsFor(paymentId)).toHaveLength(1);
+    expect((await adapters[channel].queryOrder(paymentId)).state).toBe('PAID');
+  });
+
+  it('shows "Payment declined" after the Decline button, and refuses the Pay button once closed', async () => {
+    const { paymentId } = await openOrder(channel);
+    const base = `${baseUrl}/sandbox/${channel}/cashier/${paymentId}`;
+
+    const declined = await fetch(`${base}/decline`, { method: 'POST' });
+    expect(await declined.text()).toContain('Payment declined');
+    await adapters[channel].closeOrder(paymentId);
+    const refused = await fetch(`${base}/pay`, { method: 'POST' });
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toContain('closed');
+  });
+});
+
+describe('Alipay sandbox gateway', () => {
+  it('refuses a page-pay link whose amount was changed after signing', async () => {
+    const { order } = await openOrder('alipay');
+    const url = new URL(order.payUrl);
+    url.searchParams.set('biz_content', (url.searchParams.get('biz_content') ?? '').replace('199.00', '1.99'));
+
+    const page = await fetch(url);
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('isv.invalid-signature');
+  });
+});
+
+describe('notification resends', () => {
+  it('stop when the simulator is closed', async () => {
+    const own = createChannelSimulators({ connection, keyring, publicBaseUrl: baseUrl, timeScale: TIME_SCALE, logger });
+    const { paymentId } = await openOrder('wechatpay');
+    refusals.set(paymentId, 1_000);
+
+    await own.wechatpay.pay(paymentId, paySuccess);
+    await expect.poll(() => callbacksFor(paymentId).length, { timeout: 5_000, interval: 20 }).toBeGreaterThanOrEqual(2);
+    own.wechatpay.close();
+    const seen = callbacksFor(paymentId).length;
+    await sleep(800);
+
+    expect(callbacksFor(paymentId).length).toBeLessThanOrEqual(seen + 1);
+  });
+});

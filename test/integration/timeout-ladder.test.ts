@@ -1,0 +1,120 @@
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { paymentIdForOrder, requestFingerprint } from '../../src/payments/identity.js';
+import proto from '@temporalio/proto';
+import { PAYMENT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { getPaymentQuery, type PaymentRequest, type PaymentView } from '../../workflows/contracts.js';
+import type { paymentWorkflow } from '../../workflows/payment.js';
+import { buildPaymentRequest } from '../support/builders.js';
+import { recordHistory } from '../support/histories.js';
+import { payAtChannel, platformEvents } from '../support/payments.js';
+import { startStack, type TestStack } from '../support/stack.js';
+
+/**
+ * Timers measured in minutes and days, on Temporal's time-skipping test server: a 15-minute
+ * payment window or a day of webhook retries costs nothing. The channels, MongoDB and the
+ * platform stub are the real ones.
+ */
+let env: TestWorkflowEnvironment;
+let stack: TestStack;
+let failingPlatform: Server;
+let failingStack: TestStack;
+
+beforeAll(async () => {
+  const path = inject('timeSkippingServerPath');
+  env = await TestWorkflowEnvironment.createTimeSkipping(
+    path ? { server: { executable: { type: 'existing-path', path } } } : {},
+  );
+  // The test server knows no custom search attributes until told (it has no list call).
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      PAYMENT_SEARCH_ATTRIBUTES.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
+  stack = await startStack({ temporalAddress: env.address });
+  // A platform that never answers 2xx: the fulfilment webhook is retried for a day.
+  failingPlatform = createServer((_req, res) => {
+    res.statusCode = 503;
+    res.end('maintenance');
+  });
+  failingPlatform.listen(0, '127.0.0.1');
+  await once(failingPlatform, 'listening');
+  const { port } = failingPlatform.address() as { port: number };
+  failingStack = await startStack({
+    temporalAddress: env.address,
+    env: { PLATFORM_WEBHOOK_URL: `http://127.0.0.1:${port}/webhooks` },
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await failingStack?.stop();
+  await stack?.stop();
+  failingPlatform?.close();
+  await env?.teardown();
+});
+
+async function startPayment(on: TestStack, overrides: Record<string, unknown> = {}) {
+  const request = buildPaymentRequest({ expiresInSeconds: 900, ...overrides }) as unknown as PaymentRequest;
+  const paymentId = paymentIdForOrder(request.orderId);
+  const handle = await env.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+    workflowId: paymentId,
+    taskQueue: on.config.TEMPORAL_TASK_QUEUE,
+    args: [
+      { paymentId, request, requestFingerprint: requestFingerprint(request), acceptedAt: new Date().toISOString() },
+    ],
+  });
+  await expect
+    .poll(async () => (await handle.query(getPaymentQuery)).status, { timeout: 30_000 })
+    .toBe('awaiting_payment');
+  return { request, paymentId, handle };
+}
+
+describe('the timeout ladder', () => {
+  it('expires an unpaid payment when its 15-minute window ends: asks the channel, closes the order, tells the platform', async () => {
+    const { request, paymentId, handle } = await startPayment(stack);
+    const result: PaymentView = await handle.result();
+
+    expect(result.status).toBe('expired');
+    expect(result.timeline.map((t) => t.event)).toEqual(
+      expect.arrayContaining(['payment.awaiting_payment', 'channel.close', 'payment.expired']),
+    );
+    expect(Date.parse(result.timeline.at(-1)!.at) - Date.parse(result.timeline[0]!.at)).toBeGreaterThanOrEqual(900_000);
+    const late = await stack.request('POST', `/sandbox/v1/payments/${paymentId}/pay`, { outcome: 'success' });
+    expect(late.status).not.toBe(200);
+    await expect
+      .poll(async () => (await platformEvents(stack, request.orderId)).map((e) => e.type))
+      .toEqual(['payment.expired']);
+    await recordHistory(env.client, paymentId, 'expired');
+  });
+
+  it('finds a payment whose notification was lost by querying the channel when the window ends', async () => {
+    const { paymentId, handle } = await startPayment(stack);
+    await payAtChannel(stack, paymentId, { notifications: 0 });
+    const result: PaymentView = await handle.result();
+
+    expect(result.status).toBe('succeeded');
+    expect(result.voucher).not.toBeNull();
+    expect(result.timeline.map((t) => t.event)).toContain('channel.query');
+    expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
+    await recordHistory(env.client, paymentId, 'lost-notification');
+  });
+
+  it('refunds the learner when the platform has not confirmed fulfilment after a day of retries', async () => {
+    const { paymentId, handle } = await startPayment(failingStack);
+    await payAtChannel(failingStack, paymentId);
+    const result: PaymentView = await handle.result();
+
+    expect(result.status).toBe('refunded');
+    expect(result.failureReason).toMatch(/did not confirm fulfilment/);
+    expect(result.refunds).toEqual([expect.objectContaining({ status: 'succeeded', amount: 19_900 })]);
+    const attempts = await failingStack.database.models.webhookDeliveries.countDocuments({
+      paymentId,
+      type: 'payment.succeeded',
+    });
+    expect(attempts).toBeGreaterThan(100);
+    await recordHistory(env.client, paymentId, 'refunded-fulfilment-unconfirmed');
+  });
+});
