@@ -13,6 +13,8 @@ const paySchema = z.strictObject({
   outcome: z.enum(['success', 'declined']),
   notifications: z.number().int().min(0).max(20).default(1),
   tamperAmount: z.boolean().default(false),
+  /** Fault injection: a payment that was in flight when the order closed completes anyway, late. */
+  afterClose: z.boolean().default(false),
 });
 const outageSchema = z.strictObject({
   operations: z.array(z.enum(['create', 'query', 'close', 'refund'])).min(1),
@@ -53,7 +55,12 @@ export function sandboxControlRoutes({
     } catch (err) {
       if (err instanceof SandboxNotFoundError) throw notFound;
       if (err instanceof CashierRefusedError) {
-        throw new ApiError(409, 'conflict_error', `order_${err.reason}`, `The channel refused the payment: ${err.message}`);
+        throw new ApiError(
+          409,
+          'conflict_error',
+          `order_${err.reason}`,
+          `The channel refused the payment: ${err.message}`,
+        );
       }
       throw err;
     }

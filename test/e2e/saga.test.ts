@@ -2,6 +2,7 @@ import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPaymentRequest } from '../support/builders.js';
 import { payAtChannel, platformEvents, waitForStatus } from '../support/payments.js';
+import { recordHistory } from '../support/histories.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -66,6 +67,7 @@ describe.each(['alipay', 'wechatpay'] as const)('paying a course with %s', (chan
       status: 'succeeded',
       voucher: { voucherId: done.voucher.voucherId },
     });
+    await recordHistory(stack.temporal.client, payment.paymentId, `succeeded-${channel}`);
   });
 });
 
@@ -138,6 +140,7 @@ describe('channel outages', () => {
       expect(read.timeline.map((t: { event: string }) => t.event)).toContain('channel.unavailable');
       await payAtChannel(stack, payment.paymentId);
       await waitForStatus(stack, payment.paymentId, 'succeeded');
+      await recordHistory(stack.temporal.client, payment.paymentId, 'failover');
     } finally {
       await stack.request('POST', '/sandbox/v1/channels/alipay/outage', { operations: ['create'], enabled: false });
     }
@@ -159,6 +162,7 @@ describe('compensation', () => {
     await expect
       .poll(async () => (await platformEvents(stack, body.orderId as string)).map((e) => e.type))
       .toEqual(['payment.succeeded', 'payment.refunded']);
+    await recordHistory(stack.temporal.client, payment.paymentId, 'refunded-fulfilment-refused');
   });
 });
 
@@ -178,6 +182,29 @@ describe('cancel', () => {
     await expect
       .poll(async () => (await platformEvents(stack, body.orderId as string)).map((e) => e.type))
       .toEqual(['payment.canceled']);
+    await recordHistory(stack.temporal.client, payment.paymentId, 'canceled');
+  });
+
+  it('refunds, once, a payment the channel completes after the cancel', async () => {
+    const { body, payment } = await createPayment();
+    expect((await stack.request('POST', `/v1/payments/${payment.paymentId}/cancel`)).status).toBe(200);
+    await expect
+      .poll(async () => (await stack.temporal.client.workflow.getHandle(payment.paymentId).describe()).status.name)
+      .toBe('COMPLETED');
+
+    await payAtChannel(stack, payment.paymentId, { afterClose: true, notifications: 3 });
+    const done = await waitForStatus(stack, payment.paymentId, 'refunded');
+
+    expect(done.refunds).toEqual([
+      expect.objectContaining({ refundId: `${payment.paymentId}-late`, amount: 19_900, status: 'succeeded' }),
+    ]);
+    const { models } = stack.database;
+    expect(await models.refunds.countDocuments({ paymentId: payment.paymentId })).toBe(1);
+    expect(await models.callbacks.countDocuments({ outTradeNo: payment.paymentId, outcome: 'late_refund' })).toBe(3);
+    await expect
+      .poll(async () => (await platformEvents(stack, body.orderId as string)).map((e) => e.type))
+      .toEqual(['payment.canceled', 'payment.refunded']);
+    await recordHistory(stack.temporal.client, `${payment.paymentId}-late`, 'late-refund');
   });
 
   it('answers 409 once the payment is paid', async () => {

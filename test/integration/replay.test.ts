@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
-import { HISTORIES_DIR } from '../support/histories.js';
+import { HISTORIES_DIR, decodeHistory, type RecordedHistory } from '../support/histories.js';
 
 const files = readdirSync(HISTORIES_DIR)
   .filter((f) => f.endsWith('.json'))
@@ -25,7 +25,11 @@ describe('replaying committed workflow histories', () => {
   });
 
   it.each(files)('replays %s with today’s workflow code without a nondeterminism error', async (file) => {
-    const history = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as unknown;
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, file);
+    const record = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as RecordedHistory;
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      decodeHistory(record),
+      record.workflowId,
+    );
   });
 });

@@ -31,7 +31,10 @@ beforeAll(async () => {
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
-      PAYMENT_SEARCH_ATTRIBUTES.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      PAYMENT_SEARCH_ATTRIBUTES.map((key) => [
+        key.name,
+        proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
     ),
   });
   stack = await startStack({ temporalAddress: env.address });
@@ -59,12 +62,12 @@ afterAll(async () => {
 async function startPayment(on: TestStack, overrides: Record<string, unknown> = {}) {
   const request = buildPaymentRequest({ expiresInSeconds: 900, ...overrides }) as unknown as PaymentRequest;
   const paymentId = paymentIdForOrder(request.orderId);
+  // Time is global to the environment and earlier tests skipped ahead: accept at server time.
+  const acceptedAt = new Date(await env.currentTimeMs()).toISOString();
   const handle = await env.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
     workflowId: paymentId,
     taskQueue: on.config.TEMPORAL_TASK_QUEUE,
-    args: [
-      { paymentId, request, requestFingerprint: requestFingerprint(request), acceptedAt: new Date().toISOString() },
-    ],
+    args: [{ paymentId, request, requestFingerprint: requestFingerprint(request), acceptedAt }],
   });
   await expect
     .poll(async () => (await handle.query(getPaymentQuery)).status, { timeout: 30_000 })

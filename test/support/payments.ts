@@ -21,7 +21,12 @@ export async function waitForStatus(stack: TestStack, paymentId: string, status:
 export async function payAtChannel(
   stack: TestStack,
   paymentId: string,
-  options: { outcome?: 'success' | 'declined'; notifications?: number; tamperAmount?: boolean } = {},
+  options: {
+    outcome?: 'success' | 'declined';
+    notifications?: number;
+    tamperAmount?: boolean;
+    afterClose?: boolean;
+  } = {},
 ) {
   const res = await stack.request('POST', `/sandbox/v1/payments/${paymentId}/pay`, { outcome: 'success', ...options });
   expect(res.status, JSON.stringify(res.body)).toBe(200);

@@ -46,6 +46,8 @@ export interface OrderBook {
    * trade as it now stands, so the caller sees whether it won.
    */
   settle(outTradeNo: string, outcome: Omit<SandboxOutcome, 'channel' | 'outTradeNo'>): Promise<Trade>;
+  /** Fault injection: replaces a closed order's outcome with a payment (one that was in flight). */
+  settleAfterClose(outTradeNo: string, outcome: Omit<SandboxOutcome, 'channel' | 'outTradeNo'>): Promise<Trade>;
   /**
    * Refunds at most once per `outRequestNo` (a retry answers the first refund) and never more in
    * total than was paid, even under concurrent refunds of one order.
@@ -107,6 +109,17 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
 
     async settle(outTradeNo, outcome) {
       const models = await ready;
+      try {
+        await models.outcomes.create({ ...outcome, channel, outTradeNo });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      return mustTrade(outTradeNo);
+    },
+
+    async settleAfterClose(outTradeNo, outcome) {
+      const models = await ready;
+      await models.outcomes.deleteOne({ channel, outTradeNo, state: 'CLOSED' });
       try {
         await models.outcomes.create({ ...outcome, channel, outTradeNo });
       } catch (err) {

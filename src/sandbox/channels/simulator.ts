@@ -111,20 +111,17 @@ export function createChannelSimulator({
       notificationsSent,
     });
     if (trade.state === 'PAID') return result(trade, 0);
-    if (trade.state === 'CLOSED')
+    const late = payment.afterClose === true;
+    if (trade.state === 'CLOSED' && !late)
       throw new CashierRefusedError('The order is closed and can no longer be paid.', 'closed');
     if (payment.outcome === 'declined') return result(trade, 0);
     const now = new Date();
-    if (now.getTime() > trade.order.expiresAt.getTime()) {
+    if (now.getTime() > trade.order.expiresAt.getTime() && !late) {
       throw new CashierRefusedError('The payment window of this order has ended.', 'expired');
     }
     const channelTradeNo = protocol.newChannelTradeNo(now);
-    const settled = await book.settle(outTradeNo, {
-      state: 'PAID',
-      channelTradeNo,
-      buyerId: protocol.newBuyerId(),
-      at: now,
-    });
+    const outcome = { state: 'PAID' as const, channelTradeNo, buyerId: protocol.newBuyerId(), at: now };
+    const settled = late ? await book.settleAfterClose(outTradeNo, outcome) : await book.settle(outTradeNo, outcome);
     if (settled.state === 'CLOSED') {
       throw new CashierRefusedError('The order was closed and can no longer be paid.', 'closed');
     }

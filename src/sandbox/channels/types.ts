@@ -9,6 +9,11 @@ export interface SimulatedPayment {
   notifications: number;
   /** The notification carries a different amount than the one paid. */
   tamperAmount: boolean;
+  /**
+   * The payment was already in flight when the merchant closed the order, and the channel
+   * completes it anyway: a closed (or expired) order turns paid and is notified late.
+   */
+  afterClose?: boolean;
 }
 
 export interface SimulatedPayResult {
