@@ -32,7 +32,8 @@ export interface TestStack {
   keyring: Keyring;
   temporal: TemporalClient;
   database: Database;
-  worker: Worker;
+  /** The in-process worker, unless the stack was started without one. */
+  worker: Worker | undefined;
   sandbox: Sandbox;
   /** JSON request against the API; answers status, headers and parsed body. */
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
@@ -51,6 +52,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Another Temporal server than the provisioned one (the time-skipping test server). */
   temporalAddress?: string;
+  /** False: no worker in this process (the test runs worker processes of its own). */
+  inProcessWorker?: boolean;
 }
 
 /**
@@ -94,17 +97,27 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   });
   server.on('request', app);
 
-  const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createPaymentWorker({
-    connection: nativeConnection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: buildActivityDeps(config, database.models, keyring),
-    workflowBundlePath: inject('workflowBundlePath'),
-    shutdownGraceSeconds: 5,
-    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
-  });
-  const workerRun = worker.run();
+  let worker: Worker | undefined;
+  let stopWorker = () => Promise.resolve();
+  if (options.inProcessWorker !== false) {
+    const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    const created = await createPaymentWorker({
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      deps: buildActivityDeps(config, database.models, keyring),
+      workflowBundlePath: inject('workflowBundlePath'),
+      shutdownGraceSeconds: 5,
+      ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+    });
+    const running = created.run();
+    worker = created;
+    stopWorker = async () => {
+      created.shutdown();
+      await running;
+      await nativeConnection.close();
+    };
+  }
 
   return {
     baseUrl,
@@ -133,9 +146,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       sandbox.close();
       server.closeAllConnections();
       server.close();
-      worker.shutdown();
-      await workerRun;
-      await nativeConnection.close();
+      await stopWorker();
       await temporal.close();
       await database.connection.dropDatabase().catch(() => undefined);
       await database.close();
