@@ -313,8 +313,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     const violation = businessRuleViolation(request);
     if (violation) {
       failureReason = violation;
-      opened = true;
       await moveTo('failed', violation);
+      opened = true;
       await tellPlatform('payment.failed');
       return await finish();
     }
@@ -356,15 +356,16 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         candidates.length === 0
           ? `no enabled channel takes ${request.amount} ${request.currency}`
           : `every channel that could take the payment was unavailable (${candidates.join(', ')})`;
-      opened = true;
       await moveTo('failed', failureReason);
+      opened = true;
       await tellPlatform('payment.failed');
       return await finish();
     }
     const chosen: PaymentChannel = channel;
     upsertSearchAttributes([{ key: PaymentChannelKey, value: chosen }]);
-    opened = true;
+    // The read model holds the payment before the platform hears of it.
     await moveTo('awaiting_payment', chosen);
+    opened = true;
 
     const windowMs = Math.max(Date.parse(expiresAt) - Date.now(), 1);
     await condition(() => paidNotice !== null || cancelRequest !== null, windowMs);

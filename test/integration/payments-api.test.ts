@@ -142,6 +142,7 @@ describe('GET /v1/payments/:paymentId', () => {
     });
     expect(res.body.timeline.map((t: { event: string }) => t.event)).toEqual([
       'payment.accepted',
+      'channel.order_created',
       'payment.awaiting_payment',
     ]);
   });

@@ -15,8 +15,9 @@ import { createPaymentWorker } from '../../src/worker/create-worker.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
 import { uniqueId } from './builders.js';
 
+// Expected activity retries log at warn: tests show only the SDK's errors unless asked.
 installTemporalRuntime(
-  createLogger({ LOG_LEVEL: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'warn' }, 'temporal-sdk'),
+  createLogger({ LOG_LEVEL: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'error' }, 'temporal-sdk'),
 );
 
 /** The server URI with `dbName` as its database, keeping any options the URI carries. */
