@@ -65,17 +65,29 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
       return Promise.resolve(rankChannels(channels, enabledChannels, request));
     },
 
+    /**
+     * Creates the order, or finds the one created by an earlier run: when the channel says the
+     * order is already paid or closed, our record of it is returned with `decided` set.
+     */
     async openChannelOrder(args: OpenChannelOrderArgs): Promise<ChannelOrder> {
-      const order = await channels[args.channel]
-        .createOrder({
+      let order: ChannelOrder;
+      try {
+        order = await channels[args.channel].createOrder({
           paymentId: args.paymentId,
           amount: args.amount,
           currency: args.currency,
           subject: args.subject,
           expiresAt: args.expiresAt,
           notifyUrl: `${publicBaseUrl}/v1/callbacks/${args.channel}`,
-        })
-        .catch(rethrow);
+        });
+      } catch (err) {
+        const decided = err instanceof ChannelRejectedError && (err.code === 'already_paid' || err.code === 'order_closed');
+        const earlier = decided
+          ? await models.channelOrders.findOne({ paymentId: args.paymentId, channel: args.channel }).lean()
+          : null;
+        if (!earlier) rethrow(err);
+        return { channel: args.channel, payUrl: earlier.payUrl, merchantId: earlier.merchantId, decided: true };
+      }
       try {
         await models.channelOrders.create({
           paymentId: args.paymentId,

@@ -95,6 +95,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   let cancelRequest: { reason: string } | null = null;
   let cancelDecided = false;
   let retryRequested = false;
+  /** The channel had already paid or closed the order before this run (a reset): ask, don't wait. */
+  let decidedAtChannel = false;
   const compensations: Compensation[] = [];
 
   const view = (): PaymentView => ({
@@ -344,6 +346,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         channel = candidate;
         merchantId = order.merchantId;
         payUrl = order.payUrl;
+        decidedAtChannel = order.decided === true;
         note('channel.order_created', candidate);
         break;
       } catch (err) {
@@ -367,7 +370,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     await moveTo('awaiting_payment', chosen);
     opened = true;
 
-    const windowMs = Math.max(Date.parse(expiresAt) - Date.now(), 1);
+    const windowMs = decidedAtChannel ? 1 : Math.max(Date.parse(expiresAt) - Date.now(), 1);
     await condition(() => paidNotice !== null || cancelRequest !== null, windowMs);
     const notice = paidNotice as ChannelNotificationArgs | null;
     charge = notice

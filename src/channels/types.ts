@@ -27,6 +27,11 @@ export interface ChannelOrder {
   payUrl: string;
   /** The merchant id the channel will echo in notifications (`seller_id` / `mchid`). */
   merchantId: string;
+  /**
+   * The channel had already paid or closed this order (a re-run of the workflow, e.g. after staff
+   * reset it): the saga asks the channel for the outcome instead of waiting for a payment.
+   */
+  decided?: boolean;
 }
 
 export type { ChannelTradeState };

@@ -1,4 +1,5 @@
-import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, randomUUID, verify, type JsonWebKey } from 'node:crypto';
+import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPaymentRequest } from '../support/builders.js';
 import { payAtChannel, platformEvents, waitForStatus } from '../support/payments.js';
@@ -127,6 +128,38 @@ describe('exactly one effect', () => {
     const record = await stack.database.models.callbacks.findOne({ outTradeNo: payment.paymentId }).lean();
     expect(record).toMatchObject({ verified: false, outcome: 'rejected' });
     expect((await stack.request('GET', `/v1/payments/${payment.paymentId}`)).body.status).toBe('awaiting_payment');
+  });
+});
+
+describe('support staff', () => {
+  it('can reset a paid payment: the new run finds the charge, and nothing is charged, issued or refunded twice', async () => {
+    const { body, payment } = await createPayment();
+    await payAtChannel(stack, payment.paymentId);
+    await waitForStatus(stack, payment.paymentId, 'succeeded');
+    const handle = stack.temporal.client.workflow.getHandle(payment.paymentId);
+    const { runId } = await handle.describe();
+    const history = await handle.fetchHistory();
+    const firstTask = history.events?.find(
+      (e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    );
+
+    const reset = await stack.temporal.client.workflowService.resetWorkflowExecution({
+      namespace: stack.config.TEMPORAL_NAMESPACE,
+      workflowExecution: { workflowId: payment.paymentId, runId },
+      reason: 'staff reset to the start',
+      workflowTaskFinishEventId: firstTask?.eventId,
+      requestId: randomUUID(),
+    });
+    const rerun = stack.temporal.client.workflow.getHandle(payment.paymentId, reset.runId ?? undefined);
+    const result = await rerun.result();
+
+    expect(result.status).toBe('succeeded');
+    const { models } = stack.database;
+    expect(await models.channelOrders.countDocuments({ paymentId: payment.paymentId })).toBe(1);
+    expect(await models.vouchers.countDocuments({ paymentId: payment.paymentId })).toBe(1);
+    expect(await models.refunds.countDocuments({ paymentId: payment.paymentId })).toBe(0);
+    const events = await platformEvents(stack, body.orderId as string);
+    expect(events).toEqual([expect.objectContaining({ type: 'payment.succeeded', deliveries: 2 })]);
   });
 });
 
