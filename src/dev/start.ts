@@ -5,17 +5,12 @@
  * the API, then the worker, then the servers this run started.
  */
 import { join } from 'node:path';
+import { startService, waitForApi } from './services.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { provisionServers } from '../provision/index.js';
-import { say, startProcess, waitUntilReady, withProgress, type ManagedProcess } from '../provision/processes.js';
+import { say, withProgress, type ManagedProcess } from '../provision/processes.js';
 import { loadProvisionSettings } from '../provision/settings.js';
-import { cachedWorkflowBundle, PROJECT_ROOT } from '../worker/workflow-bundle.js';
-
-function startService(name: string, entry: string, env: NodeJS.ProcessEnv): ManagedProcess {
-  return startProcess(name, process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, entry)], {
-    env,
-  });
-}
+import { cachedWorkflowBundle } from '../worker/workflow-bundle.js';
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
@@ -45,23 +40,21 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: servers.temporal.address,
       MONGODB_URI: mongodbUri,
       WORKFLOW_BUNDLE_PATH: bundle.path,
+      KEYS_DIR: process.env.KEYS_DIR ?? join(settings.dataDir, 'keys'),
     };
     children.push(startService('worker', 'src/worker/main.ts', env));
     children.push(startService('api', 'src/api/main.ts', env));
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
     const died = Promise.race(children.map((c) => c.exited));
-    await withProgress('API readiness', () =>
-      waitUntilReady(
-        `API at ${apiUrl}/readyz`,
-        async () => {
-          const res = await fetch(`${apiUrl}/readyz`);
-          if (res.status !== 200) throw new Error(`readyz answered ${res.status}`);
-        },
-        { timeoutMs: settings.startupTimeoutMs, hint: 'See the API and worker output above.', abort: died },
-      ),
-    );
+    await withProgress('API readiness', () => waitForApi(apiUrl, children, settings.startupTimeoutMs));
     const rows: [string, string][] = [
       ['API', `${apiUrl}  (POST /v1/payments, GET /healthz, GET /readyz)`],
+      ...(config.SANDBOX_ENABLED
+        ? ([
+            ['Sandbox', `${apiUrl}/sandbox/v1  (pay, outages, platform refusals; cashier pages behind each payUrl)`],
+            ['Platform stub', `${config.PLATFORM_WEBHOOK_URL ?? ''}  (receives the signed webhooks)`],
+          ] as [string, string][])
+        : []),
       ['Temporal', `${servers.temporal.address}  [${servers.temporal.source}]`],
       ['Temporal Web UI', servers.temporal.uiUrl ?? '(not served by this Temporal)'],
       ['MongoDB', `${mongodbUri.replace(/\/\/[^@/]*@/, '//***@')}  [${servers.mongo.source}]`],
