@@ -4,13 +4,14 @@ import {
   ChannelRejectedError,
   type ChannelAdapter,
   type ChannelOrder,
+  type CreateChannelOrderRequest,
+  type RefundRequest,
   type ChannelTrade,
   type CloseResult,
   type RefundOutcome,
 } from '../src/channels/types.js';
 import type { Models } from '../src/db/connect.js';
 import { isDuplicateKeyError } from '../src/db/errors.js';
-import type { Currency } from '../workflows/money.js';
 import { PaymentErrorCode, type PaymentChannel } from '../workflows/contracts.js';
 
 export interface ChannelDeps {
@@ -21,24 +22,11 @@ export interface ChannelDeps {
   publicBaseUrl: string;
 }
 
-export interface OpenChannelOrderArgs {
-  channel: PaymentChannel;
-  paymentId: string;
-  amount: number;
-  currency: Currency;
-  subject: string;
-  expiresAt: string;
-}
+/** What the workflow asks for: the channel's order request, minus the notify URL we add here. */
+export type OpenChannelOrderArgs = Omit<CreateChannelOrderRequest, 'notifyUrl'> & { channel: PaymentChannel };
 
-export interface RefundArgs {
-  channel: PaymentChannel;
-  paymentId: string;
-  refundId: string;
-  amount: number;
-  totalAmount: number;
-  currency: Currency;
-  reason: string;
-}
+/** What the workflow asks for: the channel's refund request, on a given channel. */
+export type RefundArgs = RefundRequest & { channel: PaymentChannel };
 
 /** A business refusal becomes a non-retryable failure the workflow can tell apart. */
 function rethrow(err: unknown): never {
@@ -81,7 +69,8 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
           notifyUrl: `${publicBaseUrl}/v1/callbacks/${args.channel}`,
         });
       } catch (err) {
-        const decided = err instanceof ChannelRejectedError && (err.code === 'already_paid' || err.code === 'order_closed');
+        const decided =
+          err instanceof ChannelRejectedError && (err.code === 'already_paid' || err.code === 'order_closed');
         const earlier = decided
           ? await models.channelOrders.findOne({ paymentId: args.paymentId, channel: args.channel }).lean()
           : null;

@@ -4,7 +4,7 @@
  * only at this edge: everything here is integer minor units plus an ISO-4217 currency.
  */
 import type { Currency } from '../../workflows/money.js';
-import type { ChannelTradeState, PaymentChannel } from '../../workflows/contracts.js';
+import type { ChannelNotificationArgs, ChannelTradeState, PaymentChannel } from '../../workflows/contracts.js';
 
 export type ChannelOperation = 'create' | 'query' | 'close' | 'refund';
 
@@ -67,20 +67,11 @@ export interface RefundOutcome {
   reason?: string;
 }
 
-/** A notification whose signature verified, decoded and normalised. */
-export interface ChannelNotification {
-  channel: PaymentChannel;
-  /** Stable across resends of the same event (`notify_id` / notification `id`). */
-  notificationId: string;
-  outTradeNo: string;
-  channelTradeNo: string;
-  state: ChannelTradeState;
-  amount: number;
-  currency: Currency;
-  merchantId: string;
-  appId: string;
-  paidAt?: string;
-}
+/**
+ * A notification whose signature verified, decoded and normalised: exactly what the payment's
+ * workflow receives (`notificationId` is stable across resends of the same event).
+ */
+export type ChannelNotification = ChannelNotificationArgs;
 
 export interface RawCallback {
   /** Exact bytes as received: signatures are over these. */

@@ -5,6 +5,7 @@ import type { ChannelAck, ChannelAdapter, ChannelNotification } from '../../chan
 import type { Models } from '../../db/connect.js';
 import type { Logger } from '../../logger.js';
 import { PAYMENT_ID_PATTERN } from '../../payments/identity.js';
+import { isWorkflowClosedError } from '../../temporal/errors.js';
 import {
   PAYMENT_CHANNELS,
   channelNotificationUpdate,
@@ -98,7 +99,7 @@ export function callbackRoutes({
     }
     try {
       const outcome = await client.workflow.getHandle(notice.outTradeNo).executeUpdate(channelNotificationUpdate, {
-        args: [notificationArgs(notice)],
+        args: [notice],
         updateId: `${notice.channel}:${notice.notificationId}:${notice.state}`,
       });
       await conclude(outcome, null, adapter.ackSuccess());
@@ -109,7 +110,7 @@ export function callbackRoutes({
         await conclude('rejected', failure.message, adapter.ackFailure(failure.message));
         return;
       }
-      const closed = /workflow execution already completed|not found/i.test(err instanceof Error ? err.message : '');
+      const closed = isWorkflowClosedError(err);
       if (!closed) {
         await conclude(
           'error',
@@ -151,7 +152,7 @@ export function callbackRoutes({
       .start<typeof latePaymentWorkflow>('latePaymentWorkflow', {
         workflowId: `${notice.outTradeNo}-late`,
         taskQueue,
-        args: [{ paymentId: notice.outTradeNo, orderId: payment.orderId, notice: notificationArgs(notice) }],
+        args: [{ paymentId: notice.outTradeNo, orderId: payment.orderId, notice }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: [{ key: OrderIdKey, value: payment.orderId }],
@@ -163,19 +164,4 @@ export function callbackRoutes({
   }
 
   return router;
-}
-
-function notificationArgs(notice: ChannelNotification) {
-  return {
-    channel: notice.channel,
-    notificationId: notice.notificationId,
-    outTradeNo: notice.outTradeNo,
-    channelTradeNo: notice.channelTradeNo,
-    state: notice.state,
-    amount: notice.amount,
-    currency: notice.currency,
-    merchantId: notice.merchantId,
-    appId: notice.appId,
-    ...(notice.paidAt ? { paidAt: notice.paidAt } : {}),
-  };
 }

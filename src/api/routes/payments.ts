@@ -13,6 +13,7 @@ import type { Models } from '../../db/connect.js';
 import type { PaymentDocument } from '../../db/models/payment.js';
 import { PAYMENT_ID_PATTERN, paymentIdForOrder, requestFingerprint } from '../../payments/identity.js';
 import { viewFromDocument } from '../../payments/read-model.js';
+import { isWorkflowClosedError } from '../../temporal/errors.js';
 import {
   PaymentErrorCode,
   cancelPaymentUpdate,
@@ -72,13 +73,6 @@ function failureType(err: unknown): string | undefined {
   return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure
     ? (err.cause.type ?? undefined)
     : undefined;
-}
-
-/** True when the error says the workflow run has already closed (or never existed). */
-function isClosedOrMissing(err: unknown): boolean {
-  if (err instanceof WorkflowNotFoundError) return true;
-  const message = err instanceof Error ? err.message : '';
-  return /workflow execution already completed|not found/i.test(message);
 }
 
 export function paymentRoutes({
@@ -197,7 +191,7 @@ export function paymentRoutes({
               `Payment ${paymentId} is ${current.status === 'awaiting_payment' ? 'paid' : current.status} and cannot be canceled.`,
             );
           }
-        } else if (!isClosedOrMissing(err)) {
+        } else if (!isWorkflowClosedError(err)) {
           throw err;
         }
       }
