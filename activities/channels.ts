@@ -12,6 +12,7 @@ import {
 } from '../src/channels/types.js';
 import type { Models } from '../src/db/connect.js';
 import { isDuplicateKeyError } from '../src/db/errors.js';
+import { channelOrderKey } from '../src/db/models/channel-order.js';
 import { PaymentErrorCode, type PaymentChannel } from '../workflows/contracts.js';
 
 export interface ChannelDeps {
@@ -72,13 +73,14 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
         const decided =
           err instanceof ChannelRejectedError && (err.code === 'already_paid' || err.code === 'order_closed');
         const earlier = decided
-          ? await models.channelOrders.findOne({ paymentId: args.paymentId, channel: args.channel }).lean()
+          ? await models.channelOrders.findOne({ _id: channelOrderKey(args.paymentId, args.channel) }).lean()
           : null;
         if (!earlier) rethrow(err);
         return { channel: args.channel, payUrl: earlier.payUrl, merchantId: earlier.merchantId, decided: true };
       }
       try {
         await models.channelOrders.create({
+          _id: channelOrderKey(args.paymentId, args.channel),
           paymentId: args.paymentId,
           channel: args.channel,
           amount: args.amount,
@@ -111,7 +113,10 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
     }): Promise<CloseResult> {
       const result = await channels[channel].closeOrder(paymentId).catch(rethrow);
       if (result === 'CLOSED')
-        await models.channelOrders.updateOne({ paymentId, channel }, { $set: { state: 'closed' } });
+        await models.channelOrders.updateOne(
+          { _id: channelOrderKey(paymentId, channel) },
+          { $set: { state: 'closed' } },
+        );
       return result;
     },
 
@@ -123,6 +128,7 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
     async refundPayment(args: RefundArgs): Promise<RefundOutcome> {
       try {
         await models.refunds.create({
+          _id: args.refundId,
           refundId: args.refundId,
           paymentId: args.paymentId,
           channel: args.channel,
@@ -151,7 +157,7 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
         throw new Error(`refund ${args.refundId} is still processing at ${args.channel}`);
       const succeeded = outcome.status === 'SUCCEEDED';
       await models.refunds.updateOne(
-        { refundId: args.refundId },
+        { _id: args.refundId },
         {
           $set: {
             status: succeeded ? 'succeeded' : 'failed',

@@ -17,7 +17,7 @@ export function createPersistenceActivities({ models }: { models: Models }) {
   return {
     async savePayment({ view, request, requestFingerprint }: PaymentSnapshot): Promise<void> {
       await models.payments.updateOne(
-        { paymentId: view.paymentId },
+        { _id: view.paymentId },
         {
           $set: {
             status: view.status,
@@ -47,7 +47,7 @@ export function createPersistenceActivities({ models }: { models: Models }) {
 
     /** The read model's status of a payment whose workflow has closed (late notifications). */
     async readPaymentStatus({ paymentId }: { paymentId: string }): Promise<PaymentStatus | null> {
-      const doc = await models.payments.findOne({ paymentId }, { status: 1 }).lean();
+      const doc = await models.payments.findOne({ _id: paymentId }, { status: 1 }).lean();
       return doc?.status ?? null;
     },
 
@@ -64,11 +64,11 @@ export function createPersistenceActivities({ models }: { models: Models }) {
       refund: RefundSummary;
       at: string;
     }): Promise<void> {
-      const doc = await models.payments.findOne({ paymentId }).lean();
+      const doc = await models.payments.findOne({ _id: paymentId }).lean();
       if (!doc) throw new Error(`payment ${paymentId} is not in the read model`);
       const refunds = doc.refunds.filter((r) => r.refundId !== refund.refundId);
       await models.payments.updateOne(
-        { paymentId },
+        { _id: paymentId },
         {
           $set: {
             status: 'refunded',

@@ -32,15 +32,15 @@ export function createVoucherActivities({ models, voucherKeys }: VoucherDeps) {
 
   return {
     async issueVoucher(facts: VoucherFacts): Promise<SignedVoucher> {
-      const existing = await models.vouchers.findOne({ paymentId: facts.paymentId }).lean();
+      const existing = await models.vouchers.findOne({ _id: voucherIdFor(facts.paymentId) }).lean();
       if (existing) return toSigned(existing);
       const voucher = signVoucher(facts, voucherKeys);
       try {
-        await models.vouchers.create({ ...voucher, orderId: facts.orderId });
+        await models.vouchers.create({ ...voucher, _id: voucher.voucherId, orderId: facts.orderId });
         return voucher;
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
-        const first = await models.vouchers.findOne({ paymentId: facts.paymentId }).lean();
+        const first = await models.vouchers.findOne({ _id: voucherIdFor(facts.paymentId) }).lean();
         if (!first) throw err;
         return toSigned(first);
       }
@@ -48,10 +48,10 @@ export function createVoucherActivities({ models, voucherKeys }: VoucherDeps) {
 
     /** Marks the payment's voucher void (refunded payment). Idempotent; a payment without one is fine. */
     async voidVoucher({ paymentId, reason }: { paymentId: string; reason: string }): Promise<void> {
-      await models.vouchers.updateOne(
-        { voucherId: voucherIdFor(paymentId), status: 'valid' },
-        { $set: { status: 'void', voidReason: reason, voidedAt: new Date() } },
-      );
+      const _id = voucherIdFor(paymentId);
+      const voucher = await models.vouchers.findOne({ _id }, { status: 1 }).lean();
+      if (voucher?.status !== 'valid') return;
+      await models.vouchers.updateOne({ _id }, { $set: { status: 'void', voidReason: reason, voidedAt: new Date() } });
     },
   };
 }

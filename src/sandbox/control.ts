@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ApiError } from '../api/errors.js';
 import { parseOrThrow } from '../api/validation.js';
 import type { Models } from '../db/connect.js';
+import { channelOrderKey } from '../db/models/channel-order.js';
 import { PAYMENT_ID_PATTERN } from '../payments/identity.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../workflows/contracts.js';
 import { CashierRefusedError } from './channels/index.js';
@@ -48,7 +49,12 @@ export function sandboxControlRoutes({
       'paymentId',
     );
     if (!PAYMENT_ID_PATTERN.test(paymentId)) throw notFound;
-    const order = await models.channelOrders.findOne({ paymentId }).sort({ createdAt: -1 }).lean();
+    const orders = await Promise.all(
+      PAYMENT_CHANNELS.map((channel) =>
+        models.channelOrders.findOne({ _id: channelOrderKey(paymentId, channel) }).lean(),
+      ),
+    );
+    const order = orders.filter((o) => o !== null).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
     if (!order) throw notFound;
     try {
       res.json(await simulators[order.channel].pay(paymentId, options));

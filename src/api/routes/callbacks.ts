@@ -3,6 +3,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ChannelAck, ChannelAdapter, ChannelNotification } from '../../channels/types.js';
 import type { Models } from '../../db/connect.js';
+import { channelOrderKey } from '../../db/models/channel-order.js';
 import type { Logger } from '../../logger.js';
 import { PAYMENT_ID_PATTERN } from '../../payments/identity.js';
 import { isWorkflowClosedError } from '../../temporal/errors.js';
@@ -135,9 +136,11 @@ export function callbackRoutes({
   async function handleAfterClose(
     notice: ChannelNotification,
   ): Promise<{ outcome: NotificationOutcome | 'rejected'; reason: string | null }> {
-    const payment = await models.payments.findOne({ paymentId: notice.outTradeNo }).lean();
+    const payment = await models.payments.findOne({ _id: notice.outTradeNo }).lean();
     if (!payment) return { outcome: 'rejected', reason: 'no such payment' };
-    const order = await models.channelOrders.findOne({ paymentId: notice.outTradeNo, channel: notice.channel }).lean();
+    const order = await models.channelOrders
+      .findOne({ _id: channelOrderKey(notice.outTradeNo, notice.channel) })
+      .lean();
     const mismatch = !order
       ? `no order of this payment at ${notice.channel}`
       : order.merchantId !== notice.merchantId

@@ -86,7 +86,7 @@ export function paymentRoutes({
   const router = Router();
   const schema = createPaymentRequestSchema({ maxAmount });
   const cancelSchema = createCancelRequestSchema();
-  const findPayment = (paymentId: string) => models.payments.findOne({ paymentId }).lean<PaymentDocument>();
+  const findPayment = (paymentId: string) => models.payments.findOne({ _id: paymentId }).lean<PaymentDocument>();
   const paymentNotFound = (paymentId: string) =>
     new ApiError(404, 'not_found_error', 'payment_not_found', `No payment ${paymentId}.`, 'paymentId');
 

@@ -32,7 +32,7 @@ export function voucherRoutes({ models, voucherKeys }: { models: Models; voucher
         'voucherId',
       );
       if (!VOUCHER_ID_PATTERN.test(voucherId)) throw notFound;
-      const doc = await models.vouchers.findOne({ voucherId }).lean();
+      const doc = await models.vouchers.findOne({ _id: voucherId }).lean();
       if (!doc) throw notFound;
       res.json({
         voucherId: doc.voucherId,

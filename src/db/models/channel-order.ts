@@ -4,6 +4,8 @@ import { PAYMENT_CHANNELS } from '../../../workflows/contracts.js';
 /** One order per payment and channel (`out_trade_no` = payment id); unique, so never two. */
 const channelOrderSchema = new Schema(
   {
+    /** `<paymentId>:<channel>`, the business key as `_id` (see {@link channelOrderKey}). */
+    _id: { type: String, required: true },
     paymentId: { type: String, required: true },
     channel: { type: String, required: true, enum: PAYMENT_CHANNELS },
     amount: { type: Number, required: true, validate: Number.isSafeInteger },
@@ -17,6 +19,11 @@ const channelOrderSchema = new Schema(
   { timestamps: true, collection: 'channel_orders' },
 );
 channelOrderSchema.index({ paymentId: 1, channel: 1 }, { unique: true });
+
+/** The `_id` of a payment's order at a channel: the one filter every MongoDB-wire server indexes. */
+export function channelOrderKey(paymentId: string, channel: string): string {
+  return `${paymentId}:${channel}`;
+}
 
 export type ChannelOrderDocument = InferSchemaType<typeof channelOrderSchema>;
 export type ChannelOrderModel = Model<ChannelOrderDocument>;

@@ -34,6 +34,8 @@ const refundEntrySchema = new Schema(
 
 const paymentSchema = new Schema(
   {
+    /** The business key as `_id`: the one filter every MongoDB-wire server (FerretDB too) looks up by index. */
+    _id: { type: String, required: true },
     paymentId: { type: String, required: true },
     orderId: { type: String, required: true },
     customerId: { type: String, required: true },

@@ -3,6 +3,8 @@ import { Schema, type Connection, type InferSchemaType, type Model } from 'mongo
 /** Refunds, one document per refund id (`out_request_no` / `out_refund_no`); unique, so never twice. */
 const refundSchema = new Schema(
   {
+    /** The refund id as `_id`: the one filter every MongoDB-wire server (FerretDB too) looks up by index. */
+    _id: { type: String, required: true },
     refundId: { type: String, required: true },
     paymentId: { type: String, required: true },
     channel: { type: String, required: true },

@@ -6,6 +6,8 @@ import { Schema, type Connection, type InferSchemaType, type Model } from 'mongo
  */
 const voucherSchema = new Schema(
   {
+    /** The voucher id as `_id`: the one filter every MongoDB-wire server (FerretDB too) looks up by index. */
+    _id: { type: String, required: true },
     voucherId: { type: String, required: true },
     paymentId: { type: String, required: true },
     orderId: { type: String, required: true },

@@ -13,6 +13,8 @@ const minorUnits = { type: Number, required: true, min: 0, validate: Number.isSa
 /** An order as the merchant created it; never changed afterwards. Amounts in minor units. */
 const orderSchema = new Schema(
   {
+    /** `<channel>:<outTradeNo>`: lookups by `_id` stay fast on every MongoDB-wire server. */
+    _id: { type: String, required: true },
     channel,
     outTradeNo: { type: String, required: true },
     appId: { type: String, required: true },
@@ -35,6 +37,8 @@ orderSchema.index({ channel: 1, outTradeNo: 1 }, { unique: true });
  */
 const outcomeSchema = new Schema(
   {
+    /** `<channel>:<outTradeNo>`, like the order's. */
+    _id: { type: String, required: true },
     channel,
     outTradeNo: { type: String, required: true },
     state: { type: String, required: true, enum: ['PAID', 'CLOSED'] },

@@ -39,15 +39,15 @@ export interface RefundRequestAtChannel {
 
 export interface OrderBook {
   /** Registers an order; idempotent by `out_trade_no` for the same amount, currency and subject. */
-  open(order: Omit<SandboxOrder, 'channel' | 'createdAt'>): Promise<OpenOrderResult>;
+  open(order: Omit<SandboxOrder, '_id' | 'channel' | 'createdAt'>): Promise<OpenOrderResult>;
   trade(outTradeNo: string): Promise<Trade | undefined>;
   /**
    * Ends the order's payment window as paid or closed, unless it has already ended; answers the
    * trade as it now stands, so the caller sees whether it won.
    */
-  settle(outTradeNo: string, outcome: Omit<SandboxOutcome, 'channel' | 'outTradeNo'>): Promise<Trade>;
+  settle(outTradeNo: string, outcome: Omit<SandboxOutcome, '_id' | 'channel' | 'outTradeNo'>): Promise<Trade>;
   /** Fault injection: replaces a closed order's outcome with a payment (one that was in flight). */
-  settleAfterClose(outTradeNo: string, outcome: Omit<SandboxOutcome, 'channel' | 'outTradeNo'>): Promise<Trade>;
+  settleAfterClose(outTradeNo: string, outcome: Omit<SandboxOutcome, '_id' | 'channel' | 'outTradeNo'>): Promise<Trade>;
   /**
    * Refunds at most once per `outRequestNo` (a retry answers the first refund) and never more in
    * total than was paid, even under concurrent refunds of one order.
@@ -60,12 +60,15 @@ const MAX_REFUND_ATTEMPTS = 20;
 
 /** `ready` resolves once the sandbox collections' unique indexes exist; every operation waits for it. */
 export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: PaymentChannel): OrderBook {
+  /** Orders and outcomes are keyed by `_id`: the one filter every MongoDB-wire server indexes. */
+  const keyOf = (outTradeNo: string) => `${channel}:${outTradeNo}`;
+
   async function trade(outTradeNo: string): Promise<Trade | undefined> {
     const models = await ready;
-    const order = await models.orders.findOne({ channel, outTradeNo }, { _id: 0 }).lean<SandboxOrder>();
+    const order = await models.orders.findOne({ _id: keyOf(outTradeNo) }, { _id: 0 }).lean<SandboxOrder>();
     if (!order) return undefined;
     const [outcome, refunds] = await Promise.all([
-      models.outcomes.findOne({ channel, outTradeNo }, { _id: 0 }).lean<SandboxOutcome>(),
+      models.outcomes.findOne({ _id: keyOf(outTradeNo) }, { _id: 0 }).lean<SandboxOutcome>(),
       models.refunds.find({ channel, outTradeNo }, { _id: 0, amount: 1 }).lean<Pick<SandboxRefund, 'amount'>[]>(),
     ]);
     return {
@@ -94,7 +97,7 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
     async open(order) {
       const models = await ready;
       try {
-        await models.orders.create({ ...order, channel, createdAt: new Date() });
+        await models.orders.create({ ...order, _id: keyOf(order.outTradeNo), channel, createdAt: new Date() });
         return { kind: 'created', trade: await mustTrade(order.outTradeNo) };
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
@@ -110,7 +113,7 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
     async settle(outTradeNo, outcome) {
       const models = await ready;
       try {
-        await models.outcomes.create({ ...outcome, channel, outTradeNo });
+        await models.outcomes.create({ ...outcome, _id: keyOf(outTradeNo), channel, outTradeNo });
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
       }
@@ -119,9 +122,9 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
 
     async settleAfterClose(outTradeNo, outcome) {
       const models = await ready;
-      await models.outcomes.deleteOne({ channel, outTradeNo, state: 'CLOSED' });
+      await models.outcomes.deleteOne({ _id: keyOf(outTradeNo), state: 'CLOSED' });
       try {
-        await models.outcomes.create({ ...outcome, channel, outTradeNo });
+        await models.outcomes.create({ ...outcome, _id: keyOf(outTradeNo), channel, outTradeNo });
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
       }
