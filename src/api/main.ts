@@ -6,6 +6,7 @@ import { connectDatabase } from '../db/connect.js';
 import { createLogger } from '../logger.js';
 import { createSandbox } from '../sandbox/index.js';
 import { connectTemporalClient } from '../temporal/client.js';
+import { watchParent } from '../parent-watch.js';
 import { createApp } from './app.js';
 
 /** The API process: stateless; run as many as needed behind a load balancer. */
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  watchParent(() => stop('parent process gone'));
 }
 
 main().catch((err: unknown) => {

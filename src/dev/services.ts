@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from '../worker/workflow-bundle.js';
 /** Starts a service entry point (`src/api/main.ts`, `src/worker/main.ts`) as a child process. */
 export function startService(name: string, entry: string, env: NodeJS.ProcessEnv, logFile?: string): ManagedProcess {
   return startProcess(name, process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, entry)], {
-    env,
+    env: { ...env, KP_PARENT_PID: String(process.pid) },
     ...(logFile ? { logFile } : {}),
   });
 }

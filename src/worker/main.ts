@@ -7,6 +7,7 @@ import { installTemporalRuntime } from '../temporal/runtime.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { keyringFor } from '../crypto/keyring.js';
 import { buildActivityDeps } from './activity-deps.js';
+import { watchParent } from '../parent-watch.js';
 import { createPaymentWorker } from './create-worker.js';
 
 /**
@@ -51,6 +52,10 @@ async function main(): Promise<void> {
     { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, temporal: config.TEMPORAL_ADDRESS },
     `worker polling task queue ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`,
   );
+  watchParent(() => {
+    logger.warn('the process that started this worker is gone; stopping');
+    worker.shutdown();
+  });
   try {
     await worker.run();
   } finally {

@@ -34,6 +34,7 @@ function startWorkerProcess(): Promise<ChildProcess> {
       PUBLIC_BASE_URL: stack.baseUrl,
       KEYS_DIR: keysDir,
       SANDBOX_ENABLED: 'true',
+      KP_PARENT_PID: String(process.pid),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

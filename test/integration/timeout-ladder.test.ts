@@ -4,8 +4,13 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { paymentIdForOrder, requestFingerprint } from '../../src/payments/identity.js';
 import proto from '@temporalio/proto';
-import { PAYMENT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
-import { getPaymentQuery, type PaymentRequest, type PaymentView } from '../../workflows/contracts.js';
+import { PAYMENT_SEARCH_ATTRIBUTES, PaymentStatusKey } from '../../workflows/search-attributes.js';
+import {
+  getPaymentQuery,
+  retryCompensationSignal,
+  type PaymentRequest,
+  type PaymentView,
+} from '../../workflows/contracts.js';
 import type { paymentWorkflow } from '../../workflows/payment.js';
 import { buildPaymentRequest } from '../support/builders.js';
 import { recordHistory } from '../support/histories.js';
@@ -103,6 +108,30 @@ describe('the timeout ladder', () => {
     expect(result.timeline.map((t) => t.event)).toContain('channel.query');
     expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
     await recordHistory(env.client, paymentId, 'lost-notification');
+  });
+
+  it('puts a payment whose refund keeps failing in manual_review, and a staff retry finishes it', async () => {
+    const outage = (enabled: boolean) =>
+      stack.request('POST', '/sandbox/v1/channels/wechatpay/outage', { operations: ['refund'], enabled });
+    const { request, paymentId, handle } = await startPayment(stack, { channel: 'wechatpay' });
+    await stack.request('POST', '/sandbox/v1/platform/refuse', { orderId: request.orderId });
+    await outage(true);
+    try {
+      await payAtChannel(stack, paymentId);
+      await env.sleep('3 hours');
+      const stuck = await handle.query(getPaymentQuery);
+      expect(stuck.status).toBe('manual_review');
+      expect(stuck.failureReason).toMatch(/retryCompensation/);
+      expect((await handle.describe()).typedSearchAttributes.get(PaymentStatusKey)).toBe('manual_review');
+    } finally {
+      await outage(false);
+    }
+    await handle.signal(retryCompensationSignal);
+    const result: PaymentView = await handle.result();
+
+    expect(result.status).toBe('refunded');
+    expect(result.refunds).toEqual([expect.objectContaining({ status: 'succeeded', amount: 19_900 })]);
+    expect(await stack.database.models.refunds.countDocuments({ paymentId })).toBe(1);
   });
 
   it('refunds the learner when the platform has not confirmed fulfilment after a day of retries', async () => {
