@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPaymentRequest } from '../support/builders.js';
-import { payAtChannel, platformEvents, waitForStatus } from '../support/payments.js';
+import { payAtChannel, platformEvents, pollUntil, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 /**
@@ -53,9 +53,11 @@ describe('when the payment window ends', () => {
         expect.objectContaining({ refundId: `${paymentId}-late`, status: 'succeeded' }),
       ]);
       expect(await stack.database.models.refunds.countDocuments({ paymentId })).toBe(1);
-      await expect
-        .poll(async () => (await platformEvents(stack, orderId)).map((e) => e.type))
-        .toEqual(['payment.expired', 'payment.refunded']);
+      const events = await pollUntil(
+        async () => (await platformEvents(stack, orderId)).map((e) => e.type),
+        (types) => types.length >= 2,
+      );
+      expect(events).toEqual(['payment.expired', 'payment.refunded']);
     },
   );
 });

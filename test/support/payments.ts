@@ -2,19 +2,31 @@ import { expect } from 'vitest';
 import type { PaymentStatus } from '../../workflows/contracts.js';
 import type { TestStack } from './stack.js';
 
+/**
+ * Calls `read` until its answer passes `done`, or throws after `timeoutMs` with the last answer.
+ * A plain loop, so it works in concurrent tests too.
+ */
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms; last answer: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Polls `GET /v1/payments/:id` until the payment reaches `status`; returns the payment. */
 export async function waitForStatus(stack: TestStack, paymentId: string, status: PaymentStatus, timeoutMs = 30_000) {
-  let last: any;
-  await expect
-    .poll(
-      async () => {
-        last = (await stack.request('GET', `/v1/payments/${paymentId}`)).body;
-        return last?.status;
-      },
-      { timeout: timeoutMs, interval: 200 },
-    )
-    .toBe(status);
-  return last;
+  return pollUntil(
+    async () => (await stack.request('GET', `/v1/payments/${paymentId}`)).body,
+    (payment) => payment?.status === status,
+    timeoutMs,
+  );
 }
 
 /** The sandbox payer completes the payment at the channel (`POST /sandbox/v1/payments/:id/pay`). */
