@@ -25,6 +25,7 @@ import {
  */
 
 export type AlipayMethod =
+  | 'alipay.trade.precreate'
   | 'alipay.trade.page.pay'
   | 'alipay.trade.query'
   | 'alipay.trade.close'
@@ -376,9 +377,8 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
     supports,
 
     /**
-     * Signs an `alipay.trade.page.pay` request. The payer's browser opens the gateway with it as
-     * query string (`payUrl`); the same signed request is also posted to the gateway so the
-     * channel holds the order from the start (query and close find it before the payer arrives).
+     * `alipay.trade.precreate`: a server-to-server create, so the channel holds the order from the
+     * start (query and close find it before the payer arrives); its `qr_code` link is the `payUrl`.
      * Idempotent by `out_trade_no`: a retried create with the same amount answers the same order.
      */
     async createOrder(request: CreateChannelOrderRequest): Promise<ChannelOrder> {
@@ -389,12 +389,11 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
       if (Number.isNaN(expiresAt.getTime())) {
         throw new ChannelRejectedError('expiresAt is not an ISO-8601 instant', 'invalid_expiry');
       }
-      const method = 'alipay.trade.page.pay';
-      const { response, params } = await call(
+      const method = 'alipay.trade.precreate';
+      const { response } = await call(
         method,
         {
           out_trade_no: request.paymentId,
-          product_code: 'FAST_INSTANT_TRADE_PAY',
           total_amount: formatMajor(request.amount, CURRENCY),
           subject: truncate(request.subject, 256),
           time_expire: formatAlipayTime(expiresAt),
@@ -410,12 +409,14 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
         }
         throw refused(method, response);
       }
-      const separator = gatewayUrl.includes('?') ? '&' : '?';
-      return {
-        channel: 'alipay',
-        payUrl: `${gatewayUrl}${separator}${new URLSearchParams(params).toString()}`,
-        merchantId: keyring.sellerId,
-      };
+      const qrCode = typeof response.qr_code === 'string' ? response.qr_code : undefined;
+      if (!qrCode || !/^https?:\/\/\S+$/.test(qrCode)) {
+        throw new ChannelRejectedError(
+          'Alipay answered alipay.trade.precreate without a qr_code link',
+          'malformed_response',
+        );
+      }
+      return { channel: 'alipay', payUrl: qrCode, merchantId: keyring.sellerId };
     },
 
     /**

@@ -71,6 +71,7 @@ type Params = Record<string, string>;
 type AlipayAnswer = Record<string, unknown> & { code: string; msg: string };
 
 const OPERATIONS: Record<AlipayMethod, ChannelOperation> = {
+  'alipay.trade.precreate': 'create',
   'alipay.trade.page.pay': 'create',
   'alipay.trade.query': 'query',
   'alipay.trade.close': 'close',
@@ -195,6 +196,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
       async function openPagePay(
         biz: Record<string, unknown>,
         params: Params,
+        productCode: string | null = 'FAST_INSTANT_TRADE_PAY',
       ): Promise<{ trade: Trade } | { error: AlipayAnswer }> {
         const outTradeNo = str(biz, 'out_trade_no');
         const totalAmount = str(biz, 'total_amount');
@@ -211,8 +213,8 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
           return { error: businessFailed('ACQ.INVALID_PARAMETER', 'total_amount must be 0.01 to 100000000.00') };
         }
         if (subject === undefined) return { error: businessFailed('ACQ.INVALID_PARAMETER', 'subject is missing') };
-        if (str(biz, 'product_code') !== 'FAST_INSTANT_TRADE_PAY') {
-          return { error: businessFailed('ACQ.INVALID_PARAMETER', 'product_code must be FAST_INSTANT_TRADE_PAY') };
+        if (productCode !== null && str(biz, 'product_code') !== productCode) {
+          return { error: businessFailed('ACQ.INVALID_PARAMETER', `product_code must be ${productCode}`) };
         }
         if (expiresAt === undefined) {
           return { error: businessFailed('ACQ.INVALID_PARAMETER', 'time_expire must be yyyy-MM-dd HH:mm:ss') };
@@ -256,7 +258,23 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
         };
       }
 
-      const methods: Record<AlipayMethod, (biz: Record<string, unknown>, params: Params) => Promise<AlipayAnswer>> = {
+      const methods: Record<
+        AlipayMethod,
+        (biz: Record<string, unknown>, params: Params, cashierBase: string) => Promise<AlipayAnswer>
+      > = {
+        /** The server-to-server create: the order exists at once; `qr_code` links to the cashier. */
+        async 'alipay.trade.precreate'(biz, params, cashierBase) {
+          const opened = await openPagePay(biz, params, null);
+          if ('error' in opened) return opened.error;
+          const { trade } = opened;
+          if (trade.state === 'PAID') return businessFailed('ACQ.TRADE_HAS_SUCCESS', 'the trade has been paid');
+          if (trade.state === 'CLOSED') return businessFailed('ACQ.TRADE_HAS_CLOSE', 'the trade has been closed');
+          return success({
+            out_trade_no: trade.order.outTradeNo,
+            qr_code: `${cashierBase}/cashier/${encodeURIComponent(trade.order.outTradeNo)}`,
+          });
+        },
+
         async 'alipay.trade.page.pay'(biz, params) {
           const opened = await openPagePay(biz, params);
           if ('error' in opened) return opened.error;
@@ -380,7 +398,24 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
             return;
           }
           const checked = authenticate(params);
-          answer(res, method, 'error' in checked ? checked.error : await methods[method](checked.biz, params));
+          const cashierBase = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+          answer(
+            res,
+            method,
+            'error' in checked ? checked.error : await methods[method](checked.biz, params, cashierBase),
+          );
+        }),
+      );
+
+      router.get(
+        '/cashier/:outTradeNo',
+        handle(async (req, res) => {
+          const trade = await book.trade(String(req.params.outTradeNo));
+          if (!trade) {
+            cashier.notice(res, 404, 'Unknown order', 'Alipay holds no such order.');
+            return;
+          }
+          cashier.show(res, trade, req.baseUrl);
         }),
       );
 
