@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { ChannelAdapter } from '../channels/types.js';
 import type { Config } from '../config.js';
@@ -62,6 +63,8 @@ export function createApp({ config, logger, temporal, database, keyring, channel
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Security headers on every answer (CSP, nosniff, frame and referrer policies, HSTS).
+  app.use(helmet());
   app.use(requestContext(logger));
   app.use(healthRoutes([temporal, database], config.DEPENDENCY_TIMEOUT_MS));
   // Callbacks come in each channel's own format: raw bytes, before any JSON parsing.

@@ -7,32 +7,41 @@ import { createWechatPayAdapter } from './wechatpay.js';
 
 export type ChannelAdapterConfig = Pick<
   Config,
-  'ALIPAY_GATEWAY_URL' | 'WECHATPAY_BASE_URL' | 'CHANNEL_TIMEOUT_MS' | 'ALIPAY_MAX_AMOUNT' | 'WECHATPAY_MAX_AMOUNT'
+  | 'ALIPAY_GATEWAY_URL'
+  | 'WECHATPAY_BASE_URL'
+  | 'CHANNEL_TIMEOUT_MS'
+  | 'ALIPAY_MAX_AMOUNT'
+  | 'WECHATPAY_MAX_AMOUNT'
+  | 'CHANNELS_ENABLED'
 >;
+
+/** Stands in for the base URL of a disabled channel: routing never sends it a request. */
+const DISABLED_CHANNEL_URL = 'http://channel-disabled.invalid';
 
 /**
  * One adapter per channel, built once per process from the configuration and the keyring.
- * Throws when a channel's base URL is missing (with the sandbox on, `loadConfig` fills both in).
+ * Throws when an enabled channel's base URL is missing (with the sandbox on, `loadConfig` fills
+ * both in). A disabled channel keeps an adapter, so its late notifications still verify.
  */
 export function createChannelAdapters(
   config: ChannelAdapterConfig,
   keyring: Keyring,
 ): Record<PaymentChannel, ChannelAdapter> {
-  const required = (value: string | undefined, variable: string): string => {
-    if (value === undefined || value === '') {
-      throw new Error(`${variable} is not set: the channel adapters need every channel's base URL`);
-    }
-    return value;
+  const enabled = new Set(config.CHANNELS_ENABLED.split(','));
+  const required = (channel: PaymentChannel, value: string | undefined, variable: string): string => {
+    if (value !== undefined && value !== '') return value;
+    if (!enabled.has(channel)) return DISABLED_CHANNEL_URL;
+    throw new Error(`${variable} is not set: ${channel} is enabled (CHANNELS_ENABLED) and needs its base URL`);
   };
   return {
     alipay: createAlipayAdapter({
-      gatewayUrl: required(config.ALIPAY_GATEWAY_URL, 'ALIPAY_GATEWAY_URL'),
+      gatewayUrl: required('alipay', config.ALIPAY_GATEWAY_URL, 'ALIPAY_GATEWAY_URL'),
       keyring: keyring.alipay,
       timeoutMs: config.CHANNEL_TIMEOUT_MS,
       maxAmount: config.ALIPAY_MAX_AMOUNT,
     }),
     wechatpay: createWechatPayAdapter({
-      baseUrl: required(config.WECHATPAY_BASE_URL, 'WECHATPAY_BASE_URL'),
+      baseUrl: required('wechatpay', config.WECHATPAY_BASE_URL, 'WECHATPAY_BASE_URL'),
       keyring: keyring.wechatpay,
       timeoutMs: config.CHANNEL_TIMEOUT_MS,
       maxAmount: config.WECHATPAY_MAX_AMOUNT,

@@ -21,6 +21,14 @@ describe('health and readiness', () => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
+  it('sends security headers with every answer', async () => {
+    const res = await stack.request('GET', '/healthz');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
   it('is ready when Temporal and MongoDB both answer', async () => {
     const res = await stack.request('GET', '/readyz');
     expect(res.status).toBe(200);

@@ -82,3 +82,20 @@ describe('loadProvisionSettings', () => {
     expect(() => loadProvisionSettings('dev', { STARTUP_TIMEOUT_SECONDS: '1' })).toThrow(/STARTUP_TIMEOUT_SECONDS/);
   });
 });
+
+describe('channel adapters', () => {
+  it('need the base URL of every enabled channel once the sandbox is off, and not of a disabled one', async () => {
+    const { createChannelAdapters } = await import('../../src/channels/index.js');
+    const { generateKeyring } = await import('../../src/crypto/keyring.js');
+    const production = {
+      NODE_ENV: 'production',
+      PLATFORM_WEBHOOK_URL: 'https://platform.example/webhooks',
+      ALIPAY_GATEWAY_URL: 'https://openapi.alipay.com/gateway.do',
+      CHANNELS_ENABLED: 'alipay',
+    };
+    const keyring = generateKeyring();
+    const adapters = createChannelAdapters(loadConfig(production), keyring);
+    expect(adapters.alipay.supports('CNY', 100)).toBe(true);
+    expect(() => loadConfig({ ...production, CHANNELS_ENABLED: 'alipay,wechatpay' })).toThrow(/WECHATPAY_BASE_URL/);
+  });
+});
