@@ -1,7 +1,13 @@
 import type { Keyring } from '../src/crypto/keyring.js';
 import type { Models } from '../src/db/connect.js';
 import { isDuplicateKeyError } from '../src/db/errors.js';
-import { signVoucher, voucherIdFor, type SignedVoucher, type VoucherFacts } from '../src/vouchers/voucher.js';
+import {
+  signVoucher,
+  toSignedVoucher,
+  voucherIdFor,
+  type SignedVoucher,
+  type VoucherFacts,
+} from '../src/vouchers/voucher.js';
 
 export interface VoucherDeps {
   models: Models;
@@ -13,27 +19,10 @@ export interface VoucherDeps {
  * unique in MongoDB, so a retried or replayed issue returns the voucher issued first.
  */
 export function createVoucherActivities({ models, voucherKeys }: VoucherDeps) {
-  const toSigned = (doc: {
-    voucherId: string;
-    paymentId: string;
-    payload: string;
-    digest: string;
-    signature: string;
-    keyId: string;
-  }): SignedVoucher => ({
-    voucherId: doc.voucherId,
-    paymentId: doc.paymentId,
-    payload: doc.payload,
-    digest: doc.digest,
-    signature: doc.signature,
-    keyId: doc.keyId,
-    algorithm: 'Ed25519',
-  });
-
   return {
     async issueVoucher(facts: VoucherFacts): Promise<SignedVoucher> {
       const existing = await models.vouchers.findOne({ _id: voucherIdFor(facts.paymentId) }).lean();
-      if (existing) return toSigned(existing);
+      if (existing) return toSignedVoucher(existing);
       const voucher = signVoucher(facts, voucherKeys);
       try {
         await models.vouchers.create({ ...voucher, _id: voucher.voucherId, orderId: facts.orderId });
@@ -42,7 +31,7 @@ export function createVoucherActivities({ models, voucherKeys }: VoucherDeps) {
         if (!isDuplicateKeyError(err)) throw err;
         const first = await models.vouchers.findOne({ _id: voucherIdFor(facts.paymentId) }).lean();
         if (!first) throw err;
-        return toSigned(first);
+        return toSignedVoucher(first);
       }
     },
 

@@ -31,6 +31,19 @@ export interface SignedVoucher {
   algorithm: typeof VOUCHER_ALGORITHM;
 }
 
+/** A stored voucher (any record with its fields) in its published shape. */
+export function toSignedVoucher(stored: Omit<SignedVoucher, 'algorithm'> & { algorithm: string }): SignedVoucher {
+  return {
+    voucherId: stored.voucherId,
+    paymentId: stored.paymentId,
+    payload: stored.payload,
+    digest: stored.digest,
+    signature: stored.signature,
+    keyId: stored.keyId,
+    algorithm: VOUCHER_ALGORITHM,
+  };
+}
+
 /** One voucher per payment: its id derives from the payment id, whatever retries happen. */
 export function voucherIdFor(paymentId: string): string {
   return `vch_${paymentId.replace(/^pay_/, '')}`;

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { Models } from '../../db/connect.js';
-import { voucherJwks } from '../../vouchers/voucher.js';
+import { toSignedVoucher, voucherJwks } from '../../vouchers/voucher.js';
 import { ApiError, methodNotAllowed } from '../errors.js';
 
 const VOUCHER_ID_PATTERN = /^vch_[a-z2-7]{28}$/;
@@ -34,16 +34,7 @@ export function voucherRoutes({ models, voucherKeys }: { models: Models; voucher
       if (!VOUCHER_ID_PATTERN.test(voucherId)) throw notFound;
       const doc = await models.vouchers.findOne({ _id: voucherId }).lean();
       if (!doc) throw notFound;
-      res.json({
-        voucherId: doc.voucherId,
-        paymentId: doc.paymentId,
-        payload: doc.payload,
-        digest: doc.digest,
-        signature: doc.signature,
-        keyId: doc.keyId,
-        algorithm: doc.algorithm,
-        status: doc.status,
-      });
+      res.json({ ...toSignedVoucher(doc), status: doc.status });
     })
     .all(methodNotAllowed(['GET']));
   return router;
