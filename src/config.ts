@@ -58,6 +58,11 @@ const configSchema = z.object({
   /** Timeout of one webhook delivery attempt, in milliseconds. */
   PLATFORM_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 
+  /** Codec server: callers on this machine need no token; default on outside production. */
+  CODEC_ALLOW_LOOPBACK: z.enum(['true', 'false']).optional(),
+  /** Origins the codec server admits by CORS: the Temporal Web UI's. */
+  CODEC_CORS_ORIGINS: z.string().min(1).default('http://127.0.0.1:8233,http://localhost:8233'),
+
   /** How long a stopping worker lets running activities finish before abandoning them. */
   WORKER_SHUTDOWN_GRACE_SECONDS: positiveSeconds.default(30),
   /** Prebuilt workflow bundle; when unset the worker bundles `workflows/` at start. */
@@ -69,8 +74,9 @@ const configSchema = z.object({
 type RawConfig = z.infer<typeof configSchema>;
 
 /** The validated configuration, with the values that derive from others filled in. */
-export type Config = Omit<RawConfig, 'SANDBOX_ENABLED' | 'PUBLIC_BASE_URL'> & {
+export type Config = Omit<RawConfig, 'SANDBOX_ENABLED' | 'PUBLIC_BASE_URL' | 'CODEC_ALLOW_LOOPBACK'> & {
   SANDBOX_ENABLED: boolean;
+  CODEC_ALLOW_LOOPBACK: boolean;
   PUBLIC_BASE_URL: string;
   ALIPAY_GATEWAY_URL: string | undefined;
   WECHATPAY_BASE_URL: string | undefined;
@@ -117,6 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...raw,
     SANDBOX_ENABLED: sandbox,
+    CODEC_ALLOW_LOOPBACK:
+      raw.CODEC_ALLOW_LOOPBACK === undefined ? raw.NODE_ENV !== 'production' : raw.CODEC_ALLOW_LOOPBACK === 'true',
     PUBLIC_BASE_URL: base,
     ALIPAY_GATEWAY_URL: raw.ALIPAY_GATEWAY_URL ?? (sandbox ? `${base}/sandbox/alipay/gateway.do` : undefined),
     WECHATPAY_BASE_URL: raw.WECHATPAY_BASE_URL ?? (sandbox ? `${base}/sandbox/wechatpay` : undefined),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { ChannelAdapter } from '../channels/types.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -13,6 +14,7 @@ import { enabledChannels } from '../worker/activity-deps.js';
 import type { PaymentChannel } from '../../workflows/contracts.js';
 import { ApiError, errorHandler, notFound } from './errors.js';
 import { callbackRoutes } from './routes/callbacks.js';
+import { codecRoutes } from './routes/codec.js';
 import { healthRoutes, type Dependency } from './routes/health.js';
 import { paymentRoutes } from './routes/payments.js';
 import { voucherRoutes } from './routes/vouchers.js';
@@ -24,6 +26,8 @@ export interface AppDeps {
   database: { models: Models } & Dependency;
   keyring: Keyring;
   channels: Record<PaymentChannel, ChannelAdapter>;
+  /** The payload codec of the Temporal client, served to the Web UI at `/codec`. */
+  codec: PayloadCodec;
   /** Present when the sandbox is enabled: channel simulators and the platform stub. */
   sandbox?: Sandbox;
 }
@@ -59,7 +63,7 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-export function createApp({ config, logger, temporal, database, keyring, channels, sandbox }: AppDeps): Express {
+export function createApp({ config, logger, temporal, database, keyring, channels, codec, sandbox }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -67,6 +71,15 @@ export function createApp({ config, logger, temporal, database, keyring, channel
   app.use(helmet());
   app.use(requestContext(logger));
   app.use(healthRoutes([temporal, database], config.DEPENDENCY_TIMEOUT_MS));
+  app.use(
+    '/codec',
+    codecRoutes({
+      codec,
+      token: keyring.codecServerToken,
+      allowLoopback: config.CODEC_ALLOW_LOOPBACK,
+      corsOrigins: config.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()),
+    }),
+  );
   // Callbacks come in each channel's own format: raw bytes, before any JSON parsing.
   app.use(
     '/v1/callbacks',

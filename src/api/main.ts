@@ -6,6 +6,7 @@ import { connectDatabase } from '../db/connect.js';
 import { createLogger } from '../logger.js';
 import { createSandbox } from '../sandbox/index.js';
 import { connectTemporalClient } from '../temporal/client.js';
+import { EnvelopeCodec } from '../temporal/codec.js';
 import { watchParent } from '../parent-watch.js';
 import { createApp } from './app.js';
 
@@ -20,12 +21,13 @@ async function main(): Promise<void> {
       );
     },
   );
-  const temporal = await connectTemporalClient(config).catch((err: unknown) => {
+  const keyring = keyringFor(config);
+  const codec = new EnvelopeCodec(keyring.temporalCodec);
+  const temporal = await connectTemporalClient(config, { payloadCodecs: [codec] }).catch((err: unknown) => {
     throw new Error(
       `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
     );
   });
-  const keyring = keyringFor(config);
   const sandbox = config.SANDBOX_ENABLED
     ? await createSandbox({ connection: database.connection, keyring, config, logger })
     : undefined;
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     database: { name: 'mongodb', ...database },
     keyring,
     channels: createChannelAdapters(config, keyring),
+    codec,
     ...(sandbox ? { sandbox } : {}),
   });
 

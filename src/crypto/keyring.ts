@@ -41,6 +41,18 @@ const keyringSchema = z.object({
   }),
   /** HMAC secret of the outgoing platform webhooks. */
   platformWebhookSecret: z.string().min(32),
+  /**
+   * RSA-OAEP master keys that wrap the data keys of encrypted workflow history (see
+   * src/temporal/codec.ts); older keys stay to decode older histories.
+   */
+  temporalCodec: z.object({
+    activeKeyId: z.string(),
+    keys: z
+      .array(z.object({ keyId: z.string(), createdAt: z.string(), publicKey: pem, privateKey: pem.optional() }))
+      .min(1),
+  }),
+  /** Bearer token the Temporal Web UI's codec requests must carry (see src/api/routes/codec.ts). */
+  codecServerToken: z.string().min(32),
 });
 
 export type Keyring = z.infer<typeof keyringSchema>;
@@ -64,6 +76,17 @@ function ed25519Pair() {
 /** A key id that names the key by its content: `prefix_` and 16 hex of SHA-256 of the public key. */
 export function keyIdOf(prefix: string, publicKeyPem: string): string {
   return `${prefix}_${createHash('sha256').update(publicKeyPem).digest('hex').slice(0, 16)}`;
+}
+
+/** A fresh codec master key section (RSA 3072, OAEP). */
+export function generateCodecKeys(now = new Date()): Keyring['temporalCodec'] {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  const pair = {
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+  const keyId = keyIdOf('ck', pair.publicKey);
+  return { activeKeyId: keyId, keys: [{ keyId, createdAt: now.toISOString(), ...pair }] };
 }
 
 export function generateKeyring(now = new Date()): Keyring {
@@ -103,6 +126,8 @@ export function generateKeyring(now = new Date()): Keyring {
       keys: [{ keyId: voucherKeyId, createdAt: now.toISOString(), ...voucher }],
     },
     platformWebhookSecret: `whsec_${randomBytes(24).toString('base64url')}`,
+    temporalCodec: generateCodecKeys(now),
+    codecServerToken: `cst_${randomBytes(24).toString('base64url')}`,
   };
 }
 

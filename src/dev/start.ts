@@ -16,7 +16,9 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const settings = loadProvisionSettings('dev');
   const config = loadConfig();
-  const servers = await provisionServers(settings);
+  // The Web UI decrypts history through the API's codec server (loopback callers need no token).
+  const codecEndpoint = `${config.PUBLIC_BASE_URL}/codec`;
+  const servers = await provisionServers({ ...settings, uiCodecEndpoint: codecEndpoint });
   const children: ManagedProcess[] = [];
   let stopping = false;
   const stopAll = async (code: number) => {
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
         : []),
       ['Temporal', `${servers.temporal.address}  [${servers.temporal.source}]`],
       ['Temporal Web UI', servers.temporal.uiUrl ?? '(not served by this Temporal)'],
+      ['Codec server', `${codecEndpoint}  (the Web UI decrypts workflow history through it)`],
       ['MongoDB', `${mongodbUri.replace(/\/\/[^@/]*@/, '//***@')}  [${servers.mongo.source}]`],
       ['Worker', `task queue "${config.TEMPORAL_TASK_QUEUE}" in namespace "${config.TEMPORAL_NAMESPACE}"`],
       ['Data', settings.dataDir],

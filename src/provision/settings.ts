@@ -46,6 +46,8 @@ export interface ProvisionSettings {
   dataDir: string;
   cacheDir: string;
   startupTimeoutMs: number;
+  /** Where a started dev server's Web UI sends payloads to decode (the API's codec server). */
+  uiCodecEndpoint?: string;
 }
 
 /** Dev listens on the well-known ports; tests on their own, so both can run side by side. */

@@ -164,6 +164,7 @@ export async function provisionTemporal(settings: ProvisionSettings): Promise<Pr
     ...PAYMENT_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ...(settings.persistent ? ['--db-filename', join(settings.dataDir, 'temporal.db')] : []),
     ...(settings.profile === 'dev' ? ['--ui-port', String(settings.temporalUiPort)] : ['--headless']),
+    ...(settings.uiCodecEndpoint ? ['--ui-codec-endpoint', settings.uiCodecEndpoint] : []),
   ];
   const logFile = join(settings.dataDir, 'logs', 'temporal.log');
   say(

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { Config } from '../config.js';
 import { withTimeout } from '../with-timeout.js';
@@ -14,12 +15,17 @@ export interface TemporalClient {
 /** The process's one Temporal client, created at boot and passed to whoever needs it. */
 export async function connectTemporalClient(
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'DEPENDENCY_TIMEOUT_MS'>,
+  dataConverter?: DataConverter,
 ): Promise<TemporalClient> {
   const connection = await Connection.connect({
     address: config.TEMPORAL_ADDRESS,
     connectTimeout: config.DEPENDENCY_TIMEOUT_MS,
   });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
   return {
     client,
     connection,

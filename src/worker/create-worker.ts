@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { WORKFLOWS_PATH } from './workflow-bundle.js';
@@ -12,6 +13,8 @@ export interface PaymentWorkerOptions {
   shutdownGraceSeconds: number;
   /** 0 forces a full replay on every workflow task (tests use it to prove determinism). */
   maxCachedWorkflows?: number;
+  /** Encrypts every payload the worker writes to history (src/temporal/codec.ts). */
+  dataConverter: DataConverter;
 }
 
 /** The payment worker: the payment workflow and every activity, on one task queue. */
@@ -24,6 +27,7 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.deps),
+    dataConverter: options.dataConverter,
     shutdownGraceTime: `${options.shutdownGraceSeconds} seconds`,
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });

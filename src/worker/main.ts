@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { connectDatabase } from '../db/connect.js';
 import { createLogger } from '../logger.js';
 import { connectTemporalClient } from '../temporal/client.js';
+import { dataConverterFor } from '../temporal/codec.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { keyringFor } from '../crypto/keyring.js';
@@ -40,11 +41,13 @@ async function main(): Promise<void> {
   }
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const keyring = keyringFor(config);
   const worker = await createPaymentWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: buildActivityDeps(config, database.models, keyringFor(config)),
+    deps: buildActivityDeps(config, database.models, keyring),
+    dataConverter: dataConverterFor(keyring),
     ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: config.WORKFLOW_BUNDLE_PATH } : {}),
     shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { createChannelAdapters } from '../../src/channels/index.js';
+import { EnvelopeCodec } from '../../src/temporal/codec.js';
 import { connectDatabase } from '../../src/db/connect.js';
 import { createLogger } from '../../src/logger.js';
 import { startStack, type TestStack } from '../support/stack.js';
@@ -48,6 +49,7 @@ describe('health and readiness', () => {
       database: { name: 'mongodb', ...database },
       keyring: stack.keyring,
       channels: createChannelAdapters(stack.config, stack.keyring),
+      codec: new EnvelopeCodec(stack.keyring.temporalCodec),
     });
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
+import { dataConverterFor } from '../../src/temporal/codec.js';
+import { TEST_CODEC_KEYS } from '../support/stack.js';
 import { HISTORIES_DIR, decodeHistory, type RecordedHistory } from '../support/histories.js';
 
 const files = readdirSync(HISTORIES_DIR)
@@ -27,7 +29,10 @@ describe('replaying committed workflow histories', () => {
   it.each(files)('replays %s with today’s workflow code without a nondeterminism error', async (file) => {
     const record = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as RecordedHistory;
     await Worker.runReplayHistory(
-      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      {
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        dataConverter: dataConverterFor({ temporalCodec: TEST_CODEC_KEYS }),
+      },
       decodeHistory(record),
       record.workflowId,
     );

@@ -15,7 +15,8 @@ import type { paymentWorkflow } from '../../workflows/payment.js';
 import { buildPaymentRequest } from '../support/builders.js';
 import { recordHistory } from '../support/histories.js';
 import { payAtChannel, platformEvents } from '../support/payments.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { TEST_CODEC_KEYS, startStack, type TestStack } from '../support/stack.js';
+import { dataConverterFor } from '../../src/temporal/codec.js';
 
 /**
  * Timers measured in minutes and days, on Temporal's time-skipping test server: a 15-minute
@@ -29,9 +30,10 @@ let failingStack: TestStack;
 
 beforeAll(async () => {
   const path = inject('timeSkippingServerPath');
-  env = await TestWorkflowEnvironment.createTimeSkipping(
-    path ? { server: { executable: { type: 'existing-path', path } } } : {},
-  );
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    client: { dataConverter: dataConverterFor({ temporalCodec: TEST_CODEC_KEYS }) },
+    ...(path ? { server: { executable: { type: 'existing-path', path } } } : {}),
+  });
   // The test server knows no custom search attributes until told (it has no list call).
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',

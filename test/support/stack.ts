@@ -13,6 +13,14 @@ import { createLogger } from '../../src/logger.js';
 import { connectTemporalClient, type TemporalClient } from '../../src/temporal/client.js';
 import { createPaymentWorker } from '../../src/worker/create-worker.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
+import { EnvelopeCodec, dataConverterFor } from '../../src/temporal/codec.js';
+import codecKeys from './fixtures/codec-keys.json' with { type: 'json' };
+
+/**
+ * Test-only codec master key, committed so that recorded histories can be decoded when they are
+ * replayed. Never used outside the tests.
+ */
+export const TEST_CODEC_KEYS: Keyring['temporalCodec'] = codecKeys;
 import { uniqueId } from './builders.js';
 
 // Expected activity retries log at warn: tests show only the SDK's errors unless asked.
@@ -83,9 +91,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     ...options.env,
   });
   const logger = createLogger(config, 'test');
-  const keyring = generateKeyring();
+  // One fixed codec key for every test, so the committed histories replay (test/replay).
+  const keyring: Keyring = { ...generateKeyring(), temporalCodec: TEST_CODEC_KEYS };
   const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
-  const temporal = await connectTemporalClient(config);
+  const codec = new EnvelopeCodec(keyring.temporalCodec);
+  const temporal = await connectTemporalClient(config, { payloadCodecs: [codec] });
   const sandbox = await createSandbox({ connection: database.connection, keyring, config, logger });
   const app = createApp({
     config,
@@ -94,6 +104,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     database: { name: 'mongodb', ...database },
     keyring,
     channels: createChannelAdapters(config, keyring),
+    codec,
     sandbox,
   });
   server.on('request', app);
@@ -107,6 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       deps: buildActivityDeps(config, database.models, keyring),
+      dataConverter: dataConverterFor(keyring),
       workflowBundlePath: inject('workflowBundlePath'),
       shutdownGraceSeconds: 5,
       ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
