@@ -1,9 +1,10 @@
+import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import { createChannelActivities, type ChannelDeps } from './channels.js';
 import { createFulfilmentActivities, type FulfilmentDeps } from './fulfilment.js';
 import { createPersistenceActivities } from './persistence.js';
 import { createVoucherActivities, type VoucherDeps } from './vouchers.js';
 
-export type ActivityDeps = ChannelDeps & VoucherDeps & FulfilmentDeps;
+export type ActivityDeps = ChannelDeps & VoucherDeps & FulfilmentDeps & { fieldCipher: FieldCipher };
 
 /** Every activity the payment worker registers, built from the process's shared dependencies. */
 export function createActivities(deps: ActivityDeps) {

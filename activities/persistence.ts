@@ -1,3 +1,4 @@
+import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import type { Models } from '../src/db/connect.js';
 import type { PaymentRequest, PaymentStatus, PaymentView, RefundSummary } from '../workflows/contracts.js';
 
@@ -10,10 +11,11 @@ export interface PaymentSnapshot {
 /**
  * Keeps the MongoDB read model in step with the workflow. Each write is an idempotent upsert
  * keyed by `paymentId` carrying the whole current view: a retried activity, or a replayed
- * workflow, writes the same document again and never a second one. Only the payment's own
+ * workflow, writes the same document again and never a second one. Personal data (the customer
+ * id, the description) is encrypted before it is written. Only the payment's own
  * workflow writes it, so writes to one payment never race.
  */
-export function createPersistenceActivities({ models }: { models: Models }) {
+export function createPersistenceActivities({ models, fieldCipher }: { models: Models; fieldCipher: FieldCipher }) {
   return {
     async savePayment({ view, request, requestFingerprint }: PaymentSnapshot): Promise<void> {
       await models.payments.updateOne(
@@ -32,11 +34,11 @@ export function createPersistenceActivities({ models }: { models: Models }) {
           $setOnInsert: {
             paymentId: view.paymentId,
             orderId: request.orderId,
-            customerId: request.customerId,
+            customerId: fieldCipher.encrypt(request.customerId),
             currency: request.currency,
             amount: request.amount,
             items: request.items,
-            description: request.description,
+            description: request.description === undefined ? undefined : fieldCipher.encrypt(request.description),
             expiresAt: new Date(view.expiresAt),
             requestFingerprint,
           },

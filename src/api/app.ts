@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { ChannelAdapter } from '../channels/types.js';
 import type { Config } from '../config.js';
+import { FieldCipher } from '../crypto/field-cipher.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
 import type { Logger } from '../logger.js';
@@ -91,6 +92,7 @@ export function createApp({ config, logger, temporal, database, keyring, channel
       channels,
       appIds: { alipay: keyring.alipay.appId, wechatpay: keyring.wechatpay.appId },
       bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+      fieldCipher: new FieldCipher(keyring.atRest),
     }),
   );
   const json = [requireJson, express.json({ limit: config.API_BODY_LIMIT_BYTES, strict: true })];

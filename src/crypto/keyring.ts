@@ -53,6 +53,11 @@ const keyringSchema = z.object({
   }),
   /** Bearer token the Temporal Web UI's codec requests must carry (see src/api/routes/codec.ts). */
   codecServerToken: z.string().min(32),
+  /** AES-256 keys (base64) of personal data encrypted at rest in MongoDB (src/crypto/field-cipher.ts). */
+  atRest: z.object({
+    activeKeyId: z.string(),
+    keys: z.array(z.object({ keyId: z.string(), createdAt: z.string(), key: z.string().length(44) })).min(1),
+  }),
 });
 
 export type Keyring = z.infer<typeof keyringSchema>;
@@ -87,6 +92,13 @@ export function generateCodecKeys(now = new Date()): Keyring['temporalCodec'] {
   };
   const keyId = keyIdOf('ck', pair.publicKey);
   return { activeKeyId: keyId, keys: [{ keyId, createdAt: now.toISOString(), ...pair }] };
+}
+
+/** A fresh at-rest key section (one AES-256 key). */
+export function generateAtRestKeys(now = new Date()): Keyring['atRest'] {
+  const key = randomBytes(32).toString('base64');
+  const keyId = keyIdOf('ak', key);
+  return { activeKeyId: keyId, keys: [{ keyId, createdAt: now.toISOString(), key }] };
 }
 
 export function generateKeyring(now = new Date()): Keyring {
@@ -128,6 +140,7 @@ export function generateKeyring(now = new Date()): Keyring {
     platformWebhookSecret: `whsec_${randomBytes(24).toString('base64url')}`,
     temporalCodec: generateCodecKeys(now),
     codecServerToken: `cst_${randomBytes(24).toString('base64url')}`,
+    atRest: generateAtRestKeys(now),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ActivityDeps } from '../../activities/index.js';
 import { createChannelAdapters } from '../channels/index.js';
 import type { Config } from '../config.js';
+import { FieldCipher } from '../crypto/field-cipher.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
 import type { PaymentChannel } from '../../workflows/contracts.js';
@@ -22,5 +23,6 @@ export function buildActivityDeps(config: Config, models: Models, keyring: Keyri
     webhookUrl: config.PLATFORM_WEBHOOK_URL,
     webhookSecret: keyring.platformWebhookSecret,
     timeoutMs: config.PLATFORM_WEBHOOK_TIMEOUT_MS,
+    fieldCipher: new FieldCipher(keyring.atRest),
   };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPaymentRequest } from '../support/builders.js';
 import { payAtChannel, waitForStatus } from '../support/payments.js';
+import { FieldCipher } from '../../src/crypto/field-cipher.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -38,5 +39,27 @@ describe('the workflow history Temporal keeps', () => {
     expect(everything).toContain('binary/encrypted');
     // The search attributes staff filter on stay readable: they carry no personal data.
     expect(everything).toContain(String(body.orderId));
+  });
+});
+
+describe('the MongoDB read model', () => {
+  it('holds the customer id, the description and raw notifications only encrypted', async () => {
+    const customerId = 'learner-at-rest-99';
+    const body = buildPaymentRequest({ customerId, description: 'typed by the learner' });
+    const created = await stack.request('POST', '/v1/payments', body);
+    await payAtChannel(stack, created.body.paymentId);
+    await waitForStatus(stack, created.body.paymentId, 'succeeded');
+
+    const raw = stack.database.connection.db!;
+    const payment = await raw.collection('payments').findOne({ _id: created.body.paymentId } as never);
+    const stored = JSON.stringify(payment);
+    expect(stored).not.toContain(customerId);
+    expect(stored).not.toContain('typed by the learner');
+    const cipher = new FieldCipher(stack.keyring.atRest);
+    expect(cipher.decrypt(String(payment?.customerId))).toBe(customerId);
+
+    const callback = await raw.collection('callbacks').findOne({ outTradeNo: created.body.paymentId });
+    expect(String(callback?.rawBody)).toMatch(/^enc:v1:/);
+    expect(cipher.decrypt(String(callback?.rawBody))).toContain(created.body.paymentId);
   });
 });

@@ -2,6 +2,7 @@ import express, { Router, type Response } from 'express';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ChannelAck, ChannelAdapter, ChannelNotification } from '../../channels/types.js';
+import type { FieldCipher } from '../../crypto/field-cipher.js';
 import type { Models } from '../../db/connect.js';
 import { channelOrderKey } from '../../db/models/channel-order.js';
 import type { Logger } from '../../logger.js';
@@ -26,6 +27,8 @@ export interface CallbackRoutesDeps {
   /** Our app id at each channel: a notification for another app is not ours. */
   appIds: Record<PaymentChannel, string>;
   bodyLimitBytes: number;
+  /** Raw notifications can carry payer data: they are stored encrypted. */
+  fieldCipher: FieldCipher;
 }
 
 /** Headers worth keeping with a callback record: the provider's signature envelope, no cookies. */
@@ -50,6 +53,7 @@ export function callbackRoutes({
   channels,
   appIds,
   bodyLimitBytes,
+  fieldCipher,
 }: CallbackRoutesDeps): Router {
   const router = Router();
   router.post('/:channel', express.raw({ type: () => true, limit: bodyLimitBytes }), async (req, res) => {
@@ -66,7 +70,7 @@ export function callbackRoutes({
     const record = await models.callbacks.create({
       channel: name,
       receivedAt: new Date(),
-      rawBody: body.toString('utf8'),
+      rawBody: fieldCipher.encrypt(body.toString('utf8')),
       headers: Object.fromEntries(Object.entries(headers).filter(([k, v]) => KEPT_HEADERS.test(k) && v !== undefined)),
       verified: verification.ok,
       notificationId: verification.ok ? verification.notification.notificationId : null,
