@@ -50,6 +50,11 @@ describe.each(['alipay', 'wechatpay'] as const)('paying a course with %s', (chan
     const jwk = jwks.keys.find((k: { kid: string }) => k.kid === voucher.keyId) as JsonWebKey;
     const key = createPublicKey({ key: jwk, format: 'jwk' });
     expect(verify(null, Buffer.from(voucher.payload), key, Buffer.from(voucher.signature, 'base64'))).toBe(true);
+    const verified = await stack.request('POST', '/v1/vouchers/verify', voucher);
+    expect(verified.body).toMatchObject({ authentic: true, onRecord: true, refunded: false, void: false });
+    const flipped = { ...voucher, payload: voucher.payload.replace('"amount":19900', '"amount":19901') };
+    const forged = await stack.request('POST', '/v1/vouchers/verify', flipped);
+    expect(forged.body).toMatchObject({ authentic: false, reason: 'digest_mismatch' });
     expect(JSON.parse(voucher.payload)).toMatchObject({
       paymentId: payment.paymentId,
       orderId: body.orderId,
@@ -191,6 +196,9 @@ describe('compensation', () => {
     expect(done.failureReason).toMatch(/refused/);
     const voucher = await stack.database.models.vouchers.findOne({ paymentId: payment.paymentId }).lean();
     expect(voucher?.status).toBe('void');
+    const published = (await stack.request('GET', `/v1/vouchers/${voucher?.voucherId}`)).body;
+    const verified = await stack.request('POST', '/v1/vouchers/verify', published);
+    expect(verified.body).toMatchObject({ authentic: true, refunded: true, void: true, paymentStatus: 'refunded' });
     expect(await stack.database.models.refunds.countDocuments({ paymentId: payment.paymentId })).toBe(1);
     await expect
       .poll(async () => (await platformEvents(stack, body.orderId as string)).map((e) => e.type))
