@@ -1,6 +1,7 @@
 import type { Keyring } from '../src/crypto/keyring.js';
 import type { Models } from '../src/db/connect.js';
 import { isDuplicateKeyError } from '../src/db/errors.js';
+import { sealVoucherPeriods } from '../src/vouchers/ledger-store.js';
 import {
   signVoucher,
   toSignedVoucher,
@@ -33,6 +34,11 @@ export function createVoucherActivities({ models, voucherKeys }: VoucherDeps) {
         if (!first) throw err;
         return toSignedVoucher(first);
       }
+    },
+
+    /** Seals the finished ledger periods (run by the voucher-ledger schedule); see src/vouchers/ledger.ts. */
+    async sealVoucherLedger(options: { periodSeconds: number; graceSeconds: number }): Promise<number> {
+      return (await sealVoucherPeriods(models, voucherKeys, options)).length;
     },
 
     /** Marks the payment's voucher void (refunded payment). Idempotent; a payment without one is fine. */

@@ -63,6 +63,11 @@ const configSchema = z.object({
   /** Origins the codec server admits by CORS: the Temporal Web UI's. */
   CODEC_CORS_ORIGINS: z.string().min(1).default('http://127.0.0.1:8233,http://localhost:8233'),
 
+  /** Length of a voucher-ledger period: vouchers issued in it are sealed together afterwards. */
+  VOUCHER_SEAL_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** How long after a period ends before it is sealed, so in-flight issues land first. */
+  VOUCHER_SEAL_GRACE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(60),
+
   /** How long a stopping worker lets running activities finish before abandoning them. */
   WORKER_SHUTDOWN_GRACE_SECONDS: positiveSeconds.default(30),
   /** Prebuilt workflow bundle; when unset the worker bundles `workflows/` at start. */

@@ -1,2 +1,3 @@
 export { paymentWorkflow } from './payment.js';
 export { latePaymentWorkflow } from './late-payment.js';
+export { voucherLedgerWorkflow } from './voucher-ledger.js';

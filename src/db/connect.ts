@@ -5,6 +5,7 @@ import { channelOrderModel, type ChannelOrderModel } from './models/channel-orde
 import { paymentModel, type PaymentModel } from './models/payment.js';
 import { refundModel, type RefundModel } from './models/refund.js';
 import { voucherModel, type VoucherModel } from './models/voucher.js';
+import { voucherSealModel, type VoucherSealModel } from './models/voucher-seal.js';
 import { webhookDeliveryModel, type WebhookDeliveryModel } from './models/webhook-delivery.js';
 
 /** The read model: every collection the API and the activities use. */
@@ -13,6 +14,7 @@ export interface Models {
   channelOrders: ChannelOrderModel;
   callbacks: CallbackModel;
   vouchers: VoucherModel;
+  voucherSeals: VoucherSealModel;
   refunds: RefundModel;
   webhookDeliveries: WebhookDeliveryModel;
 }
@@ -23,6 +25,7 @@ export function createModels(connection: Connection): Models {
     channelOrders: channelOrderModel(connection),
     callbacks: callbackModel(connection),
     vouchers: voucherModel(connection),
+    voucherSeals: voucherSealModel(connection),
     refunds: refundModel(connection),
     webhookDeliveries: webhookDeliveryModel(connection),
   };

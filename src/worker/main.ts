@@ -10,6 +10,7 @@ import { keyringFor } from '../crypto/keyring.js';
 import { buildActivityDeps } from './activity-deps.js';
 import { watchParent } from '../parent-watch.js';
 import { createPaymentWorker } from './create-worker.js';
+import { LEDGER_SCHEDULE_ID, ensureLedgerSchedule } from './ledger-schedule.js';
 
 /**
  * The worker process: stateless (all state lives in Temporal and MongoDB), so run as many as the
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
     },
   );
 
-  const admin = await connectTemporalClient(config);
+  const keyring = keyringFor(config);
+  const admin = await connectTemporalClient(config, dataConverterFor(keyring));
   try {
     const added = await ensureSearchAttributes(admin.connection, config.TEMPORAL_NAMESPACE);
     if (added.length > 0) logger.info({ added }, 'registered search attributes');
@@ -36,12 +38,19 @@ async function main(): Promise<void> {
       { err: (err as Error).message },
       'could not register search attributes; an operator must add PaymentStatus, PaymentChannel and OrderId (Keyword)',
     );
+  }
+  try {
+    const schedule = await ensureLedgerSchedule(admin.client, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      periodSeconds: config.VOUCHER_SEAL_PERIOD_SECONDS,
+      graceSeconds: config.VOUCHER_SEAL_GRACE_SECONDS,
+    });
+    logger.info({ scheduleId: LEDGER_SCHEDULE_ID, schedule }, 'voucher ledger schedule ready');
   } finally {
     await admin.close();
   }
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const keyring = keyringFor(config);
   const worker = await createPaymentWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -24,6 +24,7 @@ const voucherSchema = new Schema(
 );
 voucherSchema.index({ voucherId: 1 }, { unique: true });
 voucherSchema.index({ paymentId: 1 }, { unique: true });
+voucherSchema.index({ createdAt: 1 });
 
 export type VoucherDocument = InferSchemaType<typeof voucherSchema>;
 export type VoucherModel = Model<VoucherDocument>;
