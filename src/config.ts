@@ -35,7 +35,7 @@ const configSchema = z.object({
   /** Base URL at which channels, learners and the platform reach this API (notify and pay URLs). */
   PUBLIC_BASE_URL: z.url().optional(),
   /** Folder of `keyring.json` (merchant, channel-sandbox, voucher and webhook keys). */
-  KEYS_DIR: z.string().min(1).default('.data/keys'),
+  KEYS_DIR: z.string().min(1).default('.data/dev/keys'),
 
   /** Channel sandboxes, cashier pages, control API and platform stub; default on outside production. */
   SANDBOX_ENABLED: z.enum(['true', 'false']).optional(),
