@@ -39,9 +39,9 @@ function facts(): VoucherFacts {
 
 /** Issues `n` vouchers the way the saga does, then lets their one-second period end and seals it. */
 async function issueAndSeal(n: number) {
-  const { issueVoucher } = createVoucherActivities({ models: database.models, voucherKeys: keys });
+  const activities = createVoucherActivities({ models: database.models, voucherKeys: keys });
   const issued = [];
-  for (let i = 0; i < n; i += 1) issued.push(await issueVoucher(facts()));
+  for (let i = 0; i < n; i += 1) issued.push(await activities.issueVoucher(facts()));
   await new Promise((r) => setTimeout(r, 1_100));
   const seals = await sealVoucherPeriods(database.models, keys, { periodSeconds: 1, graceSeconds: 0 });
   return { issued, seals };
