@@ -14,7 +14,9 @@ import type { Sandbox } from '../sandbox/index.js';
 import { enabledChannels } from '../worker/activity-deps.js';
 import type { PaymentChannel } from '../../workflows/contracts.js';
 import { ApiError, errorHandler, notFound } from './errors.js';
+import { buildOpenApiDocument } from './openapi.js';
 import { callbackRoutes } from './routes/callbacks.js';
+import { docsRoutes } from './routes/docs.js';
 import { codecRoutes } from './routes/codec.js';
 import { healthRoutes, type Dependency } from './routes/health.js';
 import { paymentRoutes } from './routes/payments.js';
@@ -72,6 +74,7 @@ export function createApp({ config, logger, temporal, database, keyring, channel
   app.use(helmet());
   app.use(requestContext(logger));
   app.use(healthRoutes([temporal, database], config.DEPENDENCY_TIMEOUT_MS));
+  app.use(docsRoutes(buildOpenApiDocument({ maxAmount: config.PAYMENT_MAX_AMOUNT })));
   app.use(
     '/codec',
     codecRoutes({

@@ -59,3 +59,13 @@ export function createPaymentRequestSchema(limits: PaymentSchemaLimits) {
 export function createCancelRequestSchema() {
   return z.strictObject({ reason: printable(200).optional() });
 }
+
+/** `POST /v1/vouchers/verify`: a voucher as `GET /v1/vouchers/:voucherId` gives it; extra fields are ignored. */
+export function createVoucherVerifySchema() {
+  return z.object({
+    payload: z.string().min(2).max(65_536),
+    digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'),
+    signature: z.string().min(1).max(1_024),
+    keyId: z.string().min(1).max(128),
+  });
+}

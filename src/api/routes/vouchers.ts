@@ -1,18 +1,12 @@
 import { Router } from 'express';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { Models } from '../../db/connect.js';
-import { z } from 'zod';
 import { checkVoucher, toSignedVoucher, voucherJwks } from '../../vouchers/voucher.js';
 import { ApiError, methodNotAllowed } from '../errors.js';
+import { createVoucherVerifySchema } from '../schemas.js';
 import { parseOrThrow } from '../validation.js';
 
-/** A voucher as `GET /v1/vouchers/:voucherId` gives it; extra fields are ignored. */
-const verifySchema = z.object({
-  payload: z.string().min(2).max(65_536),
-  digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'),
-  signature: z.string().min(1).max(1_024),
-  keyId: z.string().min(1).max(128),
-});
+const verifySchema = createVoucherVerifySchema();
 
 const VOUCHER_ID_PATTERN = /^vch_[a-z2-7]{28}$/;
 
