@@ -1,5 +1,6 @@
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
 import { buildPaymentRequest } from '../support/builders.js';
 import { waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
@@ -7,22 +8,8 @@ import { startStack, type TestStack } from '../support/stack.js';
 let stack: TestStack;
 let browser: Browser;
 beforeAll(async () => {
-  const executablePath = inject('chromiumPath');
-  if (!executablePath) throw new Error('no Chromium could be provisioned: set CHROMIUM_PATH (see the test output)');
   stack = await startStack();
-  browser = await chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
