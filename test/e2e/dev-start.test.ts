@@ -16,7 +16,8 @@ interface DevSystem {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kp-dev-start-'));
-const base = 20_000 + Math.floor(Math.random() * 20_000);
+// Below Linux's ephemeral range (32768+), where the servers started here take their own ports.
+const base = 20_000 + Math.floor(Math.random() * 12_000);
 const ports = { temporal: base, ui: base + 1, mongodb: base + 2, api: base + 3, secondApi: base + 4 };
 const running: DevSystem[] = [];
 
