@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runToCompletion, say, withProgress } from './processes.js';
+import { onPath, runToCompletion, say, withProgress } from './processes.js';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
@@ -22,7 +21,7 @@ export async function provisionChromium(cacheDir: string): Promise<string | unde
     return found;
   }
   const isRoot = process.getuid?.() === 0;
-  const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { encoding: 'utf8' }).status === 0;
+  const hasApt = onPath('apt-get') !== undefined;
   if (!isRoot || !hasApt) {
     say('Browser: no Chromium found and apt-get is not usable here; set CHROMIUM_PATH to a Chromium or Chrome binary');
     return undefined;

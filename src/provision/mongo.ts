@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
@@ -7,7 +6,7 @@ import type { MongoMemoryServer as MongoMemoryServerClass } from 'mongodb-memory
 import mongoose from 'mongoose';
 import { withTimeout } from '../with-timeout.js';
 import { PROJECT_ROOT } from '../worker/workflow-bundle.js';
-import { isPortOpen, runToCompletion, say, startProcess, waitUntilReady, withProgress } from './processes.js';
+import { isPortOpen, onPath, runToCompletion, say, startProcess, waitUntilReady, withProgress } from './processes.js';
 import type { ProvisionSettings } from './settings.js';
 
 export interface ProvisionedMongo {
@@ -28,12 +27,6 @@ async function mongoAnswers(uri: string): Promise<void> {
   } finally {
     await connection.close().catch(() => undefined);
   }
-}
-
-function onPath(command: string): string | undefined {
-  const result = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  const found = result.stdout.trim();
-  return result.status === 0 && found ? found : undefined;
 }
 
 /**

