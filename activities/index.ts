@@ -1,5 +1,6 @@
 import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import { createChannelActivities, type ChannelDeps } from './channels.js';
+import { createHousekeepingActivities } from './housekeeping.js';
 import { createFulfilmentActivities, type FulfilmentDeps } from './fulfilment.js';
 import { createPersistenceActivities } from './persistence.js';
 import { createVoucherActivities, type VoucherDeps } from './vouchers.js';
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createChannelActivities(deps),
     ...createVoucherActivities(deps),
     ...createFulfilmentActivities(deps),
+    ...createHousekeepingActivities(deps),
   };
 }
 

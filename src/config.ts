@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KEY_ID_PATTERN, type PlatformKey } from './client/signing.js';
 
 /**
  * Process configuration, read once at boot from the environment.
@@ -53,6 +54,26 @@ const configSchema = z.object({
   /** Timeout of every call to a channel, in milliseconds. */
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
 
+  /**
+   * The keys platform backends sign their requests with: `keyId:secret[,keyId:secret...]`, each
+   * secret at least 32 characters. Several at once, so a key rotates without downtime. Required
+   * when the sandbox is off; with the sandbox on and none given, a development key is generated
+   * into `KEYS_DIR/platform-key.json`.
+   */
+  PLATFORM_KEYS: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_.-]{1,64}:[^,\s]{32,}(,[A-Za-z0-9_.-]{1,64}:[^,\s]{32,})*$/,
+      'expected keyId:secret[,keyId:secret...] with secrets of at least 32 characters',
+    )
+    .optional(),
+  /** Requests one platform key may make per minute, across every API process. */
+  PLATFORM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1_200),
+  /** Requests one client address may make per minute to the unauthenticated voucher routes. */
+  PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** A request not answered within this many milliseconds gets a 503 the caller may retry. */
+  API_RESPONSE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
+
   /** Where outcome webhooks go; defaults to the sandbox platform stub when the sandbox is on. */
   PLATFORM_WEBHOOK_URL: z.url().optional(),
   /** Timeout of one webhook delivery attempt, in milliseconds. */
@@ -79,8 +100,13 @@ const configSchema = z.object({
 type RawConfig = z.infer<typeof configSchema>;
 
 /** The validated configuration, with the values that derive from others filled in. */
-export type Config = Omit<RawConfig, 'SANDBOX_ENABLED' | 'PUBLIC_BASE_URL' | 'CODEC_ALLOW_LOOPBACK'> & {
+export type Config = Omit<
+  RawConfig,
+  'SANDBOX_ENABLED' | 'PUBLIC_BASE_URL' | 'CODEC_ALLOW_LOOPBACK' | 'PLATFORM_KEYS'
+> & {
   SANDBOX_ENABLED: boolean;
+  /** Parsed `PLATFORM_KEYS`; undefined when unset (the sandbox's development key is used then). */
+  PLATFORM_KEYS: PlatformKey[] | undefined;
   CODEC_ALLOW_LOOPBACK: boolean;
   PUBLIC_BASE_URL: string;
   ALIPAY_GATEWAY_URL: string | undefined;
@@ -121,12 +147,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     !sandbox && !raw.ALIPAY_GATEWAY_URL && raw.CHANNELS_ENABLED.includes('alipay') && 'ALIPAY_GATEWAY_URL',
     !sandbox && !raw.WECHATPAY_BASE_URL && raw.CHANNELS_ENABLED.includes('wechatpay') && 'WECHATPAY_BASE_URL',
     !sandbox && !raw.PLATFORM_WEBHOOK_URL && 'PLATFORM_WEBHOOK_URL',
+    !sandbox && !raw.PLATFORM_KEYS && 'PLATFORM_KEYS',
   ].filter((name): name is string => typeof name === 'string');
   if (missing.length > 0) {
     throw new ConfigError(missing.map((name) => `${name}: required when the sandbox is off (SANDBOX_ENABLED=false)`));
   }
+  const platformKeys = raw.PLATFORM_KEYS?.split(',').map((entry) => {
+    const at = entry.indexOf(':');
+    return { keyId: entry.slice(0, at), secret: entry.slice(at + 1) };
+  });
+  const ids = platformKeys?.map((k) => k.keyId) ?? [];
+  if (new Set(ids).size !== ids.length) throw new ConfigError(['PLATFORM_KEYS: a key id appears twice']);
+  if (ids.some((id) => !KEY_ID_PATTERN.test(id))) throw new ConfigError(['PLATFORM_KEYS: malformed key id']);
   return {
     ...raw,
+    PLATFORM_KEYS: platformKeys,
     SANDBOX_ENABLED: sandbox,
     CODEC_ALLOW_LOOPBACK:
       raw.CODEC_ALLOW_LOOPBACK === undefined ? raw.NODE_ENV !== 'production' : raw.CODEC_ALLOW_LOOPBACK === 'true',

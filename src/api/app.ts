@@ -13,7 +13,12 @@ import { sandboxControlRoutes } from '../sandbox/control.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { enabledChannels } from '../worker/activity-deps.js';
 import type { PaymentChannel } from '../../workflows/contracts.js';
-import { ApiError, errorHandler, notFound } from './errors.js';
+import type { PlatformKey } from '../client/signing.js';
+import { jsonBody, parseJson, readRawBody, requireJson } from './body.js';
+import { ApiError, errorBody, errorHandler, notFound } from './errors.js';
+import { idempotency } from './idempotency.js';
+import { platformAuth } from './platform-auth.js';
+import { rateLimit } from './rate-limit.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { docsRoutes } from './routes/docs.js';
@@ -31,6 +36,8 @@ export interface AppDeps {
   channels: Record<PaymentChannel, ChannelAdapter>;
   /** The payload codec of the Temporal client, served to the Web UI at `/codec`. */
   codec: PayloadCodec;
+  /** The keys platform requests are signed with (`PLATFORM_KEYS`, or the development key). */
+  platformKeys: readonly PlatformKey[];
   /** Present when the sandbox is enabled: channel simulators and the platform stub. */
   sandbox?: Sandbox;
 }
@@ -48,7 +55,14 @@ function requestContext(logger: Logger): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info(
-        { requestId, method: req.method, path: req.baseUrl + req.path, status: res.statusCode, ms: Math.round(ms) },
+        {
+          requestId,
+          method: req.method,
+          path: req.baseUrl + req.path,
+          status: res.statusCode,
+          ms: Math.round(ms),
+          ...(res.locals.platformKeyId ? { keyId: res.locals.platformKeyId } : {}),
+        },
         'request',
       );
     });
@@ -56,23 +70,43 @@ function requestContext(logger: Logger): RequestHandler {
   };
 }
 
-/** POST bodies must be JSON: answer 415 before anything else looks at them. */
-const requireJson: RequestHandler = (req, _res, next) => {
-  const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
-  if (req.method === 'POST' && hasBody && !req.is('application/json')) {
-    next(new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the body as application/json.'));
-    return;
-  }
-  next();
-};
+/** A request still unanswered after `ms` gets a 503 it may retry (with the same Idempotency-Key). */
+function responseTimeout(ms: number): RequestHandler {
+  return (_req, res, next) => {
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      res.locals.timedOut = true;
+      const error = new ApiError(
+        503,
+        'service_unavailable_error',
+        'request_timeout',
+        'The request took too long; retry it with the same Idempotency-Key.',
+      );
+      res.status(503).json(errorBody(error, String(res.locals.requestId)));
+    }, ms);
+    res.on('close', () => clearTimeout(timer));
+    next();
+  };
+}
 
-export function createApp({ config, logger, temporal, database, keyring, channels, codec, sandbox }: AppDeps): Express {
+export function createApp({
+  config,
+  logger,
+  temporal,
+  database,
+  keyring,
+  platformKeys,
+  channels,
+  codec,
+  sandbox,
+}: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   // Security headers on every answer (CSP, nosniff, frame and referrer policies, HSTS).
   app.use(helmet());
   app.use(requestContext(logger));
+  app.use(responseTimeout(config.API_RESPONSE_TIMEOUT_MS));
   app.use(healthRoutes([temporal, database], config.DEPENDENCY_TIMEOUT_MS));
   app.use(docsRoutes(buildOpenApiDocument({ maxAmount: config.PAYMENT_MAX_AMOUNT })));
   app.use(
@@ -84,6 +118,9 @@ export function createApp({ config, logger, temporal, database, keyring, channel
       corsOrigins: config.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()),
     }),
   );
+  const models = database.models;
+  const bodyLimit = config.API_BODY_LIMIT_BYTES;
+  const fieldCipher = new FieldCipher(keyring.atRest);
   // Callbacks come in each channel's own format: raw bytes, before any JSON parsing.
   app.use(
     '/v1/callbacks',
@@ -95,30 +132,55 @@ export function createApp({ config, logger, temporal, database, keyring, channel
       channels,
       appIds: { alipay: keyring.alipay.appId, wechatpay: keyring.wechatpay.appId },
       bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
-      fieldCipher: new FieldCipher(keyring.atRest),
+      fieldCipher,
     }),
   );
-  const json = [requireJson, express.json({ limit: config.API_BODY_LIMIT_BYTES, strict: true })];
-  app.use('/v1', ...json);
+  // Voucher reads are public (anyone holding a voucher may check it), limited per client address.
+  app.use(
+    '/v1/vouchers',
+    rateLimit({
+      models,
+      scope: 'public',
+      limitPerMinute: config.PUBLIC_RATE_LIMIT_PER_MINUTE,
+      callerOf: (req) => req.socket.remoteAddress ?? 'unknown',
+    }),
+    ...jsonBody(bodyLimit),
+    voucherRoutes({ models, voucherKeys: keyring.vouchers }),
+  );
+  // Everything else under /v1 is for the platform backend only: signed, rate limited per key,
+  // then JSON, then idempotent.
+  app.use(
+    '/v1',
+    ...readRawBody(bodyLimit),
+    platformAuth({ keys: platformKeys, models }),
+    rateLimit({
+      models,
+      scope: 'platform',
+      limitPerMinute: config.PLATFORM_RATE_LIMIT_PER_MINUTE,
+      callerOf: (_req, locals) => String(locals.platformKeyId),
+    }),
+    requireJson,
+    parseJson,
+    idempotency({ models, fieldCipher, logger }),
+  );
   app.use(
     '/v1/payments',
     paymentRoutes({
       client: temporal.client,
-      models: database.models,
+      models,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       maxAmount: config.PAYMENT_MAX_AMOUNT,
       channels,
       enabledChannels: enabledChannels(config),
     }),
   );
-  app.use('/v1/vouchers', voucherRoutes({ models: database.models, voucherKeys: keyring.vouchers }));
   if (sandbox) {
     app.use('/sandbox/alipay', sandbox.simulators.alipay.router);
     app.use('/sandbox/wechatpay', sandbox.simulators.wechatpay.router);
     app.use('/sandbox/platform', sandbox.platform.router);
     app.use(
       '/sandbox/v1',
-      ...json,
+      ...jsonBody(bodyLimit),
       sandboxControlRoutes({ models: database.models, simulators: sandbox.simulators, platform: sandbox.platform }),
     );
   }

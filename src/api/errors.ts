@@ -101,8 +101,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         'internal_error',
         'Something went wrong on our side; retry later with the same request.',
       );
+    if (res.headersSent) {
+      // Answered already (a response timeout): the late failure is only worth a note.
+      if (!known) logger.warn({ err: (err as Error).message, requestId }, 'error after the answer was sent');
+      return;
+    }
     if (!known) logger.error({ err, requestId, method: req.method, path: req.baseUrl + req.path }, 'unhandled error');
-    if (res.headersSent) return;
     res.status(apiError.status).json(errorBody(apiError, requestId));
   };
 }

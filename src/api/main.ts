@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { createChannelAdapters } from '../channels/index.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { keyringFor } from '../crypto/keyring.js';
+import { platformKeysFor } from '../crypto/platform-keys.js';
 import { connectDatabase } from '../db/connect.js';
 import { createLogger } from '../logger.js';
 import { createSandbox } from '../sandbox/index.js';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     temporal: { name: 'temporal', ...temporal },
     database: { name: 'mongodb', ...database },
     keyring,
+    platformKeys: platformKeysFor(config),
     channels: createChannelAdapters(config, keyring),
     codec,
     ...(sandbox ? { sandbox } : {}),

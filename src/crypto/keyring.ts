@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes, createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -149,25 +149,30 @@ export function keyringPath(dir: string): string {
 }
 
 /**
- * Reads the keyring from `dir`, generating it first if there is none (development and tests).
- * Safe when several processes start at once: the file is published with a hard link, which
- * fails if another process published first, and then that one is read.
+ * Writes `content` to `path` (mode 0600) unless the file exists, and answers whether this call
+ * wrote it. Safe when several processes start at once: the file is published with a hard link,
+ * which fails if another process published first.
  */
-export function loadOrCreateKeyring(dir: string): { keyring: Keyring; created: boolean } {
-  const path = keyringPath(dir);
-  if (existsSync(path)) return { keyring: loadKeyring(path), created: false };
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+export function publishOnce(path: string, content: () => string): boolean {
+  if (existsSync(path)) return false;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, JSON.stringify(generateKeyring(), null, 2), { mode: 0o600 });
-  let created = true;
+  writeFileSync(tmp, content(), { mode: 0o600 });
   try {
     linkSync(tmp, path);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    created = false;
+    return false;
   } finally {
     rmSync(tmp, { force: true });
   }
+}
+
+/** Reads the keyring from `dir`, generating it first if there is none (development and tests). */
+export function loadOrCreateKeyring(dir: string): { keyring: Keyring; created: boolean } {
+  const path = keyringPath(dir);
+  const created = publishOnce(path, () => JSON.stringify(generateKeyring(), null, 2));
   return { keyring: loadKeyring(path), created };
 }
 

@@ -6,6 +6,9 @@ import { paymentModel, type PaymentModel } from './models/payment.js';
 import { refundModel, type RefundModel } from './models/refund.js';
 import { voucherModel, type VoucherModel } from './models/voucher.js';
 import { voucherSealModel, type VoucherSealModel } from './models/voucher-seal.js';
+import { idempotencyRecordModel, type IdempotencyRecordModel } from './models/idempotency-record.js';
+import { rateLimitWindowModel, type RateLimitWindowModel } from './models/rate-limit-window.js';
+import { requestNonceModel, type RequestNonceModel } from './models/request-nonce.js';
 import { webhookDeliveryModel, type WebhookDeliveryModel } from './models/webhook-delivery.js';
 
 /** The read model: every collection the API and the activities use. */
@@ -17,6 +20,9 @@ export interface Models {
   voucherSeals: VoucherSealModel;
   refunds: RefundModel;
   webhookDeliveries: WebhookDeliveryModel;
+  requestNonces: RequestNonceModel;
+  idempotencyRecords: IdempotencyRecordModel;
+  rateLimitWindows: RateLimitWindowModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -28,6 +34,9 @@ export function createModels(connection: Connection): Models {
     voucherSeals: voucherSealModel(connection),
     refunds: refundModel(connection),
     webhookDeliveries: webhookDeliveryModel(connection),
+    requestNonces: requestNonceModel(connection),
+    idempotencyRecords: idempotencyRecordModel(connection),
+    rateLimitWindows: rateLimitWindowModel(connection),
   };
 }
 

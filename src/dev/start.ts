@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { startService, waitForApi } from './services.js';
+import { devPlatformKeyPath, loadOrCreateDevPlatformKey } from '../crypto/platform-keys.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { provisionServers } from '../provision/index.js';
 import { say, withProgress, type ManagedProcess } from '../provision/processes.js';
@@ -61,6 +62,12 @@ async function main(): Promise<void> {
       ['Temporal Web UI', servers.temporal.uiUrl ?? '(not served by this Temporal)'],
       ['Codec server', `${codecEndpoint}  (the Web UI decrypts workflow history through it)`],
       ['MongoDB', `${mongodbUri.replace(/\/\/[^@/]*@/, '//***@')}  [${servers.mongo.source}]`],
+      [
+        'Platform key',
+        config.PLATFORM_KEYS
+          ? `${config.PLATFORM_KEYS.map((k) => k.keyId).join(', ')} (PLATFORM_KEYS)`
+          : `${loadOrCreateDevPlatformKey(env.KEYS_DIR as string).keyId}  (development key in ${devPlatformKeyPath(env.KEYS_DIR as string)}; \`npm run platform -- GET /v1/payments/<id>\` signs with it)`,
+      ],
       ['Worker', `task queue "${config.TEMPORAL_TASK_QUEUE}" in namespace "${config.TEMPORAL_NAMESPACE}"`],
       ['Data', settings.dataDir],
     ];

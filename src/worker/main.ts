@@ -10,7 +10,7 @@ import { keyringFor } from '../crypto/keyring.js';
 import { buildActivityDeps } from './activity-deps.js';
 import { watchParent } from '../parent-watch.js';
 import { createPaymentWorker } from './create-worker.js';
-import { LEDGER_SCHEDULE_ID, ensureLedgerSchedule } from './ledger-schedule.js';
+import { ensureSchedules } from './schedules.js';
 
 /**
  * The worker process: stateless (all state lives in Temporal and MongoDB), so run as many as the
@@ -40,12 +40,12 @@ async function main(): Promise<void> {
     );
   }
   try {
-    const schedule = await ensureLedgerSchedule(admin.client, {
+    const schedules = await ensureSchedules(admin.client, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       periodSeconds: config.VOUCHER_SEAL_PERIOD_SECONDS,
       graceSeconds: config.VOUCHER_SEAL_GRACE_SECONDS,
     });
-    logger.info({ scheduleId: LEDGER_SCHEDULE_ID, schedule }, 'voucher ledger schedule ready');
+    logger.info({ schedules }, 'schedules ready');
   } finally {
     await admin.close();
   }

@@ -1,30 +1,48 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 
 export const LEDGER_SCHEDULE_ID = 'voucher-ledger';
+export const HOUSEKEEPING_SCHEDULE_ID = 'api-housekeeping';
+const HOUSEKEEPING_EVERY = '5 minutes';
 
-/**
- * Makes sure the schedule that seals the voucher ledger exists (created once, by whichever worker
- * starts first). It runs every period; an overlapping run is skipped.
- */
-export async function ensureLedgerSchedule(
+async function ensureSchedule(
   client: Client,
-  options: { taskQueue: string; periodSeconds: number; graceSeconds: number },
+  scheduleId: string,
+  every: string,
+  action: { workflowType: string; taskQueue: string; args: unknown[] },
 ): Promise<'created' | 'exists'> {
   try {
     await client.schedule.create({
-      scheduleId: LEDGER_SCHEDULE_ID,
-      spec: { intervals: [{ every: `${options.periodSeconds} seconds` }] },
+      scheduleId,
+      spec: { intervals: [{ every }] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'voucherLedgerWorkflow',
-        taskQueue: options.taskQueue,
-        args: [{ periodSeconds: options.periodSeconds, graceSeconds: options.graceSeconds }],
-      },
+      action: { type: 'startWorkflow', ...action },
     });
     return 'created';
   } catch (err) {
     if (err instanceof ScheduleAlreadyRunning) return 'exists';
     throw err;
   }
+}
+
+/**
+ * Makes sure the worker's schedules exist (created once, by whichever worker starts first; an
+ * overlapping run is skipped): `voucher-ledger` seals every ledger period, `api-housekeeping`
+ * sweeps expired nonces, idempotent answers and rate-limit windows every 5 minutes.
+ */
+export async function ensureSchedules(
+  client: Client,
+  options: { taskQueue: string; periodSeconds: number; graceSeconds: number },
+): Promise<Record<string, 'created' | 'exists'>> {
+  return {
+    [LEDGER_SCHEDULE_ID]: await ensureSchedule(client, LEDGER_SCHEDULE_ID, `${options.periodSeconds} seconds`, {
+      workflowType: 'voucherLedgerWorkflow',
+      taskQueue: options.taskQueue,
+      args: [{ periodSeconds: options.periodSeconds, graceSeconds: options.graceSeconds }],
+    }),
+    [HOUSEKEEPING_SCHEDULE_ID]: await ensureSchedule(client, HOUSEKEEPING_SCHEDULE_ID, HOUSEKEEPING_EVERY, {
+      workflowType: 'apiHousekeepingWorkflow',
+      taskQueue: options.taskQueue,
+      args: [],
+    }),
+  };
 }

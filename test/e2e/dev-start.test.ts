@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PlatformClient } from '../../src/client/index.js';
+import { loadOrCreateDevPlatformKey } from '../../src/crypto/platform-keys.js';
 import { isPortOpen } from '../../src/provision/processes.js';
 import { PROJECT_ROOT } from '../../src/worker/workflow-bundle.js';
 import { buildPaymentRequest } from '../support/builders.js';
@@ -46,6 +48,20 @@ function startDevSystem(apiPort: number): DevSystem {
   return system;
 }
 
+/** `npm run platform -- ...`: the CLI that signs and sends one request, with this test's keys. */
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/client/cli.ts'), ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, KEYS_DIR: join(dataDir, 'keys') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
 async function untilUp(system: DevSystem): Promise<void> {
   const deadline = Date.now() + 240_000;
   while (!system.output().includes('Press Ctrl-C to stop.')) {
@@ -81,14 +97,18 @@ describe('npm start', () => {
       const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
       expect(ui.status).toBe(200);
 
+      // A platform request signed by the CLI with the development key `npm start` generated.
       const request = buildPaymentRequest();
-      const created = await fetch(`${api}/v1/payments`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(request),
+      const cli = await runCli(['POST', '/v1/payments', JSON.stringify(request), '--url', api]);
+      expect(cli.stderr).toContain('HTTP 201');
+      expect(cli.code).toBe(0);
+      const payment = JSON.parse(cli.stdout) as { paymentId: string };
+      const platform = new PlatformClient({
+        baseUrl: api,
+        ...loadOrCreateDevPlatformKey(join(dataDir, 'keys')),
+        maxRetries: 0,
       });
-      expect(created.status).toBe(201);
-      const payment = (await created.json()) as { paymentId: string };
+      expect((await fetch(`${api}/v1/payments/${payment.paymentId}`)).status).toBe(401);
 
       // The Web UI's own backend lists the payment's workflow, found by its order id.
       await expect
@@ -108,8 +128,11 @@ describe('npm start', () => {
       await untilUp(second);
       expect(second.output()).toContain('Temporal: reusing the server already running');
       expect(second.output()).toContain('MongoDB: reusing the server already running');
-      const viaSecond = await fetch(`http://127.0.0.1:${ports.secondApi}/v1/payments/${payment.paymentId}`);
-      expect(viaSecond.status).toBe(200);
+      const viaSecond = await new PlatformClient({
+        baseUrl: `http://127.0.0.1:${ports.secondApi}`,
+        ...loadOrCreateDevPlatformKey(join(dataDir, 'keys')),
+      }).getPayment(payment.paymentId);
+      expect(viaSecond.paymentId).toBe(payment.paymentId);
       expect(await stop(second)).toBe(0);
       expect(await isPortOpen('127.0.0.1', ports.temporal)).toBe(true);
       expect(await isPortOpen('127.0.0.1', ports.mongodb)).toBe(true);
@@ -122,9 +145,9 @@ describe('npm start', () => {
 
       const restarted = startDevSystem(ports.api);
       await untilUp(restarted);
-      const read = await fetch(`${api}/v1/payments/${payment.paymentId}`);
+      const read = await platform.send('GET', `/v1/payments/${payment.paymentId}`);
       expect(read.status).toBe(200);
-      expect(await read.json()).toMatchObject({
+      expect(read.body).toMatchObject({
         paymentId: payment.paymentId,
         orderId: request.orderId,
         status: 'awaiting_payment',

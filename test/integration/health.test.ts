@@ -48,6 +48,7 @@ describe('health and readiness', () => {
       temporal: { name: 'temporal', ...stack.temporal },
       database: { name: 'mongodb', ...database },
       keyring: stack.keyring,
+      platformKeys: [stack.platformKey],
       channels: createChannelAdapters(stack.config, stack.keyring),
       codec: new EnvelopeCodec(stack.keyring.temporalCodec),
     });

@@ -120,8 +120,8 @@ describe('POST /v1/payments', () => {
       'body_too_large',
     ],
   ])('answers %s with %i', async (_what, raw, headers, status, code) => {
-    const res = await fetch(`${stack.baseUrl}/v1/payments`, { method: 'POST', headers, body: raw });
-    const body = (await res.json()) as { error: { code: string; requestId: string } };
+    const res = await stack.request('POST', '/v1/payments', raw, headers);
+    const body = res.body as { error: { code: string; requestId: string } };
     expect(res.status).toBe(status);
     expect(body.error.code).toBe(code);
     expect(body.error.requestId).toMatch(/^req_/);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -14,6 +15,7 @@ import { connectTemporalClient, type TemporalClient } from '../../src/temporal/c
 import { createPaymentWorker } from '../../src/worker/create-worker.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
 import { EnvelopeCodec, dataConverterFor } from '../../src/temporal/codec.js';
+import { PlatformClient, type PlatformKey } from '../../src/client/index.js';
 import codecKeys from './fixtures/codec-keys.json' with { type: 'json' };
 
 /**
@@ -44,7 +46,13 @@ export interface TestStack {
   /** The in-process worker, unless the stack was started without one. */
   worker: Worker | undefined;
   sandbox: Sandbox;
-  /** JSON request against the API; answers status, headers and parsed body. */
+  /** The platform key this stack's API accepts, and a client that signs with it. */
+  platformKey: PlatformKey;
+  client: PlatformClient;
+  /**
+   * A request against the API, signed with the stack's platform key like a platform backend's
+   * (through the shipped client, no retries); answers status, headers and parsed body.
+   */
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   stop(): Promise<void>;
 }
@@ -79,6 +87,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   if (address === null || typeof address === 'string') throw new Error('API did not bind a TCP port');
   const baseUrl = `http://127.0.0.1:${address.port}`;
 
+  const platformKey: PlatformKey = { keyId: `test_${id}`, secret: randomBytes(32).toString('hex') };
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -88,6 +97,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     PUBLIC_BASE_URL: baseUrl,
     SANDBOX_TIME_SCALE: '0.001',
+    PLATFORM_KEYS: `${platformKey.keyId}:${platformKey.secret}`,
     ...options.env,
   });
   const logger = createLogger(config, 'test');
@@ -103,10 +113,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     temporal: { name: 'temporal', ...temporal },
     database: { name: 'mongodb', ...database },
     keyring,
+    platformKeys: config.PLATFORM_KEYS ?? [],
     channels: createChannelAdapters(config, keyring),
     codec,
     sandbox,
   });
+  const client = new PlatformClient({ baseUrl, ...platformKey, maxRetries: 0 });
   server.on('request', app);
 
   let worker: Worker | undefined;
@@ -140,20 +152,10 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     database,
     worker,
     sandbox,
+    platformKey,
+    client,
     async request(method, path, body, headers = {}) {
-      const res = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        // not JSON: the test sees the raw text
-      }
-      return { status: res.status, headers: res.headers, body: parsed };
+      return client.send(method, path, { headers, ...(body === undefined ? {} : { body }) });
     },
     async stop() {
       sandbox.close();

@@ -1,0 +1,64 @@
+import express, { type Request, type RequestHandler } from 'express';
+import { ApiError } from './errors.js';
+
+const RAW_BODY = Symbol('rawBody');
+type WithRawBody = Request & { [RAW_BODY]?: Buffer };
+
+const EMPTY = Buffer.alloc(0);
+
+/** The request's body bytes as received (empty when it had none), for signatures and hashes. */
+export function rawBodyOf(req: Request): Buffer {
+  return (req as WithRawBody)[RAW_BODY] ?? EMPTY;
+}
+
+/**
+ * Reads a JSON request body in three steps, so a signature can be checked over the exact bytes
+ * before anything interprets them: `readRawBody` (413 over the limit), then — after
+ * authentication — `requireJson` (415) and `parseJson` (400).
+ */
+export function readRawBody(limitBytes: number): RequestHandler[] {
+  return [
+    express.raw({ type: () => true, limit: limitBytes }),
+    (req, _res, next) => {
+      (req as WithRawBody)[RAW_BODY] = Buffer.isBuffer(req.body) ? req.body : EMPTY;
+      req.body = undefined;
+      next();
+    },
+  ];
+}
+
+/** A body must be `application/json` in UTF-8: 415 otherwise. */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  if (rawBodyOf(req).length === 0) {
+    next();
+    return;
+  }
+  if (!req.is('application/json')) {
+    throw new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the body as application/json.');
+  }
+  const charset = /;\s*charset=("?)([^";]+)\1/i.exec(req.get('content-type') ?? '')?.[2];
+  if (charset !== undefined && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
+    throw new ApiError(415, 'invalid_request_error', 'unsupported_encoding', 'Send the body as UTF-8 JSON.');
+  }
+  next();
+};
+
+/** Parses the raw body as JSON (400 `malformed_json` when it is not); no body leaves `req.body` undefined. */
+export const parseJson: RequestHandler = (req, _res, next) => {
+  const raw = rawBodyOf(req);
+  if (raw.length === 0) {
+    next();
+    return;
+  }
+  try {
+    req.body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw)) as unknown;
+  } catch {
+    throw new ApiError(400, 'invalid_request_error', 'malformed_json', 'The request body is not valid JSON.');
+  }
+  next();
+};
+
+/** The whole JSON pipeline for routes that are not signed. */
+export function jsonBody(limitBytes: number): RequestHandler[] {
+  return [...readRawBody(limitBytes), requireJson, parseJson];
+}
