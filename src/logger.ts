@@ -22,12 +22,20 @@ const REDACTED_PATHS = [
   '*.privateKey',
 ];
 
-/** One structured JSON logger per process; `component` names the process in every line. */
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, component: string): Logger {
-  return pino({
+/**
+ * One structured JSON logger per process; `component` names the process in every line. Lines go
+ * to stdout unless a `destination` is given (tests read the lines back to check what was logged).
+ */
+export function createLogger(
+  config: Pick<Config, 'LOG_LEVEL'>,
+  component: string,
+  destination?: { write(line: string): void },
+): Logger {
+  const options = {
     level: config.LOG_LEVEL,
     base: { component },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -155,8 +155,13 @@ describe('npm start', () => {
 
       const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
       try {
-        const history = await new Client({ connection }).workflow.getHandle(payment.paymentId).fetchHistory();
+        const client = new Client({ connection });
+        const history = await client.workflow.getHandle(payment.paymentId).fetchHistory();
         expect(history.events?.length).toBeGreaterThan(3);
+        // The worker keeps its schedules: ledger seals, and the sweep of expired API records.
+        for (const id of ['voucher-ledger', 'api-housekeeping']) {
+          expect((await client.schedule.getHandle(id).describe()).scheduleId).toBe(id);
+        }
       } finally {
         await connection.close();
       }

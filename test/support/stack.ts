@@ -69,6 +69,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Another Temporal server than the provisioned one (the time-skipping test server). */
   temporalAddress?: string;
+  /** Receives every log line of the stack's API and activities, at debug level. */
+  logSink?: (line: string) => void;
   /** False: no worker in this process (the test runs worker processes of its own). */
   inProcessWorker?: boolean;
 }
@@ -100,7 +102,10 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     PLATFORM_KEYS: `${platformKey.keyId}:${platformKey.secret}`,
     ...options.env,
   });
-  const logger = createLogger(config, 'test');
+  const logSink = options.logSink;
+  const logger = logSink
+    ? createLogger({ LOG_LEVEL: 'debug' }, 'test', { write: (line) => logSink(line) })
+    : createLogger(config, 'test');
   // One fixed codec key for every test, so the committed histories replay (test/replay).
   const keyring: Keyring = { ...generateKeyring(), temporalCodec: TEST_CODEC_KEYS };
   const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS });

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { paymentIdForOrder } from '../../../src/payments/identity.js';
+import { buildPaymentRequest, uniqueId } from '../../support/builders.js';
+import { startStack, type TestStack } from '../../support/stack.js';
+
+/** `Idempotency-Key` on POSTs (src/api/idempotency.ts), against the real API, Temporal and MongoDB. */
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const keyed = (key: string) => ({ 'idempotency-key': key });
+
+describe('Idempotency-Key', () => {
+  it('replays the first answer, status and body, to a retry, and runs the request once', async () => {
+    const key = uniqueId('idem');
+    const request = buildPaymentRequest();
+    const first = await stack.request('POST', '/v1/payments', request, keyed(key));
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+
+    const retry = await stack.request('POST', '/v1/payments', request, keyed(key));
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body).toEqual(first.body);
+
+    // Same parameters in another key order and spacing are the same request.
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(request).reverse()), null, 2);
+    const again = await stack.request('POST', '/v1/payments', reordered, keyed(key));
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+
+    expect(await stack.database.models.payments.countDocuments({ orderId: request.orderId })).toBe(1);
+    const record = await stack.database.models.idempotencyRecords
+      .findOne({ _id: `${stack.platformKey.keyId}:${key}` })
+      .lean();
+    expect(record).toMatchObject({ state: 'done', status: 201 });
+    // The stored answer is encrypted at rest, like any personal data.
+    expect(record?.body).toMatch(/^enc:v1:/);
+    expect(record?.body).not.toContain(request.orderId);
+  });
+
+  it('answers 409 idempotency_error when the key comes back with different parameters', async () => {
+    const key = uniqueId('idem');
+    const request = buildPaymentRequest();
+    expect((await stack.request('POST', '/v1/payments', request, keyed(key))).status).toBe(201);
+    const other = buildPaymentRequest();
+    const res = await stack.request('POST', '/v1/payments', other, keyed(key));
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({
+      type: 'idempotency_error',
+      code: 'idempotency_key_reused',
+      param: 'Idempotency-Key',
+    });
+    expect(
+      await stack.database.models.payments.countDocuments({ _id: paymentIdForOrder(other.orderId as string) }),
+    ).toBe(0);
+    // A different path under the same key is a different request too.
+    const cancel = await stack.request(
+      'POST',
+      `/v1/payments/${paymentIdForOrder(request.orderId as string)}/cancel`,
+      {},
+      keyed(key),
+    );
+    expect(cancel.status).toBe(409);
+  });
+
+  it('answers 409 while the first request with the key is still running, and takes over a dead holder’s key', async () => {
+    const key = uniqueId('idem');
+    const request = buildPaymentRequest();
+    const _id = `${stack.platformKey.keyId}:${key}`;
+    // What the first request leaves behind while it runs: the same request, in flight, locked.
+    const first = await stack.request('POST', '/v1/payments', request, keyed(key));
+    const { requestHash } = (await stack.database.models.idempotencyRecords.findOne({ _id }).lean())!;
+    await stack.database.models.idempotencyRecords.updateOne(
+      { _id },
+      { $set: { state: 'in_flight', lockedUntil: new Date(Date.now() + 60_000), status: null, body: null } },
+    );
+    const busy = await stack.request('POST', '/v1/payments', request, keyed(key));
+    expect(busy.status).toBe(409);
+    expect(busy.body.error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_request_in_progress' });
+
+    // The process holding it died: once its lock runs out, a retry runs the request (which is
+    // itself idempotent by order id) and answers for the same payment.
+    await stack.database.models.idempotencyRecords.updateOne(
+      { _id },
+      { $set: { lockedUntil: new Date(Date.now() - 1) } },
+    );
+    const retry = await stack.request('POST', '/v1/payments', request, keyed(key));
+    expect(retry.status).toBe(200);
+    expect(retry.body.paymentId).toBe(first.body.paymentId);
+    expect(await stack.database.models.idempotencyRecords.findOne({ _id }).lean()).toMatchObject({
+      requestHash,
+      state: 'done',
+      status: 200,
+    });
+  });
+
+  it('two concurrent requests with one key start one payment; the loser is told to retry or gets the replay', async () => {
+    const key = uniqueId('idem');
+    const request = buildPaymentRequest();
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => stack.request('POST', '/v1/payments', request, keyed(key))),
+    );
+    const original = answers.filter((a) => a.status === 201 && a.headers.get('idempotent-replayed') === null);
+    expect(original).toHaveLength(1);
+    for (const answer of answers) {
+      if (answer.status === 409) expect(answer.body.error.code).toBe('idempotency_request_in_progress');
+      else expect(answer.body).toEqual(original[0]?.body);
+    }
+    expect(await stack.database.models.payments.countDocuments({ orderId: request.orderId })).toBe(1);
+  });
+
+  it('keeps the answer to a cancel', async () => {
+    const created = await stack.request('POST', '/v1/payments', buildPaymentRequest());
+    const key = uniqueId('idem');
+    const path = `/v1/payments/${created.body.paymentId}/cancel`;
+    const first = await stack.request('POST', path, { reason: 'learner left' }, keyed(key));
+    expect(first.status).toBe(200);
+    const retry = await stack.request('POST', path, { reason: 'learner left' }, keyed(key));
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body).toEqual(first.body);
+  });
+
+  it('does not keep a failure of ours (5xx): the retry runs again', async () => {
+    const key = uniqueId('idem');
+    // Every channel is down, so the payment cannot be opened: 503, and nothing kept.
+    const outage = (enabled: boolean) =>
+      Promise.all(
+        ['alipay', 'wechatpay'].map((channel) =>
+          stack.request('POST', `/sandbox/v1/channels/${channel}/outage`, { operations: ['create'], enabled }),
+        ),
+      );
+    await outage(true);
+    try {
+      const res = await stack.request('POST', '/v1/payments', buildPaymentRequest(), keyed(key));
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      expect(
+        await stack.database.models.idempotencyRecords.countDocuments({ _id: `${stack.platformKey.keyId}:${key}` }),
+      ).toBe(0);
+    } finally {
+      await outage(false);
+    }
+  });
+});
