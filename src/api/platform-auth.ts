@@ -43,7 +43,7 @@ export function platformAuth({ keys, models, now = () => Date.now() / 1000 }: Pl
     const timestamp = req.get(SIGNATURE_HEADERS.timestamp);
     const nonce = req.get(SIGNATURE_HEADERS.nonce);
     const signature = req.get(SIGNATURE_HEADERS.signature);
-    if (keyId === undefined || timestamp === undefined || nonce === undefined || signature === undefined) {
+    if (!keyId || !timestamp || !nonce || !signature) {
       throw unauthenticated(
         'authentication_required',
         `Sign the request: X-Key-Id, X-Timestamp, X-Nonce and X-Signature are required. ${GUIDE}`,
