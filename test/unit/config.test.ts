@@ -92,10 +92,49 @@ describe('channel adapters', () => {
       PLATFORM_WEBHOOK_URL: 'https://platform.example/webhooks',
       ALIPAY_GATEWAY_URL: 'https://openapi.alipay.com/gateway.do',
       CHANNELS_ENABLED: 'alipay',
+      PLATFORM_KEYS: `shop:${'s'.repeat(32)}`,
     };
     const keyring = generateKeyring();
     const adapters = createChannelAdapters(loadConfig(production), keyring);
     expect(adapters.alipay.supports('CNY', 100)).toBe(true);
     expect(() => loadConfig({ ...production, CHANNELS_ENABLED: 'alipay,wechatpay' })).toThrow(/WECHATPAY_BASE_URL/);
+  });
+});
+
+describe('PLATFORM_KEYS', () => {
+  const secret = 'k'.repeat(40);
+  it('parses several keys, so one can rotate while the other still works', () => {
+    const config = loadConfig({ PLATFORM_KEYS: `shop-2025:${secret},shop-2026:${secret}x` });
+    expect(config.PLATFORM_KEYS).toEqual([
+      { keyId: 'shop-2025', secret },
+      { keyId: 'shop-2026', secret: `${secret}x` },
+    ]);
+  });
+
+  it('is required once the sandbox is off', () => {
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        PLATFORM_WEBHOOK_URL: 'https://platform.example/webhooks',
+        ALIPAY_GATEWAY_URL: 'https://openapi.alipay.com/gateway.do',
+        CHANNELS_ENABLED: 'alipay',
+      }),
+    ).toThrow(/PLATFORM_KEYS: required when the sandbox is off/);
+  });
+
+  it.each([
+    ['a short secret', 'shop:short'],
+    ['no secret', 'shop'],
+    ['a key id twice', `shop:${secret},shop:${secret}`],
+    ['a space in the key id', `my shop:${secret}`],
+  ])('refuses %s, without echoing the secret', (_what, value) => {
+    let message = '';
+    try {
+      loadConfig({ PLATFORM_KEYS: value });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/PLATFORM_KEYS/);
+    expect(message).not.toContain(secret);
   });
 });
