@@ -10,6 +10,11 @@ import { KEY_ID_PATTERN, type PlatformKey } from './client/signing.js';
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveSeconds = z.coerce.number().int().min(1).max(86_400);
 
+/** Folder of `keyring.json` unless KEYS_DIR says otherwise. */
+export const DEFAULT_KEYS_DIR = '.data/dev/keys';
+/** The one variable the key tools need: they run on an operator's machine without the rest. */
+export const keysDirSchema = z.object({ KEYS_DIR: z.string().min(1).default(DEFAULT_KEYS_DIR) });
+
 const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -36,7 +41,7 @@ const configSchema = z.object({
   /** Base URL at which channels, learners and the platform reach this API (notify and pay URLs). */
   PUBLIC_BASE_URL: z.url().optional(),
   /** Folder of `keyring.json` (merchant, channel-sandbox, voucher and webhook keys). */
-  KEYS_DIR: z.string().min(1).default('.data/dev/keys'),
+  KEYS_DIR: keysDirSchema.shape.KEYS_DIR,
 
   /** Channel sandboxes, cashier pages, control API and platform stub; default on outside production. */
   SANDBOX_ENABLED: z.enum(['true', 'false']).optional(),

@@ -76,6 +76,18 @@ const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [String(s), { description: 'Error', content: json(ref('Error')) }]));
 const paymentIdParam = { name: 'paymentId', in: 'path', required: true, schema: { type: 'string' } };
+const idempotencyKeyParam = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Up to 255 printable ASCII characters. The first answer is kept for 24 h and replayed to retries ' +
+    '(`Idempotent-Replayed: true`); the same key with other parameters, or while the first request runs, answers 409.',
+  schema: { type: 'string', maxLength: 255 },
+};
+/** The four signature headers, all required together (see "Signing requests" in the README). */
+const SIGNED = [{ platformKeyId: [], platformTimestamp: [], platformNonce: [], platformSignature: [] }];
+const signatureHeader = (name: string, description: string) => ({ type: 'apiKey', in: 'header', name, description });
 
 /** The OpenAPI 3.1 document of the API, built from the same schemas that validate requests. */
 export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
@@ -86,18 +98,24 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
       version: '1',
       description:
         'Payments for knowledge-payment platforms. Amounts are integer minor units of the currency. ' +
-        'Every error is `{ error: { type, code, message, param?, requestId } }`.',
+        'Every error is `{ error: { type, code, message, param?, requestId } }`. ' +
+        'Platform routes are signed: HMAC-SHA256 with the key secret over ' +
+        '`timestamp \\n nonce \\n METHOD \\n path?query \\n hex(sha256(body))`, sent as `X-Signature: v1=<hex>` ' +
+        'with `X-Key-Id`, `X-Timestamp` (unix seconds, within 300 s) and `X-Nonce` (16-64 characters, never reused). ' +
+        'Each key may make `PLATFORM_RATE_LIMIT_PER_MINUTE` requests a minute (429 beyond, with `Retry-After`).',
     },
     paths: {
       '/v1/payments': {
         post: {
           summary: 'Start a payment (or get the one already started for this order)',
           operationId: 'createPayment',
+          security: SIGNED,
+          parameters: [idempotencyKeyParam],
           requestBody: { required: true, content: json(ref('PaymentRequest')) },
           responses: {
             '201': { description: 'Created; the channel order exists', content: json(ref('Payment')) },
             '200': { description: 'The same request again: the same payment', content: json(ref('Payment')) },
-            ...errors(400, 409, 413, 415, 422, 503),
+            ...errors(400, 401, 409, 413, 415, 422, 429, 503),
           },
         },
       },
@@ -105,24 +123,32 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
         get: {
           summary: 'Read a payment',
           operationId: 'getPayment',
+          security: SIGNED,
           parameters: [paymentIdParam],
-          responses: { '200': { description: 'The payment', content: json(ref('Payment')) }, ...errors(404) },
+          responses: {
+            '200': { description: 'The payment', content: json(ref('Payment')) },
+            ...errors(401, 404, 429),
+          },
         },
       },
       '/v1/payments/{paymentId}/cancel': {
         post: {
           summary: 'Cancel an unpaid payment',
           operationId: 'cancelPayment',
-          parameters: [paymentIdParam],
+          security: SIGNED,
+          parameters: [paymentIdParam, idempotencyKeyParam],
           requestBody: { required: false, content: json(ref('CancelRequest')) },
-          responses: { '200': { description: 'Canceled', content: json(ref('Payment')) }, ...errors(404, 409, 422) },
+          responses: {
+            '200': { description: 'Canceled', content: json(ref('Payment')) },
+            ...errors(401, 404, 409, 422, 429),
+          },
         },
       },
       '/v1/vouchers/keys': {
         get: {
           summary: 'The voucher public keys (JWKS)',
           operationId: 'getVoucherKeys',
-          responses: { '200': { description: 'JWKS', content: json({ type: 'object' }) } },
+          responses: { '200': { description: 'JWKS', content: json({ type: 'object' }) }, ...errors(429) },
         },
       },
       '/v1/vouchers/{voucherId}': {
@@ -130,7 +156,7 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
           summary: 'Read a voucher',
           operationId: 'getVoucher',
           parameters: [{ name: 'voucherId', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': { description: 'The voucher', content: json(ref('Voucher')) }, ...errors(404) },
+          responses: { '200': { description: 'The voucher', content: json(ref('Voucher')) }, ...errors(404, 429) },
         },
       },
       '/v1/vouchers/verify': {
@@ -138,7 +164,10 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
           summary: 'Check a voucher: authentic, on record, refunded',
           operationId: 'verifyVoucher',
           requestBody: { required: true, content: json(ref('VoucherToVerify')) },
-          responses: { '200': { description: 'The verdict', content: json({ type: 'object' }) }, ...errors(422) },
+          responses: {
+            '200': { description: 'The verdict', content: json({ type: 'object' }) },
+            ...errors(422, 429),
+          },
         },
       },
       '/healthz': { get: { summary: 'The process is alive', responses: { '200': { description: 'Alive' } } } },
@@ -150,6 +179,12 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
       },
     },
     components: {
+      securitySchemes: {
+        platformKeyId: signatureHeader('X-Key-Id', 'The id of the platform key (one of PLATFORM_KEYS).'),
+        platformTimestamp: signatureHeader('X-Timestamp', 'Unix seconds; within 300 s of the API clock.'),
+        platformNonce: signatureHeader('X-Nonce', '16-64 printable characters, new for every request.'),
+        platformSignature: signatureHeader('X-Signature', '`v1=` and the hex HMAC-SHA256 of the signed string.'),
+      },
       schemas: {
         PaymentRequest: requestSchema(createPaymentRequestSchema(limits)),
         CancelRequest: requestSchema(createCancelRequestSchema()),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { devPlatformKeyPath, loadOrCreateDevPlatformKey } from '../crypto/platform-keys.js';
+import { keysDirSchema, parseEnv } from '../config.js';
+import { devPlatformKeyPath, loadDevPlatformKey } from '../crypto/platform-keys.js';
 import { PlatformClient } from './index.js';
 
 /**
@@ -43,10 +44,18 @@ if (bodyArg !== undefined) {
   }
 }
 
-const keysDir = process.env.KEYS_DIR ?? '.data/dev/keys';
+const keysDir = parseEnv(keysDirSchema, process.env).KEYS_DIR;
 const { PLATFORM_KEY_ID: envKeyId, PLATFORM_KEY_SECRET: envSecret } = process.env;
 if ((envKeyId === undefined) !== (envSecret === undefined)) fail('set both PLATFORM_KEY_ID and PLATFORM_KEY_SECRET');
-const key = envKeyId && envSecret ? { keyId: envKeyId, secret: envSecret } : loadOrCreateDevPlatformKey(keysDir);
+const key = (() => {
+  if (envKeyId && envSecret) return { keyId: envKeyId, secret: envSecret };
+  try {
+    return loadDevPlatformKey(keysDir);
+  } catch (err) {
+    console.error((err as Error).message);
+    return process.exit(2);
+  }
+})();
 const baseUrl = values.url ?? process.env.PLATFORM_API_URL ?? 'http://127.0.0.1:3000';
 
 const client = new PlatformClient({ baseUrl, ...key, maxRetries: 0 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { KEY_ID_PATTERN, type PlatformKey } from '../client/signing.js';
@@ -12,6 +12,19 @@ const devKeySchema = z.object({
 
 export function devPlatformKeyPath(keysDir: string): string {
   return join(keysDir, 'platform-key.json');
+}
+
+/** Reads the development key; an error that says what to do when there is none yet. */
+export function loadDevPlatformKey(keysDir: string): PlatformKey {
+  const path = devPlatformKeyPath(keysDir);
+  if (!existsSync(path)) {
+    throw new Error(
+      `no development platform key at ${path}: start the system once with \`npm start\` (it creates one), point KEYS_DIR at its keys folder, or set PLATFORM_KEY_ID and PLATFORM_KEY_SECRET`,
+    );
+  }
+  const parsed = devKeySchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) throw new Error(`${path} is malformed: delete it to generate a new development key`);
+  return parsed.data;
 }
 
 /**
@@ -27,9 +40,7 @@ export function loadOrCreateDevPlatformKey(keysDir: string): PlatformKey {
       2,
     ),
   );
-  const parsed = devKeySchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new Error(`${path} is malformed: delete it to generate a new development key`);
-  return parsed.data;
+  return loadDevPlatformKey(keysDir);
 }
 
 /**

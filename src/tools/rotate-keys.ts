@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, keysDirSchema, parseEnv } from '../config.js';
 import {
   KeyRotationError,
   ROTATABLE_SECTIONS,
@@ -146,7 +146,7 @@ function main(): number {
     console.log(USAGE);
     return 0;
   }
-  const config = loadConfig();
+  const config = parseEnv(keysDirSchema, process.env);
   const path = keyringPath(config.KEYS_DIR);
   if (!existsSync(path)) {
     throw new Error(

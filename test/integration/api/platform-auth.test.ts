@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlatformClient, signatureHeaders, type PlatformKey } from '../../../src/client/index.js';
 import { paymentIdForOrder } from '../../../src/payments/identity.js';
-import { buildPaymentRequest } from '../../support/builders.js';
+import { PROJECT_ROOT } from '../../../src/worker/workflow-bundle.js';
+import { buildPaymentRequest, uniqueId } from '../../support/builders.js';
 import { startStack, type TestStack } from '../../support/stack.js';
 
 /**
@@ -74,6 +79,28 @@ describe('signed platform requests', () => {
       expect(created.status).toBe('awaiting_payment');
       expect((await client.getPayment(created.paymentId)).paymentId).toBe(created.paymentId);
     }
+  });
+
+  it('runs the five-line example of the README as written', async () => {
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const example = /<!-- prettier-ignore -->\n```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    expect(example.trim().split('\n')).toHaveLength(5);
+    const orderId = uniqueId('readme');
+    const runnable = example
+      .replace('./src/client/index.js', pathToFileURL(join(PROJECT_ROOT, 'src/client/index.ts')).href)
+      .replace("'https://pay.example.com'", JSON.stringify(stack.baseUrl))
+      .replace("'shop-2026'", JSON.stringify(newKey.keyId))
+      .replace('process.env.KP_SECRET!', JSON.stringify(newKey.secret))
+      .replace("'ord-1001'", JSON.stringify(orderId))
+      .replace('redirect(', '(globalThis as any).redirect(');
+    const file = join(mkdtempSync(join(tmpdir(), 'kp-readme-')), 'example.ts');
+    writeFileSync(file, `${runnable}\nexport {};\n`);
+    const redirected: string[] = [];
+    (globalThis as { redirect?: (url: string) => void }).redirect = (url) => redirected.push(url);
+    await import(pathToFileURL(file).href);
+    expect(redirected).toHaveLength(1);
+    expect(redirected[0]).toMatch(/^http/);
+    expect(await stack.database.models.payments.countDocuments({ _id: paymentIdForOrder(orderId) })).toBe(1);
   });
 
   it('accepts a timestamp inside the 300 s tolerance, either way', async () => {
