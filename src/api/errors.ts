@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isDuplicateKeyError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 
 /** The `type` of every error the API answers with; each maps to one HTTP status family. */
@@ -69,6 +70,20 @@ function fromBodyParser(err: unknown): ApiError | undefined {
   }
 }
 
+/**
+ * MongoDB busy or unreachable (a driver error, whatever the operation): the request did not
+ * happen, or happened idempotently, so the caller may retry it. 503, not 500.
+ */
+function fromStorage(err: unknown): ApiError | undefined {
+  if (!(err instanceof Error) || !/^Mongo/.test(err.name) || isDuplicateKeyError(err)) return undefined;
+  return new ApiError(
+    503,
+    'service_unavailable_error',
+    'storage_unavailable',
+    'Storage is busy or unreachable; retry the request (with the same Idempotency-Key) in a moment.',
+  );
+}
+
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new ApiError(404, 'not_found_error', 'route_not_found', `No route ${req.method} ${req.baseUrl + req.path}.`));
 };
@@ -93,8 +108,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? 'unknown');
     const known = err instanceof ApiError ? err : fromBodyParser(err);
+    const storage = known ? undefined : fromStorage(err);
+    if (storage) logger.warn({ err: (err as Error).message, requestId }, 'storage error');
     const apiError =
       known ??
+      storage ??
       new ApiError(
         500,
         'api_error',
@@ -106,7 +124,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       if (!known) logger.warn({ err: (err as Error).message, requestId }, 'error after the answer was sent');
       return;
     }
-    if (!known) logger.error({ err, requestId, method: req.method, path: req.baseUrl + req.path }, 'unhandled error');
+    if (!known && !storage)
+      logger.error({ err, requestId, method: req.method, path: req.baseUrl + req.path }, 'unhandled error');
     res.status(apiError.status).json(errorBody(apiError, requestId));
   };
 }

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import type { Models } from '../db/connect.js';
+import { isDuplicateKeyError } from '../db/errors.js';
 import { ApiError } from './errors.js';
 
 const WINDOW_SECONDS = 60;
@@ -31,18 +32,24 @@ export function rateLimit({
     const windowStart = Math.floor(nowMs / 1000 / WINDOW_SECONDS) * WINDOW_SECONDS;
     const resetSeconds = Math.max(1, windowStart + WINDOW_SECONDS - Math.floor(nowMs / 1000));
     const caller = callerOf(req, res.locals);
-    const window = await models.rateLimitWindows
-      .findOneAndUpdate(
-        { _id: `${scope}:${caller}:${windowStart}` },
-        { $inc: { count: 1 }, $setOnInsert: { expiresAt: new Date((windowStart + 2 * WINDOW_SECONDS) * 1000) } },
-        { upsert: true, new: true },
-      )
-      .lean();
-    const count = window?.count ?? 1;
+    const count = () =>
+      models.rateLimitWindows
+        .findOneAndUpdate(
+          { _id: `${scope}:${caller}:${windowStart}` },
+          { $inc: { count: 1 }, $setOnInsert: { expiresAt: new Date((windowStart + 2 * WINDOW_SECONDS) * 1000) } },
+          { upsert: true, new: true },
+        )
+        .lean();
+    // Two first requests of a window may race to insert it: the loser finds it on a second try.
+    const window = await count().catch((err: unknown) => {
+      if (isDuplicateKeyError(err)) return count();
+      throw err;
+    });
+    const used = window?.count ?? 1;
     res.setHeader('RateLimit-Limit', String(limitPerMinute));
-    res.setHeader('RateLimit-Remaining', String(Math.max(0, limitPerMinute - count)));
+    res.setHeader('RateLimit-Remaining', String(Math.max(0, limitPerMinute - used)));
     res.setHeader('RateLimit-Reset', String(resetSeconds));
-    if (count > limitPerMinute) {
+    if (used > limitPerMinute) {
       res.setHeader('Retry-After', String(resetSeconds));
       throw new ApiError(
         429,

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, errorHandler } from '../../src/api/errors.js';
+import { createLogger } from '../../src/logger.js';
+
+/** The one error middleware: what status and shape each kind of failure leaves the API with. */
+function answer(err: unknown) {
+  const lines: string[] = [];
+  const handler = errorHandler(createLogger({ LOG_LEVEL: 'debug' }, 'test', { write: (l) => lines.push(l) }));
+  const sent: { status?: number; body?: any } = {};
+  const res = {
+    headersSent: false,
+    locals: { requestId: 'req_test' },
+    status(code: number) {
+      sent.status = code;
+      return this;
+    },
+    json(body: unknown) {
+      sent.body = body;
+      return this;
+    },
+  };
+  handler(err, { method: 'POST', baseUrl: '', path: '/v1/payments' } as never, res as never, () => undefined);
+  return { ...sent, lines };
+}
+
+class MongoServerError extends Error {
+  override name = 'MongoServerError';
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
+    super(message);
+  }
+}
+
+describe('errorHandler', () => {
+  it('answers an ApiError as it is', () => {
+    const { status, body } = answer(new ApiError(409, 'conflict_error', 'order_conflict', 'taken', 'orderId'));
+    expect(status).toBe(409);
+    expect(body).toEqual({
+      error: {
+        type: 'conflict_error',
+        code: 'order_conflict',
+        message: 'taken',
+        param: 'orderId',
+        requestId: 'req_test',
+      },
+    });
+  });
+
+  it('turns a busy or unreachable MongoDB into a 503 the caller may retry, logged as a warning', () => {
+    const { status, body, lines } = answer(new MongoServerError('database is locked (5) (SQLITE_BUSY)'));
+    expect(status).toBe(503);
+    expect(body.error).toMatchObject({ type: 'service_unavailable_error', code: 'storage_unavailable' });
+    expect(lines.join('')).toContain('"level":40');
+    expect(lines.join('')).not.toContain('"level":50');
+  });
+
+  it('keeps anything unknown a 500 without detail, logged as an error', () => {
+    const { status, body, lines } = answer(new TypeError('x is undefined'));
+    expect(status).toBe(500);
+    expect(body.error).toMatchObject({ type: 'api_error', code: 'internal_error' });
+    expect(body.error.message).not.toContain('undefined');
+    expect(lines.join('')).toContain('"level":50');
+  });
+});
