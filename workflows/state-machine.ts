@@ -16,14 +16,3 @@ const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
 export function isValidTransition(from: PaymentStatus, to: PaymentStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
-
-/** Statuses after which the workflow has nothing left to wait for. */
-export function isTerminal(status: PaymentStatus): boolean {
-  return (
-    status === 'succeeded' ||
-    status === 'failed' ||
-    status === 'expired' ||
-    status === 'canceled' ||
-    status === 'refunded'
-  );
-}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PAYMENT_STATUSES } from '../../workflows/contracts.js';
-import { isTerminal, isValidTransition } from '../../workflows/state-machine.js';
+import { isValidTransition } from '../../workflows/state-machine.js';
 
 describe('payment state machine', () => {
   it('opens a payment, then lets it be paid, expire, fail or be canceled', () => {
@@ -23,9 +23,9 @@ describe('payment state machine', () => {
     expect(isValidTransition('expired', 'succeeded')).toBe(false);
   });
 
-  it('treats manual_review as not terminal: staff still have work to do', () => {
-    expect(isTerminal('manual_review')).toBe(false);
-    expect(isTerminal('awaiting_payment')).toBe(false);
-    expect(isTerminal('refunded')).toBe(true);
+  it('leaves manual_review open: staff retry the compensation, which ends refunded', () => {
+    expect(isValidTransition('manual_review', 'processing')).toBe(true);
+    expect(isValidTransition('manual_review', 'refunded')).toBe(true);
+    expect(isValidTransition('manual_review', 'succeeded')).toBe(false);
   });
 });
