@@ -1,50 +1,26 @@
 import type { Server } from 'node:http';
-import { createChannelAdapters } from '../channels/index.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { keyringFor } from '../crypto/keyring.js';
 import { platformKeysFor } from '../crypto/platform-keys.js';
-import { connectDatabase } from '../db/connect.js';
 import { createLogger } from '../logger.js';
-import { createSandbox } from '../sandbox/index.js';
-import { connectTemporalClient } from '../temporal/client.js';
-import { EnvelopeCodec } from '../temporal/codec.js';
 import { watchParent } from '../parent-watch.js';
-import { createApp } from './app.js';
+import { assembleApi } from './assemble.js';
 
 /** The API process: stateless; run as many as needed behind a load balancer. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'api');
-  const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch(
-    (err: unknown) => {
-      throw new Error(
-        `cannot reach MongoDB (MONGODB_URI): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
-      );
-    },
-  );
-  const keyring = keyringFor(config);
-  const codec = new EnvelopeCodec(keyring.temporalCodec);
-  const temporal = await connectTemporalClient(config, { payloadCodecs: [codec] }).catch((err: unknown) => {
-    throw new Error(
-      `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
-    );
-  });
-  const sandbox = config.SANDBOX_ENABLED
-    ? await createSandbox({ connection: database.connection, keyring, config, logger })
-    : undefined;
-  const app = createApp({
+  const { app, close } = await assembleApi({
     config,
     logger,
-    temporal: { name: 'temporal', ...temporal },
-    database: { name: 'mongodb', ...database },
-    keyring,
+    keyring: keyringFor(config),
     platformKeys: platformKeysFor(config),
-    channels: createChannelAdapters(config, keyring),
-    codec,
-    ...(sandbox ? { sandbox } : {}),
   });
 
   const server: Server = app.listen(config.API_PORT, config.API_HOST);
+  // A client that trickles its headers or body is cut off instead of holding a connection.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -60,9 +36,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'API stopping');
-    sandbox?.close();
     server.close(() => {
-      void Promise.allSettled([temporal.close(), database.close()]).then(() => process.exit(0));
+      void close().then(() => process.exit(0));
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 10_000).unref();

@@ -1,21 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createApp } from '../../src/api/app.js';
-import { createChannelAdapters } from '../../src/channels/index.js';
-import { generateKeyring, type Keyring } from '../../src/crypto/keyring.js';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { buildActivityDeps } from '../../src/worker/activity-deps.js';
-import { loadConfig, type Config } from '../../src/config.js';
-import { connectDatabase, type Database } from '../../src/db/connect.js';
-import { createLogger } from '../../src/logger.js';
-import { connectTemporalClient, type TemporalClient } from '../../src/temporal/client.js';
-import { createPaymentWorker } from '../../src/worker/create-worker.js';
-import { installTemporalRuntime } from '../../src/temporal/runtime.js';
-import { EnvelopeCodec, dataConverterFor } from '../../src/temporal/codec.js';
+import { assembleApi } from '../../src/api/assemble.js';
 import { PlatformClient, type PlatformKey } from '../../src/client/index.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { generateKeyring, type Keyring } from '../../src/crypto/keyring.js';
+import type { Database } from '../../src/db/connect.js';
+import { createLogger } from '../../src/logger.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import type { TemporalClient } from '../../src/temporal/client.js';
+import { dataConverterFor } from '../../src/temporal/codec.js';
+import { installTemporalRuntime } from '../../src/temporal/runtime.js';
+import { buildActivityDeps } from '../../src/worker/activity-deps.js';
+import { createPaymentWorker } from '../../src/worker/create-worker.js';
+import { uniqueId } from './builders.js';
 import codecKeys from './fixtures/codec-keys.json' with { type: 'json' };
 
 /**
@@ -23,7 +23,6 @@ import codecKeys from './fixtures/codec-keys.json' with { type: 'json' };
  * replayed. Never used outside the tests.
  */
 export const TEST_CODEC_KEYS: Keyring['temporalCodec'] = codecKeys;
-import { uniqueId } from './builders.js';
 
 // Expected activity retries log at warn: tests show only the SDK's errors unless asked.
 installTemporalRuntime(
@@ -108,21 +107,13 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     : createLogger(config, 'test');
   // One fixed codec key for every test, so the committed histories replay (test/replay).
   const keyring: Keyring = { ...generateKeyring(), temporalCodec: TEST_CODEC_KEYS };
-  const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
-  const codec = new EnvelopeCodec(keyring.temporalCodec);
-  const temporal = await connectTemporalClient(config, { payloadCodecs: [codec] });
-  const sandbox = await createSandbox({ connection: database.connection, keyring, config, logger });
-  const app = createApp({
+  const { app, database, temporal, sandbox, close } = await assembleApi({
     config,
     logger,
-    temporal: { name: 'temporal', ...temporal },
-    database: { name: 'mongodb', ...database },
     keyring,
     platformKeys: config.PLATFORM_KEYS ?? [],
-    channels: createChannelAdapters(config, keyring),
-    codec,
-    sandbox,
   });
+  if (!sandbox) throw new Error('the test stack needs the sandbox on');
   const client = new PlatformClient({ baseUrl, ...platformKey, maxRetries: 0 });
   server.on('request', app);
 
@@ -163,13 +154,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       return client.send(method, path, { headers, ...(body === undefined ? {} : { body }) });
     },
     async stop() {
-      sandbox.close();
       server.closeAllConnections();
       server.close();
       await stopWorker();
-      await temporal.close();
       await database.connection.dropDatabase().catch(() => undefined);
-      await database.close();
+      await close();
     },
   };
 }

@@ -1,0 +1,72 @@
+import type { Express } from 'express';
+import { createChannelAdapters } from '../channels/index.js';
+import type { PlatformKey } from '../client/signing.js';
+import type { Config } from '../config.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { connectDatabase, type Database } from '../db/connect.js';
+import type { Logger } from '../logger.js';
+import { createSandbox, type Sandbox } from '../sandbox/index.js';
+import { connectTemporalClient, type TemporalClient } from '../temporal/client.js';
+import { EnvelopeCodec } from '../temporal/codec.js';
+import { createApp } from './app.js';
+
+export interface AssembledApi {
+  app: Express;
+  database: Database;
+  temporal: TemporalClient;
+  sandbox: Sandbox | undefined;
+  /** Stops the sandbox's timers and closes both connections. */
+  close: () => Promise<void>;
+}
+
+/**
+ * Connects what the API needs (MongoDB, Temporal with the history codec, the sandbox when it is
+ * on) and builds the Express app on them. The API process and the tests both start the API this
+ * way; a failed connection says which variable to check.
+ */
+export async function assembleApi(options: {
+  config: Config;
+  logger: Logger;
+  keyring: Keyring;
+  platformKeys: readonly PlatformKey[];
+}): Promise<AssembledApi> {
+  const { config, logger, keyring, platformKeys } = options;
+  const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch(
+    (err: unknown) => {
+      throw new Error(
+        `cannot reach MongoDB (MONGODB_URI): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
+      );
+    },
+  );
+  const codec = new EnvelopeCodec(keyring.temporalCodec);
+  const temporal = await connectTemporalClient(config, { payloadCodecs: [codec] }).catch(async (err: unknown) => {
+    await database.close();
+    throw new Error(
+      `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
+    );
+  });
+  const sandbox = config.SANDBOX_ENABLED
+    ? await createSandbox({ connection: database.connection, keyring, config, logger })
+    : undefined;
+  const app = createApp({
+    config,
+    logger,
+    temporal: { name: 'temporal', ...temporal },
+    database: { name: 'mongodb', ...database },
+    keyring,
+    platformKeys,
+    channels: createChannelAdapters(config, keyring),
+    codec,
+    ...(sandbox ? { sandbox } : {}),
+  });
+  return {
+    app,
+    database,
+    temporal,
+    sandbox,
+    close: async () => {
+      sandbox?.close();
+      await Promise.allSettled([temporal.close(), database.close()]);
+    },
+  };
+}
