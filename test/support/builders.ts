@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { VoucherFacts } from '../../src/vouchers/voucher.js';
 import type { PaymentItem } from '../../workflows/contracts.js';
 
 /** A unique id with a readable prefix, so parallel tests never share workflow ids or orders. */
@@ -22,6 +23,22 @@ export function buildPaymentRequest(overrides: Record<string, unknown> = {}): Re
     currency: 'CNY',
     amount: items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0),
     items,
+    ...overrides,
+  };
+}
+
+/** The facts of a paid payment, as a voucher carries them. */
+export function buildVoucherFacts(overrides: Partial<VoucherFacts> = {}): VoucherFacts {
+  return {
+    paymentId: 'pay_abcdefghijklmnopqrstuvwxyz23',
+    orderId: 'ord-1',
+    amount: 19_900,
+    currency: 'CNY',
+    channel: 'alipay',
+    channelTradeNo: '2026112422001400000000000001',
+    items: [{ courseId: 'ts-101', title: 'TypeScript 101', unitAmount: 19_900, quantity: 1 }],
+    paidAt: '2026-11-24T10:00:00.000Z',
+    issuedAt: '2026-11-24T10:00:01.000Z',
     ...overrides,
   };
 }

@@ -5,24 +5,15 @@ import { FieldCipher } from '../../src/crypto/field-cipher.js';
 import { KeyRotationError, retireKey, rotateKeys, ROTATABLE_SECTIONS } from '../../src/crypto/key-rotation.js';
 import { generateKeyring } from '../../src/crypto/keyring.js';
 import { CodecKeyError, EnvelopeCodec } from '../../src/temporal/codec.js';
-import { checkVoucher, signVoucher, voucherJwks, type VoucherFacts } from '../../src/vouchers/voucher.js';
+import { checkVoucher, signVoucher, voucherJwks } from '../../src/vouchers/voucher.js';
+import { buildVoucherFacts } from '../support/builders.js';
 
 const keyring = generateKeyring();
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null | undefined) => new TextDecoder().decode(b ?? new Uint8Array());
 
 const plain: Payload = { metadata: { encoding: utf8('json/plain') }, data: utf8('{"learner":"learner-4711"}') };
-const facts: VoucherFacts = {
-  paymentId: 'pay_abcdefghijklmnopqrstuvwxyz23',
-  orderId: 'ord-1',
-  amount: 19_900,
-  currency: 'CNY',
-  channel: 'alipay',
-  channelTradeNo: '2026112422001400000000000001',
-  items: [{ courseId: 'ts-101', title: 'TypeScript 101', unitAmount: 19_900, quantity: 1 }],
-  paidAt: '2026-11-24T10:00:00.000Z',
-  issuedAt: '2026-11-24T10:00:01.000Z',
-};
+const facts = buildVoucherFacts();
 
 describe('key rotation', () => {
   it('codec: histories written under the old key still decode, new payloads carry the new key id', async () => {

@@ -1,20 +1,11 @@
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKeyring } from '../../src/crypto/keyring.js';
-import { checkVoucher, signVoucher, voucherIdFor, voucherJwks, type VoucherFacts } from '../../src/vouchers/voucher.js';
+import { checkVoucher, signVoucher, voucherIdFor, voucherJwks } from '../../src/vouchers/voucher.js';
+import { buildVoucherFacts } from '../support/builders.js';
 
 const keyring = generateKeyring();
-const facts: VoucherFacts = {
-  paymentId: 'pay_abcdefghijklmnopqrstuvwxyz23',
-  orderId: 'ord-1',
-  amount: 19_900,
-  currency: 'CNY',
-  channel: 'alipay',
-  channelTradeNo: '2026112422001400000000000001',
-  items: [{ courseId: 'ts-101', title: 'TypeScript 101', unitAmount: 19_900, quantity: 1 }],
-  paidAt: '2026-11-24T10:00:00.000Z',
-  issuedAt: '2026-11-24T10:00:01.000Z',
-};
+const facts = buildVoucherFacts();
 
 describe('vouchers', () => {
   it('derives one voucher id per payment', () => {

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 
 export const CALLBACK_OUTCOMES = [
   'pending',
@@ -37,5 +38,5 @@ callbackSchema.index({ channel: 1, notificationId: 1 });
 export type CallbackDocument = InferSchemaType<typeof callbackSchema>;
 export type CallbackModel = Model<CallbackDocument>;
 export function callbackModel(connection: Connection): CallbackModel {
-  return (connection.models.Callback as CallbackModel | undefined) ?? connection.model('Callback', callbackSchema);
+  return modelOn<CallbackModel>(connection, 'Callback', callbackSchema);
 }

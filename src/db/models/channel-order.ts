@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 import { PAYMENT_CHANNELS } from '../../../workflows/contracts.js';
 
 /** One order per payment and channel (`out_trade_no` = payment id); unique, so never two. */
@@ -28,8 +29,5 @@ export function channelOrderKey(paymentId: string, channel: string): string {
 export type ChannelOrderDocument = InferSchemaType<typeof channelOrderSchema>;
 export type ChannelOrderModel = Model<ChannelOrderDocument>;
 export function channelOrderModel(connection: Connection): ChannelOrderModel {
-  return (
-    (connection.models.ChannelOrder as ChannelOrderModel | undefined) ??
-    connection.model('ChannelOrder', channelOrderSchema)
-  );
+  return modelOn<ChannelOrderModel>(connection, 'ChannelOrder', channelOrderSchema);
 }

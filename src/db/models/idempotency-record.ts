@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 
 /**
  * The first answer to a POST carrying an `Idempotency-Key` (`_id` = `keyId:idempotencyKey`),
@@ -23,8 +24,5 @@ const idempotencyRecordSchema = new Schema(
 export type IdempotencyRecordDocument = InferSchemaType<typeof idempotencyRecordSchema>;
 export type IdempotencyRecordModel = Model<IdempotencyRecordDocument>;
 export function idempotencyRecordModel(connection: Connection): IdempotencyRecordModel {
-  return (
-    (connection.models.IdempotencyRecord as IdempotencyRecordModel | undefined) ??
-    connection.model('IdempotencyRecord', idempotencyRecordSchema)
-  );
+  return modelOn<IdempotencyRecordModel>(connection, 'IdempotencyRecord', idempotencyRecordSchema);
 }

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 import { CURRENCIES } from '../../../workflows/money.js';
 import { PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../../workflows/contracts.js';
 
@@ -64,5 +65,5 @@ export type PaymentDocument = InferSchemaType<typeof paymentSchema>;
 export type PaymentModel = Model<PaymentDocument>;
 
 export function paymentModel(connection: Connection): PaymentModel {
-  return (connection.models.Payment as PaymentModel | undefined) ?? connection.model('Payment', paymentSchema);
+  return modelOn<PaymentModel>(connection, 'Payment', paymentSchema);
 }

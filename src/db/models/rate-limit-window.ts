@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 
 /**
  * Requests counted for one caller in one fixed one-minute window (`_id` = `scope:caller:window`),
@@ -16,8 +17,5 @@ const rateLimitWindowSchema = new Schema(
 export type RateLimitWindowDocument = InferSchemaType<typeof rateLimitWindowSchema>;
 export type RateLimitWindowModel = Model<RateLimitWindowDocument>;
 export function rateLimitWindowModel(connection: Connection): RateLimitWindowModel {
-  return (
-    (connection.models.RateLimitWindow as RateLimitWindowModel | undefined) ??
-    connection.model('RateLimitWindow', rateLimitWindowSchema)
-  );
+  return modelOn<RateLimitWindowModel>(connection, 'RateLimitWindow', rateLimitWindowSchema);
 }

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 
 /** Refunds, one document per refund id (`out_request_no` / `out_refund_no`); unique, so never twice. */
 const refundSchema = new Schema(
@@ -23,5 +24,5 @@ refundSchema.index({ paymentId: 1 });
 export type RefundDocument = InferSchemaType<typeof refundSchema>;
 export type RefundModel = Model<RefundDocument>;
 export function refundModel(connection: Connection): RefundModel {
-  return (connection.models.Refund as RefundModel | undefined) ?? connection.model('Refund', refundSchema);
+  return modelOn<RefundModel>(connection, 'Refund', refundSchema);
 }

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 
 /**
  * One document per signed platform request accepted (`_id` = `keyId:nonce`): the unique `_id` is
@@ -16,8 +17,5 @@ const requestNonceSchema = new Schema(
 export type RequestNonceDocument = InferSchemaType<typeof requestNonceSchema>;
 export type RequestNonceModel = Model<RequestNonceDocument>;
 export function requestNonceModel(connection: Connection): RequestNonceModel {
-  return (
-    (connection.models.RequestNonce as RequestNonceModel | undefined) ??
-    connection.model('RequestNonce', requestNonceSchema)
-  );
+  return modelOn<RequestNonceModel>(connection, 'RequestNonce', requestNonceSchema);
 }

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 
 /** One seal per ledger period (`_id` = the period's ISO start); see src/vouchers/ledger.ts. */
 const voucherSealSchema = new Schema(
@@ -19,8 +20,5 @@ const voucherSealSchema = new Schema(
 export type VoucherSealDocument = InferSchemaType<typeof voucherSealSchema>;
 export type VoucherSealModel = Model<VoucherSealDocument>;
 export function voucherSealModel(connection: Connection): VoucherSealModel {
-  return (
-    (connection.models.VoucherSeal as VoucherSealModel | undefined) ??
-    connection.model('VoucherSeal', voucherSealSchema)
-  );
+  return modelOn<VoucherSealModel>(connection, 'VoucherSeal', voucherSealSchema);
 }

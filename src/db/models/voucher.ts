@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 
 /**
  * Signed payment vouchers, one per payment (unique `paymentId` and `voucherId`). `payload` is the
@@ -29,5 +30,5 @@ voucherSchema.index({ createdAt: 1 });
 export type VoucherDocument = InferSchemaType<typeof voucherSchema>;
 export type VoucherModel = Model<VoucherDocument>;
 export function voucherModel(connection: Connection): VoucherModel {
-  return (connection.models.Voucher as VoucherModel | undefined) ?? connection.model('Voucher', voucherSchema);
+  return modelOn<VoucherModel>(connection, 'Voucher', voucherSchema);
 }

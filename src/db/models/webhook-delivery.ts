@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from './model-on.js';
 
 /** One document per attempt to deliver a platform webhook: what was sent and what came back. */
 const webhookDeliverySchema = new Schema(
@@ -22,8 +23,5 @@ webhookDeliverySchema.index({ paymentId: 1 });
 export type WebhookDeliveryDocument = InferSchemaType<typeof webhookDeliverySchema>;
 export type WebhookDeliveryModel = Model<WebhookDeliveryDocument>;
 export function webhookDeliveryModel(connection: Connection): WebhookDeliveryModel {
-  return (
-    (connection.models.WebhookDelivery as WebhookDeliveryModel | undefined) ??
-    connection.model('WebhookDelivery', webhookDeliverySchema)
-  );
+  return modelOn<WebhookDeliveryModel>(connection, 'WebhookDelivery', webhookDeliverySchema);
 }
