@@ -76,6 +76,15 @@ const configSchema = z.object({
   PLATFORM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1_200),
   /** Requests one client address may make per minute to the unauthenticated voucher routes. */
   PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /**
+   * Which proxies' `X-Forwarded-For` to believe when telling clients apart (the public rate limit):
+   * `false` (the TCP peer), a hop count such as `1`, or addresses and subnets such as
+   * `10.0.0.0/8,loopback` (Express's `trust proxy`).
+   */
+  API_TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d{1,2}|[0-9A-Za-z.:/,\s]+)$/, 'expected false, a hop count, or addresses and subnets')
+    .default('false'),
   /** A request not answered within this many milliseconds gets a 503 the caller may retry. */
   API_RESPONSE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
 

@@ -70,6 +70,12 @@ function requestContext(logger: Logger): RequestHandler {
   };
 }
 
+/** `API_TRUST_PROXY` as Express takes it: a boolean, a hop count, or a list of addresses. */
+function trustProxySetting(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
 /** A request still unanswered after `ms` gets a 503 it may retry (with the same Idempotency-Key). */
 function responseTimeout(ms: number): RequestHandler {
   return (_req, res, next) => {
@@ -102,7 +108,8 @@ export function createApp({
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Behind a load balancer, the client address comes from the proxies the operator trusts.
+  app.set('trust proxy', trustProxySetting(config.API_TRUST_PROXY));
   // Security headers on every answer (CSP, nosniff, frame and referrer policies, HSTS).
   app.use(helmet());
   app.use(requestContext(logger));
@@ -142,7 +149,7 @@ export function createApp({
       models,
       scope: 'public',
       limitPerMinute: config.PUBLIC_RATE_LIMIT_PER_MINUTE,
-      callerOf: (req) => req.socket.remoteAddress ?? 'unknown',
+      callerOf: (req) => req.ip ?? req.socket.remoteAddress ?? 'unknown',
     }),
     ...jsonBody(bodyLimit),
     voucherRoutes({ models, voucherKeys: keyring.vouchers }),
@@ -161,7 +168,7 @@ export function createApp({
     }),
     requireJson,
     parseJson,
-    idempotency({ models, fieldCipher, logger }),
+    idempotency({ models, fieldCipher, logger, lockMs: config.API_RESPONSE_TIMEOUT_MS + 60_000 }),
   );
   app.use(
     '/v1/payments',

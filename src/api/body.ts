@@ -43,18 +43,48 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** Parses the raw body as JSON (400 `malformed_json` when it is not); no body leaves `req.body` undefined. */
+/** No request of this API nests deeper than a few levels; deeper bodies are refused unread. */
+const MAX_DEPTH = 16;
+
+/** How deep `value` nests, counted without recursion (a hostile body must not exhaust the stack). */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_DEPTH) return deepest;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/**
+ * Parses the raw body as JSON: 400 `malformed_json` when it is not JSON, 400 `body_too_deep` when
+ * it nests deeper than any request of this API. No body leaves `req.body` undefined.
+ */
 export const parseJson: RequestHandler = (req, _res, next) => {
   const raw = rawBodyOf(req);
   if (raw.length === 0) {
     next();
     return;
   }
+  let body: unknown;
   try {
-    req.body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw)) as unknown;
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw)) as unknown;
   } catch {
     throw new ApiError(400, 'invalid_request_error', 'malformed_json', 'The request body is not valid JSON.');
   }
+  if (nestingDepth(body) > MAX_DEPTH) {
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'body_too_deep',
+      `The request body nests deeper than ${MAX_DEPTH} levels.`,
+    );
+  }
+  req.body = body;
   next();
 };
 

@@ -84,6 +84,26 @@ function fromStorage(err: unknown): ApiError | undefined {
   );
 }
 
+/**
+ * Errors raised by Express itself for a caller's mistake carry a 4xx `status` (a malformed
+ * percent-escape in the path is a `URIError` with status 400): a 400, never a 500.
+ */
+function fromExpress(err: unknown): ApiError | undefined {
+  if (err instanceof URIError) {
+    return new ApiError(
+      400,
+      'invalid_request_error',
+      'malformed_path',
+      'The request path is not valid percent-encoding.',
+    );
+  }
+  const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new ApiError(400, 'invalid_request_error', 'bad_request', 'The request could not be understood.');
+  }
+  return undefined;
+}
+
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new ApiError(404, 'not_found_error', 'route_not_found', `No route ${req.method} ${req.baseUrl + req.path}.`));
 };
@@ -107,7 +127,7 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? 'unknown');
-    const known = err instanceof ApiError ? err : fromBodyParser(err);
+    const known = err instanceof ApiError ? err : (fromBodyParser(err) ?? fromExpress(err));
     const storage = known ? undefined : fromStorage(err);
     if (storage) logger.warn({ err: (err as Error).message, requestId }, 'storage error');
     const apiError =

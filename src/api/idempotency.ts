@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { canonicalJson } from '../crypto/canonical-json.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
@@ -10,24 +10,44 @@ import { ApiError } from './errors.js';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 const KEY_PATTERN = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
 const RETENTION_MS = 24 * 60 * 60 * 1000;
-/** How long a first request holds its key; a process that died with it frees the key after this. */
-const LOCK_MS = 2 * 60 * 1000;
 
 export interface IdempotencyOptions {
   models: Models;
   fieldCipher: FieldCipher;
   logger: Logger;
+  /**
+   * How long a first request holds its key. Longer than the API's response timeout, so a request
+   * still running after its 503 keeps the key; a process that died with it frees it after this.
+   */
+  lockMs: number;
   now?: () => number;
 }
+
+const inProgress = () =>
+  new ApiError(
+    409,
+    'idempotency_error',
+    'idempotency_request_in_progress',
+    'A request with this Idempotency-Key is still being processed; retry it in a moment.',
+    'Idempotency-Key',
+  );
 
 /**
  * `Idempotency-Key` on POSTs, with Stripe's semantics, scoped to the platform key: the first
  * answer (status and body) is stored with a hash of the request for 24 h and replayed to retries
  * (`Idempotent-Replayed: true`); the same key with different parameters answers 409
  * `idempotency_key_reused`; while the first request still runs, 409 `idempotency_request_in_progress`.
- * Answers of 500 and above are not kept, so a retry runs again. The stored body is encrypted.
+ * Nothing is kept for a request whose parameters failed validation or for an answer of 500 and
+ * above, so a retry runs again. The stored body is encrypted. Each holder of a key writes only
+ * under its own lock id, so a late first request can never overwrite a later one's record.
  */
-export function idempotency({ models, fieldCipher, logger, now = Date.now }: IdempotencyOptions): RequestHandler {
+export function idempotency({
+  models,
+  fieldCipher,
+  logger,
+  lockMs,
+  now = Date.now,
+}: IdempotencyOptions): RequestHandler {
   const records = models.idempotencyRecords;
   return async (req, res, next) => {
     const key = req.get(IDEMPOTENCY_HEADER);
@@ -49,27 +69,37 @@ export function idempotency({ models, fieldCipher, logger, now = Date.now }: Ide
       .update(`${req.method}\n${req.originalUrl}\n${canonicalJson(req.body ?? null)}`)
       .digest('hex');
     const at = now();
+    const lockId = randomUUID();
     const fresh = {
       requestHash,
+      lockId,
       state: 'in_flight',
-      lockedUntil: new Date(at + LOCK_MS),
+      lockedUntil: new Date(at + lockMs),
       status: null,
       body: null,
       createdAt: new Date(at),
       expiresAt: new Date(at + RETENTION_MS),
     };
-    let owned = false;
-    try {
-      await records.create({ _id, ...fresh });
-      owned = true;
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-    }
-    if (!owned) {
+    const claim = async () => {
+      try {
+        await records.create({ _id, ...fresh });
+        return true;
+      } catch (err) {
+        if (isDuplicateKeyError(err)) return false;
+        throw err;
+      }
+    };
+
+    if (!(await claim())) {
       const existing = await records.findOne({ _id }).lean();
-      const live = existing && existing.expiresAt.getTime() > at ? existing : null;
-      const expired = live === null;
-      if (live && live.requestHash !== requestHash) {
+      if (!existing) {
+        // Released between our insert and our read: claim it once more, or someone else did.
+        if (!(await claim())) throw inProgress();
+      } else if (existing.expiresAt.getTime() <= at) {
+        // Kept past its 24 h and not swept yet: a new request; only one retry may take it.
+        const taken = await records.findOneAndUpdate({ _id, expiresAt: { $lte: new Date(at) } }, { $set: fresh });
+        if (!taken) throw inProgress();
+      } else if (existing.requestHash !== requestHash) {
         throw new ApiError(
           409,
           'idempotency_error',
@@ -77,43 +107,55 @@ export function idempotency({ models, fieldCipher, logger, now = Date.now }: Ide
           'This Idempotency-Key was used with different parameters; use a new key for a new request.',
           'Idempotency-Key',
         );
-      }
-      if (live?.state === 'done' && typeof live.status === 'number' && typeof live.body === 'string') {
+      } else if (
+        existing.state === 'done' &&
+        typeof existing.status === 'number' &&
+        typeof existing.body === 'string'
+      ) {
+        let body: string;
+        try {
+          body = fieldCipher.decrypt(existing.body);
+        } catch (err) {
+          logger.warn({ err: (err as Error).message }, 'a stored idempotent answer cannot be decrypted');
+          throw new ApiError(
+            503,
+            'service_unavailable_error',
+            'idempotency_record_unreadable',
+            'The answer kept for this Idempotency-Key cannot be read; read the payment, or retry with a new key.',
+          );
+        }
         res.setHeader('Idempotent-Replayed', 'true');
-        res.status(live.status).type('application/json').send(fieldCipher.decrypt(live.body));
+        res.status(existing.status).type('application/json').send(body);
         return;
-      }
-      // Expired, or still in flight: take it over only if its holder's lock ran out.
-      const taken = await records.findOneAndUpdate(
-        expired ? { _id } : { _id, state: 'in_flight', lockedUntil: { $lte: new Date(at) } },
-        { $set: fresh },
-        { upsert: expired, new: true },
-      );
-      if (!taken) {
-        throw new ApiError(
-          409,
-          'idempotency_error',
-          'idempotency_request_in_progress',
-          'A request with this Idempotency-Key is still being processed; retry it in a moment.',
-          'Idempotency-Key',
+      } else {
+        // Still in flight: take it over only if its holder's lock ran out (that process died).
+        const taken = await records.findOneAndUpdate(
+          { _id, state: 'in_flight', lockedUntil: { $lte: new Date(at) } },
+          { $set: fresh },
         );
+        if (!taken) throw inProgress();
       }
     }
 
     const send = res.json.bind(res);
     res.json = (body: unknown) => {
+      // The response timeout answered for us: the request goes on and still settles the record.
+      if (res.locals.timedOut && !res.headersSent) return send(body);
       const status = res.statusCode;
+      const rejectedInput = (body as { error?: { type?: string } } | undefined)?.error?.type === 'validation_error';
       const settle =
-        status >= 500
-          ? records.deleteOne({ _id, state: 'in_flight' })
+        status >= 500 || rejectedInput
+          ? records.deleteOne({ _id, lockId })
           : records.updateOne(
-              { _id, state: 'in_flight' },
+              { _id, lockId },
               { $set: { state: 'done', status, body: fieldCipher.encrypt(JSON.stringify(body)) } },
             );
       settle
         .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not store an idempotent answer'))
         .finally(() => {
-          if (!res.headersSent) send(body);
+          if (res.headersSent) return;
+          res.status(status);
+          send(body);
         });
       return res;
     };

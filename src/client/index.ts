@@ -18,9 +18,12 @@ export type CreatedPayment = Pick<
 export interface PlatformClientOptions extends PlatformKey {
   /** The API's base URL, e.g. `https://pay.example.com`. */
   baseUrl: string;
-  /** Timeout of one attempt, in milliseconds (default 30 s). */
+  /** Timeout of one attempt, in milliseconds (default 35 s, longer than the API's own 30 s). */
   timeoutMs?: number;
-  /** Further attempts after a network error, 429 or 5xx, for GETs and keyed POSTs (default 2). */
+  /**
+   * Further attempts after a network error, a 429, a 5xx or a 409 saying the first attempt is
+   * still running (default 2). Safe: GETs change nothing and every POST carries one key throughout.
+   */
   maxRetries?: number;
 }
 
@@ -63,6 +66,21 @@ export class PlatformApiError extends Error {
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function retryable(response: RawResponse): boolean {
+  if (RETRYABLE.has(response.status)) return true;
+  const code = (response.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return response.status === 409 && code === 'idempotency_request_in_progress';
+}
+
+/** `Retry-After` in seconds or as an HTTP date, in milliseconds from now (0 when absent or unreadable). */
+function retryAfterMs(header: string | null): number {
+  if (header === null) return 0;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? 0 : Math.max(0, at - Date.now());
+}
+
 /**
  * A small typed client for platform backends. Every request is signed (HMAC-SHA256, see
  * signing.ts) with a fresh nonce; every POST carries an `Idempotency-Key` (one is generated when
@@ -77,7 +95,7 @@ export class PlatformClient {
   constructor(options: PlatformClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.key = { keyId: options.keyId, secret: options.secret };
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? 35_000;
     this.maxRetries = options.maxRetries ?? 2;
   }
 
@@ -114,9 +132,8 @@ export class PlatformClient {
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await this.attempt(upper, pathWithQuery, payload, idempotencyKey, options.headers);
-        if (attempt >= retries || !RETRYABLE.has(response.status)) return response;
-        const retryAfter = Number(response.headers.get('retry-after') ?? '0');
-        await sleep(Math.min(Math.max(retryAfter * 1000, 250 * 2 ** attempt), 10_000));
+        if (attempt >= retries || !retryable(response)) return response;
+        await sleep(Math.min(Math.max(retryAfterMs(response.headers.get('retry-after')), 250 * 2 ** attempt), 10_000));
       } catch (err) {
         if (attempt >= retries) throw err;
         await sleep(250 * 2 ** attempt);
@@ -131,14 +148,16 @@ export class PlatformClient {
     idempotencyKey: string | undefined,
     extra: Record<string, string> = {},
   ): Promise<RawResponse> {
-    // Signed again on every attempt: a nonce is good for one request only.
+    // Signed over the target exactly as it goes on the wire (fetch normalises and percent-encodes
+    // the path), and again on every attempt: a nonce is good for one request only.
+    const url = new URL(`${this.baseUrl}${pathWithQuery}`);
     const headers: Record<string, string> = {
-      ...signatureHeaders(this.key, { method, pathWithQuery, body: payload }),
+      ...signatureHeaders(this.key, { method, pathWithQuery: url.pathname + url.search, body: payload }),
       ...(payload === '' ? {} : { 'content-type': 'application/json' }),
       ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
       ...extra,
     };
-    const res = await fetch(`${this.baseUrl}${pathWithQuery}`, {
+    const res = await fetch(url, {
       method,
       headers,
       ...(payload === '' ? {} : { body: payload }),

@@ -11,6 +11,8 @@ const idempotencyRecordSchema = new Schema(
   {
     _id: { type: String, required: true },
     requestHash: { type: String, required: true },
+    /** Which holder may settle the record: a request that lost the key cannot overwrite it. */
+    lockId: { type: String, required: true },
     state: { type: String, required: true, enum: ['in_flight', 'done'] },
     lockedUntil: { type: Date, required: true },
     status: { type: Number, default: null },

@@ -104,11 +104,18 @@ describe('Idempotency-Key', () => {
     const answers = await Promise.all(
       Array.from({ length: 4 }, () => stack.request('POST', '/v1/payments', request, keyed(key))),
     );
+    // One ran; every other either waited its turn (409) or got that very answer replayed.
     const original = answers.filter((a) => a.status === 201 && a.headers.get('idempotent-replayed') === null);
     expect(original).toHaveLength(1);
     for (const answer of answers) {
-      if (answer.status === 409) expect(answer.body.error.code).toBe('idempotency_request_in_progress');
-      else expect(answer.body).toEqual(original[0]?.body);
+      if (answer === original[0]) continue;
+      if (answer.status === 409) {
+        expect(answer.body.error.code).toBe('idempotency_request_in_progress');
+      } else {
+        expect(answer.status).toBe(201);
+        expect(answer.headers.get('idempotent-replayed')).toBe('true');
+        expect(answer.body).toEqual(original[0]?.body);
+      }
     }
     expect(await stack.database.models.payments.countDocuments({ orderId: request.orderId })).toBe(1);
   });
@@ -142,6 +149,43 @@ describe('Idempotency-Key', () => {
       ).toBe(0);
     } finally {
       await outage(false);
+    }
+  });
+
+  it('a request answered 503 by the response timeout keeps its key and settles it when it finishes', async () => {
+    const slow = await startStack({ env: { API_RESPONSE_TIMEOUT_MS: '1000' } });
+    const outage = (enabled: boolean) =>
+      slow.request('POST', '/sandbox/v1/channels/alipay/outage', { operations: ['create'], enabled });
+    try {
+      // Alipay refuses to open orders, so the payment fails over to WeChat Pay after a few seconds.
+      await outage(true);
+      const key = uniqueId('idem');
+      const request = buildPaymentRequest({ channel: 'alipay' });
+      const first = await slow.request('POST', '/v1/payments', request, keyed(key));
+      expect(first.status).toBe(503);
+      expect(first.body.error.code).toBe('request_timeout');
+      const meanwhile = await slow.request('POST', '/v1/payments', request, keyed(key));
+      expect(meanwhile.status).toBe(409);
+      expect(meanwhile.body.error.code).toBe('idempotency_request_in_progress');
+      await expect
+        .poll(
+          async () =>
+            (await slow.request('POST', '/v1/payments', request, keyed(key))).headers.get('idempotent-replayed'),
+          {
+            timeout: 30_000,
+            interval: 500,
+          },
+        )
+        .toBe('true');
+      const replay = await slow.request('POST', '/v1/payments', request, keyed(key));
+      expect(replay.status).toBe(201);
+      expect(replay.body).toMatchObject({
+        paymentId: paymentIdForOrder(request.orderId as string),
+        channel: 'wechatpay',
+      });
+    } finally {
+      await outage(false);
+      await slow.stop();
     }
   });
 });

@@ -167,7 +167,7 @@ describe('signed platform requests', () => {
       { body: flipped, signed: { body } },
       { path: '/v1/payments', signed: { path: '/v1/payments?x=1' } },
       { path: '/v1/payments?x=2', signed: { path: '/v1/payments?x=1' } },
-      { method: 'GET', path: '/v1/payments/pay_x', signed: { method: 'POST' } },
+      { method: 'GET', path: '/v1/payments/pay_x', body: '', signed: { method: 'POST', body: '' } },
     ];
     for (const variant of altered) {
       const res = await send(newKey, { body, ...variant });
@@ -175,6 +175,13 @@ describe('signed platform requests', () => {
       expect(res.body.error?.code).toBe('signature_invalid');
     }
     await nothingStarted(request.orderId as string);
+  });
+
+  it('signs the path as it goes on the wire, however the caller wrote it', async () => {
+    const client = new PlatformClient({ baseUrl: stack.baseUrl, ...newKey, maxRetries: 0 });
+    for (const path of ['/v1/payments/a b', '/v1/payments/über', '/v1/payments/./pay_x?q="1"']) {
+      expect((await client.send('GET', path)).status, path).toBe(404);
+    }
   });
 
   it('keeps no nonce for a request that failed to authenticate, so refusals cannot fill the store', async () => {

@@ -75,6 +75,7 @@ describe('api-housekeeping', () => {
     const tag = uniqueId('hk');
     const record = (expiresAt: Date) => ({
       requestHash: 'h',
+      lockId: 'l',
       state: 'done',
       lockedUntil: past,
       status: 200,
