@@ -133,14 +133,16 @@ export function createApp({
     '/v1/callbacks',
     callbackRoutes({
       client: temporal.client,
-      models: database.models,
+      models,
       logger,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       channels,
       appIds: { alipay: keyring.alipay.appId, wechatpay: keyring.wechatpay.appId },
-      bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+      bodyLimitBytes: bodyLimit,
       fieldCipher,
     }),
+    // The public mounts end here: what they do not serve is a 404, not a demand for a signature.
+    notFound,
   );
   // Voucher reads are public (anyone holding a voucher may check it), limited per client address.
   app.use(
@@ -153,6 +155,7 @@ export function createApp({
     }),
     ...jsonBody(bodyLimit),
     voucherRoutes({ models, voucherKeys: keyring.vouchers }),
+    notFound,
   );
   // Everything else under /v1 is for the platform backend only: signed, rate limited per key,
   // then JSON, then idempotent.
@@ -188,7 +191,7 @@ export function createApp({
     app.use(
       '/sandbox/v1',
       ...jsonBody(bodyLimit),
-      sandboxControlRoutes({ models: database.models, simulators: sandbox.simulators, platform: sandbox.platform }),
+      sandboxControlRoutes({ models, simulators: sandbox.simulators, platform: sandbox.platform }),
     );
   }
   app.use(notFound);

@@ -214,5 +214,10 @@ describe('signed platform requests', () => {
       body: 'out_trade_no=x',
     });
     expect(callback.status).not.toBe(401);
+    // What those public routes do not serve is a 404, not a demand for a signature.
+    for (const path of ['/v1/vouchers/a/b', '/v1/callbacks/alipay/extra']) {
+      const res = await fetch(`${stack.baseUrl}${path}`);
+      expect(res.status, path).toBe(404);
+    }
   });
 });
