@@ -2,6 +2,7 @@ import express, { Router } from 'express';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../db/errors.js';
 import { WEBHOOK_SIGNATURE_HEADER, verifyWebhook } from '../webhooks/signature.js';
+import { modelOn } from '../db/models/model-on.js';
 
 interface PlatformEvent {
   eventId: string;
@@ -54,12 +55,8 @@ export interface PlatformStub {
  * which case it answers 409 as a platform that cannot fulfil would.
  */
 export async function createPlatformStub(connection: Connection, webhookSecret: string): Promise<PlatformStub> {
-  const events =
-    (connection.models.SandboxPlatformEvent as Model<PlatformEvent> | undefined) ??
-    connection.model('SandboxPlatformEvent', eventSchema);
-  const refusals =
-    (connection.models.SandboxPlatformRefusal as Model<Refusal> | undefined) ??
-    connection.model('SandboxPlatformRefusal', refusalSchema);
+  const events = modelOn<Model<PlatformEvent>>(connection, 'SandboxPlatformEvent', eventSchema);
+  const refusals = modelOn<Model<Refusal>>(connection, 'SandboxPlatformRefusal', refusalSchema);
   await Promise.all([events.createIndexes(), refusals.createIndexes()]);
 
   const router = Router();

@@ -247,6 +247,13 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
         return 'WAIT_BUYER_PAY';
       }
 
+      /** Opening a trade that is already paid or closed: Alipay refuses with the trade's state. */
+      function settledTradeRefusal(trade: Trade): AlipayAnswer | undefined {
+        if (trade.state === 'PAID') return businessFailed('ACQ.TRADE_HAS_SUCCESS', 'the trade has been paid');
+        if (trade.state === 'CLOSED') return businessFailed('ACQ.TRADE_HAS_CLOSE', 'the trade has been closed');
+        return undefined;
+      }
+
       function paidFields(trade: Trade): Record<string, unknown> {
         const outcome = trade.state === 'PAID' ? trade.outcome : null;
         if (!outcome) return {};
@@ -267,8 +274,8 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
           const opened = await openPagePay(biz, params, null);
           if ('error' in opened) return opened.error;
           const { trade } = opened;
-          if (trade.state === 'PAID') return businessFailed('ACQ.TRADE_HAS_SUCCESS', 'the trade has been paid');
-          if (trade.state === 'CLOSED') return businessFailed('ACQ.TRADE_HAS_CLOSE', 'the trade has been closed');
+          const settled = settledTradeRefusal(trade);
+          if (settled) return settled;
           return success({
             out_trade_no: trade.order.outTradeNo,
             qr_code: `${cashierBase}/cashier/${encodeURIComponent(trade.order.outTradeNo)}`,
@@ -279,8 +286,8 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
           const opened = await openPagePay(biz, params);
           if ('error' in opened) return opened.error;
           const { trade } = opened;
-          if (trade.state === 'PAID') return businessFailed('ACQ.TRADE_HAS_SUCCESS', 'the trade has been paid');
-          if (trade.state === 'CLOSED') return businessFailed('ACQ.TRADE_HAS_CLOSE', 'the trade has been closed');
+          const settled = settledTradeRefusal(trade);
+          if (settled) return settled;
           return success({
             out_trade_no: trade.order.outTradeNo,
             seller_id: trade.order.merchantId,

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { modelOn } from '../../db/models/model-on.js';
 import { PAYMENT_CHANNELS } from '../../../workflows/contracts.js';
 
 /**
@@ -96,18 +97,10 @@ export interface SandboxChannelModels {
 /** The sandbox's models on `connection`, with their (unique) indexes created before it resolves. */
 export async function sandboxChannelModels(connection: Connection): Promise<SandboxChannelModels> {
   const models: SandboxChannelModels = {
-    orders:
-      (connection.models.SandboxChannelOrder as SandboxChannelModels['orders'] | undefined) ??
-      connection.model('SandboxChannelOrder', orderSchema),
-    outcomes:
-      (connection.models.SandboxChannelOutcome as SandboxChannelModels['outcomes'] | undefined) ??
-      connection.model('SandboxChannelOutcome', outcomeSchema),
-    refunds:
-      (connection.models.SandboxChannelRefund as SandboxChannelModels['refunds'] | undefined) ??
-      connection.model('SandboxChannelRefund', refundSchema),
-    faults:
-      (connection.models.SandboxChannelFault as SandboxChannelModels['faults'] | undefined) ??
-      connection.model('SandboxChannelFault', faultSchema),
+    orders: modelOn<SandboxChannelModels['orders']>(connection, 'SandboxChannelOrder', orderSchema),
+    outcomes: modelOn<SandboxChannelModels['outcomes']>(connection, 'SandboxChannelOutcome', outcomeSchema),
+    refunds: modelOn<SandboxChannelModels['refunds']>(connection, 'SandboxChannelRefund', refundSchema),
+    faults: modelOn<SandboxChannelModels['faults']>(connection, 'SandboxChannelFault', faultSchema),
   };
   await Promise.all([
     models.orders.createIndexes(),
