@@ -3,9 +3,10 @@ import { createChannelActivities, type ChannelDeps } from './channels.js';
 import { createHousekeepingActivities } from './housekeeping.js';
 import { createFulfilmentActivities, type FulfilmentDeps } from './fulfilment.js';
 import { createPersistenceActivities } from './persistence.js';
+import { createRefundActivities, type RefundDeps } from './refunds.js';
 import { createVoucherActivities, type VoucherDeps } from './vouchers.js';
 
-export type ActivityDeps = ChannelDeps & VoucherDeps & FulfilmentDeps & { fieldCipher: FieldCipher };
+export type ActivityDeps = ChannelDeps & VoucherDeps & FulfilmentDeps & RefundDeps & { fieldCipher: FieldCipher };
 
 /** Every activity the payment worker registers, built from the process's shared dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVoucherActivities(deps),
     ...createFulfilmentActivities(deps),
     ...createHousekeepingActivities(deps),
+    ...createRefundActivities(deps),
   };
 }
 

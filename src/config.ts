@@ -103,6 +103,21 @@ const configSchema = z.object({
   /** How long after a period ends before it is sealed, so in-flight issues land first. */
   VOUCHER_SEAL_GRACE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(60),
 
+  /** A refund above this many minor units waits for a finance decision. */
+  REFUND_REVIEW_ABOVE_AMOUNT: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(50_000),
+  /** A refund requested more than this many days after the payment succeeded waits for review. */
+  REFUND_REVIEW_AFTER_DAYS: z.coerce.number().int().min(0).max(3_650).default(7),
+  /**
+   * Seconds between queries of a refund the channel accepted but has not confirmed (when its
+   * notification does not come); the last repeats. After the whole list the refund is flagged.
+   */
+  REFUND_QUERY_SCHEDULE_SECONDS: z
+    .string()
+    .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'expected seconds separated by commas, e.g. 10,30,60')
+    .default('10,30,60,120,300,600,1800,3600'),
+  /** How long a payment's refunds workflow stays open with nothing to do. */
+  REFUNDS_IDLE_SECONDS: positiveSeconds.default(3_600),
+
   /** How long a stopping worker lets running activities finish before abandoning them. */
   WORKER_SHUTDOWN_GRACE_SECONDS: positiveSeconds.default(30),
   /** Prebuilt workflow bundle; when unset the worker bundles `workflows/` at start. */

@@ -51,6 +51,19 @@ export const activityPresets = {
       nonRetryableErrorTypes: [PaymentErrorCode.RefundFailed, PaymentErrorCode.ChannelRejected],
     },
   },
+  /**
+   * Asking the channel how a refund stands: a few tries, then the refunds workflow waits and asks
+   * again later (and flags the refund to staff when the channel stays unreachable).
+   */
+  refundQuery: {
+    startToCloseTimeout: '15 seconds',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [PaymentErrorCode.ChannelRejected],
+    },
+  },
   /** Voucher issuance and voiding: local signing plus an idempotent insert. */
   voucher: {
     startToCloseTimeout: '10 seconds',
@@ -67,6 +80,11 @@ export const activityPresets = {
 export const localActivityPresets = {
   /** Routing decisions: pure and quick, no server round trip. */
   routing: {
+    startToCloseTimeout: '5 seconds',
+    retry: { maximumAttempts: 3 },
+  },
+  /** Seal and staff-ticket checks: an HMAC in the worker, no I/O. */
+  messageCheck: {
     startToCloseTimeout: '5 seconds',
     retry: { maximumAttempts: 3 },
   },

@@ -13,6 +13,7 @@ import type { Currency } from './money.js';
  * - `failed`: the channel declined or the payment could not be opened; nothing was charged.
  * - `expired`: the window ended unpaid; the channel order is closed.
  * - `canceled`: the platform canceled it before payment.
+ * - `partially_refunded`: paid; some of it went back at the platform's or staff's request.
  * - `refunded`: charged, then refunded in full (for example the platform could not fulfil).
  * - `manual_review`: a compensation could not complete; support staff must act.
  */
@@ -23,6 +24,7 @@ export const PAYMENT_STATUSES = [
   'failed',
   'expired',
   'canceled',
+  'partially_refunded',
   'refunded',
   'manual_review',
 ] as const;
@@ -102,11 +104,21 @@ export interface VoucherSummary {
   digest: string;
 }
 
+/**
+ * A refund as a payment's view lists it. The saga's own compensation refunds read `pending` while
+ * in flight; refunds on request carry their statuses and times (see refund-contracts.ts).
+ */
 export interface RefundSummary {
   refundId: string;
   amount: number;
-  status: 'pending' | 'succeeded' | 'failed';
+  status: 'pending' | 'pending_review' | 'processing' | 'succeeded' | 'failed' | 'rejected';
   reason: string;
+  currency?: string;
+  requestedAt?: string;
+  decidedAt?: string;
+  completedAt?: string;
+  reviewReason?: string;
+  failureReason?: string;
 }
 
 /** A channel notification whose signature verified, handed to the payment's workflow. */
@@ -121,6 +133,11 @@ export interface ChannelNotificationArgs {
   merchantId: string;
   appId: string;
   paidAt?: string;
+  /**
+   * Proof that the API verified this notification (see src/temporal/message-seal.ts): a message
+   * without a valid seal changes nothing, whoever could reach Temporal.
+   */
+  seal?: string;
 }
 
 /**
@@ -159,6 +176,22 @@ export const PaymentErrorCode = {
   RefundFailed: 'refund_failed',
   /** The platform answered a webhook with a refusal (409 or 422). */
   FulfilmentRefused: 'fulfilment_refused',
+  PaymentNotFound: 'payment_not_found',
+  /** A refund asked of a payment that is not `succeeded` or `partially_refunded`. */
+  PaymentNotRefundable: 'payment_not_refundable',
+  /** A refund above the payment's refundable balance. */
+  RefundExceedsRefundable: 'refund_exceeds_refundable',
+  RefundNotFound: 'refund_not_found',
+  /** A decision on a refund that is not waiting for one. */
+  RefundNotPendingReview: 'refund_not_pending_review',
+  /** Nobody approves (or rejects) a refund they requested themselves. */
+  FourEyesRequired: 'four_eyes_required',
+  /** A staff decision without a valid staff ticket for this operator, action and refund. */
+  StaffTicketInvalid: 'staff_ticket_invalid',
+  /** A money-moving message that the API did not seal. */
+  MessageNotSealed: 'message_not_sealed',
+  /** A staff action that does not apply to the payment's present state. */
+  NothingToDo: 'nothing_to_do',
 } as const;
 export type PaymentErrorCode = (typeof PaymentErrorCode)[keyof typeof PaymentErrorCode];
 
@@ -173,3 +206,21 @@ export const channelNotificationUpdate = defineUpdate<NotificationOutcome, [Chan
 export const cancelPaymentUpdate = defineUpdate<PaymentView, [CancelPaymentArgs]>('cancelPayment');
 /** Support staff: try the failed compensation (refund) of a `manual_review` payment again. */
 export const retryCompensationSignal = defineSignal('retryCompensation');
+
+/** Staff actions that move no money (retry a failing step, ask the channel now): no ticket needed. */
+export interface StaffNudgeArgs {
+  operator: string;
+  /** The operator's role, as the staff API authenticated it. */
+  role?: string;
+  reason: string;
+  /** Only for a refunds workflow: which refund; all that wait when omitted. */
+  refundId?: string;
+  /** Set by the staff API (the operator is authenticated); absent from the Web UI's form. */
+  seal?: string;
+}
+
+/** Staff: try a failing step again now (a refund that could not be made). Moves no money by itself. */
+export const retryNowUpdate = defineUpdate<string, [StaffNudgeArgs]>('retryNow');
+/** Staff: ask the channel now instead of waiting for its notification or the next query. */
+export const requeryChannelUpdate = defineUpdate<string, [StaffNudgeArgs]>('requeryChannel');
+

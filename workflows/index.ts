@@ -2,3 +2,4 @@ export { paymentWorkflow } from './payment.js';
 export { latePaymentWorkflow } from './late-payment.js';
 export { voucherLedgerWorkflow } from './voucher-ledger.js';
 export { apiHousekeepingWorkflow } from './housekeeping.js';
+export { paymentRefundsWorkflow } from './refunds.js';

@@ -4,7 +4,9 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  currentUpdateInfo,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -19,7 +21,9 @@ import {
   channelNotificationUpdate,
   getPaymentQuery,
   openPaymentUpdate,
+  requeryChannelUpdate,
   retryCompensationSignal,
+  retryNowUpdate,
   type ChannelNotificationArgs,
   type OpenPaymentArgs,
   type PaymentChannel,
@@ -27,11 +31,13 @@ import {
   type PaymentView,
   type PaymentWorkflowInput,
   type RefundSummary,
+  type StaffNudgeArgs,
   type TimelineEntry,
   type VoucherSummary,
 } from './contracts.js';
 import { businessRuleViolation, paymentSubject } from './payment-rules.js';
-import { PaymentChannelKey, PaymentStatusKey } from './search-attributes.js';
+import { NeedsAttentionKey, PaymentChannelKey, PaymentStatusKey, StuckReasonKey } from './search-attributes.js';
+import { refusal } from './failures.js';
 import { isValidTransition } from './state-machine.js';
 
 const { savePayment } = proxyActivities<PaymentActivities>(activityPresets.persistence);
@@ -41,6 +47,8 @@ const { queryChannelOrder, closeChannelOrder } = proxyActivities<PaymentActiviti
 const { refundPayment } = proxyActivities<PaymentActivities>(activityPresets.refund);
 const { issueVoucher, voidVoucher } = proxyActivities<PaymentActivities>(activityPresets.voucher);
 const { notifyPlatform } = proxyActivities<PaymentActivities>(activityPresets.webhook);
+const { recordStaffAction } = proxyActivities<PaymentActivities>(activityPresets.persistence);
+const { verifyMessageSeal } = proxyLocalActivities<PaymentActivities>(localActivityPresets.messageCheck);
 
 /** A confirmed charge at the channel. */
 interface Charge {
@@ -52,6 +60,11 @@ interface Charge {
 interface Compensation {
   name: string;
   run(): Promise<void>;
+}
+
+/** What a `manual_review` waits on, for the `StuckReason` search attribute. */
+function stuckReasonOf(detail: string | undefined): string {
+  return detail !== undefined && /differs|reports a payment of/.test(detail) ? 'amount_mismatch' : 'compensation_failed';
 }
 
 function describe(err: unknown): string {
@@ -95,6 +108,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   let cancelRequest: { reason: string } | null = null;
   let cancelDecided = false;
   let retryRequested = false;
+  /** Staff asked to ask the channel now, while the payment awaits payment. */
+  let requeryRequested = false;
   /** The channel had already paid or closed the order before this run (a reset): ask, don't wait. */
   let decidedAtChannel = false;
   const compensations: Compensation[] = [];
@@ -121,9 +136,17 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     if (!isValidTransition(status, next)) {
       throw ApplicationFailure.nonRetryable(`invalid transition ${status} -> ${next}`, 'invalid_transition');
     }
+    const wasReview = status === 'manual_review';
     status = next;
     note(`payment.${next}`, detail);
     upsertSearchAttributes([{ key: PaymentStatusKey, value: next }]);
+    if ((next === 'manual_review' || wasReview) && patched('needs-attention')) {
+      const reason = next !== 'manual_review' ? '' : stuckReasonOf(detail);
+      upsertSearchAttributes([
+        { key: NeedsAttentionKey, value: reason !== '' },
+        { key: StuckReasonKey, value: reason },
+      ]);
+    }
     await persist();
   };
 
@@ -167,7 +190,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         return;
       } catch (err) {
         entry.status = 'failed';
-        failureReason = `refund ${refundId} of ${amount} could not be made: ${describe(err)}. Send the retryCompensation signal to try again.`;
+        failureReason = `refund ${refundId} of ${amount} could not be made: ${describe(err)}. Send the retryNow Update (or the retryCompensation signal) to try again.`;
         await moveTo('manual_review', failureReason);
         retryRequested = false;
         await condition(() => retryRequested);
@@ -228,6 +251,60 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   setHandler(retryCompensationSignal, () => {
     retryRequested = true;
   });
+  const auditNudge = async (action: string, args: StaffNudgeArgs) => {
+    const viaApi = args.seal !== undefined && (await verifyMessageSeal({ kind: 'staff-nudge', workflowId: paymentId, message: args }));
+    note(`staff.${action}`, `${args.operator}: ${args.reason}`);
+    await recordStaffAction({
+      id: `${paymentId}:${currentUpdateInfo()?.id ?? action}`,
+      operator: args.operator,
+      role: viaApi ? (args.role ?? 'unknown') : 'unverified',
+      action: `payment.${action}`,
+      target: paymentId,
+      paymentId,
+      refundId: null,
+      reason: args.reason,
+      before: { status },
+      after: null,
+      via: viaApi ? 'api' : 'temporal-ui',
+    });
+  };
+  const nudgeShape = (args: StaffNudgeArgs) => {
+    if (typeof args?.operator !== 'string' || args.operator.trim() === '' || typeof args.reason !== 'string') {
+      throw refusal(PaymentErrorCode.NothingToDo, 'give { operator, reason }');
+    }
+  };
+  setHandler(
+    retryNowUpdate,
+    async (args) => {
+      await auditNudge('retry', args);
+      retryRequested = true;
+      return `retrying: ${failureReason ?? 'the failed step'}`;
+    },
+    {
+      validator: (args) => {
+        nudgeShape(args);
+        if (status !== 'manual_review') {
+          throw refusal(PaymentErrorCode.NothingToDo, `payment ${paymentId} is ${status}: nothing waits for a retry`);
+        }
+      },
+    },
+  );
+  setHandler(
+    requeryChannelUpdate,
+    async (args) => {
+      await auditNudge('requery', args);
+      requeryRequested = true;
+      return `asking ${channel ?? 'the channel'} now`;
+    },
+    {
+      validator: (args) => {
+        nudgeShape(args);
+        if (status !== 'awaiting_payment' || paidNotice !== null || cancelRequest !== null) {
+          throw refusal(PaymentErrorCode.NothingToDo, `payment ${paymentId} is not waiting for the channel`);
+        }
+      },
+    },
+  );
   setHandler(
     openPaymentUpdate,
     async () => {
@@ -250,17 +327,24 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   );
   setHandler(
     channelNotificationUpdate,
-    (notice) => {
-      if (notice.state !== 'PAID') return Promise.resolve('ignored' as const);
-      if (paidNotice || charge || latePaidNotice) return Promise.resolve('duplicate' as const);
+    async (notice) => {
+      if (patched('sealed-notifications')) {
+        const sealed = await verifyMessageSeal({ kind: 'channel-notification', workflowId: paymentId, message: notice });
+        if (!sealed) {
+          note('callback.refused', `an unsealed ${notice.channel} notification: not from the API`);
+          throw refusal(PaymentErrorCode.MessageNotSealed, 'channel notifications come through the API only');
+        }
+      }
+      if (notice.state !== 'PAID') return 'ignored' as const;
+      if (paidNotice || charge || latePaidNotice) return 'duplicate' as const;
       if (status === 'expired' || status === 'canceled') {
         latePaidNotice = notice;
-        return Promise.resolve('late_refund' as const);
+        return 'late_refund' as const;
       }
-      if (status !== 'awaiting_payment') return Promise.resolve('duplicate' as const);
+      if (status !== 'awaiting_payment') return 'duplicate' as const;
       paidNotice = notice;
       note('callback.paid', `${notice.channel} notification ${notice.notificationId}`);
-      return Promise.resolve('applied' as const);
+      return 'applied' as const;
     },
     {
       validator: (notice: ChannelNotificationArgs) => {
@@ -370,8 +454,17 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     await moveTo('awaiting_payment', chosen);
     opened = true;
 
-    const windowMs = decidedAtChannel ? 1 : Math.max(Date.parse(expiresAt) - Date.now(), 1);
-    await condition(() => paidNotice !== null || cancelRequest !== null, windowMs);
+    let windowMs = decidedAtChannel ? 1 : Math.max(Date.parse(expiresAt) - Date.now(), 1);
+    for (;;) {
+      await condition(() => paidNotice !== null || cancelRequest !== null || requeryRequested, windowMs);
+      if (!requeryRequested || paidNotice !== null || cancelRequest !== null) break;
+      // Staff asked the channel now (a notification may be lost): paid ends the wait.
+      requeryRequested = false;
+      const trade = await queryChannelOrder({ channel: chosen, paymentId });
+      note('channel.query', `asked by staff: ${chosen} reports ${trade.state}`);
+      if (trade.state === 'PAID') break;
+      windowMs = Math.max(Date.parse(expiresAt) - Date.now(), 1);
+    }
     const notice = paidNotice as ChannelNotificationArgs | null;
     charge = notice
       ? {

@@ -3,7 +3,9 @@ import type { PaymentStatus } from './contracts.js';
 const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
   processing: ['awaiting_payment', 'succeeded', 'failed', 'refunded', 'manual_review'],
   awaiting_payment: ['processing', 'succeeded', 'failed', 'expired', 'canceled', 'manual_review'],
-  succeeded: ['refunded', 'manual_review'],
+  // Refunds on request: some of the money, then all of it.
+  succeeded: ['partially_refunded', 'refunded', 'manual_review'],
+  partially_refunded: ['refunded'],
   failed: [],
   expired: ['refunded', 'manual_review'],
   canceled: ['refunded', 'manual_review'],

@@ -69,3 +69,20 @@ export function createVoucherVerifySchema() {
     keyId: z.string().min(1).max(128),
   });
 }
+
+/** `POST /v1/payments/:paymentId/refunds` (and the staff API's): integer minor units and a reason. */
+export function createRefundRequestSchema(limits: PaymentSchemaLimits) {
+  return z.strictObject({
+    amount: minorUnits(limits.maxAmount).refine((n) => n > 0, 'must be greater than zero'),
+    reason: printable(256),
+    metadata: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'keys must be 1-40 of A-Z a-z 0-9 _ . -'), printable(500))
+      .refine((m) => Object.keys(m).length <= 20, 'at most 20 entries')
+      .optional(),
+  });
+}
+
+/** A staff decision or action: why, in words the audit trail keeps. */
+export function createStaffReasonSchema() {
+  return z.strictObject({ reason: printable(256) });
+}

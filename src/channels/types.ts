@@ -58,6 +58,8 @@ export interface RefundRequest {
   totalAmount: number;
   currency: Currency;
   reason: string;
+  /** Where the channel posts the refund's notification, where it sends one (WeChat Pay `notify_url`). */
+  notifyUrl?: string;
 }
 
 export interface RefundOutcome {
@@ -80,8 +82,34 @@ export interface RawCallback {
   headers: Record<string, string | undefined>;
 }
 
+/**
+ * A verified refund notification (WeChat Pay `REFUND.SUCCESS | REFUND.ABNORMAL | REFUND.CLOSED`),
+ * normalised. `notificationId` is stable across resends of the same event.
+ */
+export interface ChannelRefundNotification {
+  channel: PaymentChannel;
+  notificationId: string;
+  /** The payment id (`out_trade_no`). */
+  outTradeNo: string;
+  /** Our refund id (`out_refund_no` / `out_request_no`). */
+  refundId: string;
+  channelRefundId?: string;
+  /**
+   * `SUCCEEDED`: the money went back. `FAILED`: final refusal (WeChat `CLOSED`). `PROCESSING`: not
+   * final (WeChat `ABNORMAL`: the refund can be retried to another account).
+   */
+  status: RefundOutcome['status'];
+  /** The refund's amount, minor units. */
+  amount: number;
+  currency: Currency;
+  merchantId: string;
+  /** The channel's words for a refund that is not (yet) done, e.g. `ABNORMAL`. */
+  reason?: string;
+}
+
 export type VerificationResult =
-  | { ok: true; notification: ChannelNotification }
+  | { ok: true; kind: 'payment'; notification: ChannelNotification }
+  | { ok: true; kind: 'refund'; refund: ChannelRefundNotification }
   | { ok: false; reason: string; /** out_trade_no if it could be read, for the record */ outTradeNo?: string };
 
 /** What the HTTP layer answers the channel: exactly the provider's ack format. */

@@ -51,6 +51,13 @@ const keyringSchema = z.object({
       .array(z.object({ keyId: z.string(), createdAt: z.string(), publicKey: pem, privateKey: pem.optional() }))
       .min(1),
   }),
+  /**
+   * HMAC-SHA256 key (base64, 32 bytes) that the API and the workers share to seal the messages
+   * they send workflows (verified notifications, refund requests, staff tickets): see
+   * src/temporal/message-seal.ts. Keyrings written before it existed get one next to them
+   * (`workflow-message-key`) when the sandbox is on; production keyrings must carry it.
+   */
+  workflowMessageKey: z.string().length(44).optional(),
   /** Bearer token the Temporal Web UI's codec requests must carry (see src/api/routes/codec.ts). */
   codecServerToken: z.string().min(32),
   /** AES-256 keys (base64) of personal data encrypted at rest in MongoDB (src/crypto/field-cipher.ts). */
@@ -139,6 +146,7 @@ export function generateKeyring(now = new Date()): Keyring {
     },
     platformWebhookSecret: `whsec_${randomBytes(24).toString('base64url')}`,
     temporalCodec: generateCodecKeys(now),
+    workflowMessageKey: randomBytes(32).toString('base64'),
     codecServerToken: `cst_${randomBytes(24).toString('base64url')}`,
     atRest: generateAtRestKeys(now),
   };
@@ -189,7 +197,14 @@ export function loadKeyring(path: string): Keyring {
  * tests, demos); otherwise it must already exist at `KEYS_DIR/keyring.json`.
  */
 export function keyringFor(config: { KEYS_DIR: string; SANDBOX_ENABLED: boolean }): Keyring {
-  if (config.SANDBOX_ENABLED) return loadOrCreateKeyring(config.KEYS_DIR).keyring;
+  if (config.SANDBOX_ENABLED) {
+    const { keyring } = loadOrCreateKeyring(config.KEYS_DIR);
+    if (keyring.workflowMessageKey) return keyring;
+    // A keyring from before message seals: every process of this install shares one extra key.
+    const path = join(config.KEYS_DIR, 'workflow-message-key');
+    publishOnce(path, () => randomBytes(32).toString('base64'));
+    return { ...keyring, workflowMessageKey: readFileSync(path, 'utf8').trim() };
+  }
   const path = keyringPath(config.KEYS_DIR);
   if (!existsSync(path)) {
     throw new Error(`no keyring at ${path} (KEYS_DIR): mount the production keyring.json there, or enable the sandbox`);

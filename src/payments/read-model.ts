@@ -21,6 +21,12 @@ export function viewFromDocument(doc: PaymentDocument): PaymentView {
       amount: r.amount,
       status: r.status as RefundSummary['status'],
       reason: r.reason,
+      ...(r.currency ? { currency: r.currency } : {}),
+      ...(r.requestedAt ? { requestedAt: r.requestedAt } : {}),
+      ...(r.decidedAt ? { decidedAt: r.decidedAt } : {}),
+      ...(r.completedAt ? { completedAt: r.completedAt } : {}),
+      ...(r.reviewReason ? { reviewReason: r.reviewReason } : {}),
+      ...(r.failureReason ? { failureReason: r.failureReason } : {}),
     })),
     payUrl: doc.status === 'awaiting_payment' ? (doc.payUrl ?? null) : null,
     failureReason: doc.failureReason ?? null,
@@ -29,5 +35,27 @@ export function viewFromDocument(doc: PaymentDocument): PaymentView {
       event: t.event,
       ...(t.detail ? { detail: t.detail } : {}),
     })),
+  };
+}
+
+/**
+ * The payment as the API answers it: its view, refunds in their public statuses (a compensation
+ * refund in flight reads `processing`), and the refunded and refundable amounts. The refundable
+ * amount is the captured amount less every refund that holds a share of it (`pending_review`,
+ * `processing`, `succeeded`); only `succeeded` and `partially_refunded` payments have one.
+ */
+export function publicPaymentView(view: PaymentView) {
+  const refunds = view.refunds.map((r) => ({ ...r, status: r.status === 'pending' ? 'processing' : r.status }));
+  const refunded = refunds.reduce((sum, r) => sum + (r.status === 'succeeded' ? r.amount : 0), 0);
+  const held = refunds.reduce(
+    (sum, r) => sum + (['pending_review', 'processing', 'succeeded'].includes(r.status) ? r.amount : 0),
+    0,
+  );
+  const refundable = view.status === 'succeeded' || view.status === 'partially_refunded';
+  return {
+    ...view,
+    refunds,
+    refundedAmount: refunded,
+    refundableAmount: refundable ? Math.max(view.amount - held, 0) : 0,
   };
 }

@@ -3,6 +3,13 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { PAYMENT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+
+/** `--search-attribute NAME=TYPE` spells the types as the CLI does. */
+const CLI_TYPE_NAMES: Record<(typeof PAYMENT_SEARCH_ATTRIBUTES)[number]['type'], string> = {
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  BOOL: 'Bool',
+};
 import { isPortOpen, onPath, runToCompletion, say, startProcess, waitUntilReady, withProgress } from './processes.js';
 import type { ProvisionSettings } from './settings.js';
 
@@ -154,7 +161,7 @@ export async function provisionTemporal(settings: ProvisionSettings): Promise<Pr
     settings.namespace,
     '--log-level',
     'warn',
-    ...PAYMENT_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...PAYMENT_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_TYPE_NAMES[key.type]}`]),
     ...(settings.persistent ? ['--db-filename', join(settings.dataDir, 'temporal.db')] : []),
     ...(settings.profile === 'dev' ? ['--ui-port', String(settings.temporalUiPort)] : ['--headless']),
     ...(settings.uiCodecEndpoint ? ['--ui-codec-endpoint', settings.uiCodecEndpoint] : []),

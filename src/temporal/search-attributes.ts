@@ -7,6 +7,8 @@ type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 
 const INDEXED_VALUE_TYPES: Record<string, IndexedValueType> = {
   KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
 };
 
 /**

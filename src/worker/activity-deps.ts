@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { FieldCipher } from '../crypto/field-cipher.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
+import { MessageSealer } from '../temporal/message-seal.js';
 import type { PaymentChannel } from '../../workflows/contracts.js';
 
 /** Enabled channels in preference order, from `CHANNELS_ENABLED`. */
@@ -24,5 +25,6 @@ export function buildActivityDeps(config: Config, models: Models, keyring: Keyri
     webhookSecret: keyring.platformWebhookSecret,
     timeoutMs: config.PLATFORM_WEBHOOK_TIMEOUT_MS,
     fieldCipher: new FieldCipher(keyring.atRest),
+    sealer: new MessageSealer(keyring.workflowMessageKey),
   };
 }

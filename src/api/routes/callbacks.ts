@@ -8,6 +8,8 @@ import { channelOrderKey } from '../../db/models/channel-order.js';
 import type { Logger } from '../../logger.js';
 import { PAYMENT_ID_PATTERN } from '../../payments/identity.js';
 import { isWorkflowClosedError } from '../../temporal/errors.js';
+import type { MessageSealer } from '../../temporal/message-seal.js';
+import { refundNotificationUpdate, refundsWorkflowId } from '../../../workflows/refund-contracts.js';
 import {
   PAYMENT_CHANNELS,
   channelNotificationUpdate,
@@ -26,9 +28,13 @@ export interface CallbackRoutesDeps {
   channels: Record<PaymentChannel, ChannelAdapter>;
   /** Our app id at each channel: a notification for another app is not ours. */
   appIds: Record<PaymentChannel, string>;
+  /** Our merchant id at each channel: a refund notification for another merchant is not ours. */
+  merchantIds: Record<PaymentChannel, string>;
   bodyLimitBytes: number;
   /** Raw notifications can carry payer data: they are stored encrypted. */
   fieldCipher: FieldCipher;
+  /** Seals each verified notice, so the workflow knows it came through here. */
+  sealer: MessageSealer;
 }
 
 /** Headers worth keeping with a callback record: the provider's signature envelope, no cookies. */
@@ -52,8 +58,10 @@ export function callbackRoutes({
   taskQueue,
   channels,
   appIds,
+  merchantIds,
   bodyLimitBytes,
   fieldCipher,
+  sealer,
 }: CallbackRoutesDeps): Router {
   const router = Router();
   router.post('/:channel', express.raw({ type: () => true, limit: bodyLimitBytes }), async (req, res) => {
@@ -67,16 +75,17 @@ export function callbackRoutes({
     for (const [key, value] of Object.entries(req.headers))
       headers[key] = Array.isArray(value) ? value.join(',') : value;
     const verification = adapter.verifyNotification({ body, headers });
+    const verified = verification.ok ? (verification.kind === 'payment' ? verification.notification : verification.refund) : undefined;
     const record = await models.callbacks.create({
       channel: name,
       receivedAt: new Date(),
       rawBody: fieldCipher.encrypt(body.toString('utf8')),
       headers: Object.fromEntries(Object.entries(headers).filter(([k, v]) => KEPT_HEADERS.test(k) && v !== undefined)),
       verified: verification.ok,
-      notificationId: verification.ok ? verification.notification.notificationId : null,
-      outTradeNo: verification.ok ? verification.notification.outTradeNo : (verification.outTradeNo ?? null),
-      tradeState: verification.ok ? verification.notification.state : null,
-      amount: verification.ok ? verification.notification.amount : null,
+      notificationId: verified?.notificationId ?? null,
+      outTradeNo: verified?.outTradeNo ?? (verification.ok ? null : (verification.outTradeNo ?? null)),
+      tradeState: verification.ok ? (verification.kind === 'payment' ? verification.notification.state : `REFUND_${verification.refund.status}`) : null,
+      amount: verified?.amount ?? null,
       outcome: 'pending',
     });
     const conclude = async (
@@ -93,6 +102,40 @@ export function callbackRoutes({
       await conclude('rejected', verification.reason, adapter.ackFailure(verification.reason));
       return;
     }
+    if (verification.kind === 'refund') {
+      const refund = verification.refund;
+      if (!PAYMENT_ID_PATTERN.test(refund.outTradeNo) || refund.merchantId !== merchantIds[name]) {
+        await conclude('rejected', 'not a refund of ours', adapter.ackFailure('unknown refund'));
+        return;
+      }
+      const workflowId = refundsWorkflowId(refund.outTradeNo);
+      const message = {
+        channel: refund.channel,
+        notificationId: refund.notificationId,
+        refundId: refund.refundId,
+        status: refund.status,
+        amount: refund.amount,
+        currency: refund.currency,
+        ...(refund.channelRefundId ? { channelRefundId: refund.channelRefundId } : {}),
+        ...(refund.reason ? { reason: refund.reason } : {}),
+      };
+      try {
+        const outcome = await client.workflow.getHandle(workflowId).executeUpdate(refundNotificationUpdate, {
+          args: [{ ...message, seal: sealer.seal('refund-notification', workflowId, message) }],
+          updateId: `${refund.channel}:${refund.notificationId}:${refund.status}`,
+        });
+        await conclude(outcome, null, adapter.ackSuccess());
+      } catch (err) {
+        const failure =
+          err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        if (failure) await conclude('rejected', failure.message, adapter.ackFailure(failure.message));
+        // The refunds workflow has ended: the refund was settled (by query) before this arrived.
+        else if (isWorkflowClosedError(err)) await conclude('duplicate', 'refunds already settled', adapter.ackSuccess());
+        else
+          await conclude('error', err instanceof Error ? err.message : String(err), adapter.ackFailure('try again later'));
+      }
+      return;
+    }
     const notice = verification.notification;
     if (!PAYMENT_ID_PATTERN.test(notice.outTradeNo)) {
       await conclude('rejected', 'unknown out_trade_no', adapter.ackFailure('unknown out_trade_no'));
@@ -104,7 +147,7 @@ export function callbackRoutes({
     }
     try {
       const outcome = await client.workflow.getHandle(notice.outTradeNo).executeUpdate(channelNotificationUpdate, {
-        args: [notice],
+        args: [{ ...notice, seal: sealer.seal('channel-notification', notice.outTradeNo, notice) }],
         updateId: `${notice.channel}:${notice.notificationId}:${notice.state}`,
       });
       await conclude(outcome, null, adapter.ackSuccess());

@@ -12,7 +12,8 @@ import type { ChannelAdapter } from '../../channels/types.js';
 import type { Models } from '../../db/connect.js';
 import type { PaymentDocument } from '../../db/models/payment.js';
 import { PAYMENT_ID_PATTERN, paymentIdForOrder, requestFingerprint } from '../../payments/identity.js';
-import { viewFromDocument } from '../../payments/read-model.js';
+import { publicPaymentView, viewFromDocument } from '../../payments/read-model.js';
+import type { RefundService } from '../../payments/refunds.js';
 import { isWorkflowClosedError } from '../../temporal/errors.js';
 import {
   PaymentErrorCode,
@@ -25,7 +26,8 @@ import {
 import type { paymentWorkflow } from '../../../workflows/payment.js';
 import { OrderIdKey, PaymentStatusKey } from '../../../workflows/search-attributes.js';
 import { ApiError, methodNotAllowed } from '../errors.js';
-import { createCancelRequestSchema, createPaymentRequestSchema } from '../schemas.js';
+import { createCancelRequestSchema, createPaymentRequestSchema, createRefundRequestSchema } from '../schemas.js';
+import { IDEMPOTENCY_HEADER } from '../idempotency.js';
 import { parseOrThrow } from '../validation.js';
 
 export interface PaymentRoutesDeps {
@@ -35,6 +37,7 @@ export interface PaymentRoutesDeps {
   maxAmount: number;
   channels: Record<PaymentChannel, ChannelAdapter>;
   enabledChannels: readonly PaymentChannel[];
+  refunds: RefundService;
 }
 
 /** The platform-facing answer to a create: what the learner needs to go and pay. */
@@ -82,10 +85,12 @@ export function paymentRoutes({
   maxAmount,
   channels,
   enabledChannels,
+  refunds,
 }: PaymentRoutesDeps): Router {
   const router = Router();
   const schema = createPaymentRequestSchema({ maxAmount });
   const cancelSchema = createCancelRequestSchema();
+  const refundSchema = createRefundRequestSchema({ maxAmount });
   const findPayment = (paymentId: string) => models.payments.findOne({ _id: paymentId }).lean<PaymentDocument>();
   const paymentNotFound = (paymentId: string) =>
     new ApiError(404, 'not_found_error', 'payment_not_found', `No payment ${paymentId}.`, 'paymentId');
@@ -148,7 +153,7 @@ export function paymentRoutes({
       try {
         const { status } = await handle.describe();
         if (status.name === 'RUNNING') {
-          res.json(await handle.query(getPaymentQuery));
+          res.json(publicPaymentView(await handle.query(getPaymentQuery)));
           return;
         }
       } catch (err) {
@@ -156,7 +161,29 @@ export function paymentRoutes({
       }
       const doc = await findPayment(paymentId);
       if (!doc) throw paymentNotFound(paymentId);
-      res.json(viewFromDocument(doc));
+      res.json(publicPaymentView(viewFromDocument(doc)));
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/:paymentId/refunds')
+    .post(async (req, res) => {
+      const request = parseOrThrow(refundSchema, req.body ?? {});
+      const key = req.get(IDEMPOTENCY_HEADER);
+      const refund = await refunds.requestRefund(
+        req.params.paymentId,
+        request,
+        { kind: 'platform' },
+        key === undefined ? undefined : `${String(res.locals.platformKeyId)}:${key}`,
+      );
+      res.status(201).json(refund);
+    })
+    .all(methodNotAllowed(['POST']));
+
+  router
+    .route('/:paymentId/refunds/:refundId')
+    .get(async (req, res) => {
+      res.json(await refunds.getRefund(req.params.paymentId, req.params.refundId));
     })
     .all(methodNotAllowed(['GET']));
 

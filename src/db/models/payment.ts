@@ -29,6 +29,16 @@ const refundEntrySchema = new Schema(
     amount: { type: Number, required: true },
     status: { type: String, required: true },
     reason: { type: String, required: true },
+    // Refunds on request carry the rest of their public view (see workflows/refund-contracts.ts).
+    currency: String,
+    requestedAt: String,
+    decidedAt: String,
+    completedAt: String,
+    requestedBy: Schema.Types.Mixed,
+    reviewReason: String,
+    decision: Schema.Types.Mixed,
+    failureReason: String,
+    channelRefundId: String,
   },
   { _id: false },
 );
@@ -50,6 +60,8 @@ const paymentSchema = new Schema(
     failureReason: { type: String, default: null },
     voucher: { type: new Schema({ voucherId: String, digest: String }, { _id: false }), default: null },
     refunds: { type: [refundEntrySchema], default: [] },
+    /** Minor units refunded so far by refunds on request (compensation refunds end in `refunded`). */
+    refundedAmount: { type: Number, default: 0 },
     description: String,
     expiresAt: { type: Date, required: true },
     requestFingerprint: { type: String, required: true },

@@ -1,7 +1,13 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 import { modelOn } from './model-on.js';
+import { REFUND_STATUSES } from '../../../workflows/refund-contracts.js';
 
-/** Refunds, one document per refund id (`out_request_no` / `out_refund_no`); unique, so never twice. */
+/**
+ * Refunds, one document per refund id (`out_request_no` / `out_refund_no`); unique, so never twice.
+ * Refunds on request are written by their payment's refunds workflow; refunds the saga makes to
+ * compensate (`pending` while in flight) by the payment workflow. `metadata` is the platform's,
+ * encrypted at rest.
+ */
 const refundSchema = new Schema(
   {
     /** The refund id as `_id`: the one filter every MongoDB-wire server (FerretDB too) looks up by index. */
@@ -12,9 +18,16 @@ const refundSchema = new Schema(
     amount: { type: Number, required: true, validate: Number.isSafeInteger },
     currency: { type: String, required: true },
     reason: { type: String, required: true },
-    status: { type: String, required: true, enum: ['pending', 'succeeded', 'failed'] },
+    status: { type: String, required: true, enum: ['pending', ...REFUND_STATUSES] },
     channelRefundId: { type: String, default: null },
     failureReason: { type: String, default: null },
+    requestedAt: { type: Date, default: null },
+    decidedAt: { type: Date, default: null },
+    completedAt: { type: Date, default: null },
+    requestedBy: { type: Schema.Types.Mixed, default: null },
+    reviewReason: { type: String, default: null },
+    decision: { type: Schema.Types.Mixed, default: null },
+    metadata: { type: String, default: null },
   },
   { timestamps: true, collection: 'refunds' },
 );
