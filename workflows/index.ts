@@ -3,3 +3,4 @@ export { latePaymentWorkflow } from './late-payment.js';
 export { voucherLedgerWorkflow } from './voucher-ledger.js';
 export { apiHousekeepingWorkflow } from './housekeeping.js';
 export { paymentRefundsWorkflow } from './refunds.js';
+export { webhookResendWorkflow } from './webhook-resend.js';

@@ -259,7 +259,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       operator: args.operator,
       role: viaApi ? (args.role ?? 'unknown') : 'unverified',
       action: `payment.${action}`,
-      target: paymentId,
+      target: `payment:${paymentId}`,
       paymentId,
       refundId: null,
       reason: args.reason,

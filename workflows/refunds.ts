@@ -191,7 +191,7 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
       operator,
       role,
       action,
-      target: refund?.refundId ?? paymentId,
+      target: refund ? `refund:${refund.refundId}` : `payment:${paymentId}`,
       paymentId,
       refundId: refund?.refundId ?? null,
       reason,

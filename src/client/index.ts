@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { RefundView } from '../../workflows/refund-contracts.js';
 import type { z } from 'zod';
 import type { createCancelRequestSchema, createPaymentRequestSchema } from '../api/schemas.js';
 import type { PaymentView } from '../../workflows/contracts.js';
@@ -120,6 +121,28 @@ export class PlatformClient {
       body: request,
       ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
     });
+  }
+
+  /**
+   * Asks for a refund of part or all of a paid payment (integer minor units). Keep the
+   * `idempotencyKey` of a request you retry: it answers the first refund, never a second one.
+   */
+  async requestRefund(
+    paymentId: string,
+    request: { amount: number; reason: string; metadata?: Record<string, string> },
+    options: { idempotencyKey?: string } = {},
+  ) {
+    return this.expect<RefundView>('POST', `/v1/payments/${encodeURIComponent(paymentId)}/refunds`, {
+      body: request,
+      ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+    });
+  }
+
+  async getRefund(paymentId: string, refundId: string): Promise<RefundView> {
+    return this.expect<RefundView>(
+      'GET',
+      `/v1/payments/${encodeURIComponent(paymentId)}/refunds/${encodeURIComponent(refundId)}`,
+    );
   }
 
   /** Sends one signed request and answers whatever came back (no error for 4xx/5xx). */
