@@ -4,6 +4,7 @@ import { addStaff } from '../../src/staff/store.js';
 import { channelNotificationUpdate, type ChannelNotificationArgs } from '../../workflows/contracts.js';
 import { getRefundLedgerQuery, refundsWorkflowId } from '../../workflows/refund-contracts.js';
 import { buildItem, buildPaymentRequest, uniqueId } from '../support/builders.js';
+import { recordHistory } from '../support/histories.js';
 import { payAtChannel, platformEvents, pollUntil, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
@@ -110,6 +111,8 @@ describe.each(['alipay', 'wechatpay'] as const)('refunds on request with %s', (c
       (list) => list.filter((e) => e.type === 'refund.succeeded').length === 2 && list.some((e) => e.type === 'payment.refunded'),
     );
     expect(events.filter((e) => e.type === 'payment.refunded')).toHaveLength(1);
+    await recordHistory(stack.temporal.client, paymentId, `succeeded-sealed-${channel}`);
+    await recordHistory(stack.temporal.client, refundsWorkflowId(paymentId), `refunds-partial-then-full-${channel}`);
   });
 });
 
@@ -188,6 +191,7 @@ describe('review by finance', () => {
         via: 'api',
       }),
     ]);
+    await recordHistory(stack.temporal.client, refundsWorkflowId(paymentId), 'refund-review-approved');
   });
 
   it('a rejected refund releases its share and tells the platform', async () => {
@@ -213,6 +217,7 @@ describe('review by finance', () => {
     });
     expect(twice.status).toBe(409);
     expect(twice.body.error.code).toBe('refund_not_pending_review');
+    await recordHistory(stack.temporal.client, refundsWorkflowId(paymentId), 'refund-review-rejected');
   });
 
   it('four eyes: whoever requested a refund cannot approve it; support cannot decide at all', async () => {

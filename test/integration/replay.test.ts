@@ -11,7 +11,7 @@ const files = readdirSync(HISTORIES_DIR)
   .sort();
 
 describe('replaying committed workflow histories', () => {
-  it('has a history for every path of the saga', () => {
+  it('has a history for every path of the saga and of refunds', () => {
     const names = files.map((f) => f.replace(/\.json$/, ''));
     for (const path of [
       'succeeded-alipay',
@@ -21,6 +21,12 @@ describe('replaying committed workflow histories', () => {
       'failover',
       'expired',
       'late-refund',
+      'succeeded-sealed-alipay',
+      'succeeded-sealed-wechatpay',
+      'refunds-partial-then-full-alipay',
+      'refunds-partial-then-full-wechatpay',
+      'refund-review-approved',
+      'refund-review-rejected',
     ]) {
       expect(names).toContain(path);
     }

@@ -24,7 +24,12 @@ import {
   type PaymentView,
 } from '../../../workflows/contracts.js';
 import type { paymentWorkflow } from '../../../workflows/payment.js';
-import { OrderIdKey, PaymentStatusKey } from '../../../workflows/search-attributes.js';
+import {
+  OrderIdKey,
+  PaymentAmountKey,
+  PaymentCurrencyKey,
+  PaymentStatusKey,
+} from '../../../workflows/search-attributes.js';
 import { ApiError, methodNotAllowed } from '../errors.js';
 import { createCancelRequestSchema, createPaymentRequestSchema, createRefundRequestSchema } from '../schemas.js';
 import { IDEMPOTENCY_HEADER } from '../idempotency.js';
@@ -116,9 +121,12 @@ export function paymentRoutes({
         args: [{ paymentId, request, requestFingerprint: fingerprint, acceptedAt: new Date().toISOString() }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `Order ${request.orderId}: ${request.amount} ${request.currency}${request.channel ? ` by ${request.channel}` : ''}`,
         typedSearchAttributes: [
           { key: OrderIdKey, value: request.orderId },
           { key: PaymentStatusKey, value: 'processing' },
+          { key: PaymentAmountKey, value: request.amount },
+          { key: PaymentCurrencyKey, value: request.currency },
         ],
       });
       let view: PaymentView;
