@@ -11,6 +11,8 @@ import type { Models } from '../db/connect.js';
 import type { Logger } from '../logger.js';
 import { sandboxControlRoutes } from '../sandbox/control.js';
 import type { Sandbox } from '../sandbox/index.js';
+import { MessageSealer } from '../temporal/message-seal.js';
+import { createRefundService } from '../payments/refunds.js';
 import { enabledChannels } from '../worker/activity-deps.js';
 import type { PaymentChannel } from '../../workflows/contracts.js';
 import type { PlatformKey } from '../client/signing.js';
@@ -18,6 +20,7 @@ import { jsonBody, parseJson, readRawBody, requireJson } from './body.js';
 import { ApiError, errorBody, errorHandler, notFound } from './errors.js';
 import { idempotency } from './idempotency.js';
 import { platformAuth } from './platform-auth.js';
+import { staffAuth } from './staff-auth.js';
 import { rateLimit } from './rate-limit.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -25,6 +28,8 @@ import { docsRoutes } from './routes/docs.js';
 import { codecRoutes } from './routes/codec.js';
 import { healthRoutes, type Dependency } from './routes/health.js';
 import { paymentRoutes } from './routes/payments.js';
+import { staffRoutes } from './routes/staff.js';
+import { staffPaymentRoutes } from './routes/staff-payments.js';
 import { voucherRoutes } from './routes/vouchers.js';
 
 export interface AppDeps {
@@ -128,6 +133,8 @@ export function createApp({
   const models = database.models;
   const bodyLimit = config.API_BODY_LIMIT_BYTES;
   const fieldCipher = new FieldCipher(keyring.atRest);
+  const sealer = new MessageSealer(keyring.workflowMessageKey);
+  const refunds = createRefundService({ client: temporal.client, models, fieldCipher, sealer, config });
   // Callbacks come in each channel's own format: raw bytes, before any JSON parsing.
   app.use(
     '/v1/callbacks',
@@ -138,8 +145,10 @@ export function createApp({
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       channels,
       appIds: { alipay: keyring.alipay.appId, wechatpay: keyring.wechatpay.appId },
+      merchantIds: { alipay: keyring.alipay.sellerId, wechatpay: keyring.wechatpay.mchId },
       bodyLimitBytes: bodyLimit,
       fieldCipher,
+      sealer,
     }),
     // The public mounts end here: what they do not serve is a 404, not a demand for a signature.
     notFound,
@@ -182,7 +191,23 @@ export function createApp({
       maxAmount: config.PAYMENT_MAX_AMOUNT,
       channels,
       enabledChannels: enabledChannels(config),
+      refunds,
     }),
+  );
+  // Staff (support, finance, admins) authenticate with a bearer token of their own.
+  app.use(
+    '/staff/v1',
+    ...jsonBody(bodyLimit),
+    staffAuth({ models }),
+    staffRoutes({ models }),
+    staffPaymentRoutes({
+      client: temporal.client,
+      models,
+      refunds,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      maxAmount: config.PAYMENT_MAX_AMOUNT,
+    }),
+    notFound,
   );
   if (sandbox) {
     app.use('/sandbox/alipay', sandbox.simulators.alipay.router);

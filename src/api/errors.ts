@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 export type ApiErrorType =
   | 'invalid_request_error'
   | 'authentication_error'
+  | 'permission_error'
   | 'not_found_error'
   | 'method_not_allowed_error'
   | 'conflict_error'

@@ -10,6 +10,8 @@ import { idempotencyRecordModel, type IdempotencyRecordModel } from './models/id
 import { rateLimitWindowModel, type RateLimitWindowModel } from './models/rate-limit-window.js';
 import { requestNonceModel, type RequestNonceModel } from './models/request-nonce.js';
 import { webhookDeliveryModel, type WebhookDeliveryModel } from './models/webhook-delivery.js';
+import { staffMemberModel, type StaffMemberModel } from './models/staff-member.js';
+import { auditEntryModel, type AuditEntryModel } from './models/audit-entry.js';
 
 /** The read model: every collection the API and the activities use. */
 export interface Models {
@@ -23,6 +25,8 @@ export interface Models {
   requestNonces: RequestNonceModel;
   idempotencyRecords: IdempotencyRecordModel;
   rateLimitWindows: RateLimitWindowModel;
+  staffMembers: StaffMemberModel;
+  auditEntries: AuditEntryModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -37,6 +41,8 @@ export function createModels(connection: Connection): Models {
     requestNonces: requestNonceModel(connection),
     idempotencyRecords: idempotencyRecordModel(connection),
     rateLimitWindows: rateLimitWindowModel(connection),
+    staffMembers: staffMemberModel(connection),
+    auditEntries: auditEntryModel(connection),
   };
 }
 

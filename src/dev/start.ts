@@ -8,10 +8,27 @@ import { join } from 'node:path';
 import { startService, waitForApi } from './services.js';
 import { devPlatformKeyPath, loadOrCreateDevPlatformKey } from '../crypto/platform-keys.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { connectDatabase } from '../db/connect.js';
 import { provisionServers } from '../provision/index.js';
 import { say, withProgress, type ManagedProcess } from '../provision/processes.js';
 import { loadProvisionSettings } from '../provision/settings.js';
+import { devAdminBannerRow, ensureDevAdmin } from '../staff/dev-admin.js';
 import { cachedWorkflowBundle } from '../worker/workflow-bundle.js';
+
+/** Development only: the `dev-admin` staff token (created when there is no staff), for the banner. */
+async function devStaffToken(mongodbUri: string, keysDir: string, apiUrl: string, timeoutMs: number): Promise<string> {
+  try {
+    const database = await connectDatabase(mongodbUri, { timeoutMs });
+    try {
+      return devAdminBannerRow(await ensureDevAdmin(database.models, keysDir), apiUrl);
+    } finally {
+      await database.close();
+    }
+  } catch (err) {
+    // The system runs without it; the row says why and how to get a token by hand.
+    return `not issued (${(err as Error).message}); \`npm run staff -- add <name> --role admin\` issues one`;
+  }
+}
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
@@ -50,6 +67,10 @@ async function main(): Promise<void> {
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
     const died = Promise.race(children.map((c) => c.exited));
     await withProgress('API readiness', () => waitForApi(apiUrl, children, settings.startupTimeoutMs));
+    const staffToken =
+      config.NODE_ENV === 'production'
+        ? undefined
+        : await devStaffToken(mongodbUri, env.KEYS_DIR as string, apiUrl, config.DEPENDENCY_TIMEOUT_MS);
     const rows: [string, string][] = [
       ['API', `${apiUrl}  (POST /v1/payments, GET /healthz, GET /readyz)`],
       ...(config.SANDBOX_ENABLED
@@ -68,6 +89,7 @@ async function main(): Promise<void> {
           ? `${config.PLATFORM_KEYS.map((k) => k.keyId).join(', ')} (PLATFORM_KEYS)`
           : `${loadOrCreateDevPlatformKey(env.KEYS_DIR as string).keyId}  (development key in ${devPlatformKeyPath(env.KEYS_DIR as string)}; \`npm run platform -- GET /v1/payments/<id>\` signs with it)`,
       ],
+      ...(staffToken === undefined ? [] : ([['Staff token', staffToken]] as [string, string][])),
       ['Worker', `task queue "${config.TEMPORAL_TASK_QUEUE}" in namespace "${config.TEMPORAL_NAMESPACE}"`],
       ['Data', settings.dataDir],
     ];
