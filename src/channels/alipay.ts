@@ -365,11 +365,13 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
       if (response.sub_code === 'ACQ.TRADE_NOT_EXIST') return { status: 'FAILED', reason: 'ACQ.TRADE_NOT_EXIST' };
       throw refused(method, response);
     }
-    const refundStatus = stringField(response, 'refund_status');
-    if (refundStatus === 'REFUND_SUCCESS') return { status: 'SUCCEEDED' };
-    // Alipay leaves refund_status out when it holds no such refund: it was never taken or failed.
-    if (refundStatus === undefined) return { status: 'FAILED', reason: 'REFUND_NOT_EXIST' };
-    return { status: 'PROCESSING' };
+    // Only REFUND_SUCCESS is an answer. Alipay leaves refund_status out while the refund is
+    // processing and when it was never received or failed: the three look the same, so the refund
+    // stays PROCESSING and the caller keeps asking (re-sending the refund with the same
+    // out_request_no is safe and covers "never received") until its own deadline.
+    return stringField(response, 'refund_status') === 'REFUND_SUCCESS'
+      ? { status: 'SUCCEEDED' }
+      : { status: 'PROCESSING' };
   }
 
   return {
@@ -450,8 +452,9 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
 
     /**
      * `alipay.trade.refund` with `out_request_no` = the refund id. Alipay answers `fund_change: N`
-     * when this call moved no money, as on a retry of a refund already made: the refund is then
-     * queried for its real status.
+     * when this call moved no money: the refund is still processing, or this is a retry of a refund
+     * already made. The refund is then queried for its real status (PROCESSING until Alipay shows
+     * REFUND_SUCCESS, see {@link queryRefund}).
      */
     async refund(request: RefundRequest): Promise<RefundOutcome> {
       if (request.currency !== CURRENCY || !Number.isSafeInteger(request.amount) || request.amount < 1) {
@@ -474,7 +477,11 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
       return queryRefund(request.paymentId, request.refundId);
     },
 
-    /** `alipay.trade.fastpay.refund.query`: SUCCEEDED on REFUND_SUCCESS; FAILED when Alipay holds no such refund. */
+    /**
+     * `alipay.trade.fastpay.refund.query`: SUCCEEDED on REFUND_SUCCESS; PROCESSING while
+     * `refund_status` is absent (processing, not received or failed: Alipay does not say which);
+     * FAILED when Alipay holds no such trade.
+     */
     queryRefund,
 
     /**
@@ -513,6 +520,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
       const paidAt = fields.gmt_payment === undefined ? undefined : parseAlipayTime(fields.gmt_payment);
       return {
         ok: true,
+        kind: 'payment',
         notification: {
           channel: 'alipay',
           notificationId,

@@ -11,6 +11,7 @@ import {
   type ChannelOrder,
   type ChannelTrade,
   type CloseResult,
+  type ChannelRefundNotification,
   type CreateChannelOrderRequest,
   type RawCallback,
   type RefundOutcome,
@@ -217,22 +218,41 @@ function tradeStateOf(tradeState: string | undefined): ChannelTradeState | undef
   }
 }
 
-function refundOutcomeOf(body: Record<string, unknown>): RefundOutcome {
-  const status = text(body, 'status');
-  const channelRefundId = text(body, 'refund_id');
-  const id = channelRefundId === undefined ? {} : { channelRefundId };
+/**
+ * A refund `status` in our terms: SUCCESS is SUCCEEDED, CLOSED is a final FAILED, PROCESSING and
+ * ABNORMAL are not final (an ABNORMAL refund holds the money until it is sent to another account),
+ * ABNORMAL keeping its name as the reason. `undefined` for anything else.
+ */
+function refundStatusOf(status: string | undefined): Pick<RefundOutcome, 'status' | 'reason'> | undefined {
   switch (status) {
     case 'SUCCESS':
-      return { status: 'SUCCEEDED', ...id };
+      return { status: 'SUCCEEDED' };
     case 'PROCESSING':
-      return { status: 'PROCESSING', ...id };
-    case 'CLOSED':
+      return { status: 'PROCESSING' };
     case 'ABNORMAL':
-      return { status: 'FAILED', ...id, reason: status };
+      return { status: 'PROCESSING', reason: 'ABNORMAL' };
+    case 'CLOSED':
+      return { status: 'FAILED', reason: 'CLOSED' };
     default:
-      throw new ChannelRejectedError('WeChat Pay answered an unknown refund status', 'malformed_response');
+      return undefined;
   }
 }
+
+function refundOutcomeOf(body: Record<string, unknown>): RefundOutcome {
+  const outcome = refundStatusOf(text(body, 'status'));
+  if (outcome === undefined) {
+    throw new ChannelRejectedError('WeChat Pay answered an unknown refund status', 'malformed_response');
+  }
+  const channelRefundId = text(body, 'refund_id');
+  return { ...outcome, ...(channelRefundId === undefined ? {} : { channelRefundId }) };
+}
+
+/** The refund event types, each with the `refund_status` its resource must carry. */
+const REFUND_EVENT_STATUS: Readonly<Record<string, string>> = {
+  'REFUND.SUCCESS': 'SUCCESS',
+  'REFUND.ABNORMAL': 'ABNORMAL',
+  'REFUND.CLOSED': 'CLOSED',
+};
 
 export interface WechatPayAdapterOptions {
   /** API base, for example `https://api.mch.weixin.qq.com`; paths `/v3/...` are appended. */
@@ -315,6 +335,115 @@ export function createWechatPayAdapter(options: WechatPayAdapterOptions): Channe
     return { status: 'FAILED', reason: `${code}: ${text(answer.body, 'message') ?? 'no message'}` };
   }
 
+  /** The decrypted resource of a notification as an object, or why it is not one. */
+  function decryptedResource(resource: Record<string, unknown>): Record<string, unknown> | string {
+    const algorithm = text(resource, 'algorithm');
+    const ciphertext = text(resource, 'ciphertext');
+    const nonce = text(resource, 'nonce');
+    if (algorithm !== 'AEAD_AES_256_GCM') return 'unsupported_algorithm';
+    if (ciphertext === undefined || nonce === undefined) return 'malformed_body';
+    const associatedData = resource.associated_data;
+    let plaintext: unknown;
+    try {
+      plaintext = JSON.parse(
+        decryptWechatpayResource(
+          {
+            algorithm,
+            ciphertext,
+            nonce,
+            ...(typeof associatedData === 'string' ? { associated_data: associatedData } : {}),
+          },
+          keyring.apiV3Key,
+        ),
+      );
+    } catch {
+      return 'decrypt_failed';
+    }
+    return isRecord(plaintext) ? plaintext : 'malformed_body';
+  }
+
+  function failure(reason: string, outTradeNo: string | undefined): VerificationResult {
+    return { ok: false, reason, ...(outTradeNo === undefined ? {} : { outTradeNo }) };
+  }
+
+  /** A `TRANSACTION.SUCCESS` resource (the transaction) as a payment notification. */
+  function paymentOf(notificationId: string, transaction: Record<string, unknown>): VerificationResult {
+    const outTradeNo = text(transaction, 'out_trade_no');
+    const fail = (reason: string) => failure(reason, outTradeNo);
+    const channelTradeNo = text(transaction, 'transaction_id');
+    const merchantId = text(transaction, 'mchid');
+    const appId = text(transaction, 'appid');
+    if (outTradeNo === undefined || channelTradeNo === undefined || merchantId === undefined || appId === undefined) {
+      return fail('malformed_body');
+    }
+    const amountField = transaction.amount;
+    const amount = isRecord(amountField) ? fenToMinor(amountField.total) : undefined;
+    if (amount === undefined) return fail('bad_amount');
+    if (isRecord(amountField) && amountField.currency !== undefined && amountField.currency !== CURRENCY) {
+      return fail('bad_currency');
+    }
+    const state = tradeStateOf(text(transaction, 'trade_state'));
+    if (state === undefined) return fail('unknown_trade_state');
+    const paidAt = parseWechatpayTime(text(transaction, 'success_time'));
+    return {
+      ok: true,
+      kind: 'payment',
+      notification: {
+        channel: 'wechatpay',
+        notificationId,
+        outTradeNo,
+        channelTradeNo,
+        state,
+        amount,
+        currency: CURRENCY,
+        merchantId,
+        appId,
+        ...(paidAt === undefined ? {} : { paidAt: paidAt.toISOString() }),
+      },
+    };
+  }
+
+  /**
+   * A `REFUND.*` resource as a refund notification. Its `refund_status` must be the one the
+   * (signed) event type names, else it fails closed: `mismatched_refund_status`. The amount is
+   * `amount.refund`.
+   */
+  function refundOf(
+    notificationId: string,
+    expectedStatus: string,
+    resource: Record<string, unknown>,
+  ): VerificationResult {
+    const outTradeNo = text(resource, 'out_trade_no');
+    const fail = (reason: string) => failure(reason, outTradeNo);
+    const refundId = text(resource, 'out_refund_no');
+    const merchantId = text(resource, 'mchid');
+    if (outTradeNo === undefined || refundId === undefined || merchantId === undefined) return fail('malformed_body');
+    const status = text(resource, 'refund_status');
+    if (status !== expectedStatus) return fail('mismatched_refund_status');
+    const outcome = refundStatusOf(status);
+    if (outcome === undefined) return fail('mismatched_refund_status');
+    const amountField = resource.amount;
+    const amount = isRecord(amountField) ? fenToMinor(amountField.refund) : undefined;
+    if (amount === undefined) return fail('bad_amount');
+    if (isRecord(amountField) && amountField.currency !== undefined && amountField.currency !== CURRENCY) {
+      return fail('bad_currency');
+    }
+    const channelRefundId = text(resource, 'refund_id');
+    const refund: ChannelRefundNotification = {
+      channel: 'wechatpay',
+      notificationId,
+      outTradeNo,
+      refundId,
+      ...(channelRefundId === undefined ? {} : { channelRefundId }),
+      status: outcome.status,
+      amount,
+      currency: CURRENCY,
+      merchantId,
+      ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+    };
+    return { ok: true, kind: 'refund', refund };
+  }
+
   return {
     channel: 'wechatpay',
     supports,
@@ -390,14 +519,16 @@ export function createWechatPayAdapter(options: WechatPayAdapterOptions): Channe
 
     /**
      * `POST /v3/refund/domestic/refunds` with `out_refund_no` = the refund id: a retry answers
-     * the first refund, never a second one. Business refusals come back as FAILED with WeChat
-     * Pay's code and message.
+     * the first refund, never a second one. WeChat Pay usually answers PROCESSING: the outcome
+     * arrives as a `REFUND.*` notification at `notifyUrl` (when given) or by {@link queryRefund}.
+     * Business refusals come back as FAILED with WeChat Pay's code and message.
      */
     async refund(request: RefundRequest): Promise<RefundOutcome> {
       const answer = await call('POST', '/v3/refund/domestic/refunds', {
         out_trade_no: request.paymentId,
         out_refund_no: request.refundId,
         reason: truncate(request.reason, 80),
+        ...(request.notifyUrl === undefined ? {} : { notify_url: request.notifyUrl }),
         amount: {
           refund: minorToFen(request.amount, request.currency),
           total: minorToFen(request.totalAmount, request.currency),
@@ -417,7 +548,9 @@ export function createWechatPayAdapter(options: WechatPayAdapterOptions): Channe
 
     /**
      * Verifies the signature over the raw body first (key chosen by `Wechatpay-Serial`, 300 s
-     * timestamp tolerance), then decrypts the resource. Amounts are fen, returned as minor units.
+     * timestamp tolerance), then decrypts the resource. `TRANSACTION.SUCCESS` is a payment;
+     * `REFUND.SUCCESS | REFUND.ABNORMAL | REFUND.CLOSED` is a refund whose `refund_status` must
+     * agree with the event type. Amounts are fen, returned as minor units.
      */
     verifyNotification(raw: RawCallback): VerificationResult {
       const problem = checkWechatpaySignature(raw.headers, raw.body, platformKeys);
@@ -432,66 +565,15 @@ export function createWechatPayAdapter(options: WechatPayAdapterOptions): Channe
       const notificationId = isRecord(envelope) ? text(envelope, 'id') : undefined;
       if (!isRecord(resource) || notificationId === undefined) return { ok: false, reason: 'malformed_body' };
       const eventType = isRecord(envelope) ? text(envelope, 'event_type') : undefined;
-      if (eventType !== 'TRANSACTION.SUCCESS') return { ok: false, reason: 'unsupported_event_type' };
-      const algorithm = text(resource, 'algorithm');
-      const ciphertext = text(resource, 'ciphertext');
-      const nonce = text(resource, 'nonce');
-      if (algorithm !== 'AEAD_AES_256_GCM') return { ok: false, reason: 'unsupported_algorithm' };
-      if (ciphertext === undefined || nonce === undefined) return { ok: false, reason: 'malformed_body' };
-      const associatedData = resource.associated_data;
-      let transaction: unknown;
-      try {
-        transaction = JSON.parse(
-          decryptWechatpayResource(
-            {
-              algorithm,
-              ciphertext,
-              nonce,
-              ...(typeof associatedData === 'string' ? { associated_data: associatedData } : {}),
-            },
-            keyring.apiV3Key,
-          ),
-        );
-      } catch {
-        return { ok: false, reason: 'decrypt_failed' };
+      const refundStatus = eventType === undefined ? undefined : REFUND_EVENT_STATUS[eventType];
+      if (eventType !== 'TRANSACTION.SUCCESS' && refundStatus === undefined) {
+        return { ok: false, reason: 'unsupported_event_type' };
       }
-      if (!isRecord(transaction)) return { ok: false, reason: 'malformed_body' };
-      const outTradeNo = text(transaction, 'out_trade_no');
-      const fail = (reason: string): VerificationResult => ({
-        ok: false,
-        reason,
-        ...(outTradeNo === undefined ? {} : { outTradeNo }),
-      });
-      const channelTradeNo = text(transaction, 'transaction_id');
-      const merchantId = text(transaction, 'mchid');
-      const appId = text(transaction, 'appid');
-      if (outTradeNo === undefined || channelTradeNo === undefined || merchantId === undefined || appId === undefined) {
-        return fail('malformed_body');
-      }
-      const amountField = transaction.amount;
-      const amount = isRecord(amountField) ? fenToMinor(amountField.total) : undefined;
-      if (amount === undefined) return fail('bad_amount');
-      if (isRecord(amountField) && amountField.currency !== undefined && amountField.currency !== CURRENCY) {
-        return fail('bad_currency');
-      }
-      const state = tradeStateOf(text(transaction, 'trade_state'));
-      if (state === undefined) return fail('unknown_trade_state');
-      const paidAt = parseWechatpayTime(text(transaction, 'success_time'));
-      return {
-        ok: true,
-        notification: {
-          channel: 'wechatpay',
-          notificationId,
-          outTradeNo,
-          channelTradeNo,
-          state,
-          amount,
-          currency: CURRENCY,
-          merchantId,
-          appId,
-          ...(paidAt === undefined ? {} : { paidAt: paidAt.toISOString() }),
-        },
-      };
+      const decrypted = decryptedResource(resource);
+      if (typeof decrypted === 'string') return { ok: false, reason: decrypted };
+      return refundStatus === undefined
+        ? paymentOf(notificationId, decrypted)
+        : refundOf(notificationId, refundStatus, decrypted);
     },
 
     /** HTTP 204, no body: WeChat Pay stops resending. */

@@ -7,7 +7,7 @@ import { channelOrderKey } from '../db/models/channel-order.js';
 import { PAYMENT_ID_PATTERN } from '../payments/identity.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../workflows/contracts.js';
 import { CashierRefusedError } from './channels/index.js';
-import { SandboxNotFoundError, type ChannelSimulator } from './channels/types.js';
+import { DEFAULT_REFUND_BEHAVIOUR, SandboxNotFoundError, type ChannelSimulator } from './channels/types.js';
 import type { PlatformStub } from './platform.js';
 
 const paySchema = z.strictObject({
@@ -21,11 +21,17 @@ const outageSchema = z.strictObject({
   operations: z.array(z.enum(['create', 'query', 'close', 'refund'])).min(1),
   enabled: z.boolean(),
 });
+const refundBehaviourSchema = z.strictObject({
+  mode: z.enum(['immediate', 'async']).default(DEFAULT_REFUND_BEHAVIOUR.mode),
+  outcome: z.enum(['success', 'abnormal', 'closed']).default(DEFAULT_REFUND_BEHAVIOUR.outcome),
+  notify: z.boolean().default(DEFAULT_REFUND_BEHAVIOUR.notify),
+});
 const refuseSchema = z.strictObject({ orderId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) });
 
 /**
  * The sandbox control API (`/sandbox/v1`), for tests and demos: act as the payer at the channel,
- * break a channel, make the platform stub refuse an order, and read what the platform received.
+ * break a channel, choose how its refunds end, make the platform stub refuse an order, and read
+ * what the platform received.
  */
 export function sandboxControlRoutes({
   models,
@@ -72,14 +78,35 @@ export function sandboxControlRoutes({
     }
   });
 
-  router.post('/channels/:channel/outage', async (req, res) => {
-    const channel = req.params.channel as PaymentChannel;
-    if (!PAYMENT_CHANNELS.includes(channel)) {
-      throw new ApiError(404, 'not_found_error', 'unknown_channel', `No channel ${req.params.channel}.`, 'channel');
+  function channelOf(name: string): PaymentChannel {
+    const channel = PAYMENT_CHANNELS.find((c) => c === name);
+    if (channel === undefined) {
+      throw new ApiError(404, 'not_found_error', 'unknown_channel', `No channel ${name}.`, 'channel');
     }
+    return channel;
+  }
+
+  router.post('/channels/:channel/outage', async (req, res) => {
+    const channel = channelOf(req.params.channel);
     const { operations, enabled } = parseOrThrow(outageSchema, req.body ?? {});
     await simulators[channel].setOutage(operations, enabled);
     res.json({ channel, operations, enabled });
+  });
+
+  /**
+   * How refunds requested at the channel from now on end (see `RefundBehaviour`); fields left out
+   * take the defaults (`async`, `success`, `notify: true`), so `{}` restores the default.
+   * Answers `{ channel, mode, outcome, notify }`.
+   */
+  router.post('/channels/:channel/refund-behaviour', async (req, res) => {
+    const channel = channelOf(req.params.channel);
+    const behaviour = parseOrThrow(refundBehaviourSchema, req.body ?? {});
+    res.json({ channel, ...(await simulators[channel].setRefundBehaviour(behaviour)) });
+  });
+
+  router.get('/channels/:channel/refund-behaviour', async (req, res) => {
+    const channel = channelOf(req.params.channel);
+    res.json({ channel, ...(await simulators[channel].refundBehaviour()) });
   });
 
   router.post('/platform/refuse', async (req, res) => {

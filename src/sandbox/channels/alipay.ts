@@ -13,12 +13,18 @@ import {
 import type { ChannelOperation } from '../../channels/types.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import { formatMajor, parseMajor } from '../../../workflows/money.js';
-import { randomDigits, shanghaiDate, type Trade } from './order-book.js';
+import { randomDigits, refundSettlesAt, refundStateAt, shanghaiDate, type Trade } from './order-book.js';
 import type { OutgoingNotification } from './notifier.js';
 import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from './simulator.js';
 
 /** Alipay's resend waits after an unacknowledged notification: 8 deliveries in about 25 h. */
 export const ALIPAY_RESEND_SCHEDULE_MS: readonly number[] = [4, 10, 10, 60, 120, 360, 900].map((m) => m * 60_000);
+
+/**
+ * How long the simulated Alipay takes to settle a refund, in provider time (scaled by the sandbox
+ * time scale). Alipay asks merchants to query a refund no sooner than 10 s after requesting it.
+ */
+export const ALIPAY_REFUND_SETTLE_DELAY_MS = 3 * 60_000;
 
 /** Keys the simulated Alipay needs: the merchant's public key to check requests, its own private key to sign. */
 export type AlipaySandboxKeys = Pick<
@@ -189,6 +195,8 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
       };
     },
 
+    refundSettleDelayMs: ALIPAY_REFUND_SETTLE_DELAY_MS,
+
     mountApi(router: Router, cashier: Cashier): void {
       const { book, outages } = cashier;
 
@@ -337,7 +345,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
           if (amount === undefined || amount < 1) {
             return businessFailed('ACQ.INVALID_PARAMETER', 'refund_amount must be a positive yuan amount');
           }
-          const decision = await book.refund({
+          const decision = await cashier.refund({
             outTradeNo,
             outRequestNo: str(biz, 'out_request_no') ?? outTradeNo,
             amount,
@@ -357,12 +365,14 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
             }
           }
           const { trade, refund, replayed } = decision;
+          // Only the call that moved the money says Y: a refund still processing (or one that
+          // will not succeed) says N, and so does a retry of the same out_request_no.
+          const moved = !replayed && refundStateAt(refund) === 'SUCCEEDED';
           return success({
             out_trade_no: outTradeNo,
             ...paidFields(trade),
-            // Only the call that moved the money says Y; a retry of the same out_request_no says N.
-            fund_change: replayed ? 'N' : 'Y',
-            refund_fee: formatMajor(trade.refunded, 'CNY'),
+            fund_change: moved ? 'Y' : 'N',
+            refund_fee: formatMajor(trade.refundHeld, 'CNY'),
             gmt_refund_pay: formatAlipayTime(refund.at),
           });
         },
@@ -374,14 +384,20 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
           const refund = await book.findRefund(str(biz, 'out_request_no') ?? outTradeNo);
           // Like Alipay: an unknown refund is a success answer without refund fields.
           if (!refund || refund.outTradeNo !== outTradeNo) return success({ out_trade_no: outTradeNo });
-          return success({
+          const common = {
             out_trade_no: outTradeNo,
             trade_no: trade.outcome?.channelTradeNo,
             out_request_no: refund.outRequestNo,
             total_amount: formatMajor(trade.order.amount, 'CNY'),
             refund_amount: formatMajor(refund.amount, 'CNY'),
+          };
+          // refund_status is absent until the refund succeeds, and for good when it does not:
+          // "not received or failed" look the same, the merchant keeps querying.
+          if (refundStateAt(refund) !== 'SUCCEEDED') return success(common);
+          return success({
+            ...common,
             refund_status: 'REFUND_SUCCESS',
-            gmt_refund_pay: formatAlipayTime(refund.at),
+            gmt_refund_pay: formatAlipayTime(refundSettlesAt(refund)),
           });
         },
       };

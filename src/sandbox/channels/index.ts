@@ -5,7 +5,7 @@ import type { PaymentChannel } from '../../../workflows/contracts.js';
 import { ALIPAY_RESEND_SCHEDULE_MS, alipayProtocol } from './alipay.js';
 import { sandboxChannelModels } from './models.js';
 import { createNotifier } from './notifier.js';
-import { createOrderBook, createOutages } from './order-book.js';
+import { createOrderBook, createOutages, createRefundBehaviours } from './order-book.js';
 import { createChannelSimulator, type ChannelProtocol } from './simulator.js';
 import type { ChannelSimulator } from './types.js';
 import { WECHATPAY_RESEND_SCHEDULE_MS, wechatpayProtocol } from './wechatpay.js';
@@ -19,7 +19,7 @@ export interface ChannelSimulatorDeps {
   keyring: Keyring;
   /** Base URL at which payers reach the API; WeChat Pay's `code_url` points under it. */
   publicBaseUrl: string;
-  /** Multiplies the providers' notification resend schedules (0.01: four minutes become 2.4 s). */
+  /** Multiplies the providers' delays: notification resends, refund processing (0.01: four minutes become 2.4 s). */
   timeScale: number;
   logger: Logger;
 }
@@ -57,7 +57,9 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
       protocol,
       book: createOrderBook(models, protocol.channel),
       outages: createOutages(models, protocol.channel),
+      refundBehaviours: createRefundBehaviours(models, protocol.channel),
       notifier: createNotifier({ channel: protocol.channel, resendScheduleMs, timeScale, logger }),
+      timeScale,
       logger,
     });
 

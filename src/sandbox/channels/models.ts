@@ -51,10 +51,15 @@ const outcomeSchema = new Schema(
 );
 outcomeSchema.index({ channel: 1, outTradeNo: 1 }, { unique: true });
 
+export const REFUND_OUTCOMES = ['success', 'abnormal', 'closed'] as const;
+
 /**
  * One refund, keyed by the merchant's `out_request_no` / `out_refund_no`. `seq` numbers an order's
  * refunds 1, 2, ...: unique per order, so two refunds can never both pass the "not more than was
- * paid" check against the same earlier total.
+ * paid" check against the same earlier total. Never changed after the insert: the refund is
+ * processing until `settlesAt` and has `outcome` from then on (computed when read, so every
+ * process agrees without a timer). Refunds recorded before `settlesAt` and `outcome` existed
+ * settled at `at` with success.
  */
 const refundSchema = new Schema(
   {
@@ -66,6 +71,12 @@ const refundSchema = new Schema(
     amount: minorUnits,
     reason: { type: String, default: '' },
     at: { type: Date, required: true },
+    /** When the refund stops processing; `at` for one that settled at once. */
+    settlesAt: { type: Date },
+    /** How the refund ends at `settlesAt`; `closed` gives the amount back to the refundable balance. */
+    outcome: { type: String, enum: REFUND_OUTCOMES },
+    /** Where the channel notifies the refund's outcome; empty for none. */
+    notifyUrl: { type: String, default: '' },
   },
   { collection: 'sandbox_channel_refunds', versionKey: false },
 );
@@ -82,16 +93,34 @@ const faultSchema = new Schema(
 );
 faultSchema.index({ channel: 1, operation: 1 }, { unique: true });
 
+/**
+ * How later refunds at a channel end (set through the sandbox control API); keyed by channel,
+ * absent = the default (asynchronous, success, notified).
+ */
+const refundBehaviourSchema = new Schema(
+  {
+    /** The channel. */
+    _id: { type: String, required: true, enum: PAYMENT_CHANNELS },
+    mode: { type: String, required: true, enum: ['immediate', 'async'] },
+    outcome: { type: String, required: true, enum: REFUND_OUTCOMES },
+    notify: { type: Boolean, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'sandbox_channel_refund_behaviours', versionKey: false },
+);
+
 export type SandboxOrder = InferSchemaType<typeof orderSchema>;
 export type SandboxOutcome = InferSchemaType<typeof outcomeSchema>;
 export type SandboxRefund = InferSchemaType<typeof refundSchema>;
 export type SandboxFault = InferSchemaType<typeof faultSchema>;
+export type SandboxRefundBehaviour = InferSchemaType<typeof refundBehaviourSchema>;
 
 export interface SandboxChannelModels {
   orders: Model<SandboxOrder>;
   outcomes: Model<SandboxOutcome>;
   refunds: Model<SandboxRefund>;
   faults: Model<SandboxFault>;
+  refundBehaviours: Model<SandboxRefundBehaviour>;
 }
 
 /** The sandbox's models on `connection`, with their (unique) indexes created before it resolves. */
@@ -101,6 +130,11 @@ export async function sandboxChannelModels(connection: Connection): Promise<Sand
     outcomes: modelOn<SandboxChannelModels['outcomes']>(connection, 'SandboxChannelOutcome', outcomeSchema),
     refunds: modelOn<SandboxChannelModels['refunds']>(connection, 'SandboxChannelRefund', refundSchema),
     faults: modelOn<SandboxChannelModels['faults']>(connection, 'SandboxChannelFault', faultSchema),
+    refundBehaviours: modelOn<SandboxChannelModels['refundBehaviours']>(
+      connection,
+      'SandboxChannelRefundBehaviour',
+      refundBehaviourSchema,
+    ),
   };
   await Promise.all([
     models.orders.createIndexes(),

@@ -18,7 +18,13 @@ export interface Notifier {
    * channel's schedule until one is or the schedule ends. `copies` 0 sends nothing (lost).
    */
   send(notification: OutgoingNotification, copies: number): Promise<number>;
-  /** Stops every pending resend. */
+  /**
+   * Sends one copy at `at` (at once if it has passed), with resends as {@link send}: for an
+   * event the channel notifies later, such as a refund settling. Pending until then in this
+   * process only: a process that stops before `at` loses the notification, as a channel may.
+   */
+  sendAt(at: Date, notification: OutgoingNotification): void;
+  /** Stops every pending delivery and resend. */
   close(): void;
 }
 
@@ -80,12 +86,27 @@ export function createNotifier(options: NotifierOptions): Notifier {
     timers.add(timer);
   }
 
+  async function send(notification: OutgoingNotification, copies: number): Promise<number> {
+    if (copies <= 0 || closed) return 0;
+    const answers = await Promise.all(Array.from({ length: copies }, () => deliver(notification, 0)));
+    if (!answers.includes(true)) scheduleResend(notification, 0);
+    return copies;
+  }
+
   return {
-    async send(notification, copies) {
-      if (copies <= 0 || closed) return 0;
-      const answers = await Promise.all(Array.from({ length: copies }, () => deliver(notification, 0)));
-      if (!answers.includes(true)) scheduleResend(notification, 0);
-      return copies;
+    send,
+    sendAt(at, notification) {
+      if (closed) return;
+      const timer = setTimeout(
+        () => {
+          timers.delete(timer);
+          // send() never rejects: deliver() turns every failure into "not acknowledged".
+          void send(notification, 1);
+        },
+        Math.max(0, at.getTime() - Date.now()),
+      );
+      timer.unref();
+      timers.add(timer);
     },
     close() {
       closed = true;

@@ -3,6 +3,7 @@ import type { PaymentChannel } from '../../../workflows/contracts.js';
 import type { ChannelOperation } from '../../channels/types.js';
 import { isDuplicateKeyError } from '../../db/errors.js';
 import type { SandboxChannelModels, SandboxOrder, SandboxOutcome, SandboxRefund } from './models.js';
+import { DEFAULT_REFUND_BEHAVIOUR, type RefundBehaviour } from './types.js';
 
 /** A simulated channel's view of one order: what was created, how it ended, what was refunded. */
 export interface Trade {
@@ -10,9 +11,56 @@ export interface Trade {
   /** `NOT_PAID` until paid or closed; a paid order stays `PAID` after refunds (see `refunded`). */
   state: 'NOT_PAID' | 'PAID' | 'CLOSED';
   outcome: SandboxOutcome | null;
-  /** Minor units refunded so far. */
+  /** Minor units whose refund has succeeded: back with the payer. */
   refunded: number;
+  /**
+   * Minor units taken from the refundable balance by refunds: processing, succeeded or abnormal
+   * ones (a closed refund gives its amount back). The refundable balance is the order's amount
+   * less this.
+   */
+  refundHeld: number;
 }
+
+/** Where a refund stands at the channel at a given instant. */
+export type RefundState = 'PROCESSING' | 'SUCCEEDED' | 'ABNORMAL' | 'CLOSED';
+
+type RefundTiming = Pick<SandboxRefund, 'at' | 'settlesAt' | 'outcome'>;
+
+/** A refund's state at `now`: processing until it settles, then its outcome. */
+export function refundStateAt(refund: RefundTiming, now: Date = new Date()): RefundState {
+  const settlesAt = refund.settlesAt ?? refund.at;
+  if (now.getTime() < settlesAt.getTime()) return 'PROCESSING';
+  switch (refund.outcome ?? 'success') {
+    case 'success':
+      return 'SUCCEEDED';
+    case 'abnormal':
+      return 'ABNORMAL';
+    case 'closed':
+      return 'CLOSED';
+  }
+}
+
+/** When the refund settled or will settle. */
+export function refundSettlesAt(refund: RefundTiming): Date {
+  return refund.settlesAt ?? refund.at;
+}
+
+/** Minor units held and refunded by `refunds` at `now`. */
+function refundTotals(
+  refunds: readonly (RefundTiming & Pick<SandboxRefund, 'amount'>)[],
+  now: Date,
+): Pick<Trade, 'refunded' | 'refundHeld'> {
+  let refunded = 0;
+  let refundHeld = 0;
+  for (const refund of refunds) {
+    const state = refundStateAt(refund, now);
+    if (state !== 'CLOSED') refundHeld += refund.amount;
+    if (state === 'SUCCEEDED') refunded += refund.amount;
+  }
+  return { refunded, refundHeld };
+}
+
+const REFUND_TOTAL_FIELDS = { _id: 0, amount: 1, at: 1, settlesAt: 1, outcome: 1 } as const;
 
 export type OpenOrderResult =
   | { kind: 'created' | 'existing'; trade: Trade }
@@ -35,6 +83,11 @@ export interface RefundRequestAtChannel {
   amount: number;
   reason: string;
   channelRefundId: string;
+  /** When the refund stops processing (now for one settled in the answer). */
+  settlesAt: Date;
+  outcome: RefundBehaviour['outcome'];
+  /** Where its outcome is notified; '' for nowhere. */
+  notifyUrl: string;
 }
 
 export interface OrderBook {
@@ -49,8 +102,9 @@ export interface OrderBook {
   /** Fault injection: replaces a closed order's outcome with a payment (one that was in flight). */
   settleAfterClose(outTradeNo: string, outcome: Omit<SandboxOutcome, '_id' | 'channel' | 'outTradeNo'>): Promise<Trade>;
   /**
-   * Refunds at most once per `outRequestNo` (a retry answers the first refund) and never more in
-   * total than was paid, even under concurrent refunds of one order.
+   * Refunds at most once per `outRequestNo` (a retry answers the first refund, however it ended)
+   * and never more in total than the refundable balance, even under concurrent refunds of one
+   * order. The refund is recorded at once, processing until `settlesAt`.
    */
   refund(request: RefundRequestAtChannel): Promise<RefundDecision>;
   findRefund(outRequestNo: string): Promise<SandboxRefund | undefined>;
@@ -69,13 +123,13 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
     if (!order) return undefined;
     const [outcome, refunds] = await Promise.all([
       models.outcomes.findOne({ _id: keyOf(outTradeNo) }, { _id: 0 }).lean<SandboxOutcome>(),
-      models.refunds.find({ channel, outTradeNo }, { _id: 0, amount: 1 }).lean<Pick<SandboxRefund, 'amount'>[]>(),
+      models.refunds.find({ channel, outTradeNo }, REFUND_TOTAL_FIELDS).lean<SandboxRefund[]>(),
     ]);
     return {
       order,
       state: outcome?.state === 'PAID' ? 'PAID' : outcome?.state === 'CLOSED' ? 'CLOSED' : 'NOT_PAID',
       outcome: outcome ?? null,
-      refunded: refunds.reduce((sum, r) => sum + r.amount, 0),
+      ...refundTotals(refunds, new Date()),
     };
   }
 
@@ -144,12 +198,18 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
         const current = await trade(request.outTradeNo);
         if (!current) return { kind: 'refused', why: 'TRADE_NOT_EXIST' };
         if (current.state !== 'PAID') return { kind: 'refused', why: 'TRADE_NOT_PAID' };
-        // Total and next seq from one read: an insert succeeds only if no refund joined since.
+        // Balance and next seq from one read: an insert succeeds only if no refund joined since.
+        // Balance only grows back over time (a closed refund settling), so a stale read is safe.
+        const now = new Date();
         const earlierRefunds = await models.refunds
-          .find({ channel, outTradeNo: request.outTradeNo }, { _id: 0, seq: 1, amount: 1 })
-          .lean<Pick<SandboxRefund, 'seq' | 'amount'>[]>();
-        const refunded = earlierRefunds.reduce((sum, r) => sum + r.amount, 0);
-        if (refunded + request.amount > current.order.amount) return { kind: 'refused', why: 'EXCEEDS_PAID' };
+          .find({ channel, outTradeNo: request.outTradeNo }, { ...REFUND_TOTAL_FIELDS, seq: 1 })
+          .lean<SandboxRefund[]>();
+        const { refundHeld } = refundTotals(earlierRefunds, now);
+        if (refundHeld + request.amount > current.order.amount) {
+          // This same refund may have joined since it was looked for (a concurrent retry): answer it.
+          if (await findRefund(request.outRequestNo)) continue;
+          return { kind: 'refused', why: 'EXCEEDS_PAID' };
+        }
         const lastSeq = earlierRefunds.reduce((max, r) => Math.max(max, r.seq), 0);
         const refund: SandboxRefund = {
           channel,
@@ -159,7 +219,10 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
           channelRefundId: request.channelRefundId,
           amount: request.amount,
           reason: request.reason,
-          at: new Date(),
+          at: now,
+          settlesAt: request.settlesAt.getTime() < now.getTime() ? now : request.settlesAt,
+          outcome: request.outcome,
+          notifyUrl: request.notifyUrl,
         };
         try {
           await models.refunds.create(refund);
@@ -199,6 +262,42 @@ export function createOutages(ready: Promise<SandboxChannelModels>, channel: Pay
     async isDown(operation) {
       const models = await ready;
       return (await models.faults.exists({ channel, operation })) !== null;
+    },
+  };
+}
+
+/** How later refunds at a channel end; kept in MongoDB so every process agrees. */
+export interface RefundBehaviours {
+  /** Stores `behaviour` for refunds requested from now on; answers it. */
+  set(behaviour: RefundBehaviour): Promise<RefundBehaviour>;
+  /** The stored behaviour, or {@link DEFAULT_REFUND_BEHAVIOUR}. */
+  get(): Promise<RefundBehaviour>;
+}
+
+export function createRefundBehaviours(
+  ready: Promise<SandboxChannelModels>,
+  channel: PaymentChannel,
+): RefundBehaviours {
+  return {
+    async set(behaviour) {
+      const models = await ready;
+      const { mode, outcome, notify } = behaviour;
+      await models.refundBehaviours.replaceOne(
+        { _id: channel },
+        { _id: channel, mode, outcome, notify, updatedAt: new Date() },
+        { upsert: true },
+      );
+      return { mode, outcome, notify };
+    },
+    async get() {
+      const models = await ready;
+      const stored = await models.refundBehaviours.findOne({ _id: channel }).lean();
+      if (!stored) return { ...DEFAULT_REFUND_BEHAVIOUR };
+      return {
+        mode: stored.mode === 'immediate' ? 'immediate' : 'async',
+        outcome: stored.outcome === 'abnormal' || stored.outcome === 'closed' ? stored.outcome : 'success',
+        notify: stored.notify,
+      };
     },
   };
 }

@@ -8,7 +8,16 @@ import {
   type SimulatedPayment,
 } from './types.js';
 import { CASHIER_PAGE_HEADERS, renderCashierNotice, renderCashierPage, type CashierOrder } from './cashier-page.js';
-import type { OrderBook, Outages, Trade } from './order-book.js';
+import type { SandboxRefund } from './models.js';
+import {
+  refundSettlesAt,
+  type OrderBook,
+  type Outages,
+  type RefundBehaviours,
+  type RefundDecision,
+  type RefundRequestAtChannel,
+  type Trade,
+} from './order-book.js';
 import type { Notifier, OutgoingNotification } from './notifier.js';
 import { isCurrency } from '../../../workflows/money.js';
 
@@ -38,9 +47,22 @@ export interface ChannelProtocol {
   newBuyerId(): string;
   /** The signed payment notification of a paid trade; `tamperAmount` misreports the amount by one yuan. */
   paymentNotification(trade: PaidTrade, tamperAmount: boolean): OutgoingNotification;
+  /** How long an asynchronous refund processes, in milliseconds of real provider time. */
+  refundSettleDelayMs: number;
+  /**
+   * The signed notification of a refund's outcome (as it stands once it settles), for channels
+   * that notify refunds to the refund request's `notify_url`.
+   */
+  refundNotification?(trade: PaidTrade, refund: SandboxRefund): OutgoingNotification;
   /** Registers the provider's API (and its cashier entry) on the simulator's router. */
   mountApi(router: Router, cashier: Cashier): void;
 }
+
+/** A merchant's refund request as a protocol hands it to the cashier. */
+export type CashierRefundRequest = Omit<RefundRequestAtChannel, 'settlesAt' | 'outcome' | 'notifyUrl'> & {
+  /** Where the merchant asked for the refund's notification, if it did. */
+  notifyUrl?: string;
+};
 
 /** What a protocol's routes need from the shared cashier. */
 export interface Cashier {
@@ -51,6 +73,13 @@ export interface Cashier {
   show(res: Response, trade: Trade, routerBase: string): void;
   /** Answers a page that ends the visit (errors included) with `status`. */
   notice(res: Response, status: number, title: string, message: string): void;
+  /**
+   * Records a refund the way the channel's current {@link RefundBehaviours refund behaviour}
+   * says (processing for the protocol's delay, or settled at once; its outcome), idempotent by
+   * `outRequestNo`. A new refund whose behaviour notifies and that names a `notifyUrl` is notified
+   * when it settles; a retry is not notified again.
+   */
+  refund(request: CashierRefundRequest): Promise<RefundDecision>;
 }
 
 /** Adapts an async handler to Express: a rejection goes to the router's error handler. */
@@ -79,7 +108,10 @@ export interface SimulatorParts {
   protocol: ChannelProtocol;
   book: OrderBook;
   outages: Outages;
+  refundBehaviours: RefundBehaviours;
   notifier: Notifier;
+  /** Multiplies the provider's delays (0.01: a minute becomes 0.6 s). */
+  timeScale: number;
   logger: Logger;
 }
 
@@ -91,7 +123,9 @@ export function createChannelSimulator({
   protocol,
   book,
   outages,
+  refundBehaviours,
   notifier,
+  timeScale,
   logger,
 }: SimulatorParts): ChannelSimulator {
   const { channel } = protocol;
@@ -177,6 +211,23 @@ export function createChannelSimulator({
         .type('html')
         .send(renderCashierNotice(channel, { title, message, tone: 'bad' }));
     },
+    async refund(request) {
+      const behaviour = await refundBehaviours.get();
+      const now = Date.now();
+      const delay = behaviour.mode === 'immediate' ? 0 : protocol.refundSettleDelayMs * timeScale;
+      const decision = await book.refund({
+        ...request,
+        settlesAt: new Date(now + delay),
+        outcome: behaviour.outcome,
+        notifyUrl: behaviour.notify ? (request.notifyUrl ?? '') : '',
+      });
+      if (decision.kind !== 'refunded' || decision.replayed) return decision;
+      const { trade, refund } = decision;
+      if (refund.notifyUrl !== '' && protocol.refundNotification !== undefined && trade.state === 'PAID') {
+        notifier.sendAt(refundSettlesAt(refund), protocol.refundNotification(trade as PaidTrade, refund));
+      }
+      return decision;
+    },
   };
 
   const router = express.Router();
@@ -239,6 +290,8 @@ export function createChannelSimulator({
     router,
     pay,
     setOutage: (operations, enabled) => outages.set(operations, enabled),
+    setRefundBehaviour: (behaviour) => refundBehaviours.set(behaviour),
+    refundBehaviour: () => refundBehaviours.get(),
     async hasOrder(outTradeNo) {
       return (await book.trade(outTradeNo)) !== undefined;
     },

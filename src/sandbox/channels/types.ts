@@ -26,18 +26,43 @@ export interface SimulatedPayResult {
 }
 
 /**
+ * How later refunds at a simulated channel end, as the channel's refund API and query show them.
+ * - `mode`: `async` (the default) answers a refund as processing (WeChat Pay `PROCESSING`, Alipay
+ *   `fund_change: N` and a refund query without `refund_status`) until it settles after the
+ *   channel's delay, scaled by the sandbox time scale; `immediate` settles it in the answer.
+ * - `outcome`: `success` (the default) refunds the money; `abnormal` leaves a WeChat Pay refund
+ *   `ABNORMAL` (money held, not final; at Alipay the query never shows `REFUND_SUCCESS`);
+ *   `closed` ends it `CLOSED` (at Alipay: never `REFUND_SUCCESS`) without refunding, and the
+ *   trade's refundable balance is released.
+ * - `notify`: whether the outcome is notified to the refund's `notify_url` (WeChat Pay);
+ *   `false` simulates a lost notification. Defaults to true.
+ */
+export interface RefundBehaviour {
+  mode: 'immediate' | 'async';
+  outcome: 'success' | 'abnormal' | 'closed';
+  notify: boolean;
+}
+
+export const DEFAULT_REFUND_BEHAVIOUR: Readonly<RefundBehaviour> = { mode: 'async', outcome: 'success', notify: true };
+
+/**
  * A stand-in for a payment provider that behaves as the real one does: it verifies the merchant's
  * request signature, keeps orders (in MongoDB, so every API process sees the same), serves a
  * cashier page, sends signed notifications on the provider's resend schedule (time-compressed),
- * and answers query, close and refund. Mounted at `/sandbox/<channel>` on the API.
+ * and answers query, close and refund (asynchronous by default, see {@link RefundBehaviour}).
+ * Mounted at `/sandbox/<channel>` on the API.
  */
 export interface ChannelSimulator {
   readonly channel: PaymentChannel;
   readonly router: Router;
   /** The payer completes (or fails) the payment at the channel. Throws `SandboxNotFoundError` for an unknown order. */
   pay(outTradeNo: string, payment: SimulatedPayment): Promise<SimulatedPayResult>;
-  /** Makes the given operations answer like an outage (HTTP 503) until disabled. */
+  /** Makes the given operations answer like an outage (HTTP 503) until disabled. `refund` covers the refund query. */
   setOutage(operations: ChannelOperation[], enabled: boolean): Promise<void>;
+  /** Chooses how refunds requested from now on end (kept in MongoDB: every process sees it); answers it. */
+  setRefundBehaviour(behaviour: RefundBehaviour): Promise<RefundBehaviour>;
+  /** How refunds requested now end. */
+  refundBehaviour(): Promise<RefundBehaviour>;
   /** Whether the channel holds an order with this `out_trade_no`. */
   hasOrder(outTradeNo: string): Promise<boolean>;
   /** Stops pending notification resends (process shutdown, tests). */

@@ -12,7 +12,15 @@ import {
   type WechatpayResource,
 } from '../../channels/wechatpay.js';
 import type { Keyring } from '../../crypto/keyring.js';
-import { randomDigits, shanghaiDate, type Trade } from './order-book.js';
+import type { SandboxRefund } from './models.js';
+import {
+  randomDigits,
+  refundSettlesAt,
+  refundStateAt,
+  shanghaiDate,
+  type RefundState,
+  type Trade,
+} from './order-book.js';
 import type { OutgoingNotification } from './notifier.js';
 import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from './simulator.js';
 
@@ -20,6 +28,26 @@ import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from './si
 export const WECHATPAY_RESEND_SCHEDULE_MS: readonly number[] = [
   15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10_800, 10_800, 10_800, 21_600, 21_600,
 ].map((s) => s * 1000);
+
+/**
+ * How long the simulated WeChat Pay takes to settle a refund, in provider time (scaled by the
+ * sandbox time scale). WeChat Pay says refunds to the payer's balance arrive within 20 minutes.
+ */
+export const WECHATPAY_REFUND_SETTLE_DELAY_MS = 3 * 60_000;
+
+/** A refund's `status` / `refund_status` on WeChat Pay's wire. */
+const REFUND_STATUS: Record<RefundState, string> = {
+  PROCESSING: 'PROCESSING',
+  SUCCEEDED: 'SUCCESS',
+  ABNORMAL: 'ABNORMAL',
+  CLOSED: 'CLOSED',
+};
+
+const REFUND_SUMMARY: Record<string, string> = {
+  SUCCESS: '退款成功',
+  ABNORMAL: '退款异常',
+  CLOSED: '退款关闭',
+};
 
 /** A WeChat Pay key that signs: its serial and private key. */
 export interface WechatpaySigningKey {
@@ -99,7 +127,7 @@ export function wechatpayTransactionOf(
   const total = order.amount + (options.tamperAmount === true ? 100 : 0);
   const tradeState =
     trade.state === 'PAID'
-      ? trade.refunded > 0
+      ? trade.refundHeld > 0
         ? 'REFUND'
         : 'SUCCESS'
       : trade.state === 'CLOSED'
@@ -132,6 +160,35 @@ export function wechatpayTransactionOf(
       ...(outcome ? { payer_total: total } : {}),
       currency: 'CNY',
       payer_currency: 'CNY',
+    },
+  };
+}
+
+/**
+ * The decrypted resource of a `REFUND.*` notification: the refund as it stands at `settlesAt`
+ * (its final status; `success_time` only for SUCCESS). Amounts in fen.
+ */
+export function wechatpayRefundResourceOf(
+  trade: Trade,
+  refund: Pick<SandboxRefund, 'outRequestNo' | 'channelRefundId' | 'amount' | 'at' | 'settlesAt' | 'outcome'>,
+  ids: { mchId: string },
+): Record<string, unknown> {
+  const settlesAt = refundSettlesAt(refund);
+  const status = REFUND_STATUS[refundStateAt(refund, settlesAt)];
+  return {
+    mchid: ids.mchId,
+    out_trade_no: trade.order.outTradeNo,
+    transaction_id: trade.outcome?.channelTradeNo ?? '',
+    out_refund_no: refund.outRequestNo,
+    refund_id: refund.channelRefundId,
+    refund_status: status,
+    ...(status === 'SUCCESS' ? { success_time: formatWechatpayTime(settlesAt) } : {}),
+    user_received_account: '支付用户零钱',
+    amount: {
+      total: trade.order.amount,
+      refund: refund.amount,
+      payer_total: trade.order.amount,
+      payer_refund: refund.amount,
     },
   };
 }
@@ -204,10 +261,9 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
     }
   }
 
-  function refundView(
-    trade: Trade,
-    refund: { outRequestNo: string; channelRefundId: string; amount: number; at: Date },
-  ) {
+  /** A refund as the refund API and its query answer it: its status now. */
+  function refundView(trade: Trade, refund: SandboxRefund) {
+    const status = REFUND_STATUS[refundStateAt(refund)];
     return {
       refund_id: refund.channelRefundId,
       out_refund_no: refund.outRequestNo,
@@ -215,9 +271,9 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
       out_trade_no: trade.order.outTradeNo,
       channel: 'ORIGINAL',
       user_received_account: '支付用户零钱',
-      success_time: formatWechatpayTime(refund.at),
+      ...(status === 'SUCCESS' ? { success_time: formatWechatpayTime(refundSettlesAt(refund)) } : {}),
       create_time: formatWechatpayTime(refund.at),
-      status: 'SUCCESS',
+      status,
       funds_account: 'AVAILABLE',
       amount: {
         total: trade.order.amount,
@@ -245,6 +301,33 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
       return {
         outTradeNo: trade.order.outTradeNo,
         url: trade.order.notifyUrl,
+        build: () => ({
+          body,
+          headers: { 'content-type': 'application/json', ...signWechatpayBody(body, keys.platformKey) },
+        }),
+        isAcknowledged: (status) => status === 200 || status === 204,
+      };
+    },
+
+    refundSettleDelayMs: WECHATPAY_REFUND_SETTLE_DELAY_MS,
+
+    refundNotification(trade: PaidTrade, refund: SandboxRefund): OutgoingNotification {
+      const resource = wechatpayRefundResourceOf(trade, refund, keys);
+      const status = String(resource.refund_status);
+      const body = buildWechatpayNotificationBody(
+        encryptWechatpayResource(JSON.stringify(resource), keys.apiV3Key, {
+          associatedData: 'refund',
+          originalType: 'refund',
+        }),
+        {
+          eventType: `REFUND.${status}`,
+          summary: REFUND_SUMMARY[status] ?? status,
+          createTime: refundSettlesAt(refund),
+        },
+      );
+      return {
+        outTradeNo: trade.order.outTradeNo,
+        url: refund.notifyUrl ?? '',
         build: () => ({
           body,
           headers: { 'content-type': 'application/json', ...signWechatpayBody(body, keys.platformKey) },
@@ -383,8 +466,13 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
           const outRefundNo = str(body, 'out_refund_no');
           const refund = positiveInteger(amount?.refund);
           const total = positiveInteger(amount?.total);
+          const notifyUrl = str(body, 'notify_url');
           if (outTradeNo === undefined || outRefundNo === undefined || !OUT_REFUND_NO.test(outRefundNo)) {
             error(res, 400, 'PARAM_ERROR', 'out_trade_no and out_refund_no are required');
+            return;
+          }
+          if (notifyUrl !== undefined && !/^https?:\/\/\S+$/.test(notifyUrl)) {
+            error(res, 400, 'PARAM_ERROR', 'notify_url must be an http(s) URL');
             return;
           }
           if (refund === undefined || total === undefined || amount?.currency !== 'CNY') {
@@ -396,12 +484,13 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
             error(res, 400, 'INVALID_REQUEST', 'amount.total is not the order’s amount');
             return;
           }
-          const decision = await book.refund({
+          const decision = await cashier.refund({
             outTradeNo,
             outRequestNo: outRefundNo,
             amount: refund,
             reason: str(body, 'reason') ?? '',
             channelRefundId: `5030${randomDigits(25)}`,
+            ...(notifyUrl === undefined ? {} : { notifyUrl }),
           });
           if (decision.kind === 'refunded') {
             reply(res, 200, refundView(decision.trade, decision.refund));

@@ -90,7 +90,11 @@ beforeAll(async () => {
     const raw: RawCallback = { body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), headers };
     const adapter = adapters[channel];
     const result = adapter.verifyNotification(raw);
-    const outTradeNo = result.ok ? result.notification.outTradeNo : result.outTradeNo;
+    const outTradeNo = !result.ok
+      ? result.outTradeNo
+      : result.kind === 'payment'
+        ? result.notification.outTradeNo
+        : result.refund.outTradeNo;
     const refuse = outTradeNo === undefined ? 0 : (refusals.get(outTradeNo) ?? 0);
     if (outTradeNo !== undefined && refuse > 0) refusals.set(outTradeNo, refuse - 1);
     const ack =
@@ -113,7 +117,9 @@ function callbacksFor(outTradeNo: string): Callback[] {
 }
 
 function notificationsFor(outTradeNo: string) {
-  return callbacksFor(outTradeNo).flatMap((c) => (c.result.ok ? [c.result.notification] : []));
+  return callbacksFor(outTradeNo).flatMap((c) =>
+    c.result.ok && c.result.kind === 'payment' ? [c.result.notification] : [],
+  );
 }
 
 async function openOrder(channel: PaymentChannel, overrides: { amount?: number; expiresInMs?: number } = {}) {
@@ -142,7 +148,7 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
   const appId = () => (channel === 'alipay' ? keyring.alipay.appId : keyring.wechatpay.appId);
   const tradeNoPattern = channel === 'alipay' ? /^20\d{26}$/ : /^4200\d{24}$/;
 
-  it('notifies a payment once with the paid amount, then reads PAID, will not close, refunds once for a retried refund id and reads REFUNDED', async () => {
+  it('notifies a payment once with the paid amount, then reads PAID, will not close, refunds once for a retried refund id (processing, then succeeded) and reads REFUNDED', async () => {
     const adapter = adapters[channel];
     const { paymentId, order } = await openOrder(channel);
     expect(order).toMatchObject({ channel, merchantId: merchantId() });
@@ -180,10 +186,18 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
     const first = await adapter.refund(refund);
     const retried = await adapter.refund(refund);
 
-    expect(first.status).toBe('SUCCEEDED');
-    expect(retried.status).toBe('SUCCEEDED');
+    // Refunds are asynchronous at both channels: processing first, settled after a short delay.
+    expect(first.status).toBe('PROCESSING');
+    expect(retried.status).not.toBe('FAILED');
     expect(await sandboxRefunds(paymentId)).toBe(1);
-    expect(await adapter.queryRefund(paymentId, refund.refundId)).toMatchObject({ status: 'SUCCEEDED' });
+    await expect
+      .poll(async () => (await adapter.queryRefund(paymentId, refund.refundId)).status, {
+        timeout: 10_000,
+        interval: 50,
+      })
+      .toBe('SUCCEEDED');
+    expect((await adapter.refund(refund)).status).toBe('SUCCEEDED');
+    expect(await sandboxRefunds(paymentId)).toBe(1);
     expect((await adapter.queryOrder(paymentId)).state).toBe('REFUNDED');
   });
 
@@ -336,9 +350,12 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
 
     const outcomes = await Promise.all([refund(10_000), refund(10_000), refund(10_000)]);
 
-    expect(outcomes.map((o) => o.status).sort()).toEqual(['FAILED', 'FAILED', 'SUCCEEDED']);
+    // The one accepted is processing (or already settled, on a slow run); a refund still
+    // processing holds its amount, so the others are refused.
+    const accepted = outcomes.filter((o) => o.status !== 'FAILED');
+    expect(accepted.map((o) => o.status)).toEqual([expect.stringMatching(/^(PROCESSING|SUCCEEDED)$/)]);
     expect(await sandboxRefunds(paymentId)).toBe(1);
-    expect((await refund(9_900)).status).toBe('SUCCEEDED');
+    expect((await refund(9_900)).status).not.toBe('FAILED');
     expect((await refund(1)).status).toBe('FAILED');
   });
 

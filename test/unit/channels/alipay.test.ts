@@ -137,6 +137,7 @@ describe('Alipay notification verification', () => {
 
     expect(result).toEqual({
       ok: true,
+      kind: 'payment',
       notification: {
         channel: 'alipay',
         notificationId: 'ac05099524730693a8b330c5ecf72da9786',
@@ -158,7 +159,7 @@ describe('Alipay notification verification', () => {
     ['100000000.00', 10_000_000_000],
   ])('reads total_amount %s yuan as %i fen', (yuan, minor) => {
     const result = verifyBody(signAlipayNotification(notificationParams({ total_amount: yuan }), alipayPrivateKey));
-    expect(result.ok && result.notification.amount).toBe(minor);
+    expect(result.ok && result.kind === 'payment' && result.notification.amount).toBe(minor);
   });
 
   it('rejects a notification with one byte changed', () => {
@@ -220,15 +221,15 @@ describe('Alipay notification verification', () => {
     const closed = verifyBody(
       signAlipayNotification(notificationParams({ trade_status: 'TRADE_CLOSED' }), alipayPrivateKey),
     );
-    expect(refunded.ok && refunded.notification.state).toBe('REFUNDED');
-    expect(closed.ok && closed.notification.state).toBe('CLOSED');
+    expect(refunded.ok && refunded.kind === 'payment' && refunded.notification.state).toBe('REFUNDED');
+    expect(closed.ok && closed.kind === 'payment' && closed.notification.state).toBe('CLOSED');
   });
 
   it('reads TRADE_FINISHED as PAID, not as a second payment', () => {
     const result = verifyBody(
       signAlipayNotification(notificationParams({ trade_status: 'TRADE_FINISHED' }), alipayPrivateKey),
     );
-    expect(result.ok && result.notification.state).toBe('PAID');
+    expect(result.ok && result.kind === 'payment' && result.notification.state).toBe('PAID');
   });
 });
 

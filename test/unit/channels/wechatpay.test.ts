@@ -50,10 +50,27 @@ function transaction(overrides: Record<string, unknown> = {}) {
   };
 }
 
+/** The decrypted resource of a refund notification, as WeChat Pay documents it. */
+function refundResource(overrides: Record<string, unknown> = {}) {
+  return {
+    mchid: keyring.wechatpay.mchId,
+    out_trade_no: 'pay_abcdefghijklmnopqrstuvwxyz23',
+    transaction_id: '4200001234202602101234567890',
+    out_refund_no: 'rf_abcdefghijklmnopqrstuvwxyz23',
+    refund_id: '50300001234202602101234567890',
+    refund_status: 'SUCCESS',
+    success_time: '2026-02-10T15:10:00+08:00',
+    user_received_account: '支付用户零钱',
+    amount: { total: 19_900, refund: 9_900, payer_total: 19_900, payer_refund: 9_900 },
+    ...overrides,
+  };
+}
+
 /** A notification as WeChat Pay sends it: encrypted resource, then headers signing the exact body. */
 function notification(
   options: {
     plaintext?: object;
+    eventType?: string;
     key?: WechatpaySigningKey;
     timestamp?: number;
     associatedData?: string;
@@ -66,7 +83,10 @@ function notification(
     options.apiV3Key ?? keyring.wechatpay.apiV3Key,
     options.associatedData === undefined ? {} : { associatedData: options.associatedData },
   );
-  const body = buildWechatpayNotificationBody(resource, { id: 'EV-2026021015040001' });
+  const body = buildWechatpayNotificationBody(resource, {
+    id: 'EV-2026021015040001',
+    ...(options.eventType === undefined ? {} : { eventType: options.eventType }),
+  });
   const headers = signWechatpayBody(body, options.key ?? platformKey, {
     ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
   });
@@ -126,6 +146,7 @@ describe('WeChat Pay notification verification', () => {
   it('accepts a signed notification, decrypts it and reads amount.total fen as minor units', () => {
     expect(adapter.verifyNotification(notification())).toEqual({
       ok: true,
+      kind: 'payment',
       notification: {
         channel: 'wechatpay',
         notificationId: 'EV-2026021015040001',
@@ -197,6 +218,103 @@ describe('WeChat Pay notification verification', () => {
   it('rejects an amount that is not integer fen', () => {
     const plaintext = transaction({ amount: { total: 199.5, currency: 'CNY' } });
     expect(adapter.verifyNotification(notification({ plaintext }))).toMatchObject({ ok: false, reason: 'bad_amount' });
+  });
+});
+
+describe('WeChat Pay refund notification verification', () => {
+  const refundNotification = (eventType: string, overrides: Record<string, unknown> = {}) =>
+    notification({ eventType, plaintext: refundResource(overrides), associatedData: 'refund' });
+
+  it('accepts a signed REFUND.SUCCESS, decrypts it and reads amount.refund fen as the refund’s minor units', () => {
+    expect(adapter.verifyNotification(refundNotification('REFUND.SUCCESS'))).toEqual({
+      ok: true,
+      kind: 'refund',
+      refund: {
+        channel: 'wechatpay',
+        notificationId: 'EV-2026021015040001',
+        outTradeNo: 'pay_abcdefghijklmnopqrstuvwxyz23',
+        refundId: 'rf_abcdefghijklmnopqrstuvwxyz23',
+        channelRefundId: '50300001234202602101234567890',
+        status: 'SUCCEEDED',
+        amount: 9_900,
+        currency: 'CNY',
+        merchantId: keyring.wechatpay.mchId,
+      },
+    });
+  });
+
+  it('reads REFUND.ABNORMAL as a refund still processing, with the reason ABNORMAL', () => {
+    const result = adapter.verifyNotification(
+      refundNotification('REFUND.ABNORMAL', { refund_status: 'ABNORMAL', success_time: undefined }),
+    );
+    expect(result).toMatchObject({ ok: true, kind: 'refund', refund: { status: 'PROCESSING', reason: 'ABNORMAL' } });
+  });
+
+  it('reads REFUND.CLOSED as a failed refund', () => {
+    const result = adapter.verifyNotification(
+      refundNotification('REFUND.CLOSED', { refund_status: 'CLOSED', success_time: undefined }),
+    );
+    expect(result).toMatchObject({ ok: true, kind: 'refund', refund: { status: 'FAILED', reason: 'CLOSED' } });
+  });
+
+  it('rejects a refund notification signed by another key under a known serial', () => {
+    const forged = { serial: platform.serial, privateKey: otherPlatform.privateKey as string };
+    const raw = notification({
+      eventType: 'REFUND.SUCCESS',
+      plaintext: refundResource(),
+      associatedData: 'refund',
+      key: forged,
+    });
+    expect(adapter.verifyNotification(raw)).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+
+  it('rejects a refund notification whose event type was changed after signing', () => {
+    const raw = notification({
+      eventType: 'REFUND.CLOSED',
+      plaintext: refundResource({ refund_status: 'CLOSED' }),
+      alterBody: (body) => body.replace('"REFUND.CLOSED"', '"REFUND.SUCCESS"'),
+    });
+    expect(adapter.verifyNotification(raw)).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+
+  it.each([
+    ['REFUND.SUCCESS', 'CLOSED'],
+    ['REFUND.SUCCESS', 'PROCESSING'],
+    ['REFUND.CLOSED', 'SUCCESS'],
+    ['REFUND.ABNORMAL', 'SUCCESS'],
+  ])('fails closed when %s carries refund_status %s', (eventType, refundStatus) => {
+    expect(adapter.verifyNotification(refundNotification(eventType, { refund_status: refundStatus }))).toEqual({
+      ok: false,
+      reason: 'mismatched_refund_status',
+      outTradeNo: 'pay_abcdefghijklmnopqrstuvwxyz23',
+    });
+  });
+
+  it('fails closed on a refund notification without a refund_status', () => {
+    expect(
+      adapter.verifyNotification(refundNotification('REFUND.SUCCESS', { refund_status: undefined })),
+    ).toMatchObject({ ok: false, reason: 'mismatched_refund_status' });
+  });
+
+  it('rejects a refund amount that is not integer fen', () => {
+    const amount = { total: 19_900, refund: 99.5, payer_total: 19_900, payer_refund: 99.5 };
+    expect(adapter.verifyNotification(refundNotification('REFUND.SUCCESS', { amount }))).toMatchObject({
+      ok: false,
+      reason: 'bad_amount',
+    });
+  });
+
+  it('rejects a refund notification without out_refund_no', () => {
+    expect(
+      adapter.verifyNotification(refundNotification('REFUND.SUCCESS', { out_refund_no: undefined })),
+    ).toMatchObject({ ok: false, reason: 'malformed_body' });
+  });
+
+  it('rejects an event type it does not know', () => {
+    expect(adapter.verifyNotification(refundNotification('REFUND.PROCESSING'))).toEqual({
+      ok: false,
+      reason: 'unsupported_event_type',
+    });
   });
 });
 
