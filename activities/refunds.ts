@@ -8,6 +8,8 @@ import type { Currency } from '../workflows/money.js';
 import { PaymentErrorCode, type PaymentChannel, type PaymentStatus } from '../workflows/contracts.js';
 import type { RefundView } from '../workflows/refund-contracts.js';
 
+export type { RefundOutcome };
+
 export interface RefundDeps {
   models: Models;
   channels: Record<PaymentChannel, ChannelAdapter>;
@@ -132,7 +134,9 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
         currency: doc.currency,
         capturedAmount: doc.amount,
         succeededAt: succeeded ? succeeded.at.toISOString() : null,
-        refunds: doc.refunds.map((r) => refundFromEntry(paymentId, doc.currency, r as unknown as Record<string, unknown>)),
+        refunds: doc.refunds.map((r) =>
+          refundFromEntry(paymentId, doc.currency, r as unknown as Record<string, unknown>),
+        ),
       };
     },
 

@@ -223,4 +223,3 @@ export interface StaffNudgeArgs {
 export const retryNowUpdate = defineUpdate<string, [StaffNudgeArgs]>('retryNow');
 /** Staff: ask the channel now instead of waiting for its notification or the next query. */
 export const requeryChannelUpdate = defineUpdate<string, [StaffNudgeArgs]>('requeryChannel');
-

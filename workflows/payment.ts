@@ -64,7 +64,9 @@ interface Compensation {
 
 /** What a `manual_review` waits on, for the `StuckReason` search attribute. */
 function stuckReasonOf(detail: string | undefined): string {
-  return detail !== undefined && /differs|reports a payment of/.test(detail) ? 'amount_mismatch' : 'compensation_failed';
+  return detail !== undefined && /differs|reports a payment of/.test(detail)
+    ? 'amount_mismatch'
+    : 'compensation_failed';
 }
 
 function describe(err: unknown): string {
@@ -252,7 +254,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     retryRequested = true;
   });
   const auditNudge = async (action: string, args: StaffNudgeArgs) => {
-    const viaApi = args.seal !== undefined && (await verifyMessageSeal({ kind: 'staff-nudge', workflowId: paymentId, message: args }));
+    const viaApi =
+      args.seal !== undefined &&
+      (await verifyMessageSeal({ kind: 'staff-nudge', workflowId: paymentId, message: args }));
     note(`staff.${action}`, `${args.operator}: ${args.reason}`);
     await recordStaffAction({
       id: `${paymentId}:${currentUpdateInfo()?.id ?? action}`,
@@ -281,7 +285,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       return `retrying: ${failureReason ?? 'the failed step'}`;
     },
     {
-      validator: (args) => {
+      validator: (args: StaffNudgeArgs) => {
         nudgeShape(args);
         if (status !== 'manual_review') {
           throw refusal(PaymentErrorCode.NothingToDo, `payment ${paymentId} is ${status}: nothing waits for a retry`);
@@ -297,7 +301,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       return `asking ${channel ?? 'the channel'} now`;
     },
     {
-      validator: (args) => {
+      validator: (args: StaffNudgeArgs) => {
         nudgeShape(args);
         if (status !== 'awaiting_payment' || paidNotice !== null || cancelRequest !== null) {
           throw refusal(PaymentErrorCode.NothingToDo, `payment ${paymentId} is not waiting for the channel`);
@@ -329,7 +333,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     channelNotificationUpdate,
     async (notice) => {
       if (patched('sealed-notifications')) {
-        const sealed = await verifyMessageSeal({ kind: 'channel-notification', workflowId: paymentId, message: notice });
+        const sealed = await verifyMessageSeal({
+          kind: 'channel-notification',
+          workflowId: paymentId,
+          message: notice,
+        });
         if (!sealed) {
           note('callback.refused', `an unsealed ${notice.channel} notification: not from the API`);
           throw refusal(PaymentErrorCode.MessageNotSealed, 'channel notifications come through the API only');

@@ -13,8 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/index.js';
-import type { RefundLedgerSnapshot } from '../activities/refunds.js';
-import type { RefundOutcome } from '../src/channels/types.js';
+import type { RefundLedgerSnapshot, RefundOutcome } from '../activities/refunds.js';
 import { activityPresets, localActivityPresets } from './activity-presets.js';
 import {
   PaymentErrorCode,
@@ -88,6 +87,7 @@ interface RefundWork {
 export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promise<RefundLedgerView> {
   const { paymentId, timing } = input;
   const { workflowId } = workflowInfo();
+  // eslint-disable-next-line prefer-const -- set after the handlers are registered; they wait for it
   let ledger: RefundLedgerSnapshot | undefined;
   let paymentStatus: PaymentStatus = 'succeeded';
   const works: RefundWork[] = [];
@@ -156,7 +156,10 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
     return write;
   };
 
-  const tellPlatform = async (type: 'refund.succeeded' | 'refund.failed' | 'refund.rejected' | 'payment.refunded', refund: RefundView) => {
+  const tellPlatform = async (
+    type: 'refund.succeeded' | 'refund.failed' | 'refund.rejected' | 'payment.refunded',
+    refund: RefundView,
+  ) => {
     try {
       const data = { ...view(), refund: { ...refund }, refunds: undefined };
       await notifyPlatform({
@@ -405,7 +408,7 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
       return { ...refund };
     },
     {
-      validator: (args) => {
+      validator: (args: RequestRefundArgs) => {
         if (!Number.isSafeInteger(args.amount) || args.amount <= 0) {
           throw refusal(PaymentErrorCode.RefundExceedsRefundable, 'amount must be a positive integer of minor units');
         }
@@ -481,26 +484,23 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
   setHandler(approveRefundUpdate, decide(true), { validator: decisionValidator });
   setHandler(rejectRefundUpdate, decide(false), { validator: decisionValidator });
 
-  setHandler(
-    refundNotificationUpdate,
-    async (notice) => {
-      await condition(loaded);
-      if (!(await sealed('refund-notification', notice))) {
-        throw refusal(PaymentErrorCode.MessageNotSealed, 'refund notifications come through the API only');
-      }
-      const work = find(notice.refundId);
-      if (!work) throw refusal(PaymentErrorCode.RefundNotFound, `payment ${paymentId} has no refund ${notice.refundId}`);
-      if (notice.amount !== work.refund.amount || notice.currency !== work.refund.currency) {
-        throw refusal(
-          PaymentErrorCode.CallbackMismatch,
-          `the notification says ${notice.amount} ${notice.currency}, the refund is ${work.refund.amount} ${work.refund.currency}`,
-        );
-      }
-      if (work.refund.status !== 'processing') return 'duplicate';
-      work.notice = notice;
-      return 'applied';
-    },
-  );
+  setHandler(refundNotificationUpdate, async (notice) => {
+    await condition(loaded);
+    if (!(await sealed('refund-notification', notice))) {
+      throw refusal(PaymentErrorCode.MessageNotSealed, 'refund notifications come through the API only');
+    }
+    const work = find(notice.refundId);
+    if (!work) throw refusal(PaymentErrorCode.RefundNotFound, `payment ${paymentId} has no refund ${notice.refundId}`);
+    if (notice.amount !== work.refund.amount || notice.currency !== work.refund.currency) {
+      throw refusal(
+        PaymentErrorCode.CallbackMismatch,
+        `the notification says ${notice.amount} ${notice.currency}, the refund is ${work.refund.amount} ${work.refund.currency}`,
+      );
+    }
+    if (work.refund.status !== 'processing') return 'duplicate';
+    work.notice = notice;
+    return 'applied';
+  });
 
   const nudge = (kind: 'retryNow' | 'requeryChannel') => async (args: StaffNudgeArgs) => {
     await condition(loaded);

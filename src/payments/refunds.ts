@@ -1,8 +1,4 @@
-import {
-  WithStartWorkflowOperation,
-  WorkflowUpdateFailedError,
-  type Client,
-} from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ApiError } from '../api/errors.js';
 import type { Config } from '../config.js';
@@ -106,7 +102,13 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
     return doc;
   }
 
-  function startOperation(doc: { paymentId: string; orderId: string; amount: number; currency: Currency; status: string }) {
+  function startOperation(doc: {
+    paymentId: string;
+    orderId: string;
+    amount: number;
+    currency: Currency;
+    status: string;
+  }) {
     const input: RefundsWorkflowInput = {
       paymentId: doc.paymentId,
       timing,
@@ -253,12 +255,7 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
     },
 
     /** A finance decision through the staff API, proven to the workflow by a ticket the API issues. */
-    async decideRefund(
-      refundId: string,
-      approve: boolean,
-      staff: StaffIdentity,
-      reason: string,
-    ): Promise<RefundView> {
+    async decideRefund(refundId: string, approve: boolean, staff: StaffIdentity, reason: string): Promise<RefundView> {
       const refund = await findRefund(refundId);
       const doc = await paymentOf(refund.paymentId);
       const action = approve ? 'approveRefund' : 'rejectRefund';

@@ -24,7 +24,9 @@ export class MessageSealer {
   }
 
   private mac(domain: string, parts: unknown): string {
-    return createHmac('sha256', this.key).update(`${domain}\n${canonicalJson(parts)}`).digest('base64url');
+    return createHmac('sha256', this.key)
+      .update(`${domain}\n${canonicalJson(parts)}`)
+      .digest('base64url');
   }
 
   /** The seal of `message` (which must not carry a `seal` member itself) for `workflowId`. */

@@ -108,7 +108,9 @@ describe.each(['alipay', 'wechatpay'] as const)('refunds on request with %s', (c
 
     const events = await pollUntil(
       () => platformEvents(stack, orderId),
-      (list) => list.filter((e) => e.type === 'refund.succeeded').length === 2 && list.some((e) => e.type === 'payment.refunded'),
+      (list) =>
+        list.filter((e) => e.type === 'refund.succeeded').length === 2 &&
+        list.some((e) => e.type === 'payment.refunded'),
     );
     expect(events.filter((e) => e.type === 'payment.refunded')).toHaveLength(1);
     await recordHistory(stack.temporal.client, paymentId, `succeeded-sealed-${channel}`);
@@ -138,9 +140,15 @@ describe('the refundable balance', () => {
     ]);
     const ok = [a, b].filter((r) => r.status === 201);
     expect(ok.length).toBeGreaterThan(0);
-    const retried = await stack.client.requestRefund(paymentId, { amount: 1_000, reason: 'dup' }, { idempotencyKey: key });
+    const retried = await stack.client.requestRefund(
+      paymentId,
+      { amount: 1_000, reason: 'dup' },
+      { idempotencyKey: key },
+    );
     expect(retried.refundId).toBe(ok[0]?.body.refundId);
-    const ledger = await stack.temporal.client.workflow.getHandle(refundsWorkflowId(paymentId)).query(getRefundLedgerQuery);
+    const ledger = await stack.temporal.client.workflow
+      .getHandle(refundsWorkflowId(paymentId))
+      .query(getRefundLedgerQuery);
     expect(ledger.refunds).toHaveLength(1);
   });
 
@@ -229,8 +237,13 @@ describe('review by finance', () => {
       reason: 'goodwill',
     });
     expect(asked.status, JSON.stringify(asked.body)).toBe(201);
-    expect(asked.body).toMatchObject({ status: 'pending_review', requestedBy: { kind: 'staff', operator: finance.name } });
-    const own = await asStaff(finance.token, 'POST', `/staff/v1/refunds/${asked.body.refundId}/approve`, { reason: 'ok' });
+    expect(asked.body).toMatchObject({
+      status: 'pending_review',
+      requestedBy: { kind: 'staff', operator: finance.name },
+    });
+    const own = await asStaff(finance.token, 'POST', `/staff/v1/refunds/${asked.body.refundId}/approve`, {
+      reason: 'ok',
+    });
     expect(own.status).toBe(403);
     expect(own.body.error.code).toBe('four_eyes_required');
     const bySupport = await asStaff(support.token, 'POST', `/staff/v1/refunds/${asked.body.refundId}/approve`, {

@@ -144,60 +144,56 @@ describe('when the worker process is killed mid-saga', () => {
 });
 
 describe('when the worker process is killed mid-refund', () => {
-  it(
-    'every refund still completes, and the channel refunds each exactly once',
-    { timeout: 240_000 },
-    async () => {
-      await startWorkerProcess();
-      const paid = await Promise.all(
-        Array.from({ length: 4 }, async (_, i) => {
-          const created = await stack.request(
-            'POST',
-            '/v1/payments',
-            buildPaymentRequest({ channel: i % 2 === 0 ? 'alipay' : 'wechatpay' }),
-          );
-          expect(created.status).toBe(201);
-          await stack.request('POST', `/sandbox/v1/payments/${created.body.paymentId}/pay`, { outcome: 'success' });
-          return created.body.paymentId as string;
-        }),
-      );
-      const { models } = stack.database;
-      await expect
-        .poll(async () => (await models.payments.find({ paymentId: { $in: paid } }).lean()).map((d) => d.status), {
-          timeout: 60_000,
-          interval: 300,
-        })
-        .toEqual(paid.map(() => 'succeeded'));
+  it('every refund still completes, and the channel refunds each exactly once', { timeout: 240_000 }, async () => {
+    await startWorkerProcess();
+    const paid = await Promise.all(
+      Array.from({ length: 4 }, async (_, i) => {
+        const created = await stack.request(
+          'POST',
+          '/v1/payments',
+          buildPaymentRequest({ channel: i % 2 === 0 ? 'alipay' : 'wechatpay' }),
+        );
+        expect(created.status).toBe(201);
+        await stack.request('POST', `/sandbox/v1/payments/${created.body.paymentId}/pay`, { outcome: 'success' });
+        return created.body.paymentId as string;
+      }),
+    );
+    const { models } = stack.database;
+    await expect
+      .poll(async () => (await models.payments.find({ paymentId: { $in: paid } }).lean()).map((d) => d.status), {
+        timeout: 60_000,
+        interval: 300,
+      })
+      .toEqual(paid.map(() => 'succeeded'));
 
-      // Three refunds of each payment at once; the worker dies while they are decided and made.
-      const asking = Promise.all(
-        paid.flatMap((paymentId) =>
-          [1, 2, 3].map(() =>
-            stack.request('POST', `/v1/payments/${paymentId}/refunds`, { amount: 5_000, reason: 'bundle split' }),
-          ),
+    // Three refunds of each payment at once; the worker dies while they are decided and made.
+    const asking = Promise.all(
+      paid.flatMap((paymentId) =>
+        [1, 2, 3].map(() =>
+          stack.request('POST', `/v1/payments/${paymentId}/refunds`, { amount: 5_000, reason: 'bundle split' }),
         ),
-      );
-      await new Promise((r) => setTimeout(r, 150));
-      const dying = workers.filter((w) => w.exitCode === null && w.signalCode === null);
-      for (const w of dying) w.kill('SIGKILL');
-      await startWorkerProcess();
-      const answers = await asking;
-      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 150));
+    const dying = workers.filter((w) => w.exitCode === null && w.signalCode === null);
+    for (const w of dying) w.kill('SIGKILL');
+    await startWorkerProcess();
+    const answers = await asking;
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
 
-      await expect
-        .poll(
-          async () =>
-            (await models.payments.find({ paymentId: { $in: paid } }).lean()).map((d) => [d.status, d.refundedAmount]),
-          { timeout: 120_000, interval: 500 },
-        )
-        .toEqual(paid.map(() => ['partially_refunded', 15_000]));
-      const sandboxRefunds = stack.database.connection.collection('sandbox_channel_refunds');
-      for (const paymentId of paid) {
-        expect(await models.refunds.countDocuments({ paymentId }), paymentId).toBe(3);
-        const atChannel = await sandboxRefunds.find({ outTradeNo: paymentId }).toArray();
-        expect(atChannel, paymentId).toHaveLength(3);
-        expect(new Set(atChannel.map((r) => r.outRequestNo)).size, paymentId).toBe(3);
-      }
-    },
-  );
+    await expect
+      .poll(
+        async () =>
+          (await models.payments.find({ paymentId: { $in: paid } }).lean()).map((d) => [d.status, d.refundedAmount]),
+        { timeout: 120_000, interval: 500 },
+      )
+      .toEqual(paid.map(() => ['partially_refunded', 15_000]));
+    const sandboxRefunds = stack.database.connection.collection('sandbox_channel_refunds');
+    for (const paymentId of paid) {
+      expect(await models.refunds.countDocuments({ paymentId }), paymentId).toBe(3);
+      const atChannel = await sandboxRefunds.find({ outTradeNo: paymentId }).toArray();
+      expect(atChannel, paymentId).toHaveLength(3);
+      expect(new Set(atChannel.map((r) => r.outRequestNo)).size, paymentId).toBe(3);
+    }
+  });
 });

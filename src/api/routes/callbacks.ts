@@ -75,7 +75,11 @@ export function callbackRoutes({
     for (const [key, value] of Object.entries(req.headers))
       headers[key] = Array.isArray(value) ? value.join(',') : value;
     const verification = adapter.verifyNotification({ body, headers });
-    const verified = verification.ok ? (verification.kind === 'payment' ? verification.notification : verification.refund) : undefined;
+    const verified = verification.ok
+      ? verification.kind === 'payment'
+        ? verification.notification
+        : verification.refund
+      : undefined;
     const record = await models.callbacks.create({
       channel: name,
       receivedAt: new Date(),
@@ -84,7 +88,11 @@ export function callbackRoutes({
       verified: verification.ok,
       notificationId: verified?.notificationId ?? null,
       outTradeNo: verified?.outTradeNo ?? (verification.ok ? null : (verification.outTradeNo ?? null)),
-      tradeState: verification.ok ? (verification.kind === 'payment' ? verification.notification.state : `REFUND_${verification.refund.status}`) : null,
+      tradeState: verification.ok
+        ? verification.kind === 'payment'
+          ? verification.notification.state
+          : `REFUND_${verification.refund.status}`
+        : null,
       amount: verified?.amount ?? null,
       outcome: 'pending',
     });
@@ -130,9 +138,14 @@ export function callbackRoutes({
           err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure ? err.cause : undefined;
         if (failure) await conclude('rejected', failure.message, adapter.ackFailure(failure.message));
         // The refunds workflow has ended: the refund was settled (by query) before this arrived.
-        else if (isWorkflowClosedError(err)) await conclude('duplicate', 'refunds already settled', adapter.ackSuccess());
+        else if (isWorkflowClosedError(err))
+          await conclude('duplicate', 'refunds already settled', adapter.ackSuccess());
         else
-          await conclude('error', err instanceof Error ? err.message : String(err), adapter.ackFailure('try again later'));
+          await conclude(
+            'error',
+            err instanceof Error ? err.message : String(err),
+            adapter.ackFailure('try again later'),
+          );
       }
       return;
     }

@@ -35,15 +35,24 @@ const limitSchema = z
 const paymentListSchema = z.strictObject({
   status: z.enum(PAYMENT_STATUSES).optional(),
   channel: z.enum(PAYMENT_CHANNELS).optional(),
-  orderId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -').optional(),
+  orderId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -')
+    .optional(),
   needsAttention: z.enum(['true', 'false']).optional(),
   limit: limitSchema,
-  cursor: z.string().regex(/^pay_[a-z2-7]{28}$/, 'must be a paymentId from an earlier page').optional(),
+  cursor: z
+    .string()
+    .regex(/^pay_[a-z2-7]{28}$/, 'must be a paymentId from an earlier page')
+    .optional(),
 });
 const refundListSchema = z.strictObject({ status: z.enum(REFUND_STATUSES).optional(), limit: limitSchema });
 const nudgeSchema = z.strictObject({
   reason: z.string().min(1).max(256),
-  refundId: z.string().regex(/^rfd_[0-9a-f]{32}$/, 'must be a refund id').optional(),
+  refundId: z
+    .string()
+    .regex(/^rfd_[0-9a-f]{32}$/, 'must be a refund id')
+    .optional(),
 });
 const ticketSchema = z.strictObject({ action: z.enum(['approveRefund', 'rejectRefund']) });
 
@@ -93,10 +102,17 @@ export function staffPaymentRoutes({ client, models, refunds, taskQueue, maxAmou
       if (query.orderId) filter.orderId = query.orderId;
       if (query.cursor) filter._id = { $gt: query.cursor };
       const docs = await models.payments.find(filter).sort({ _id: 1 }).lean<PaymentDocument[]>();
-      const wanted = query.needsAttention === undefined ? docs : docs.filter((d) => needsAttention(d) === (query.needsAttention === 'true'));
+      const wanted =
+        query.needsAttention === undefined
+          ? docs
+          : docs.filter((d) => needsAttention(d) === (query.needsAttention === 'true'));
       const page = wanted.slice(0, limit);
       res.json({
-        payments: page.map((doc) => ({ ...publicPaymentView(viewFromDocument(doc)), timeline: undefined, needsAttention: needsAttention(doc) })),
+        payments: page.map((doc) => ({
+          ...publicPaymentView(viewFromDocument(doc)),
+          timeline: undefined,
+          needsAttention: needsAttention(doc),
+        })),
         nextCursor: wanted.length > limit ? (page.at(-1)?._id ?? null) : null,
       });
     })
