@@ -30,7 +30,7 @@ export type OpenChannelOrderArgs = Omit<CreateChannelOrderRequest, 'notifyUrl'> 
 export type RefundArgs = RefundRequest & { channel: PaymentChannel };
 
 /** A business refusal becomes a non-retryable failure the workflow can tell apart. */
-function rethrow(err: unknown): never {
+export function rethrowChannelError(err: unknown): never {
   if (err instanceof ChannelRejectedError) {
     throw ApplicationFailure.create({
       type: PaymentErrorCode.ChannelRejected,
@@ -75,7 +75,7 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
         const earlier = decided
           ? await models.channelOrders.findOne({ _id: channelOrderKey(args.paymentId, args.channel) }).lean()
           : null;
-        if (!earlier) rethrow(err);
+        if (!earlier) rethrowChannelError(err);
         return { channel: args.channel, payUrl: earlier.payUrl, merchantId: earlier.merchantId, decided: true };
       }
       try {
@@ -101,7 +101,7 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
       channel: PaymentChannel;
       paymentId: string;
     }): Promise<ChannelTrade> {
-      return channels[channel].queryOrder(paymentId).catch(rethrow);
+      return channels[channel].queryOrder(paymentId).catch(rethrowChannelError);
     },
 
     async closeChannelOrder({
@@ -111,7 +111,7 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
       channel: PaymentChannel;
       paymentId: string;
     }): Promise<CloseResult> {
-      const result = await channels[channel].closeOrder(paymentId).catch(rethrow);
+      const result = await channels[channel].closeOrder(paymentId).catch(rethrowChannelError);
       if (result === 'CLOSED')
         await models.channelOrders.updateOne(
           { _id: channelOrderKey(paymentId, channel) },
@@ -150,9 +150,9 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
           currency: args.currency,
           reason: args.reason,
         })
-        .catch(rethrow);
+        .catch(rethrowChannelError);
       if (outcome.status === 'PROCESSING')
-        outcome = await adapter.queryRefund(args.paymentId, args.refundId).catch(rethrow);
+        outcome = await adapter.queryRefund(args.paymentId, args.refundId).catch(rethrowChannelError);
       if (outcome.status === 'PROCESSING')
         throw new Error(`refund ${args.refundId} is still processing at ${args.channel}`);
       const succeeded = outcome.status === 'SUCCEEDED';

@@ -1,11 +1,11 @@
-import { ApplicationFailure } from '@temporalio/common';
-import { ChannelRejectedError, type ChannelAdapter, type RefundOutcome } from '../src/channels/types.js';
+import type { ChannelAdapter, RefundOutcome } from '../src/channels/types.js';
+import { rethrowChannelError } from './channels.js';
 import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import type { Models } from '../src/db/connect.js';
 import type { MessageSealer, SealedMessageKind, StaffTicket } from '../src/temporal/message-seal.js';
 import { recordAudit } from '../src/staff/audit.js';
 import type { Currency } from '../workflows/money.js';
-import { PaymentErrorCode, type PaymentChannel, type PaymentStatus } from '../workflows/contracts.js';
+import type { PaymentChannel, PaymentStatus } from '../workflows/contracts.js';
 import type { RefundView } from '../workflows/refund-contracts.js';
 
 export type { RefundOutcome };
@@ -67,19 +67,6 @@ export interface StaffActionRecord {
   before: unknown;
   after: unknown;
   via: 'api' | 'temporal-ui';
-}
-
-/** A business refusal is final for this refund; an outage is retried by the activity's policy. */
-function rethrow(err: unknown): never {
-  if (err instanceof ChannelRejectedError) {
-    throw ApplicationFailure.create({
-      type: PaymentErrorCode.ChannelRejected,
-      message: `${err.message} (${err.code})`,
-      nonRetryable: true,
-      details: [err.code],
-    });
-  }
-  throw err;
 }
 
 /** Refund public views from what the read model stores (legacy compensation refunds included). */
@@ -206,7 +193,7 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
           reason: args.reason,
           notifyUrl: `${publicBaseUrl}/v1/callbacks/${args.channel}`,
         })
-        .catch(rethrow);
+        .catch(rethrowChannelError);
     },
 
     async queryChannelRefund({
@@ -218,7 +205,7 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
       paymentId: string;
       refundId: string;
     }): Promise<RefundOutcome> {
-      return channels[channel].queryRefund(paymentId, refundId).catch(rethrow);
+      return channels[channel].queryRefund(paymentId, refundId).catch(rethrowChannelError);
     },
 
     /** Local activity: whether the API sealed this message for this workflow. */
