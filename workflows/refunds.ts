@@ -87,8 +87,8 @@ interface RefundWork {
 export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promise<RefundLedgerView> {
   const { paymentId, timing } = input;
   const { workflowId } = workflowInfo();
-  // eslint-disable-next-line prefer-const -- set after the handlers are registered; they wait for it
-  let ledger: RefundLedgerSnapshot | undefined;
+  /** Set once the handlers are registered; they wait for it. */
+  let ledger: RefundLedgerSnapshot | undefined = undefined;
   let paymentStatus: PaymentStatus = 'succeeded';
   const works: RefundWork[] = [];
   const byRequestKey = new Map<string, RefundWork>();

@@ -1,5 +1,6 @@
 import type { PaymentDocument } from '../db/models/payment.js';
 import type { PaymentView, RefundSummary } from '../../workflows/contracts.js';
+import { heldAmount, refundedAmount } from '../../workflows/refund-contracts.js';
 
 /** The payment as the read model holds it, in the same shape the workflow's query answers. */
 export function viewFromDocument(doc: PaymentDocument): PaymentView {
@@ -45,17 +46,15 @@ export function viewFromDocument(doc: PaymentDocument): PaymentView {
  * `processing`, `succeeded`); only `succeeded` and `partially_refunded` payments have one.
  */
 export function publicPaymentView(view: PaymentView) {
-  const refunds = view.refunds.map((r) => ({ ...r, status: r.status === 'pending' ? 'processing' : r.status }));
-  const refunded = refunds.reduce((sum, r) => sum + (r.status === 'succeeded' ? r.amount : 0), 0);
-  const held = refunds.reduce(
-    (sum, r) => sum + (['pending_review', 'processing', 'succeeded'].includes(r.status) ? r.amount : 0),
-    0,
-  );
+  const refunds = view.refunds.map((r) => ({
+    ...r,
+    status: r.status === 'pending' ? ('processing' as const) : r.status,
+  }));
   const refundable = view.status === 'succeeded' || view.status === 'partially_refunded';
   return {
     ...view,
     refunds,
-    refundedAmount: refunded,
-    refundableAmount: refundable ? Math.max(view.amount - held, 0) : 0,
+    refundedAmount: refundedAmount(refunds),
+    refundableAmount: refundable ? Math.max(view.amount - heldAmount(refunds), 0) : 0,
   };
 }

@@ -15,6 +15,7 @@ import type { webhookResendWorkflow } from '../../../workflows/webhook-resend.js
 import { ApiError, methodNotAllowed } from '../errors.js';
 import { createRefundRequestSchema, createStaffReasonSchema } from '../schemas.js';
 import { requireStaffPermission, staffOf } from '../staff-auth.js';
+import { limitQuery } from './staff.js';
 import { parseOrThrow } from '../validation.js';
 
 export interface StaffPaymentRoutesDeps {
@@ -25,13 +26,6 @@ export interface StaffPaymentRoutesDeps {
   maxAmount: number;
 }
 
-const limitSchema = z
-  .string()
-  .regex(/^[1-9][0-9]{0,2}$/, 'expected a whole number from 1 to 200')
-  .transform(Number)
-  .pipe(z.number().max(200, 'expected a whole number from 1 to 200'))
-  .optional();
-
 const paymentListSchema = z.strictObject({
   status: z.enum(PAYMENT_STATUSES).optional(),
   channel: z.enum(PAYMENT_CHANNELS).optional(),
@@ -40,13 +34,13 @@ const paymentListSchema = z.strictObject({
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -')
     .optional(),
   needsAttention: z.enum(['true', 'false']).optional(),
-  limit: limitSchema,
+  limit: limitQuery,
   cursor: z
     .string()
     .regex(/^pay_[a-z2-7]{28}$/, 'must be a paymentId from an earlier page')
     .optional(),
 });
-const refundListSchema = z.strictObject({ status: z.enum(REFUND_STATUSES).optional(), limit: limitSchema });
+const refundListSchema = z.strictObject({ status: z.enum(REFUND_STATUSES).optional(), limit: limitQuery });
 const nudgeSchema = z.strictObject({
   reason: z.string().min(1).max(256),
   refundId: z

@@ -11,15 +11,18 @@ import { parseOrThrow } from '../validation.js';
 export const AUDIT_DEFAULT_LIMIT = 50;
 export const AUDIT_MAX_LIMIT = 200;
 
+/** `?limit=`: a page size of 1 to 200, for every staff list. */
+export const limitQuery = z
+  .string()
+  .regex(/^[1-9][0-9]{0,2}$/, `expected a whole number from 1 to ${AUDIT_MAX_LIMIT}`)
+  .transform(Number)
+  .pipe(z.number().max(AUDIT_MAX_LIMIT, `expected a whole number from 1 to ${AUDIT_MAX_LIMIT}`))
+  .optional();
+
 const auditQuerySchema = z.strictObject({
   paymentId: z.string().min(1).max(128).optional(),
   operator: z.string().min(1).max(128).optional(),
-  limit: z
-    .string()
-    .regex(/^[1-9][0-9]{0,2}$/, `expected a whole number from 1 to ${AUDIT_MAX_LIMIT}`)
-    .transform(Number)
-    .pipe(z.number().max(AUDIT_MAX_LIMIT, `expected a whole number from 1 to ${AUDIT_MAX_LIMIT}`))
-    .optional(),
+  limit: limitQuery,
 });
 
 function auditEntryView(entry: AuditEntry) {
