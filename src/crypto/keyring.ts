@@ -58,6 +58,12 @@ const keyringSchema = z.object({
    * (`workflow-message-key`) when the sandbox is on; production keyrings must carry it.
    */
   workflowMessageKey: z.string().length(44).optional(),
+  /**
+   * HMAC-SHA256 key (base64, 32 bytes) of payment ids (src/payments/identity.ts). Never rotated:
+   * a retried create must land on the same id. Keyrings written before it existed get one next to
+   * them (`payment-id-key`) when the sandbox is on; production keyrings must carry it.
+   */
+  paymentIdKey: z.string().length(44).optional(),
   /** Bearer token the Temporal Web UI's codec requests must carry (see src/api/routes/codec.ts). */
   codecServerToken: z.string().min(32),
   /** AES-256 keys (base64) of personal data encrypted at rest in MongoDB (src/crypto/field-cipher.ts). */
@@ -68,6 +74,13 @@ const keyringSchema = z.object({
 });
 
 export type Keyring = z.infer<typeof keyringSchema>;
+
+/** Keys added after the first keyrings were written: optional on disk, required in a running process. */
+const LATE_KEYS = { workflowMessageKey: 'workflow-message-key', paymentIdKey: 'payment-id-key' } as const;
+type LateKey = keyof typeof LATE_KEYS;
+
+/** A keyring as processes use it: every key present. */
+export type CompleteKeyring = Keyring & Required<Pick<Keyring, LateKey>>;
 
 function rsaPair() {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -108,7 +121,7 @@ export function generateAtRestKeys(now = new Date()): Keyring['atRest'] {
   return { activeKeyId: keyId, keys: [{ keyId, createdAt: now.toISOString(), key }] };
 }
 
-export function generateKeyring(now = new Date()): Keyring {
+export function generateKeyring(now = new Date()): CompleteKeyring {
   const alipayMerchant = rsaPair();
   const alipayPlatform = rsaPair();
   const wechatMerchant = rsaPair();
@@ -147,6 +160,7 @@ export function generateKeyring(now = new Date()): Keyring {
     platformWebhookSecret: `whsec_${randomBytes(24).toString('base64url')}`,
     temporalCodec: generateCodecKeys(now),
     workflowMessageKey: randomBytes(32).toString('base64'),
+    paymentIdKey: randomBytes(32).toString('base64'),
     codecServerToken: `cst_${randomBytes(24).toString('base64url')}`,
     atRest: generateAtRestKeys(now),
   };
@@ -196,18 +210,31 @@ export function loadKeyring(path: string): Keyring {
  * The keyring for a process: generated on first run when the sandbox is on (development,
  * tests, demos); otherwise it must already exist at `KEYS_DIR/keyring.json`.
  */
-export function keyringFor(config: { KEYS_DIR: string; SANDBOX_ENABLED: boolean }): Keyring {
+export function keyringFor(config: { KEYS_DIR: string; SANDBOX_ENABLED: boolean }): CompleteKeyring {
   if (config.SANDBOX_ENABLED) {
     const { keyring } = loadOrCreateKeyring(config.KEYS_DIR);
-    if (keyring.workflowMessageKey) return keyring;
-    // A keyring from before message seals: every process of this install shares one extra key.
-    const path = join(config.KEYS_DIR, 'workflow-message-key');
-    publishOnce(path, () => randomBytes(32).toString('base64'));
-    return { ...keyring, workflowMessageKey: readFileSync(path, 'utf8').trim() };
+    // A keyring from before a key existed: every process of this install shares one extra file.
+    const late = (name: LateKey): string => {
+      const own = keyring[name];
+      if (own) return own;
+      const path = join(config.KEYS_DIR, LATE_KEYS[name]);
+      publishOnce(path, () => randomBytes(32).toString('base64'));
+      return readFileSync(path, 'utf8').trim();
+    };
+    return { ...keyring, workflowMessageKey: late('workflowMessageKey'), paymentIdKey: late('paymentIdKey') };
   }
   const path = keyringPath(config.KEYS_DIR);
   if (!existsSync(path)) {
     throw new Error(`no keyring at ${path} (KEYS_DIR): mount the production keyring.json there, or enable the sandbox`);
   }
-  return loadKeyring(path);
+  const keyring = loadKeyring(path);
+  const { workflowMessageKey, paymentIdKey } = keyring;
+  if (!workflowMessageKey || !paymentIdKey) {
+    const missing = Object.keys(LATE_KEYS).filter((name) => !keyring[name as LateKey]);
+    throw new Error(
+      `keyring ${path} has no ${missing.join(' or ')}: add each as 32 random bytes, base64 ` +
+        "(`node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\"`), the same in every process",
+    );
+  }
+  return { ...keyring, workflowMessageKey, paymentIdKey };
 }

@@ -1,16 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { canonicalJson } from '../crypto/canonical-json.js';
 import type { PaymentRequest } from '../../workflows/contracts.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
-/**
- * The payment id of a platform order: `pay_` and 28 base32 characters of SHA-256 of the order id.
- * Deterministic, so a retried create lands on the same workflow; 32 characters, so it fits every
- * channel's `out_trade_no` (WeChat Pay allows at most 32).
- */
-export function paymentIdForOrder(orderId: string): string {
-  const digest = createHash('sha256').update(`order:${orderId}`).digest();
+/** The first 28 base32 characters of `digest` (140 bits). */
+function base32(digest: Buffer): string {
   let bits = 0;
   let value = 0;
   let out = '';
@@ -23,7 +18,29 @@ export function paymentIdForOrder(orderId: string): string {
     }
     value &= (1 << bits) - 1;
   }
-  return `pay_${out}`;
+  return out;
+}
+
+/**
+ * The payment id of a platform order: `pay_` and 28 base32 characters of HMAC-SHA256 of the order
+ * id under the install's `paymentIdKey`. Deterministic, so a retried create lands on the same
+ * workflow; keyed, so nobody can compute the id (and read the voucher) from a guessable order id;
+ * 32 characters, so it fits every channel's `out_trade_no` (WeChat Pay allows at most 32).
+ *
+ * The key must never change for an install: a new key would give a retried create a new id.
+ */
+export function paymentIdForOrder(orderId: string, keyBase64: string): string {
+  const key = Buffer.from(keyBase64, 'base64');
+  if (key.length !== 32) throw new Error('paymentIdKey must be 32 bytes, base64');
+  return `pay_${base32(createHmac('sha256', key).update(`order:${orderId}`).digest())}`;
+}
+
+/**
+ * The id payments were given before ids were keyed (an unkeyed SHA-256 of the order id). Only
+ * used to find such a payment again when its order is retried, so dedup holds across the upgrade.
+ */
+export function legacyPaymentIdForOrder(orderId: string): string {
+  return `pay_${base32(createHash('sha256').update(`order:${orderId}`).digest())}`;
 }
 
 export const PAYMENT_ID_PATTERN = /^pay_[a-z2-7]{28}$/;

@@ -36,6 +36,12 @@ export class CodecKeyError extends Error {
  *
  * Unwrapped data keys are cached by the SHA-256 of their wrapped form: decoding the same payload
  * again (replay, queries) costs no RSA operation.
+ *
+ * Workers and clients refuse unencrypted payloads (`refusePlaintext`): whoever can reach the
+ * Temporal server (its port, the CLI, the Web UI's Update form without the codec) could otherwise
+ * hand a workflow any value. A refused payload decodes to nothing (`binary/null`), which every
+ * Update's validator rejects; a throw here would fail the workflow task again and again instead.
+ * The codec server keeps them as they are, so the Web UI shows what was sent.
  */
 export class EnvelopeCodec implements PayloadCodec {
   private readonly publicKey: KeyObject;
@@ -43,7 +49,10 @@ export class EnvelopeCodec implements PayloadCodec {
   private readonly privateKeys = new Map<string, KeyObject>();
   private readonly dataKeys = new Map<string, Buffer>();
 
-  constructor(keys: Keyring['temporalCodec']) {
+  private readonly refusePlaintext: boolean;
+
+  constructor(keys: Keyring['temporalCodec'], options: { refusePlaintext?: boolean } = {}) {
+    this.refusePlaintext = options.refusePlaintext ?? false;
     const active = keys.keys.find((k) => k.keyId === keys.activeKeyId);
     if (!active) throw new CodecKeyError(`the active codec key ${keys.activeKeyId} is not in the keyring`);
     this.activeKeyId = active.keyId;
@@ -80,7 +89,7 @@ export class EnvelopeCodec implements PayloadCodec {
   }
 
   private decodeOne(payload: Payload): Payload {
-    if (text(payload.metadata?.[METADATA_ENCODING]) !== ENCODING) return payload;
+    if (text(payload.metadata?.[METADATA_ENCODING]) !== ENCODING) return this.refusePlaintext ? REFUSED : payload;
     const keyId = text(payload.metadata?.[METADATA_KEY_ID]);
     const wrapped = payload.metadata?.[METADATA_WRAPPED_KEY];
     const sealed = payload.data;
@@ -115,7 +124,10 @@ export class EnvelopeCodec implements PayloadCodec {
   }
 }
 
-/** The data converter every client and worker of the project uses. */
+/** What an unencrypted payload decodes to where plaintext is refused: no value at all. */
+const REFUSED: Payload = { metadata: { [METADATA_ENCODING]: utf8('binary/null') } };
+
+/** The data converter every client and worker of the project uses: it refuses plaintext. */
 export function dataConverterFor(keyring: Pick<Keyring, 'temporalCodec'>) {
-  return { payloadCodecs: [new EnvelopeCodec(keyring.temporalCodec)] };
+  return { payloadCodecs: [new EnvelopeCodec(keyring.temporalCodec, { refusePlaintext: true })] };
 }

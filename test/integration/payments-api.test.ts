@@ -1,7 +1,11 @@
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paymentIdForOrder } from '../../src/payments/identity.js';
-import { buildItem, buildPaymentRequest } from '../support/builders.js';
+import { buildItem, buildPaymentRequest, testPaymentId } from '../support/builders.js';
 import { startStack, type TestStack } from '../support/stack.js';
+import { legacyPaymentIdForOrder, requestFingerprint } from '../../src/payments/identity.js';
+import { createPaymentRequestSchema } from '../../src/api/schemas.js';
+import { openPaymentUpdate, type PaymentRequest } from '../../workflows/contracts.js';
+import type { paymentWorkflow } from '../../workflows/payment.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -18,7 +22,7 @@ describe('POST /v1/payments', () => {
 
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
-      paymentId: paymentIdForOrder(body.orderId as string),
+      paymentId: testPaymentId(body.orderId as string),
       orderId: body.orderId,
       status: 'awaiting_payment',
       amount: 19_900,
@@ -32,6 +36,38 @@ describe('POST /v1/payments', () => {
     const description = await stack.temporal.client.workflow.getHandle(res.body.paymentId).describe();
     expect(description.status.name).toBe('RUNNING');
     expect(description.taskQueue).toBe(stack.config.TEMPORAL_TASK_QUEUE);
+  });
+
+  it('keeps a payment made before ids were keyed: a retried create of its order finds it by its old id', async () => {
+    const body = buildPaymentRequest();
+    const request: PaymentRequest = createPaymentRequestSchema({ maxAmount: stack.config.PAYMENT_MAX_AMOUNT }).parse(
+      body,
+    );
+    const legacyId = legacyPaymentIdForOrder(request.orderId);
+    const fingerprint = requestFingerprint(request);
+    await stack.temporal.client.workflow.executeUpdateWithStart(openPaymentUpdate, {
+      args: [{ requestFingerprint: fingerprint }],
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
+        workflowId: legacyId,
+        taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+        args: [{ paymentId: legacyId, request, requestFingerprint: fingerprint, acceptedAt: new Date().toISOString() }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+    await expect.poll(async () => await stack.database.models.payments.exists({ _id: legacyId })).toBeTruthy();
+
+    const again = await stack.request('POST', '/v1/payments', body);
+
+    expect({ status: again.status, paymentId: again.body.paymentId, error: again.body.error }).toEqual({
+      status: 200,
+      paymentId: legacyId,
+      error: undefined,
+    });
+    expect(legacyId).not.toBe(testPaymentId(request.orderId));
+    expect(await stack.database.models.payments.countDocuments({ orderId: request.orderId })).toBe(1);
+    await expect(stack.temporal.client.workflow.getHandle(testPaymentId(request.orderId)).describe()).rejects.toThrow(
+      /not found/i,
+    );
   });
 
   it('answers a retried create with the same payment and 200, and starts nothing new', async () => {
@@ -99,7 +135,7 @@ describe('POST /v1/payments', () => {
     expect(res.body.error.requestId).toBe(res.headers.get('x-request-id'));
     expect(await stack.database.models.payments.countDocuments({ orderId: body.orderId })).toBe(0);
     await expect(
-      stack.temporal.client.workflow.getHandle(paymentIdForOrder(body.orderId as string)).describe(),
+      stack.temporal.client.workflow.getHandle(testPaymentId(body.orderId as string)).describe(),
     ).rejects.toThrow(/not found/i);
   });
 

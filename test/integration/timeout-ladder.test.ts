@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { paymentIdForOrder, requestFingerprint } from '../../src/payments/identity.js';
+import { requestFingerprint } from '../../src/payments/identity.js';
 import proto from '@temporalio/proto';
 import { PAYMENT_SEARCH_ATTRIBUTES, PaymentStatusKey } from '../../workflows/search-attributes.js';
 import {
@@ -12,7 +12,7 @@ import {
   type PaymentView,
 } from '../../workflows/contracts.js';
 import type { paymentWorkflow } from '../../workflows/payment.js';
-import { buildPaymentRequest } from '../support/builders.js';
+import { buildPaymentRequest, testPaymentId } from '../support/builders.js';
 import { recordHistory } from '../support/histories.js';
 import { payAtChannel, platformEvents } from '../support/payments.js';
 import { TEST_CODEC_KEYS, startStack, type TestStack } from '../support/stack.js';
@@ -68,7 +68,7 @@ afterAll(async () => {
 
 async function startPayment(on: TestStack, overrides: Record<string, unknown> = {}) {
   const request = buildPaymentRequest({ expiresInSeconds: 900, ...overrides }) as unknown as PaymentRequest;
-  const paymentId = paymentIdForOrder(request.orderId);
+  const paymentId = testPaymentId(request.orderId);
   // Time is global to the environment and earlier tests skipped ahead: accept at server time.
   const acceptedAt = new Date(await env.currentTimeMs()).toISOString();
   const handle = await env.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {

@@ -2,10 +2,9 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createVoucherActivities } from '../../activities/vouchers.js';
 import { generateKeyring, type Keyring } from '../../src/crypto/keyring.js';
 import { connectDatabase, type Database } from '../../src/db/connect.js';
-import { paymentIdForOrder } from '../../src/payments/identity.js';
 import { sealVoucherPeriods, verifyStoredLedger } from '../../src/vouchers/ledger-store.js';
 import { signVoucher, type VoucherFacts } from '../../src/vouchers/voucher.js';
-import { uniqueId } from '../support/builders.js';
+import { testPaymentId, uniqueId } from '../support/builders.js';
 import { withDatabase } from '../support/stack.js';
 
 let database: Database;
@@ -25,7 +24,7 @@ afterEach(async () => {
 function facts(): VoucherFacts {
   const orderId = uniqueId('ord');
   return {
-    paymentId: paymentIdForOrder(orderId),
+    paymentId: testPaymentId(orderId),
     orderId,
     amount: 19_900,
     currency: 'CNY',

@@ -1,10 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { paymentIdForOrder } from '../../src/payments/identity.js';
 import type { VoucherFacts } from '../../src/vouchers/voucher.js';
 import type { PaymentItem } from '../../workflows/contracts.js';
 
 /** A unique id with a readable prefix, so parallel tests never share workflow ids or orders. */
 export function uniqueId(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 12)}`;
+}
+
+/** The payment id key of every test stack, so a test can name the payment of an order it made. */
+export const TEST_PAYMENT_ID_KEY = Buffer.alloc(32, 'test-payment-ids').toString('base64');
+
+/** The payment id a test stack gives `orderId`. */
+export function testPaymentId(orderId: string): string {
+  return paymentIdForOrder(orderId, TEST_PAYMENT_ID_KEY);
 }
 
 export function buildItem(overrides: Partial<PaymentItem> = {}): PaymentItem {

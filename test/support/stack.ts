@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import { assembleApi } from '../../src/api/assemble.js';
 import { PlatformClient, type PlatformKey } from '../../src/client/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { generateKeyring, type Keyring } from '../../src/crypto/keyring.js';
+import { generateKeyring, type CompleteKeyring, type Keyring } from '../../src/crypto/keyring.js';
 import type { Database } from '../../src/db/connect.js';
 import { createLogger } from '../../src/logger.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
@@ -15,7 +15,7 @@ import { dataConverterFor } from '../../src/temporal/codec.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
 import { buildActivityDeps } from '../../src/worker/activity-deps.js';
 import { createPaymentWorker } from '../../src/worker/create-worker.js';
-import { uniqueId } from './builders.js';
+import { TEST_PAYMENT_ID_KEY, uniqueId } from './builders.js';
 import codecKeys from './fixtures/codec-keys.json' with { type: 'json' };
 
 /**
@@ -39,7 +39,7 @@ export function withDatabase(uri: string, dbName: string): string {
 export interface TestStack {
   baseUrl: string;
   config: Config;
-  keyring: Keyring;
+  keyring: CompleteKeyring;
   temporal: TemporalClient;
   database: Database;
   /** The in-process worker, unless the stack was started without one. */
@@ -106,7 +106,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     ? createLogger({ LOG_LEVEL: 'debug' }, 'test', { write: (line) => logSink(line) })
     : createLogger(config, 'test');
   // One fixed codec key for every test, so the committed histories replay (test/replay).
-  const keyring: Keyring = { ...generateKeyring(), temporalCodec: TEST_CODEC_KEYS };
+  const keyring: CompleteKeyring = {
+    ...generateKeyring(),
+    temporalCodec: TEST_CODEC_KEYS,
+    paymentIdKey: TEST_PAYMENT_ID_KEY,
+  };
   const { app, database, temporal, sandbox, close } = await assembleApi({
     config,
     logger,

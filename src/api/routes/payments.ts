@@ -11,7 +11,12 @@ import { rankChannels } from '../../channels/routing.js';
 import type { ChannelAdapter } from '../../channels/types.js';
 import type { Models } from '../../db/connect.js';
 import type { PaymentDocument } from '../../db/models/payment.js';
-import { PAYMENT_ID_PATTERN, paymentIdForOrder, requestFingerprint } from '../../payments/identity.js';
+import {
+  PAYMENT_ID_PATTERN,
+  legacyPaymentIdForOrder,
+  paymentIdForOrder,
+  requestFingerprint,
+} from '../../payments/identity.js';
 import { publicPaymentView, viewFromDocument } from '../../payments/read-model.js';
 import type { RefundService } from '../../payments/refunds.js';
 import { isWorkflowClosedError } from '../../temporal/errors.js';
@@ -43,6 +48,8 @@ export interface PaymentRoutesDeps {
   channels: Record<PaymentChannel, ChannelAdapter>;
   enabledChannels: readonly PaymentChannel[];
   refunds: RefundService;
+  /** The keyring's `paymentIdKey`: payment ids are a keyed MAC of the order id. */
+  paymentIdKey: string;
 }
 
 /** The platform-facing answer to a create: what the learner needs to go and pay. */
@@ -91,12 +98,18 @@ export function paymentRoutes({
   channels,
   enabledChannels,
   refunds,
+  paymentIdKey,
 }: PaymentRoutesDeps): Router {
   const router = Router();
   const schema = createPaymentRequestSchema({ maxAmount });
   const cancelSchema = createCancelRequestSchema();
   const refundSchema = createRefundRequestSchema({ maxAmount });
   const findPayment = (paymentId: string) => models.payments.findOne({ _id: paymentId }).lean<PaymentDocument>();
+  /** The order's payment id: the keyed one, unless the order already has a payment from before keyed ids. */
+  const paymentIdOf = async (orderId: string): Promise<string> => {
+    const legacy = legacyPaymentIdForOrder(orderId);
+    return (await models.payments.exists({ _id: legacy })) ? legacy : paymentIdForOrder(orderId, paymentIdKey);
+  };
   const paymentNotFound = (paymentId: string) =>
     new ApiError(404, 'not_found_error', 'payment_not_found', `No payment ${paymentId}.`, 'paymentId');
 
@@ -113,7 +126,7 @@ export function paymentRoutes({
           'currency',
         );
       }
-      const paymentId = paymentIdForOrder(request.orderId);
+      const paymentId = await paymentIdOf(request.orderId);
       const fingerprint = requestFingerprint(request);
       const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
         workflowId: paymentId,

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeaders } from '../../../src/client/index.js';
-import { paymentIdForOrder } from '../../../src/payments/identity.js';
-import { buildItem, buildPaymentRequest } from '../../support/builders.js';
+import { buildItem, buildPaymentRequest, testPaymentId } from '../../support/builders.js';
 import { startStack, type TestStack } from '../../support/stack.js';
 
 /**
@@ -214,7 +213,7 @@ const rows: [string, Row][] = [
     'GET of an unknown payment',
     {
       method: 'GET',
-      path: `/v1/payments/${paymentIdForOrder('never-made')}`,
+      path: `/v1/payments/${testPaymentId('never-made')}`,
       body: undefined,
       status: 404,
       type: 'not_found_error',
@@ -237,7 +236,7 @@ const rows: [string, Row][] = [
   [
     'cancel of an unknown payment',
     {
-      path: `/v1/payments/${paymentIdForOrder('never-made')}/cancel`,
+      path: `/v1/payments/${testPaymentId('never-made')}/cancel`,
       body: {},
       status: 404,
       type: 'not_found_error',
@@ -303,7 +302,7 @@ const rows: [string, Row][] = [
   [
     'a cancel with an unknown field',
     {
-      path: `/v1/payments/${paymentIdForOrder('never-made')}/cancel`,
+      path: `/v1/payments/${testPaymentId('never-made')}/cancel`,
       body: { why: 'x' },
       ...invalid('why', 'unknown_parameter'),
     },
@@ -311,7 +310,7 @@ const rows: [string, Row][] = [
   [
     'a cancel reason with a control character',
     {
-      path: `/v1/payments/${paymentIdForOrder('never-made')}/cancel`,
+      path: `/v1/payments/${testPaymentId('never-made')}/cancel`,
       body: { reason: 'a\u001bb' },
       ...invalid('reason'),
     },
@@ -405,7 +404,7 @@ describe('bad requests', () => {
     expect(await stack.database.models.idempotencyRecords.countDocuments({})).toBe(0);
     const orderId = (value as { orderId?: unknown } | undefined)?.orderId;
     if (typeof orderId === 'string') {
-      await expect(stack.temporal.client.workflow.getHandle(paymentIdForOrder(orderId)).describe()).rejects.toThrow(
+      await expect(stack.temporal.client.workflow.getHandle(testPaymentId(orderId)).describe()).rejects.toThrow(
         /not found/i,
       );
     }

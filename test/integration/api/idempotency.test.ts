@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paymentIdForOrder } from '../../../src/payments/identity.js';
-import { buildPaymentRequest, uniqueId } from '../../support/builders.js';
+import { buildPaymentRequest, testPaymentId, uniqueId } from '../../support/builders.js';
 import { startStack, type TestStack } from '../../support/stack.js';
 
 /** `Idempotency-Key` on POSTs (src/api/idempotency.ts), against the real API, Temporal and MongoDB. */
@@ -55,12 +54,12 @@ describe('Idempotency-Key', () => {
       param: 'Idempotency-Key',
     });
     expect(
-      await stack.database.models.payments.countDocuments({ _id: paymentIdForOrder(other.orderId as string) }),
+      await stack.database.models.payments.countDocuments({ _id: testPaymentId(other.orderId as string) }),
     ).toBe(0);
     // A different path under the same key is a different request too.
     const cancel = await stack.request(
       'POST',
-      `/v1/payments/${paymentIdForOrder(request.orderId as string)}/cancel`,
+      `/v1/payments/${testPaymentId(request.orderId as string)}/cancel`,
       {},
       keyed(key),
     );
@@ -180,7 +179,7 @@ describe('Idempotency-Key', () => {
       const replay = await slow.request('POST', '/v1/payments', request, keyed(key));
       expect(replay.status).toBe(201);
       expect(replay.body).toMatchObject({
-        paymentId: paymentIdForOrder(request.orderId as string),
+        paymentId: testPaymentId(request.orderId as string),
         channel: 'wechatpay',
       });
     } finally {

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlatformClient, signatureHeaders, type PlatformKey } from '../../../src/client/index.js';
-import { paymentIdForOrder } from '../../../src/payments/identity.js';
 import { PROJECT_ROOT } from '../../../src/worker/workflow-bundle.js';
-import { buildPaymentRequest, uniqueId } from '../../support/builders.js';
+import { buildPaymentRequest, testPaymentId, uniqueId } from '../../support/builders.js';
 import { startStack, type TestStack } from '../../support/stack.js';
 
 /**
@@ -65,8 +64,8 @@ async function send(
 }
 
 async function nothingStarted(orderId: string) {
-  expect(await stack.database.models.payments.countDocuments({ _id: paymentIdForOrder(orderId) })).toBe(0);
-  await expect(stack.temporal.client.workflow.getHandle(paymentIdForOrder(orderId)).describe()).rejects.toThrow(
+  expect(await stack.database.models.payments.countDocuments({ _id: testPaymentId(orderId) })).toBe(0);
+  await expect(stack.temporal.client.workflow.getHandle(testPaymentId(orderId)).describe()).rejects.toThrow(
     /not found/i,
   );
 }
@@ -100,7 +99,7 @@ describe('signed platform requests', () => {
     await import(pathToFileURL(file).href);
     expect(redirected).toHaveLength(1);
     expect(redirected[0]).toMatch(/^http/);
-    expect(await stack.database.models.payments.countDocuments({ _id: paymentIdForOrder(orderId) })).toBe(1);
+    expect(await stack.database.models.payments.countDocuments({ _id: testPaymentId(orderId) })).toBe(1);
   });
 
   it('accepts a timestamp inside the 300 s tolerance, either way', async () => {

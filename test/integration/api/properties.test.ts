@@ -4,9 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentRequestSchema } from '../../../src/api/schemas.js';
 import { alipaySigningString, signRsa2 } from '../../../src/channels/alipay.js';
 import { wechatpayMessage } from '../../../src/channels/wechatpay.js';
-import { paymentIdForOrder } from '../../../src/payments/identity.js';
 import { formatMajor } from '../../../workflows/money.js';
-import { buildPaymentRequest, uniqueId } from '../../support/builders.js';
+import { buildPaymentRequest, testPaymentId, uniqueId } from '../../support/builders.js';
 import { startStack, type TestStack } from '../../support/stack.js';
 
 /**
@@ -51,7 +50,7 @@ describe('POST /v1/payments, any input', () => {
         expect(res.status).toBeLessThan(500);
         const orderId = typeof request.orderId === 'string' ? request.orderId : undefined;
         const stored = orderId
-          ? await stack.database.models.payments.findOne({ _id: paymentIdForOrder(orderId) }).lean()
+          ? await stack.database.models.payments.findOne({ _id: testPaymentId(orderId) }).lean()
           : null;
         if (res.status === 201) {
           expect(schema().safeParse(request).success).toBe(true);

@@ -22,13 +22,12 @@ import { createWechatPayAdapter } from '../../../src/channels/wechatpay.js';
 import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
 import { createModels } from '../../../src/db/connect.js';
 import { createLogger } from '../../../src/logger.js';
-import { paymentIdForOrder } from '../../../src/payments/identity.js';
 import { createChannelSimulators } from '../../../src/sandbox/channels/index.js';
 import type { ChannelSimulator } from '../../../src/sandbox/channels/types.js';
 import { sandboxControlRoutes } from '../../../src/sandbox/control.js';
 import { createPlatformStub } from '../../../src/sandbox/platform.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../workflows/contracts.js';
-import { uniqueId } from '../../support/builders.js';
+import { testPaymentId, uniqueId } from '../../support/builders.js';
 import { withDatabase } from '../../support/stack.js';
 
 /**
@@ -158,7 +157,7 @@ function sandboxRefunds(outTradeNo: string): Promise<number> {
 
 /** A paid order of 199.00 CNY at `channel` (its payment notification is lost: it plays no part here). */
 async function paidOrder(channel: PaymentChannel): Promise<string> {
-  const paymentId = paymentIdForOrder(uniqueId('ord'));
+  const paymentId = testPaymentId(uniqueId('ord'));
   await adapters[channel].createOrder({
     paymentId,
     amount: 19_900,

@@ -14,11 +14,10 @@ import {
 import { createWechatPayAdapter } from '../../../src/channels/wechatpay.js';
 import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
 import { createLogger } from '../../../src/logger.js';
-import { paymentIdForOrder } from '../../../src/payments/identity.js';
 import { CashierRefusedError, createChannelSimulators } from '../../../src/sandbox/channels/index.js';
 import { SandboxNotFoundError, type ChannelSimulator } from '../../../src/sandbox/channels/types.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../workflows/contracts.js';
-import { uniqueId } from '../../support/builders.js';
+import { testPaymentId, uniqueId } from '../../support/builders.js';
 import { withDatabase } from '../../support/stack.js';
 
 /**
@@ -123,7 +122,7 @@ function notificationsFor(outTradeNo: string) {
 }
 
 async function openOrder(channel: PaymentChannel, overrides: { amount?: number; expiresInMs?: number } = {}) {
-  const paymentId = paymentIdForOrder(uniqueId('ord'));
+  const paymentId = testPaymentId(uniqueId('ord'));
   const order = await adapters[channel].createOrder({
     paymentId,
     amount: overrides.amount ?? 19_900,
@@ -327,7 +326,7 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
     await simulators[channel].setOutage(['create', 'query'], true);
     try {
       await expect(openOrder(channel)).rejects.toThrow(ChannelUnavailableError);
-      await expect(adapters[channel].queryOrder(paymentIdForOrder('any'))).rejects.toThrow(ChannelUnavailableError);
+      await expect(adapters[channel].queryOrder(testPaymentId('any'))).rejects.toThrow(ChannelUnavailableError);
     } finally {
       await simulators[channel].setOutage(['create', 'query'], false);
     }
@@ -385,7 +384,7 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
   });
 
   it('reads an order it never created as NOT_FOUND, and closing it answers NOT_FOUND', async () => {
-    const paymentId = paymentIdForOrder(uniqueId('none'));
+    const paymentId = testPaymentId(uniqueId('none'));
     expect(await adapters[channel].queryOrder(paymentId)).toEqual({ state: 'NOT_FOUND' });
     expect(await adapters[channel].closeOrder(paymentId)).toBe('NOT_FOUND');
     await expect(simulators[channel].pay(paymentId, paySuccess)).rejects.toThrow(SandboxNotFoundError);
@@ -399,7 +398,7 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
       wechatpay: { ...keyring.wechatpay, merchantPrivateKey: stranger.wechatpay.merchantPrivateKey },
     });
 
-    await expect(forged.queryOrder(paymentIdForOrder('x'))).rejects.toMatchObject({
+    await expect(forged.queryOrder(testPaymentId('x'))).rejects.toMatchObject({
       name: 'ChannelRejectedError',
       code: channel === 'alipay' ? 'isv.invalid-signature' : 'SIGN_ERROR',
     });
@@ -413,7 +412,7 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
       wechatpay: { ...keyring.wechatpay, platformKeys: stranger.wechatpay.platformKeys },
     });
 
-    await expect(misled.queryOrder(paymentIdForOrder('x'))).rejects.toMatchObject({
+    await expect(misled.queryOrder(testPaymentId('x'))).rejects.toMatchObject({
       name: 'ChannelRejectedError',
       code: 'bad_response_signature',
     });
@@ -458,7 +457,7 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
 describe('Alipay sandbox gateway', () => {
   it('refuses a page-pay link whose amount was changed after signing', async () => {
     const params = signedAlipayRequest(keyring.alipay, 'alipay.trade.page.pay', {
-      out_trade_no: paymentIdForOrder(uniqueId('ord')),
+      out_trade_no: testPaymentId(uniqueId('ord')),
       product_code: 'FAST_INSTANT_TRADE_PAY',
       total_amount: '199.00',
       subject: 'TypeScript 101',
