@@ -53,9 +53,9 @@ describe('Idempotency-Key', () => {
       code: 'idempotency_key_reused',
       param: 'Idempotency-Key',
     });
-    expect(
-      await stack.database.models.payments.countDocuments({ _id: testPaymentId(other.orderId as string) }),
-    ).toBe(0);
+    expect(await stack.database.models.payments.countDocuments({ _id: testPaymentId(other.orderId as string) })).toBe(
+      0,
+    );
     // A different path under the same key is a different request too.
     const cancel = await stack.request(
       'POST',
