@@ -10,6 +10,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY domain ./domain
 COPY workflows ./workflows
 COPY activities ./activities
 RUN npm run build

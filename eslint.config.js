@@ -44,6 +44,51 @@ export default tseslint.config(
               group: ['mongoose', 'express', '**/src/**'],
               message: 'Workflows may not reach I/O or src/; call an activity.',
             },
+            {
+              group: ['**/activities/**'],
+              allowTypeImports: true,
+              message: 'Workflows import activities as types only (proxyActivities<...>); the worker runs them.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The lower layers: the shared vocabulary, the read model, the channel adapters and the crypto
+    // know nothing of the HTTP API, the platform client, Temporal clients or the workflows.
+    files: ['domain/**/*.ts', 'src/db/**/*.ts', 'src/channels/**/*.ts', 'src/crypto/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/api/**', '**/client/**', '**/workflows/**', '**/activities/**', '@temporalio/client'],
+              message:
+                'domain/, src/db, src/channels and src/crypto sit below the API, the client and the workflows: move the shared part down instead.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The vocabulary is pure: no I/O, no framework, so every side (workflows included) can use it.
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', '@temporalio/*', 'mongoose', 'express', 'zod'],
+              message: 'domain/ is pure TypeScript.',
+            },
+            {
+              group: ['**/api/**', '**/client/**', '**/workflows/**', '**/activities/**', '**/src/**'],
+              message: 'domain/ imports nothing of the product but itself.',
+            },
           ],
         },
       ],

@@ -13,7 +13,8 @@ import {
 import type { Models } from '../src/db/connect.js';
 import { isDuplicateKeyError } from '../src/db/errors.js';
 import { channelOrderKey } from '../src/db/models/channel-order.js';
-import { PaymentErrorCode, type PaymentChannel } from '../workflows/contracts.js';
+import { PaymentErrorCode } from '../domain/errors.js';
+import type { PaymentChannel } from '../domain/payment.js';
 
 export interface ChannelDeps {
   models: Models;

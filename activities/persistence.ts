@@ -1,6 +1,6 @@
 import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import type { Models } from '../src/db/connect.js';
-import type { PaymentRequest, PaymentStatus, PaymentView, RefundSummary } from '../workflows/contracts.js';
+import type { PaymentRequest, PaymentStatus, PaymentView, RefundSummary } from '../domain/payment.js';
 
 export interface PaymentSnapshot {
   view: PaymentView;

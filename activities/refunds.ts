@@ -4,9 +4,9 @@ import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import type { Models } from '../src/db/connect.js';
 import type { MessageSealer, SealedMessageKind, StaffTicket } from '../src/temporal/message-seal.js';
 import { recordAudit } from '../src/staff/audit.js';
-import type { Currency } from '../workflows/money.js';
-import type { PaymentChannel, PaymentStatus } from '../workflows/contracts.js';
-import type { RefundView } from '../workflows/refund-contracts.js';
+import type { Currency } from '../domain/money.js';
+import type { PaymentChannel, PaymentStatus } from '../domain/payment.js';
+import type { RefundView } from '../domain/refunds.js';
 
 export type { RefundOutcome };
 

@@ -1,5 +1,5 @@
-import type { PaymentRequest } from './contracts.js';
-import { isCurrency } from './money.js';
+import { isCurrency, type Currency } from './money.js';
+import type { ChannelNotificationArgs, PaymentChannel, PaymentRequest } from './payment.js';
 
 /**
  * The business rules a payment must meet before any channel is asked, checked again inside the
@@ -28,4 +28,33 @@ export function businessRuleViolation(request: PaymentRequest): string | undefin
 export function paymentSubject(request: PaymentRequest): string {
   const titles = request.items.map((i) => (i.quantity > 1 ? `${i.title} x${i.quantity}` : i.title)).join(', ');
   return titles.length > 120 ? `${titles.slice(0, 119)}…` : titles;
+}
+
+/** What a channel notice must match: the payment and the channel order it was opened with. */
+export interface NoticeExpectation {
+  paymentId: string;
+  /** The channel that holds an order of this payment, or `null` when none does. */
+  channel: PaymentChannel | null;
+  merchantId: string | null;
+  amount: number;
+  currency: Currency;
+}
+
+/**
+ * The one check of a verified channel notice against its payment: the order, the channel, the
+ * merchant, the currency and the amount must all be the payment's. A signature proves who sent a
+ * notice, not that it is about this payment.
+ * @returns what differs, or `undefined` when the notice is about this payment.
+ */
+export function noticeMismatch(
+  notice: Pick<ChannelNotificationArgs, 'outTradeNo' | 'channel' | 'merchantId' | 'amount' | 'currency'>,
+  expected: NoticeExpectation,
+): string | undefined {
+  if (notice.outTradeNo !== expected.paymentId) return 'out_trade_no is not this payment';
+  if (expected.channel === null || notice.channel !== expected.channel)
+    return `no order of this payment at ${notice.channel}`;
+  if (notice.merchantId !== expected.merchantId) return 'merchant id differs';
+  if (notice.currency !== expected.currency) return `currency ${notice.currency} differs from ${expected.currency}`;
+  if (notice.amount !== expected.amount) return `amount ${notice.amount} differs from ${expected.amount}`;
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import type { PaymentStatus } from './contracts.js';
+import type { PaymentStatus } from './payment.js';
 
 const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
   processing: ['awaiting_payment', 'succeeded', 'failed', 'refunded', 'manual_review'],

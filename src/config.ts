@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { KEY_ID_PATTERN, type PlatformKey } from './client/signing.js';
+import { KEY_ID_PATTERN, type PlatformKey } from './crypto/request-signing.js';
 
 /**
  * Process configuration, read once at boot from the environment.
  *
- * Every variable is documented in the README with its default. A bad value stops the process
+ * Every variable is documented in docs/configuration.md with its default. A bad value stops the process
  * with a message naming the variable (see {@link ConfigError}); secrets are never echoed back.
  */
 const port = z.coerce.number().int().min(1).max(65535);
@@ -117,6 +117,10 @@ const configSchema = z.object({
     .default('10,30,60,120,300,600,1800,3600'),
   /** How long a payment's refunds workflow stays open with nothing to do. */
   REFUNDS_IDLE_SECONDS: positiveSeconds.default(3_600),
+  /** How long a channel may keep failing a query or close before the payment asks for people (`channel_unreachable`). */
+  ATTENTION_CHANNEL_AFTER_SECONDS: positiveSeconds.default(300),
+  /** How long the platform may keep failing a webhook before the payment asks for people (`webhook_failing`). */
+  ATTENTION_WEBHOOK_AFTER_SECONDS: positiveSeconds.default(1_800),
 
   /** How long a stopping worker lets running activities finish before abandoning them. */
   WORKER_SHUTDOWN_GRACE_SECONDS: positiveSeconds.default(30),

@@ -1,5 +1,5 @@
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
-import { PaymentErrorCode } from './contracts.js';
+import { PaymentErrorCode } from '../domain/errors.js';
 
 /**
  * Named timeout and retry presets: every activity call picks one, none relies on defaults.

@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/index.js';
 import { activityPresets } from './activity-presets.js';
-import type { ChannelNotificationArgs, PaymentStatus, RefundSummary } from './contracts.js';
+import type { ChannelNotificationArgs, PaymentStatus, RefundSummary } from '../domain/payment.js';
 import { PaymentStatusKey } from './search-attributes.js';
 
 const { readPaymentStatus, recordLateRefund } = proxyActivities<PaymentActivities>(activityPresets.persistence);

@@ -4,61 +4,9 @@
  * decided one at a time against one balance, whichever API or worker process carries it.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Currency } from './money.js';
-import type { PaymentChannel, PaymentStatus } from './contracts.js';
-
-/**
- * Where a refund is.
- * - `pending_review`: waits for a finance decision (large, late, or requested by staff).
- * - `processing`: sent to the channel (or about to be); waits for the channel to confirm.
- * - `succeeded`: the channel returned the money.
- * - `failed`: the channel declined it for good; its share of the balance is released.
- * - `rejected`: a reviewer said no; its share of the balance is released.
- */
-export const REFUND_STATUSES = ['pending_review', 'processing', 'succeeded', 'failed', 'rejected'] as const;
-export type RefundStatus = (typeof REFUND_STATUSES)[number];
-
-/** Refund statuses that hold a share of the refundable balance. */
-export const BALANCE_HOLDING_REFUND_STATUSES: readonly RefundStatus[] = ['pending_review', 'processing', 'succeeded'];
-
-export type RefundRequester = { kind: 'platform' } | { kind: 'staff'; operator: string; role: string };
-
-export interface RefundDecision {
-  operator: string;
-  role: string;
-  reason: string;
-  via: 'api' | 'temporal-ui';
-}
-
-/** A refund as the platform and staff see it. Amounts are integer minor units of `currency`. */
-export interface RefundView {
-  refundId: string;
-  paymentId: string;
-  amount: number;
-  currency: Currency;
-  status: RefundStatus;
-  reason: string;
-  metadata?: Record<string, string>;
-  /** ISO-8601 instants. */
-  requestedAt: string;
-  decidedAt?: string;
-  completedAt?: string;
-  requestedBy: RefundRequester;
-  /** Why the refund waits (or waited) for a finance decision. */
-  reviewReason?: string;
-  decision?: RefundDecision;
-  /** Why the refund failed, or why it is not done yet, in words staff can act on. */
-  failureReason?: string;
-  channelRefundId?: string;
-}
-
-/** The review policy in force when a refund is requested (from the API's configuration). */
-export interface RefundPolicy {
-  /** A refund above this many minor units waits for review. */
-  reviewAboveAmount: number;
-  /** A refund requested more than this many days after the payment succeeded waits for review. */
-  reviewAfterDays: number;
-}
+import type { Currency } from '../domain/money.js';
+import type { PaymentChannel } from '../domain/payment.js';
+import type { RefundLedgerView, RefundPolicy, RefundRequester, RefundView } from '../domain/refunds.js';
 
 /** How often an asynchronous refund is asked about at the channel, when no notification comes. */
 export interface RefundSettlementTiming {
@@ -111,18 +59,6 @@ export interface RefundNotificationArgs {
   seal: string;
 }
 
-/** What the refunds workflow knows of its payment. */
-export interface RefundLedgerView {
-  paymentId: string;
-  orderId: string;
-  paymentStatus: PaymentStatus;
-  currency: Currency;
-  capturedAmount: number;
-  refundedAmount: number;
-  refundableAmount: number;
-  refunds: RefundView[];
-}
-
 export const requestRefundUpdate = defineUpdate<RefundView, [RequestRefundArgs]>('requestRefund');
 export const approveRefundUpdate = defineUpdate<RefundView, [RefundDecisionArgs]>('approveRefund');
 export const rejectRefundUpdate = defineUpdate<RefundView, [RefundDecisionArgs]>('rejectRefund');
@@ -134,19 +70,4 @@ export const getRefundLedgerQuery = defineQuery<RefundLedgerView>('getRefundLedg
 /** The refunds workflow of a payment. */
 export function refundsWorkflowId(paymentId: string): string {
   return `${paymentId}-refunds`;
-}
-
-/** Sum of the refunds that hold a share of the balance (or have been paid out). */
-export function heldAmount(refunds: readonly Pick<RefundView, 'amount' | 'status'>[]): number {
-  return refunds.reduce((sum, r) => sum + (BALANCE_HOLDING_REFUND_STATUSES.includes(r.status) ? r.amount : 0), 0);
-}
-
-export function refundedAmount(refunds: readonly Pick<RefundView, 'amount' | 'status'>[]): number {
-  return refunds.reduce((sum, r) => sum + (r.status === 'succeeded' ? r.amount : 0), 0);
-}
-
-/** The payment's status once its refunds are counted: unchanged until money went back. */
-export function statusAfterRefunds(captured: number, refunded: number, current: PaymentStatus): PaymentStatus {
-  if (refunded <= 0) return current;
-  return refunded >= captured ? 'refunded' : 'partially_refunded';
 }

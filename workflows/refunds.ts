@@ -15,32 +15,30 @@ import {
 import type { PaymentActivities } from '../activities/index.js';
 import type { RefundLedgerSnapshot, RefundOutcome } from '../activities/refunds.js';
 import { activityPresets, localActivityPresets } from './activity-presets.js';
+import { PaymentErrorCode } from '../domain/errors.js';
+import type { PaymentStatus } from '../domain/payment.js';
+import { requeryChannelUpdate, retryNowUpdate, type StaffNudgeArgs } from './contracts.js';
+import { describe, failureType, refusal, requireMessage } from './failures.js';
 import {
-  PaymentErrorCode,
-  requeryChannelUpdate,
-  retryNowUpdate,
-  type PaymentStatus,
-  type StaffNudgeArgs,
-} from './contracts.js';
-import { describe, failureType, refusal } from './failures.js';
+  heldAmount,
+  refundedAmount,
+  type RefundLedgerView,
+  type RefundView,
+  statusAfterRefunds,
+} from '../domain/refunds.js';
 import {
   approveRefundUpdate,
   getRefundLedgerQuery,
-  heldAmount,
-  refundNotificationUpdate,
-  refundedAmount,
-  rejectRefundUpdate,
-  requestRefundUpdate,
-  statusAfterRefunds,
   type RefundDecisionArgs,
-  type RefundLedgerView,
   type RefundNotificationArgs,
-  type RefundView,
+  refundNotificationUpdate,
   type RefundsWorkflowInput,
+  rejectRefundUpdate,
   type RequestRefundArgs,
+  requestRefundUpdate,
 } from './refund-contracts.js';
 import { NeedsAttentionKey, PaymentStatusKey, StuckReasonKey, type StuckReason } from './search-attributes.js';
-import { isValidTransition } from './state-machine.js';
+import { isValidTransition } from '../domain/state-machine.js';
 
 const { loadRefundLedger, saveRefund, recordStaffAction } = proxyActivities<PaymentActivities>(
   activityPresets.persistence,
@@ -162,12 +160,14 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
   ) => {
     try {
       const data = { ...view(), refund: { ...refund }, refunds: undefined };
-      await notifyPlatform({
-        id: type === 'payment.refunded' ? `evt_${paymentId}_refunded` : `evt_${refund.refundId}_${type.slice(7)}`,
-        type,
-        createdAt: now(),
-        data,
-      });
+      await notifyPlatform.executeWithOptions({ ...activityPresets.webhook, summary: `webhook ${type}` }, [
+        {
+          id: type === 'payment.refunded' ? `evt_${paymentId}_refunded` : `evt_${refund.refundId}_${type.slice(7)}`,
+          type,
+          createdAt: now(),
+          data,
+        },
+      ]);
     } catch (err) {
       if (isCancellation(err)) throw err;
       log.warn('the platform did not accept a refund webhook within its retry window', {
@@ -261,7 +261,9 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
         await markStuck(work, `the channel has not confirmed the refund after ${queries} queries`);
       }
       const wait = schedule[Math.min(queries, schedule.length - 1)] as number;
-      await condition(() => work.notice !== undefined || work.requeryRequested, wait);
+      await condition(() => work.notice !== undefined || work.requeryRequested, wait, {
+        summary: `next query of refund ${work.refund.refundId}`,
+      });
       const notice = work.notice;
       if (notice) {
         work.notice = undefined;
@@ -275,11 +277,10 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
       work.requeryRequested = false;
       queries += 1;
       try {
-        outcome = await queryChannelRefund({
-          channel: ledger?.channel ?? 'alipay',
-          paymentId,
-          refundId: work.refund.refundId,
-        });
+        outcome = await queryChannelRefund.executeWithOptions(
+          { ...activityPresets.refundQuery, summary: `ask the channel about refund ${work.refund.refundId}` },
+          [{ channel: ledger?.channel ?? 'alipay', paymentId, refundId: work.refund.refundId }],
+        );
       } catch (err) {
         if (isCancellation(err)) throw err;
         await markStuck(work, `the channel did not answer a refund query: ${describe(err)}`);
@@ -294,15 +295,23 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
     for (;;) {
       let outcome: RefundOutcome;
       try {
-        outcome = await startChannelRefund({
-          channel: ledger?.channel ?? 'alipay',
-          paymentId,
-          refundId: refund.refundId,
-          amount: refund.amount,
-          totalAmount: ledger?.capturedAmount ?? refund.amount,
-          currency: refund.currency,
-          reason: refund.reason,
-        });
+        outcome = await startChannelRefund.executeWithOptions(
+          {
+            ...activityPresets.refund,
+            summary: `refund ${refund.amount} ${refund.currency} at the channel (${refund.refundId})`,
+          },
+          [
+            {
+              channel: ledger?.channel ?? 'alipay',
+              paymentId,
+              refundId: refund.refundId,
+              amount: refund.amount,
+              totalAmount: ledger?.capturedAmount ?? refund.amount,
+              currency: refund.currency,
+              reason: refund.reason,
+            },
+          ],
+        );
       } catch (err) {
         if (isCancellation(err)) throw err;
         if (failureType(err) === PaymentErrorCode.ChannelRejected) {
@@ -409,6 +418,7 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
     },
     {
       validator: (args: RequestRefundArgs) => {
+        requireMessage(args, 'a sealed refund request');
         if (!Number.isSafeInteger(args.amount) || args.amount <= 0) {
           throw refusal(PaymentErrorCode.RefundExceedsRefundable, 'amount must be a positive integer of minor units');
         }
@@ -478,34 +488,44 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
   }
 
   const decisionValidator = (args: RefundDecisionArgs) => {
+    requireMessage(args, '{ refundId, operator, reason, ticket }');
     if (!loaded()) return;
     checkDecidable(find(args.refundId), args);
   };
   setHandler(approveRefundUpdate, decide(true), { validator: decisionValidator });
   setHandler(rejectRefundUpdate, decide(false), { validator: decisionValidator });
 
-  setHandler(refundNotificationUpdate, async (notice) => {
-    await condition(loaded);
-    if (!(await sealed('refund-notification', notice))) {
-      throw refusal(PaymentErrorCode.MessageNotSealed, 'refund notifications come through the API only');
-    }
-    const work = find(notice.refundId);
-    if (!work) throw refusal(PaymentErrorCode.RefundNotFound, `payment ${paymentId} has no refund ${notice.refundId}`);
-    if (notice.amount !== work.refund.amount || notice.currency !== work.refund.currency) {
-      throw refusal(
-        PaymentErrorCode.CallbackMismatch,
-        `the notification says ${notice.amount} ${notice.currency}, the refund is ${work.refund.amount} ${work.refund.currency}`,
-      );
-    }
-    if (work.refund.status !== 'processing') return 'duplicate';
-    work.notice = notice;
-    return 'applied';
-  });
+  setHandler(
+    refundNotificationUpdate,
+    async (notice) => {
+      await condition(loaded);
+      if (!(await sealed('refund-notification', notice))) {
+        throw refusal(PaymentErrorCode.MessageNotSealed, 'refund notifications come through the API only');
+      }
+      const work = find(notice.refundId);
+      if (!work)
+        throw refusal(PaymentErrorCode.RefundNotFound, `payment ${paymentId} has no refund ${notice.refundId}`);
+      if (notice.amount !== work.refund.amount || notice.currency !== work.refund.currency) {
+        throw refusal(
+          PaymentErrorCode.CallbackMismatch,
+          `the notification says ${notice.amount} ${notice.currency}, the refund is ${work.refund.amount} ${work.refund.currency}`,
+        );
+      }
+      if (work.refund.status !== 'processing') return 'duplicate';
+      work.notice = notice;
+      return 'applied';
+    },
+    { validator: (notice) => requireMessage(notice, 'a sealed refund notification') },
+  );
 
   const nudge = (kind: 'retryNow' | 'requeryChannel') => async (args: StaffNudgeArgs) => {
     await condition(loaded);
     const viaApi = args.seal !== undefined && (await sealed('staff-nudge', args));
     const targets = nudgeTargets(kind, args);
+    if (targets.length === 0) {
+      // The validator ran before the ledger was loaded (a new run): refuse now, as it would have.
+      throw refusal(PaymentErrorCode.NothingToDo, nothingToNudge(kind));
+    }
     for (const work of targets) {
       if (kind === 'retryNow') work.retryRequested = true;
       else work.requeryRequested = true;
@@ -530,21 +550,24 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
         (args.refundId === undefined || w.refund.refundId === args.refundId) &&
         (kind === 'retryNow' ? w.waitingForRetry : w.refund.status === 'processing'),
     );
+  const nothingToNudge = (kind: 'retryNow' | 'requeryChannel') =>
+    kind === 'retryNow' ? 'no refund is waiting for a retry' : 'no refund is waiting for the channel';
   const nudgeValidator = (kind: 'retryNow' | 'requeryChannel') => (args: StaffNudgeArgs) => {
-    if (typeof args?.operator !== 'string' || args.operator.trim() === '' || typeof args.reason !== 'string') {
+    requireMessage(args, '{ operator, reason, refundId? }');
+    if (typeof args.operator !== 'string' || args.operator.trim() === '' || typeof args.reason !== 'string') {
       throw refusal(PaymentErrorCode.NothingToDo, 'give { operator, reason } (and refundId to pick one refund)');
     }
     if (loaded() && nudgeTargets(kind, args).length === 0) {
-      throw refusal(
-        PaymentErrorCode.NothingToDo,
-        kind === 'retryNow' ? 'no refund is waiting for a retry' : 'no refund is waiting for the channel',
-      );
+      throw refusal(PaymentErrorCode.NothingToDo, nothingToNudge(kind));
     }
   };
   setHandler(retryNowUpdate, nudge('retryNow'), { validator: nudgeValidator('retryNow') });
   setHandler(requeryChannelUpdate, nudge('requeryChannel'), { validator: nudgeValidator('requeryChannel') });
 
-  ledger = await loadRefundLedger({ paymentId });
+  ledger = await loadRefundLedger.executeWithOptions(
+    { ...activityPresets.persistence, summary: 'load the payment and its refunds' },
+    [{ paymentId }],
+  );
   paymentStatus = ledger.status;
   for (const refund of ledger.refunds) {
     const work: RefundWork = {
@@ -565,7 +588,9 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
   const busy = () => running > 0 || works.some((w) => w.refund.status === 'pending_review');
   for (;;) {
     await condition(() => !busy() && allHandlersFinished());
-    const stillIdle = !(await condition(() => busy() || !allHandlersFinished(), input.idleMs));
+    const stillIdle = !(await condition(() => busy() || !allHandlersFinished(), input.idleMs, {
+      summary: 'end when idle',
+    }));
     if (stillIdle) break;
   }
   await writes;

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/index.js';
-import type { DeliveryResult, WebhookEvent } from '../activities/fulfilment.js';
+import type { DeliveryResult } from '../activities/fulfilment.js';
+import type { WebhookEvent } from '../domain/webhooks.js';
 import { activityPresets } from './activity-presets.js';
 
 const { notifyPlatform } = proxyActivities<PaymentActivities>(activityPresets.webhook);

@@ -14,8 +14,8 @@ import type { Sandbox } from '../sandbox/index.js';
 import { MessageSealer } from '../temporal/message-seal.js';
 import { createRefundService } from '../payments/refunds.js';
 import { enabledChannels } from '../worker/activity-deps.js';
-import type { PaymentChannel } from '../../workflows/contracts.js';
-import type { PlatformKey } from '../client/signing.js';
+import type { PaymentChannel } from '../../domain/payment.js';
+import type { PlatformKey } from '../crypto/request-signing.js';
 import { jsonBody, parseJson, readRawBody, requireJson } from './body.js';
 import { ApiError, errorBody, errorHandler, notFound } from './errors.js';
 import { idempotency } from './idempotency.js';
@@ -193,6 +193,10 @@ export function createApp({
       enabledChannels: enabledChannels(config),
       refunds,
       paymentIdKey: keyring.paymentIdKey,
+      attention: {
+        channelUnreachableAfterMs: config.ATTENTION_CHANNEL_AFTER_SECONDS * 1000,
+        webhookFailingAfterMs: config.ATTENTION_WEBHOOK_AFTER_SECONDS * 1000,
+      },
     }),
   );
   // Staff (support, finance, admins) authenticate with a bearer token of their own.

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { createChannelAdapters } from '../channels/index.js';
-import type { PlatformKey } from '../client/signing.js';
+import type { PlatformKey } from '../crypto/request-signing.js';
 import type { Config } from '../config.js';
 import type { CompleteKeyring } from '../crypto/keyring.js';
 import { connectDatabase, type Database } from '../db/connect.js';

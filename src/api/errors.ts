@@ -16,12 +16,72 @@ export type ApiErrorType =
   | 'service_unavailable_error'
   | 'api_error';
 
+/**
+ * Every `code` the API answers with, and the status and type it comes with: the one list that
+ * `ApiError` takes its codes from and the API document (src/api/openapi.ts) is held to.
+ * `sandbox: true` marks the codes only the sandbox control API answers.
+ */
+export const API_ERRORS = {
+  malformed_json: { status: 400, type: 'invalid_request_error' },
+  body_too_deep: { status: 400, type: 'invalid_request_error' },
+  bad_body: { status: 400, type: 'invalid_request_error' },
+  bad_request: { status: 400, type: 'invalid_request_error' },
+  malformed_path: { status: 400, type: 'invalid_request_error' },
+  idempotency_key_invalid: { status: 400, type: 'invalid_request_error' },
+  authentication_required: { status: 401, type: 'authentication_error' },
+  signature_invalid: { status: 401, type: 'authentication_error' },
+  timestamp_out_of_range: { status: 401, type: 'authentication_error' },
+  nonce_reused: { status: 401, type: 'authentication_error' },
+  staff_token_missing: { status: 401, type: 'authentication_error' },
+  staff_token_invalid: { status: 401, type: 'authentication_error' },
+  codec_unauthorized: { status: 401, type: 'authentication_error' },
+  staff_forbidden: { status: 403, type: 'permission_error' },
+  four_eyes_required: { status: 403, type: 'permission_error' },
+  staff_ticket_invalid: { status: 403, type: 'permission_error' },
+  route_not_found: { status: 404, type: 'not_found_error' },
+  payment_not_found: { status: 404, type: 'not_found_error' },
+  refund_not_found: { status: 404, type: 'not_found_error' },
+  voucher_not_found: { status: 404, type: 'not_found_error' },
+  unknown_channel: { status: 404, type: 'not_found_error' },
+  method_not_allowed: { status: 405, type: 'method_not_allowed_error' },
+  order_conflict: { status: 409, type: 'conflict_error' },
+  payment_not_cancelable: { status: 409, type: 'conflict_error' },
+  payment_not_refundable: { status: 409, type: 'conflict_error' },
+  refund_not_pending_review: { status: 409, type: 'conflict_error' },
+  nothing_to_do: { status: 409, type: 'conflict_error' },
+  order_closed: { status: 409, type: 'conflict_error', sandbox: true },
+  order_expired: { status: 409, type: 'conflict_error', sandbox: true },
+  idempotency_key_reused: { status: 409, type: 'idempotency_error' },
+  idempotency_request_in_progress: { status: 409, type: 'idempotency_error' },
+  body_too_large: { status: 413, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  unsupported_encoding: { status: 415, type: 'invalid_request_error' },
+  invalid_parameter: { status: 422, type: 'validation_error' },
+  unknown_parameter: { status: 422, type: 'validation_error' },
+  missing_parameter: { status: 422, type: 'validation_error' },
+  no_channel_available: { status: 422, type: 'validation_error' },
+  refund_exceeds_refundable: { status: 422, type: 'validation_error' },
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  internal_error: { status: 500, type: 'api_error' },
+  storage_unavailable: { status: 503, type: 'service_unavailable_error' },
+  request_timeout: { status: 503, type: 'service_unavailable_error' },
+  channels_unavailable: { status: 503, type: 'service_unavailable_error' },
+  idempotency_record_unreadable: { status: 503, type: 'service_unavailable_error' },
+} as const satisfies Record<string, { status: number; type: ApiErrorType; sandbox?: true }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+export const API_ERROR_CODES = Object.keys(API_ERRORS) as ApiErrorCode[];
+
+export function isApiErrorCode(value: string): value is ApiErrorCode {
+  return Object.hasOwn(API_ERRORS, value);
+}
+
 /** A failure the API reports to its caller as `{ error: { type, code, message, param?, requestId } }`. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly type: ApiErrorType,
-    readonly code: string,
+    readonly code: ApiErrorCode,
     message: string,
     readonly param?: string,
   ) {
@@ -31,7 +91,7 @@ export class ApiError extends Error {
 }
 
 export interface ErrorBody {
-  error: { type: ApiErrorType; code: string; message: string; param?: string; requestId: string };
+  error: { type: ApiErrorType; code: ApiErrorCode; message: string; param?: string; requestId: string };
 }
 
 export function errorBody(error: ApiError, requestId: string): ErrorBody {

@@ -1,81 +1,720 @@
 import { z } from 'zod';
-import { PAYMENT_STATUSES } from '../../workflows/contracts.js';
+import { WEBHOOK_EVENT_TYPES } from '../../domain/webhooks.js';
+import { PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../domain/payment.js';
+import { CURRENCIES } from '../../domain/money.js';
+import { REFUND_STATUSES } from '../../domain/refunds.js';
+import { AUDIT_VIA } from '../db/models/audit-entry.js';
+import { PAYMENT_ID_PATTERN } from '../payments/identity.js';
+import { STAFF_PERMISSIONS, STAFF_ROLES, rolesWith, type StaffPermission } from '../staff/roles.js';
+import { VOUCHER_ALGORITHM, type VoucherCheck } from '../vouchers/voucher.js';
+import { API_ERRORS, API_ERROR_CODES, type ApiErrorCode } from './errors.js';
+import { bodySchema as codecRequestSchema } from './routes/codec.js';
+import { auditQuerySchema } from './routes/staff.js';
+import { nudgeSchema, paymentListSchema, refundListSchema, ticketSchema } from './routes/staff-payments.js';
 import {
   createCancelRequestSchema,
   createPaymentRequestSchema,
+  createRefundRequestSchema,
+  createStaffReasonSchema,
+  createStaffRefundRequestSchema,
   createVoucherVerifySchema,
   type PaymentSchemaLimits,
 } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
 
-/** The JSON Schema of a request schema: the very schema that validates the requests. */
-function requestSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  return rest;
+/** The codes the documented routes answer (the sandbox control API is not documented here). */
+export type DocumentedErrorCode = {
+  [C in ApiErrorCode]: (typeof API_ERRORS)[C] extends { sandbox: true } ? never : C;
+}[ApiErrorCode];
+
+export const DOCUMENTED_ERROR_CODES = API_ERROR_CODES.filter(
+  (code): code is DocumentedErrorCode => !('sandbox' in API_ERRORS[code]),
+);
+
+/** What each code means, as the document and the page say it; every documented code needs one. */
+export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
+  malformed_json: 'The request body is not valid JSON.',
+  body_too_deep: 'The request body nests deeper than 16 levels.',
+  bad_body: 'The request body could not be read (aborted, or its length is wrong).',
+  bad_request: 'The request could not be understood.',
+  malformed_path: 'The request path is not valid percent-encoding.',
+  idempotency_key_invalid: 'Idempotency-Key must be 1 to 255 printable ASCII characters.',
+  authentication_required: 'X-Key-Id, X-Timestamp, X-Nonce and X-Signature are required.',
+  signature_invalid: 'The request signature is not valid (unknown key, malformed header, or wrong HMAC).',
+  timestamp_out_of_range: 'X-Timestamp is more than 300 s from the API clock.',
+  nonce_reused: 'This X-Nonce was already used with this key.',
+  staff_token_missing: 'No `Authorization: Bearer <staff token>` header.',
+  staff_token_invalid: 'The staff token is malformed, unknown or revoked.',
+  codec_unauthorized: 'The codec server needs its bearer token.',
+  staff_forbidden: "The staff member's role lacks the permission this route needs.",
+  four_eyes_required: 'Nobody decides a refund they requested themselves.',
+  staff_ticket_invalid: 'The staff ticket does not hold for this operator, action and refund.',
+  route_not_found: 'No such route.',
+  payment_not_found: 'No payment with this id.',
+  refund_not_found: 'No refund with this id (of this payment).',
+  voucher_not_found: 'No voucher with this id.',
+  unknown_channel: 'No such channel.',
+  method_not_allowed: 'The path does not serve this method; `Allow` lists those it does.',
+  order_conflict: 'The order already has a payment with different parameters.',
+  payment_not_cancelable: 'The payment is paid or already ended, so it cannot be canceled.',
+  payment_not_refundable: 'Only succeeded or partially refunded payments can be refunded.',
+  refund_not_pending_review: 'The refund is not waiting for a decision.',
+  nothing_to_do: "The action does not apply to the payment's present state.",
+  idempotency_key_reused: 'This Idempotency-Key was used with different parameters.',
+  idempotency_request_in_progress: 'A request with this Idempotency-Key is still being processed.',
+  body_too_large: 'The request body is larger than the API accepts.',
+  unsupported_media_type: 'Send the body as application/json.',
+  unsupported_encoding: 'Send the body as UTF-8, with no or a supported Content-Encoding.',
+  invalid_parameter: 'A field (named in `param`) has a value the API refuses.',
+  unknown_parameter: 'A field (named in `param`) is not one the route takes.',
+  missing_parameter: 'A required field (named in `param`) is missing.',
+  no_channel_available: 'No enabled channel takes this amount and currency (or the preferred channel).',
+  refund_exceeds_refundable: "The amount is more than the payment's refundable balance.",
+  rate_limited: "Over the minute's request budget; retry after `Retry-After` seconds.",
+  internal_error: 'Something went wrong on the API side; retry later with the same request.',
+  storage_unavailable: 'MongoDB is busy or unreachable; retry in a moment (with the same Idempotency-Key).',
+  request_timeout: 'The request took too long; retry it (with the same Idempotency-Key).',
+  channels_unavailable: 'No channel could open the payment; retry later with a new orderId.',
+  idempotency_record_unreadable: 'The answer kept for this Idempotency-Key cannot be read; use a new key.',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Which codes each part of the request pipeline (src/api/app.ts) can answer.
+
+type Codes = readonly DocumentedErrorCode[];
+
+/** Every request: the response timeout and the error handler's last resort. */
+const EVERY: Codes = ['internal_error', 'request_timeout'];
+/** A route with a path parameter: Express decodes it. */
+const PATH_PARAM: Codes = ['malformed_path'];
+/** Anything that reads or writes MongoDB. */
+const STORAGE: Codes = ['storage_unavailable'];
+/** Reading the body's bytes (`express.raw`, `express.json`). */
+const BODY_BYTES: Codes = ['body_too_large', 'unsupported_encoding', 'bad_body', 'bad_request'];
+/** `jsonBody` / `readRawBody` + `requireJson` + `parseJson` (src/api/body.ts). */
+const JSON_BODY: Codes = [...BODY_BYTES, 'unsupported_media_type', 'malformed_json', 'body_too_deep'];
+/** The signed platform routes: body bytes, signature, nonce store, rate limit, then JSON. */
+const SIGNED: Codes = [
+  ...EVERY,
+  ...JSON_BODY,
+  ...STORAGE,
+  'authentication_required',
+  'signature_invalid',
+  'timestamp_out_of_range',
+  'nonce_reused',
+  'rate_limited',
+];
+/** POSTs of the signed routes, behind `Idempotency-Key`. */
+const IDEMPOTENT: Codes = [
+  'idempotency_key_invalid',
+  'idempotency_key_reused',
+  'idempotency_request_in_progress',
+  'idempotency_record_unreadable',
+];
+/** The public voucher routes: rate limited per client address, JSON. */
+const PUBLIC: Codes = [...EVERY, ...STORAGE, 'rate_limited', ...JSON_BODY];
+/** The staff routes: JSON, then the bearer token. */
+const STAFF: Codes = [...EVERY, ...JSON_BODY, ...STORAGE, 'staff_token_missing', 'staff_token_invalid'];
+/** A body or query validated by a strict schema with required fields. */
+const VALIDATION: Codes = ['invalid_parameter', 'unknown_parameter', 'missing_parameter'];
+/** A strict schema whose fields are all optional (a query, say): nothing can be missing. */
+const OPTIONAL_VALIDATION: Codes = ['invalid_parameter', 'unknown_parameter'];
+
+// ---------------------------------------------------------------------------------------------
+// Response schemas: what the routes answer, as zod schemas (so the examples below, and the API's
+// real answers in the tests, can be checked against them).
+
+const REFUND_ID_PATTERN = /^rfd_[0-9a-f]{32}$/;
+const VOUCHER_ID_PATTERN = /^vch_[a-z2-7]{28}$/;
+
+const instant = z.string().meta({ format: 'date-time', description: 'ISO-8601 instant.' });
+const minorUnits = z.number().int().min(0).describe('Integer minor units of the currency.');
+const paymentId = z.string().regex(PAYMENT_ID_PATTERN);
+const refundId = z.string().regex(REFUND_ID_PATTERN);
+const voucherId = z.string().regex(VOUCHER_ID_PATTERN);
+const digest = z.string().regex(/^[0-9a-f]{64}$/);
+
+const timelineEntry = z.strictObject({
+  at: instant,
+  event: z.string().describe('What happened: `channel.order_created`, `payment.paid`, `voucher.issued`, ...'),
+  detail: z.string().optional(),
+});
+
+const refundSummaryFields = {
+  refundId: z.string(),
+  amount: minorUnits,
+  reason: z.string(),
+  currency: z.string().optional(),
+  requestedAt: instant.optional(),
+  decidedAt: instant.optional(),
+  completedAt: instant.optional(),
+  reviewReason: z.string().optional(),
+  failureReason: z.string().optional(),
+};
+
+const paymentFields = {
+  paymentId,
+  orderId: z.string(),
+  status: z.enum(PAYMENT_STATUSES),
+  amount: minorUnits,
+  currency: z.enum(CURRENCIES),
+  channel: z.enum(PAYMENT_CHANNELS).nullable(),
+  channelTradeNo: z.string().nullable().describe('The trade number at the channel, once it has one.'),
+  expiresAt: instant.describe('When the payment window ends.'),
+  voucher: z.strictObject({ voucherId, digest }).nullable().describe('The voucher, once the payment succeeded.'),
+  payUrl: z.string().nullable().describe('The cashier link while the payment awaits payment.'),
+  failureReason: z.string().nullable().describe('Why the payment failed or needs review.'),
+  timeline: z.array(timelineEntry),
+};
+
+const paymentSchema = z.strictObject({
+  ...paymentFields,
+  refunds: z.array(
+    z.strictObject({
+      ...refundSummaryFields,
+      status: z.enum(REFUND_STATUSES).describe('A compensation refund in flight reads `processing`.'),
+    }),
+  ),
+  refundedAmount: minorUnits.describe('The sum of the succeeded refunds.'),
+  refundableAmount: minorUnits.describe(
+    'What may still be refunded: the amount less every refund that holds a share of it (0 unless succeeded or partially refunded).',
+  ),
+});
+
+/** The payment as its workflow answers it (the cancel route): without the refund sums. */
+const paymentViewSchema = z.strictObject({
+  ...paymentFields,
+  refunds: z.array(z.strictObject({ ...refundSummaryFields, status: z.enum(['pending', ...REFUND_STATUSES]) })),
+});
+
+const paymentCreatedSchema = z.strictObject({
+  paymentId,
+  orderId: z.string(),
+  status: z.enum(PAYMENT_STATUSES),
+  amount: minorUnits,
+  currency: z.enum(CURRENCIES),
+  channel: z.enum(PAYMENT_CHANNELS).nullable(),
+  payUrl: z.string().nullable().describe('Where the learner pays (the channel cashier), while awaiting payment.'),
+  expiresAt: instant.describe('When the payment window ends.'),
+});
+
+const refundSchema = z.strictObject({
+  refundId,
+  paymentId,
+  amount: minorUnits,
+  currency: z.enum(CURRENCIES),
+  status: z.enum(REFUND_STATUSES),
+  reason: z.string(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  requestedAt: instant,
+  decidedAt: instant.optional(),
+  completedAt: instant.optional(),
+  requestedBy: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('platform') }),
+    z.strictObject({ kind: z.literal('staff'), operator: z.string(), role: z.string() }),
+  ]),
+  reviewReason: z.string().optional().describe('Why the refund waits (or waited) for a finance decision.'),
+  decision: z
+    .strictObject({
+      operator: z.string(),
+      role: z.string(),
+      reason: z.string(),
+      via: z.enum(['api', 'temporal-ui']),
+    })
+    .optional(),
+  failureReason: z.string().optional(),
+  channelRefundId: z.string().optional(),
+});
+
+const voucherSchema = z.strictObject({
+  voucherId,
+  paymentId,
+  payload: z.string().describe('Canonical JSON of the payment facts.'),
+  digest: digest.describe('Hex SHA-256 of `payload`.'),
+  signature: z.string().describe('Base64 Ed25519 signature over `payload`.'),
+  keyId: z.string().describe('The `kid` of the key in `/v1/vouchers/keys`.'),
+  algorithm: z.literal(VOUCHER_ALGORITHM),
+  status: z.enum(['valid', 'void']),
+});
+
+const VOUCHER_REFUSALS = ['unknown_key', 'digest_mismatch', 'bad_signature'] as const satisfies readonly Extract<
+  VoucherCheck,
+  { authentic: false }
+>['reason'][];
+
+const voucherVerdictSchema = z.strictObject({
+  authentic: z.boolean().describe('Signed by a key of ours, digest intact.'),
+  reason: z.enum(VOUCHER_REFUSALS).optional().describe('Why it is not authentic.'),
+  voucherId: z.string().nullable(),
+  paymentId: z.string().nullable(),
+  onRecord: z.boolean().describe('Issued by this system and still on record with exactly this digest.'),
+  void: z.boolean(),
+  refunded: z.boolean(),
+  paymentStatus: z.enum(PAYMENT_STATUSES).nullable(),
+});
+
+const voucherKeysSchema = z.strictObject({
+  keys: z.array(
+    z.strictObject({
+      kty: z.literal('OKP'),
+      crv: z.literal('Ed25519'),
+      x: z.string().describe('The public key, base64url.'),
+      kid: z.string(),
+      use: z.literal('sig'),
+      alg: z.literal('EdDSA'),
+    }),
+  ),
+});
+
+const dependencyReport = z.discriminatedUnion('status', [
+  z.strictObject({ status: z.literal('ok') }),
+  z.strictObject({ status: z.literal('unavailable'), reason: z.string() }),
+]);
+const healthSchema = z.strictObject({ status: z.literal('ok') });
+const readinessSchema = z.strictObject({
+  status: z.enum(['ready', 'not_ready']),
+  dependencies: z.record(z.string(), dependencyReport),
+});
+
+const auditEntrySchema = z.strictObject({
+  id: z.string(),
+  at: instant,
+  operator: z.string().describe('The staff member, or the OS user for the command line.'),
+  role: z.string().describe('Their role when they acted.'),
+  action: z.string().describe('`refund.request`, `refund.approve`, `webhook.resend`, `staff.add`, ...'),
+  target: z.string().describe('What the action was done to, as `kind:id`.'),
+  paymentId: z.string().nullable(),
+  refundId: z.string().nullable(),
+  reason: z.string(),
+  before: z.unknown().describe('The state the action changed, before (JSON, or null).'),
+  after: z.unknown().describe('The state the action changed, after (JSON, or null).'),
+  via: z.enum(AUDIT_VIA),
+});
+
+const staffMeSchema = z.strictObject({
+  name: z.string(),
+  role: z.enum(STAFF_ROLES),
+  permissions: z.array(z.enum(STAFF_PERMISSIONS)),
+});
+
+const needsAttention = z
+  .boolean()
+  .describe('In manual review, or a refund waits for review or keeps failing: staff should look.');
+
+const staffPaymentSummarySchema = paymentSchema.omit({ timeline: true }).extend({ needsAttention });
+
+const staffPaymentPageSchema = z.strictObject({
+  payments: z.array(staffPaymentSummarySchema),
+  nextCursor: paymentId.nullable().describe('Pass as `cursor` for the next page; null on the last page.'),
+});
+
+const staffPaymentSchema = z.strictObject({
+  payment: paymentSchema.extend({ needsAttention }),
+  audit: z.array(auditEntrySchema).describe("The payment's audit trail, newest first (at most 200)."),
+});
+
+const staffNudgeResultSchema = z.strictObject({
+  paymentId,
+  result: z.string().describe("The workflow's answer: what it will do now."),
+});
+
+const webhookResendSchema = z.strictObject({
+  paymentId,
+  eventId: z.string(),
+  type: z.enum(WEBHOOK_EVENT_TYPES),
+  workflowId: z.string().describe('The workflow that delivers it.'),
+});
+
+const refundTicketSchema = z.strictObject({
+  workflowId: z.string().describe("The payment's refunds workflow."),
+  update: z.enum(['approveRefund', 'rejectRefund']),
+  expiresAt: instant,
+  input: z
+    .strictObject({ refundId, operator: z.string(), reason: z.string(), ticket: z.string() })
+    .describe("Paste into the Update's input in the Temporal Web UI, with your reason."),
+});
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const codecResultSchema = z.strictObject({
+  payloads: z.array(z.strictObject({ metadata: z.record(z.string(), base64), data: base64 })),
+});
+
+const ERROR_TYPES = [...new Set(Object.values(API_ERRORS).map((e) => e.type))] as [string, ...string[]];
+
+const errorSchema = z.strictObject({
+  error: z.strictObject({
+    type: z.enum(ERROR_TYPES),
+    code: z.enum(DOCUMENTED_ERROR_CODES as [DocumentedErrorCode, ...DocumentedErrorCode[]]),
+    message: z.string(),
+    param: z.string().optional().describe('The offending field, as a dotted path.'),
+    requestId: z.string().describe('Also in the `X-Request-Id` header; quote it to support.'),
+  }),
+});
+
+/** Request schemas: the very schemas the routes validate with. */
+function requestSchemas(limits: PaymentSchemaLimits) {
+  return {
+    PaymentRequest: createPaymentRequestSchema(limits),
+    CancelRequest: createCancelRequestSchema(),
+    RefundRequest: createRefundRequestSchema(limits),
+    VoucherToVerify: createVoucherVerifySchema(),
+    StaffRefundRequest: createStaffRefundRequestSchema(limits),
+    StaffReason: createStaffReasonSchema(),
+    StaffNudge: nudgeSchema,
+    RefundTicketRequest: ticketSchema,
+    CodecPayloads: codecRequestSchema,
+  } satisfies Record<string, z.ZodType>;
 }
 
-const errorSchema: JsonSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
+const responseSchemas = {
+  PaymentCreated: paymentCreatedSchema,
+  Payment: paymentSchema,
+  PaymentView: paymentViewSchema,
+  Refund: refundSchema,
+  Voucher: voucherSchema,
+  VoucherVerdict: voucherVerdictSchema,
+  VoucherKeys: voucherKeysSchema,
+  Health: healthSchema,
+  Readiness: readinessSchema,
+  StaffMe: staffMeSchema,
+  AuditEntry: auditEntrySchema,
+  AuditPage: z.strictObject({ entries: z.array(auditEntrySchema) }),
+  StaffPaymentSummary: staffPaymentSummarySchema,
+  StaffPaymentPage: staffPaymentPageSchema,
+  StaffPayment: staffPaymentSchema,
+  StaffNudgeResult: staffNudgeResultSchema,
+  WebhookResend: webhookResendSchema,
+  RefundPage: z.strictObject({ refunds: z.array(refundSchema) }),
+  RefundTicket: refundTicketSchema,
+  CodecPayloadsResult: codecResultSchema,
+  Error: errorSchema,
+} satisfies Record<string, z.ZodType>;
+
+/** Every component schema of the document, by name, as the zod schema it is generated from. */
+export function openApiSchemas(limits: PaymentSchemaLimits) {
+  return { ...requestSchemas(limits), ...responseSchemas };
+}
+
+type SchemaName = keyof ReturnType<typeof openApiSchemas>;
+
+/** Drops what JSON Schema needs no telling: the dialect, ids, and the safe-integer bounds of `.int()`. */
+function tidy(value: unknown, response: boolean): unknown {
+  if (Array.isArray(value)) return value.map((v) => tidy(v, response));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: JsonSchema = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (key === '$schema' || key === '$id') continue;
+    if ((key === 'minimum' || key === 'maximum') && Math.abs(v as number) === Number.MAX_SAFE_INTEGER) continue;
+    // Answers may gain fields; requests may not (unknown fields answer 422 unknown_parameter).
+    if (response && key === 'additionalProperties' && v === false) continue;
+    out[key] = tidy(v, response);
+  }
+  return out;
+}
+
+function componentSchemas(limits: PaymentSchemaLimits): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  const schemas = openApiSchemas(limits);
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, {
+    io: 'input',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }).schemas;
+  const requests = new Set(Object.keys(requestSchemas(limits)));
+  return Object.fromEntries(
+    Object.entries(generated).map(([id, schema]) => [id, tidy(schema, !requests.has(id)) as JsonSchema]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Examples.
+
+const EX = {
+  paymentId: 'pay_k3m7q2xv5bz4hw6nd2tc7yr5jlae',
+  voucherId: 'vch_k3m7q2xv5bz4hw6nd2tc7yr5jlae',
+  refundId: 'rfd_4f9c1d2e8a7b4c3d9e0f1a2b3c4d5e6f',
+  orderId: 'order_10023',
+  digest: '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8',
+  requestId: 'req_7c1e5a38-2f0b-4d7e-9a51-3c2b8e6f4d10',
+};
+
+const paymentRequestExample = {
+  orderId: EX.orderId,
+  customerId: 'learner_4411',
+  currency: 'CNY',
+  amount: 19_900,
+  items: [{ courseId: 'ml-101', title: 'Machine learning, part 1', unitAmount: 19_900, quantity: 1 }],
+  channel: 'alipay',
+  expiresInSeconds: 900,
+  description: 'Machine learning, part 1',
+};
+
+const paymentCreatedExample = {
+  paymentId: EX.paymentId,
+  orderId: EX.orderId,
+  status: 'awaiting_payment',
+  amount: 19_900,
+  currency: 'CNY',
+  channel: 'alipay',
+  payUrl: `https://openapi.alipay.com/gateway.do?out_trade_no=${EX.paymentId}`,
+  expiresAt: '2026-12-02T10:15:00.000Z',
+};
+
+const timelineExample = [
+  { at: '2026-12-02T10:00:00.120Z', event: 'channel.order_created', detail: 'alipay' },
+  { at: '2026-12-02T10:03:41.510Z', event: 'payment.paid', detail: '2026120222001400000000000001' },
+  { at: '2026-12-02T10:03:41.700Z', event: 'voucher.issued', detail: EX.voucherId },
+  { at: '2026-12-03T09:12:05.000Z', event: 'refund.requested', detail: `${EX.refundId}: 9900 CNY` },
+];
+
+const refundExample = {
+  refundId: EX.refundId,
+  paymentId: EX.paymentId,
+  amount: 9_900,
+  currency: 'CNY',
+  status: 'processing',
+  reason: 'The learner dropped part 1 within the trial week',
+  metadata: { ticket: 'CS-2211' },
+  requestedAt: '2026-12-03T09:12:05.000Z',
+  requestedBy: { kind: 'platform' },
+};
+
+const paymentViewExample = {
+  paymentId: EX.paymentId,
+  orderId: EX.orderId,
+  status: 'partially_refunded',
+  amount: 19_900,
+  currency: 'CNY',
+  channel: 'alipay',
+  channelTradeNo: '2026120222001400000000000001',
+  expiresAt: '2026-12-02T10:15:00.000Z',
+  voucher: { voucherId: EX.voucherId, digest: EX.digest },
+  refunds: [
+    {
+      refundId: EX.refundId,
+      amount: 9_900,
+      status: 'succeeded',
+      reason: refundExample.reason,
+      currency: 'CNY',
+      requestedAt: '2026-12-03T09:12:05.000Z',
+      completedAt: '2026-12-03T09:12:09.000Z',
+    },
+  ],
+  payUrl: null,
+  failureReason: null,
+  timeline: timelineExample,
+};
+
+const paymentExample = { ...paymentViewExample, refundedAmount: 9_900, refundableAmount: 10_000 };
+
+const canceledExample = {
+  ...paymentViewExample,
+  status: 'canceled',
+  channelTradeNo: null,
+  voucher: null,
+  refunds: [],
+  timeline: [
+    { at: '2026-12-02T10:00:00.120Z', event: 'channel.order_created', detail: 'alipay' },
+    { at: '2026-12-02T10:01:30.000Z', event: 'channel.close', detail: 'alipay' },
+  ],
+};
+
+const auditExample = {
+  id: 'aud_0b6f1c3e-57d4-4a8e-9d1a-1f2e3d4c5b6a',
+  at: '2026-12-03T11:02:00.000Z',
+  operator: 'mei',
+  role: 'finance',
+  action: 'refund.approve',
+  target: `refund:${EX.refundId}`,
+  paymentId: EX.paymentId,
+  refundId: EX.refundId,
+  reason: 'Within the trial week; approved',
+  before: { status: 'pending_review' },
+  after: { status: 'processing' },
+  via: 'api',
+};
+
+const { metadata: _metadata, ...platformRefundFields } = refundExample;
+const staffRefundExample = {
+  ...platformRefundFields,
+  amount: 19_900,
+  status: 'pending_review',
+  reason: 'Charged twice at the channel, per the learner',
+  requestedBy: { kind: 'staff', operator: 'li', role: 'support' },
+  reviewReason: 'requested by staff (li)',
+};
+
+const { timeline: _timeline, ...paymentSummaryFields } = paymentExample;
+
+const decidedRefundExample = {
+  ...staffRefundExample,
+  status: 'processing',
+  decidedAt: '2026-12-03T11:02:00.000Z',
+  decision: { operator: 'mei', role: 'finance', reason: 'Within the trial week; approved', via: 'api' },
+};
+
+const voucherExample = {
+  voucherId: EX.voucherId,
+  paymentId: EX.paymentId,
+  payload: `{"amount":19900,"channel":"alipay","currency":"CNY","orderId":"${EX.orderId}","paymentId":"${EX.paymentId}","voucherId":"${EX.voucherId}"}`,
+  digest: EX.digest,
+  signature: 'mQ3i3Lr0m1QkZ2x7c9d1f4a8b6e0c2d4f6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4f==',
+  keyId: 'vk-2026-11',
+  algorithm: 'Ed25519',
+  status: 'valid',
+};
+
+function errorExample(code: DocumentedErrorCode) {
+  return {
     error: {
-      type: 'object',
-      required: ['type', 'code', 'message', 'requestId'],
-      properties: {
-        type: { type: 'string' },
-        code: { type: 'string' },
-        message: { type: 'string' },
-        param: { type: 'string', description: 'The offending field, as a dotted path.' },
-        requestId: { type: 'string' },
+      type: API_ERRORS[code].type,
+      code,
+      message: ERROR_CODE_MEANINGS[code],
+      requestId: EX.requestId,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations.
+
+const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
+
+interface ResponseSpec {
+  description: string;
+  schema?: SchemaName;
+  example?: unknown;
+  /** Content other than one JSON schema (the channels' own acknowledgements). */
+  content?: Record<string, unknown>;
+  headers?: Record<string, unknown>;
+}
+
+type Auth = 'signed' | 'public' | 'staff' | 'codec' | 'none';
+
+interface OperationSpec {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  auth: Auth;
+  permission?: StaffPermission;
+  parameters?: JsonSchema[];
+  request?: { schema: SchemaName; example: unknown; required: boolean };
+  responses: Record<string, ResponseSpec>;
+  errors: Codes;
+}
+
+const SECURITY: Record<Auth, unknown[] | undefined> = {
+  signed: [{ platformKeyId: [], platformTimestamp: [], platformNonce: [], platformSignature: [] }],
+  staff: [{ staffToken: [] }],
+  codec: [{ codecToken: [] }],
+  public: [],
+  none: [],
+};
+
+function errorResponses(codes: Codes): Record<string, JsonSchema> {
+  const wanted = new Set(codes);
+  const byStatus = new Map<string, DocumentedErrorCode[]>();
+  for (const code of DOCUMENTED_ERROR_CODES.filter((c) => wanted.has(c))) {
+    const status = String(API_ERRORS[code].status);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [
+      status,
+      {
+        description: list.map((c) => `\`${c}\`: ${ERROR_CODE_MEANINGS[c]}`).join(' '),
+        'x-error-codes': list,
+        content: {
+          'application/json': {
+            schema: { ...ref('Error'), properties: { error: { properties: { code: { enum: list } } } } },
+            example: errorExample(list[0] as DocumentedErrorCode),
+          },
+        },
       },
-    },
-  },
-};
+    ]),
+  );
+}
 
-const paymentSchema: JsonSchema = {
-  type: 'object',
-  required: ['paymentId', 'orderId', 'status', 'amount', 'currency', 'expiresAt'],
-  properties: {
-    paymentId: { type: 'string', pattern: '^pay_[a-z2-7]{28}$' },
-    orderId: { type: 'string' },
-    status: { type: 'string', enum: [...PAYMENT_STATUSES] },
-    amount: { type: 'integer', description: 'Integer minor units of `currency`.' },
-    currency: { type: 'string' },
-    channel: { type: ['string', 'null'] },
-    channelTradeNo: { type: ['string', 'null'] },
-    payUrl: { type: ['string', 'null'], description: 'The cashier link while the payment awaits payment.' },
-    expiresAt: { type: 'string', format: 'date-time' },
-    voucher: {
-      type: ['object', 'null'],
-      properties: { voucherId: { type: 'string' }, digest: { type: 'string' } },
-    },
-    refunds: { type: 'array', items: { type: 'object' } },
-    failureReason: { type: ['string', 'null'] },
-    timeline: { type: 'array', items: { type: 'object' } },
-  },
-};
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds until the rate limit window resets (on 429).' } };
 
-const voucherSchema: JsonSchema = {
-  type: 'object',
-  required: ['voucherId', 'paymentId', 'payload', 'digest', 'signature', 'keyId', 'algorithm'],
-  properties: {
-    voucherId: { type: 'string' },
-    paymentId: { type: 'string' },
-    payload: { type: 'string', description: 'Canonical JSON of the payment facts.' },
-    digest: { type: 'string', description: 'Hex SHA-256 of `payload`.' },
-    signature: { type: 'string', description: 'Base64 Ed25519 signature over `payload`.' },
-    keyId: { type: 'string', description: 'The `kid` of the key in `/v1/vouchers/keys`.' },
-    algorithm: { type: 'string', enum: ['Ed25519'] },
-    status: { type: 'string', enum: ['valid', 'void'] },
-  },
-};
+function operation(spec: OperationSpec): JsonSchema {
+  const responses: Record<string, JsonSchema> = {};
+  for (const [status, r] of Object.entries(spec.responses)) {
+    responses[status] = {
+      description: r.description,
+      ...(r.headers ? { headers: r.headers } : {}),
+      ...(r.content
+        ? { content: r.content }
+        : r.schema
+          ? { content: { 'application/json': { schema: ref(r.schema), example: r.example } } }
+          : {}),
+    };
+  }
+  for (const [status, errors] of Object.entries(errorResponses(spec.errors))) {
+    const ok = responses[status];
+    if (!ok) {
+      responses[status] = status === '429' ? { ...errors, headers: RETRY_AFTER } : errors;
+      continue;
+    }
+    // The status also answers something else (a channel acknowledgement, a readiness report).
+    const content = (ok.content ?? {}) as Record<string, JsonSchema>;
+    const errorContent = (errors.content as Record<string, JsonSchema>)['application/json'] as JsonSchema;
+    const existing = content['application/json'];
+    responses[status] = {
+      ...ok,
+      description: `${String(ok.description)}; or an error: ${String(errors.description)}`,
+      'x-error-codes': errors['x-error-codes'],
+      content: {
+        ...content,
+        'application/json': existing
+          ? { schema: { anyOf: [existing.schema, errorContent.schema] }, example: existing.example }
+          : errorContent,
+      },
+    };
+  }
+  const permission = spec.permission
+    ? `Needs the \`${spec.permission}\` permission (roles: ${rolesWith(spec.permission).join(', ')}). `
+    : '';
+  return {
+    operationId: spec.operationId,
+    summary: spec.summary,
+    ...(spec.description || permission ? { description: `${permission}${spec.description ?? ''}`.trim() } : {}),
+    tags: [spec.tag],
+    security: SECURITY[spec.auth],
+    ...(spec.permission ? { 'x-staff-permission': spec.permission } : {}),
+    ...(spec.parameters?.length ? { parameters: spec.parameters } : {}),
+    ...(spec.request
+      ? {
+          requestBody: {
+            required: spec.request.required,
+            content: { 'application/json': { schema: ref(spec.request.schema), example: spec.request.example } },
+          },
+        }
+      : {}),
+    responses,
+  };
+}
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [String(s), { description: 'Error', content: json(ref('Error')) }]));
-const paymentIdParam = { name: 'paymentId', in: 'path', required: true, schema: { type: 'string' } };
+const pathParam = (name: string, pattern: RegExp, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string', pattern: pattern.source },
+});
+const paymentIdParam = pathParam(
+  'paymentId',
+  PAYMENT_ID_PATTERN,
+  'The payment id from the create answer; any other id answers 404 `payment_not_found`.',
+);
+const refundIdParam = pathParam(
+  'refundId',
+  REFUND_ID_PATTERN,
+  'The refund id from the refund answer; any other id answers 404 `refund_not_found`.',
+);
 const idempotencyKeyParam = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -83,14 +722,643 @@ const idempotencyKeyParam = {
   description:
     'Up to 255 printable ASCII characters. The first answer is kept for 24 h and replayed to retries ' +
     '(`Idempotent-Replayed: true`); the same key with other parameters, or while the first request runs, answers 409.',
-  schema: { type: 'string', maxLength: 255 },
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e][\\x20-\\x7e]{0,254}$' },
 };
-/** The four signature headers, all required together (see "Signing requests" in the README). */
-const SIGNED = [{ platformKeyId: [], platformTimestamp: [], platformNonce: [], platformSignature: [] }];
-const signatureHeader = (name: string, description: string) => ({ type: 'apiKey', in: 'header', name, description });
+
+/** The query parameters of a strict query schema, generated from it. */
+function queryParams(schema: z.ZodType): JsonSchema[] {
+  const json = tidy(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), false) as JsonSchema;
+  const required = new Set((json.required as string[] | undefined) ?? []);
+  return Object.entries(json.properties as Record<string, JsonSchema>).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return {
+      name,
+      in: 'query',
+      required: required.has(name),
+      ...(description === undefined ? {} : { description }),
+      schema: rest,
+    };
+  });
+}
+
+function platformOperations(): Record<string, Record<string, JsonSchema>> {
+  return {
+    '/v1/payments': {
+      post: operation({
+        operationId: 'createPayment',
+        summary: 'Start a payment (or get the one already started for this order)',
+        description:
+          'Opens a channel order and answers once the learner can pay. The same order id with the same ' +
+          'parameters answers the same payment (200); with other parameters, 409 `order_conflict`.',
+        tag: 'Payments',
+        auth: 'signed',
+        parameters: [idempotencyKeyParam],
+        request: { schema: 'PaymentRequest', example: paymentRequestExample, required: true },
+        responses: {
+          '201': {
+            description: 'Created; the channel order exists',
+            schema: 'PaymentCreated',
+            example: paymentCreatedExample,
+          },
+          '200': {
+            description: 'The same request again: the same payment',
+            schema: 'PaymentCreated',
+            example: paymentCreatedExample,
+          },
+        },
+        errors: [
+          ...SIGNED,
+          ...IDEMPOTENT,
+          ...VALIDATION,
+          'no_channel_available',
+          'order_conflict',
+          'channels_unavailable',
+        ],
+      }),
+    },
+    '/v1/payments/{paymentId}': {
+      get: operation({
+        operationId: 'getPayment',
+        summary: 'Read a payment',
+        tag: 'Payments',
+        auth: 'signed',
+        parameters: [paymentIdParam],
+        responses: { '200': { description: 'The payment', schema: 'Payment', example: paymentExample } },
+        errors: [...SIGNED, ...PATH_PARAM, 'payment_not_found'],
+      }),
+    },
+    '/v1/payments/{paymentId}/cancel': {
+      post: operation({
+        operationId: 'cancelPayment',
+        summary: 'Cancel an unpaid payment',
+        description: 'Closes the channel order. Canceling a canceled payment again answers it as the first time did.',
+        tag: 'Payments',
+        auth: 'signed',
+        parameters: [paymentIdParam, idempotencyKeyParam],
+        request: { schema: 'CancelRequest', example: { reason: 'The learner changed their mind' }, required: false },
+        responses: {
+          '200': {
+            description: 'Canceled: the payment as its workflow holds it (without the refund sums)',
+            schema: 'PaymentView',
+            example: canceledExample,
+          },
+        },
+        errors: [
+          ...SIGNED,
+          ...IDEMPOTENT,
+          ...PATH_PARAM,
+          ...OPTIONAL_VALIDATION,
+          'payment_not_found',
+          'payment_not_cancelable',
+        ],
+      }),
+    },
+    '/v1/payments/{paymentId}/refunds': {
+      post: operation({
+        operationId: 'requestRefund',
+        summary: 'Refund part or all of a paid payment',
+        description:
+          'Refunds above the review threshold, or late ones, wait for a finance decision (`pending_review`). ' +
+          'With an Idempotency-Key, a retried request answers the same refund.',
+        tag: 'Refunds',
+        auth: 'signed',
+        parameters: [paymentIdParam, idempotencyKeyParam],
+        request: {
+          schema: 'RefundRequest',
+          example: { amount: 9_900, reason: refundExample.reason, metadata: { ticket: 'CS-2211' } },
+          required: true,
+        },
+        responses: { '201': { description: 'The refund, as requested', schema: 'Refund', example: refundExample } },
+        errors: [
+          ...SIGNED,
+          ...IDEMPOTENT,
+          ...PATH_PARAM,
+          ...VALIDATION,
+          'payment_not_found',
+          'payment_not_refundable',
+          'refund_exceeds_refundable',
+        ],
+      }),
+    },
+    '/v1/payments/{paymentId}/refunds/{refundId}': {
+      get: operation({
+        operationId: 'getRefund',
+        summary: 'Read a refund of a payment',
+        tag: 'Refunds',
+        auth: 'signed',
+        parameters: [paymentIdParam, refundIdParam],
+        responses: {
+          '200': {
+            description: 'The refund',
+            schema: 'Refund',
+            example: { ...refundExample, status: 'succeeded', completedAt: '2026-12-03T09:12:09.000Z' },
+          },
+        },
+        errors: [...SIGNED, ...PATH_PARAM, 'refund_not_found'],
+      }),
+    },
+    '/v1/vouchers/keys': {
+      get: operation({
+        operationId: 'getVoucherKeys',
+        summary: 'The voucher public keys (JWKS), to verify vouchers offline',
+        tag: 'Vouchers',
+        auth: 'public',
+        responses: {
+          '200': {
+            description: 'JWKS (cacheable for 300 s)',
+            schema: 'VoucherKeys',
+            example: {
+              keys: [
+                {
+                  kty: 'OKP',
+                  crv: 'Ed25519',
+                  x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+                  kid: 'vk-2026-11',
+                  use: 'sig',
+                  alg: 'EdDSA',
+                },
+              ],
+            },
+          },
+        },
+        errors: PUBLIC,
+      }),
+    },
+    '/v1/vouchers/verify': {
+      post: operation({
+        operationId: 'verifyVoucher',
+        summary: 'Check a voucher: authentic, on record, refunded',
+        description: 'Takes a voucher as `GET /v1/vouchers/{voucherId}` gives it; other fields are ignored.',
+        tag: 'Vouchers',
+        auth: 'public',
+        request: {
+          schema: 'VoucherToVerify',
+          example: {
+            payload: voucherExample.payload,
+            digest: EX.digest,
+            signature: voucherExample.signature,
+            keyId: voucherExample.keyId,
+          },
+          required: true,
+        },
+        responses: {
+          '200': {
+            description: 'The verdict',
+            schema: 'VoucherVerdict',
+            example: {
+              authentic: true,
+              voucherId: EX.voucherId,
+              paymentId: EX.paymentId,
+              onRecord: true,
+              void: false,
+              refunded: false,
+              paymentStatus: 'succeeded',
+            },
+          },
+        },
+        errors: [...PUBLIC, 'invalid_parameter', 'missing_parameter'],
+      }),
+    },
+    '/v1/vouchers/{voucherId}': {
+      get: operation({
+        operationId: 'getVoucher',
+        summary: 'Read a voucher',
+        tag: 'Vouchers',
+        auth: 'public',
+        parameters: [pathParam('voucherId', VOUCHER_ID_PATTERN, 'Any other id answers 404 `voucher_not_found`.')],
+        responses: { '200': { description: 'The voucher', schema: 'Voucher', example: voucherExample } },
+        errors: [...PUBLIC, ...PATH_PARAM, 'voucher_not_found'],
+      }),
+    },
+    '/v1/callbacks/{channel}': {
+      post: operation({
+        operationId: 'channelCallback',
+        summary: "A channel's asynchronous notification, in the channel's own format",
+        description:
+          'For Alipay and WeChat Pay only: verified on the raw bytes, recorded, and handed to the payment. ' +
+          "Acknowledged in the channel's format only once the payment took it; a notification that fails " +
+          'verification or does not match the payment is refused (the channel resends on its schedule).',
+        tag: 'Channels',
+        auth: 'none',
+        parameters: [
+          {
+            name: 'channel',
+            in: 'path',
+            required: true,
+            description: 'Any other channel answers 404 `unknown_channel`.',
+            schema: { type: 'string', enum: [...PAYMENT_CHANNELS] },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'Alipay: taken (`success`)',
+            content: { 'text/plain': { schema: { type: 'string', const: 'success' }, example: 'success' } },
+          },
+          '204': { description: 'WeChat Pay: taken' },
+          '400': {
+            description: 'Refused, so the channel resends: Alipay `fail`, WeChat Pay `{"code":"FAIL","message":...}`',
+            content: {
+              'text/plain': { schema: { type: 'string', const: 'fail' }, example: 'fail' },
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['code', 'message'],
+                  properties: { code: { type: 'string', const: 'FAIL' }, message: { type: 'string' } },
+                },
+                example: { code: 'FAIL', message: 'try again later' },
+              },
+            },
+          },
+        },
+        errors: [...EVERY, ...BODY_BYTES, ...STORAGE, ...PATH_PARAM, 'unknown_channel'],
+      }),
+    },
+  };
+}
+
+function staffOperations(): Record<string, Record<string, JsonSchema>> {
+  const staff = (spec: Omit<OperationSpec, 'auth' | 'tag' | 'errors'> & { errors: Codes }) =>
+    operation({
+      ...spec,
+      tag: 'Staff',
+      auth: 'staff',
+      errors: [...STAFF, ...(spec.permission ? (['staff_forbidden'] as const) : []), ...spec.errors],
+    });
+  const nudge = (kind: 'requery' | 'retry', permission: StaffPermission, summary: string, result: string) =>
+    staff({
+      operationId: kind === 'requery' ? 'staffRequeryChannel' : 'staffRetryNow',
+      summary,
+      description:
+        "Without `refundId`, on the payment's own workflow; with it, on that refund (404 `refund_not_found` " +
+        "unless it is this payment's). 409 `nothing_to_do` when nothing waits for it, or the payment's workflow has ended.",
+      permission,
+      parameters: [paymentIdParam],
+      request: {
+        schema: 'StaffNudge',
+        example: { reason: 'The channel says paid; the learner sent a receipt', refundId: EX.refundId },
+        required: true,
+      },
+      responses: {
+        '200': {
+          description: "The workflow's answer",
+          schema: 'StaffNudgeResult',
+          example: { paymentId: EX.paymentId, result },
+        },
+      },
+      errors: [...PATH_PARAM, ...VALIDATION, 'payment_not_found', 'refund_not_found', 'nothing_to_do'],
+    });
+  const decide = (decision: 'approve' | 'reject') =>
+    staff({
+      operationId: decision === 'approve' ? 'staffApproveRefund' : 'staffRejectRefund',
+      summary: `${decision === 'approve' ? 'Approve' : 'Reject'} a refund waiting for review`,
+      description: 'Nobody decides a refund they requested (403 `four_eyes_required`).',
+      permission: 'refunds.decide',
+      parameters: [refundIdParam],
+      request: { schema: 'StaffReason', example: { reason: 'Within the trial week; approved' }, required: true },
+      responses: {
+        '200': {
+          description: 'The refund after the decision',
+          schema: 'Refund',
+          example:
+            decision === 'approve'
+              ? decidedRefundExample
+              : {
+                  ...decidedRefundExample,
+                  status: 'rejected',
+                  completedAt: decidedRefundExample.decidedAt,
+                  decision: { ...decidedRefundExample.decision, reason: 'Outside the trial week' },
+                },
+        },
+      },
+      errors: [
+        ...PATH_PARAM,
+        ...VALIDATION,
+        'refund_not_found',
+        'payment_not_found',
+        'refund_not_pending_review',
+        'four_eyes_required',
+        'staff_ticket_invalid',
+      ],
+    });
+  return {
+    '/staff/v1/me': {
+      get: staff({
+        operationId: 'staffMe',
+        summary: 'Who the token belongs to, and what their role may do',
+        responses: {
+          '200': {
+            description: 'The staff member',
+            schema: 'StaffMe',
+            example: {
+              name: 'li',
+              role: 'support',
+              permissions: [
+                'payments.read',
+                'payments.requery',
+                'payments.retry',
+                'refunds.request',
+                'webhooks.resend',
+                'audit.read',
+              ],
+            },
+          },
+        },
+        errors: [],
+      }),
+    },
+    '/staff/v1/audit': {
+      get: staff({
+        operationId: 'staffAudit',
+        summary: 'The audit trail, newest first',
+        permission: 'audit.read',
+        parameters: queryParams(auditQuerySchema),
+        responses: {
+          '200': { description: 'Audit entries', schema: 'AuditPage', example: { entries: [auditExample] } },
+        },
+        errors: OPTIONAL_VALIDATION,
+      }),
+    },
+    '/staff/v1/payments': {
+      get: staff({
+        operationId: 'staffListPayments',
+        summary: 'Payments by payment id, a page at a time',
+        permission: 'payments.read',
+        parameters: queryParams(paymentListSchema),
+        responses: {
+          '200': {
+            description: 'A page of payments (without their timelines)',
+            schema: 'StaffPaymentPage',
+            example: {
+              payments: [{ ...paymentSummaryFields, needsAttention: false }],
+              nextCursor: EX.paymentId,
+            },
+          },
+        },
+        errors: OPTIONAL_VALIDATION,
+      }),
+    },
+    '/staff/v1/payments/{paymentId}': {
+      get: staff({
+        operationId: 'staffGetPayment',
+        summary: 'A payment and its audit trail',
+        permission: 'payments.read',
+        parameters: [paymentIdParam],
+        responses: {
+          '200': {
+            description: 'The payment and what staff did to it',
+            schema: 'StaffPayment',
+            example: { payment: { ...paymentExample, needsAttention: false }, audit: [auditExample] },
+          },
+        },
+        errors: [...PATH_PARAM, 'payment_not_found'],
+      }),
+    },
+    '/staff/v1/payments/{paymentId}/refunds': {
+      post: staff({
+        operationId: 'staffRequestRefund',
+        summary: 'Request a refund on behalf of a learner (it waits for a finance decision)',
+        permission: 'refunds.request',
+        parameters: [paymentIdParam],
+        request: {
+          schema: 'StaffRefundRequest',
+          example: { amount: 19_900, reason: staffRefundExample.reason },
+          required: true,
+        },
+        responses: {
+          '201': { description: 'The refund, as requested', schema: 'Refund', example: staffRefundExample },
+        },
+        errors: [
+          ...PATH_PARAM,
+          ...VALIDATION,
+          'payment_not_found',
+          'payment_not_refundable',
+          'refund_exceeds_refundable',
+        ],
+      }),
+    },
+    '/staff/v1/payments/{paymentId}/requery': {
+      post: nudge(
+        'requery',
+        'payments.requery',
+        'Ask the channel now where the payment (or a refund) stands',
+        `requeryChannel sent to ${EX.refundId}`,
+      ),
+    },
+    '/staff/v1/payments/{paymentId}/retry': {
+      post: nudge(
+        'retry',
+        'payments.retry',
+        'Try a failing step (or refund) again now',
+        `retryNow sent to ${EX.refundId}`,
+      ),
+    },
+    '/staff/v1/payments/{paymentId}/resend-webhook': {
+      post: staff({
+        operationId: 'staffResendWebhook',
+        summary: "Send the payment's last final webhook to the platform again",
+        description: '409 `nothing_to_do` while the payment has sent no final webhook.',
+        permission: 'webhooks.resend',
+        parameters: [paymentIdParam],
+        request: {
+          schema: 'StaffReason',
+          example: { reason: 'The platform lost the event in an outage' },
+          required: true,
+        },
+        responses: {
+          '202': {
+            description: 'Accepted: a workflow delivers it',
+            schema: 'WebhookResend',
+            example: {
+              paymentId: EX.paymentId,
+              eventId: `evt_${EX.paymentId}_succeeded`,
+              type: 'payment.succeeded',
+              workflowId: `${EX.paymentId}-resend-5b0c2a1e-8d3f-4e6a-9b7c-1d2e3f4a5b6c`,
+            },
+          },
+        },
+        errors: [...PATH_PARAM, ...VALIDATION, 'payment_not_found', 'nothing_to_do'],
+      }),
+    },
+    '/staff/v1/refunds': {
+      get: staff({
+        operationId: 'staffListRefunds',
+        summary: 'Refunds, newest first (the review queue with `status=pending_review`)',
+        permission: 'payments.read',
+        parameters: queryParams(refundListSchema),
+        responses: {
+          '200': { description: 'Refunds', schema: 'RefundPage', example: { refunds: [staffRefundExample] } },
+        },
+        errors: OPTIONAL_VALIDATION,
+      }),
+    },
+    '/staff/v1/refunds/{refundId}': {
+      get: staff({
+        operationId: 'staffGetRefund',
+        summary: 'A refund',
+        permission: 'payments.read',
+        parameters: [refundIdParam],
+        responses: { '200': { description: 'The refund', schema: 'Refund', example: staffRefundExample } },
+        errors: [...PATH_PARAM, 'refund_not_found'],
+      }),
+    },
+    '/staff/v1/refunds/{refundId}/approve': { post: decide('approve') },
+    '/staff/v1/refunds/{refundId}/reject': { post: decide('reject') },
+    '/staff/v1/refunds/{refundId}/ticket': {
+      post: staff({
+        operationId: 'staffRefundTicket',
+        summary: 'A ticket to decide the refund in the Temporal Web UI instead (valid 10 minutes)',
+        permission: 'refunds.decide',
+        parameters: [refundIdParam],
+        request: { schema: 'RefundTicketRequest', example: { action: 'approveRefund' }, required: true },
+        responses: {
+          '201': {
+            description: 'The Update to send, and its input',
+            schema: 'RefundTicket',
+            example: {
+              workflowId: `${EX.paymentId}-refunds`,
+              update: 'approveRefund',
+              expiresAt: '2026-12-03T11:12:00.000Z',
+              input: {
+                refundId: EX.refundId,
+                operator: 'mei',
+                reason: '<your reason>',
+                ticket: 'v1.eyJvcGVyYXRvciI6Im1laSJ9.c2ln',
+              },
+            },
+          },
+        },
+        errors: [...PATH_PARAM, ...VALIDATION, 'refund_not_found'],
+      }),
+    },
+  };
+}
+
+function serviceOperations(): Record<string, Record<string, JsonSchema>> {
+  const codec = (kind: 'encode' | 'decode') =>
+    operation({
+      operationId: kind === 'encode' ? 'codecEncode' : 'codecDecode',
+      summary: `${kind === 'encode' ? 'Encrypt' : 'Decrypt'} Temporal payloads for the Web UI (codec server)`,
+      description:
+        "The Temporal Web UI's codec endpoint. CORS admits the UI's origins only (`OPTIONS` answers 204). " +
+        'Callers on this machine need no token when CODEC_ALLOW_LOOPBACK is on (development).',
+      tag: 'Operations',
+      auth: 'codec',
+      request: {
+        schema: 'CodecPayloads',
+        example: { payloads: [{ metadata: { encoding: 'YmluYXJ5L2VuY3J5cHRlZA==' }, data: 'AAECAwQ=' }] },
+        required: true,
+      },
+      responses: {
+        '200': {
+          description: 'The payloads, in order',
+          schema: 'CodecPayloadsResult',
+          example: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'eyJvayI6dHJ1ZX0=' }] },
+        },
+      },
+      errors: [...EVERY, 'codec_unauthorized', 'malformed_json', ...BODY_BYTES, ...VALIDATION],
+    });
+  return {
+    '/healthz': {
+      get: operation({
+        operationId: 'healthz',
+        summary: 'The process is alive',
+        tag: 'Operations',
+        auth: 'none',
+        responses: { '200': { description: 'Alive', schema: 'Health', example: { status: 'ok' } } },
+        errors: EVERY,
+      }),
+    },
+    '/readyz': {
+      get: operation({
+        operationId: 'readyz',
+        summary: 'Temporal and MongoDB answer',
+        tag: 'Operations',
+        auth: 'none',
+        responses: {
+          '200': {
+            description: 'Ready',
+            schema: 'Readiness',
+            example: { status: 'ready', dependencies: { temporal: { status: 'ok' }, mongodb: { status: 'ok' } } },
+          },
+          '503': {
+            description: 'A dependency does not answer',
+            schema: 'Readiness',
+            example: {
+              status: 'not_ready',
+              dependencies: {
+                temporal: { status: 'ok' },
+                mongodb: { status: 'unavailable', reason: 'timed out after 2000 ms' },
+              },
+            },
+          },
+        },
+        errors: EVERY,
+      }),
+    },
+    '/openapi.json': {
+      get: operation({
+        operationId: 'openapi',
+        summary: 'This document',
+        tag: 'Operations',
+        auth: 'none',
+        responses: {
+          '200': {
+            description: 'OpenAPI 3.1',
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['openapi', 'info', 'paths'] },
+                example: { openapi: '3.1.0', info: { title: 'Knowledge Pay API', version: '1' }, paths: {} },
+              },
+            },
+          },
+        },
+        errors: EVERY,
+      }),
+    },
+    '/docs': {
+      get: operation({
+        operationId: 'docs',
+        summary: 'This document, for people',
+        tag: 'Operations',
+        auth: 'none',
+        responses: {
+          '200': {
+            description: 'HTML, with no scripts',
+            content: {
+              'text/html': {
+                schema: { type: 'string' },
+                example: '<!doctype html><html lang="en"><head><title>Knowledge Pay API</title>...',
+              },
+            },
+          },
+        },
+        errors: EVERY,
+      }),
+    },
+    '/codec/encode': { post: codec('encode') },
+    '/codec/decode': { post: codec('decode') },
+  };
+}
+
+/** Paths whose routers answer any other method with 405 (the others fall through to a 404). */
+const OTHER_METHODS_405 = /^\/(v1\/(payments|vouchers)|staff\/v1\/|openapi\.json$|docs$)/;
+
+function otherMethods(path: string): JsonSchema {
+  const code: DocumentedErrorCode = OTHER_METHODS_405.test(path) ? 'method_not_allowed' : 'route_not_found';
+  return {
+    [String(API_ERRORS[code].status)]: {
+      description: `Any method not listed here: \`${code}\``,
+      'x-error-codes': [code],
+    },
+  };
+}
 
 /** The OpenAPI 3.1 document of the API, built from the same schemas that validate requests. */
 export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
+  const operations = { ...platformOperations(), ...staffOperations(), ...serviceOperations() };
+  const paths = Object.fromEntries(
+    Object.entries(operations).map(([path, item]) => [path, { ...item, 'x-other-methods': otherMethods(path) }]),
+  );
   return {
     openapi: '3.1.0',
     info: {
@@ -98,84 +1366,35 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
       version: '1',
       description:
         'Payments for knowledge-payment platforms. Amounts are integer minor units of the currency. ' +
-        'Every error is `{ error: { type, code, message, param?, requestId } }`. ' +
+        'Every error is `{ error: { type, code, message, param?, requestId } }`; each operation lists the codes it ' +
+        'answers by status (`x-error-codes`). ' +
         'Platform routes are signed: HMAC-SHA256 with the key secret over ' +
         '`timestamp \\n nonce \\n METHOD \\n path?query \\n hex(sha256(body))`, sent as `X-Signature: v1=<hex>` ' +
         'with `X-Key-Id`, `X-Timestamp` (unix seconds, within 300 s) and `X-Nonce` (16-64 characters, never reused). ' +
-        'Each key may make `PLATFORM_RATE_LIMIT_PER_MINUTE` requests a minute (429 beyond, with `Retry-After`).',
+        'Each key may make `PLATFORM_RATE_LIMIT_PER_MINUTE` requests a minute, and each client address ' +
+        '`PUBLIC_RATE_LIMIT_PER_MINUTE` voucher requests (429 beyond, with `Retry-After`). ' +
+        'Staff routes take `Authorization: Bearer <staff token>` (`npm run staff -- add <name> --role <role>`).',
     },
-    paths: {
-      '/v1/payments': {
-        post: {
-          summary: 'Start a payment (or get the one already started for this order)',
-          operationId: 'createPayment',
-          security: SIGNED,
-          parameters: [idempotencyKeyParam],
-          requestBody: { required: true, content: json(ref('PaymentRequest')) },
-          responses: {
-            '201': { description: 'Created; the channel order exists', content: json(ref('Payment')) },
-            '200': { description: 'The same request again: the same payment', content: json(ref('Payment')) },
-            ...errors(400, 401, 409, 413, 415, 422, 429, 503),
-          },
-        },
-      },
-      '/v1/payments/{paymentId}': {
-        get: {
-          summary: 'Read a payment',
-          operationId: 'getPayment',
-          security: SIGNED,
-          parameters: [paymentIdParam],
-          responses: {
-            '200': { description: 'The payment', content: json(ref('Payment')) },
-            ...errors(401, 404, 429),
-          },
-        },
-      },
-      '/v1/payments/{paymentId}/cancel': {
-        post: {
-          summary: 'Cancel an unpaid payment',
-          operationId: 'cancelPayment',
-          security: SIGNED,
-          parameters: [paymentIdParam, idempotencyKeyParam],
-          requestBody: { required: false, content: json(ref('CancelRequest')) },
-          responses: {
-            '200': { description: 'Canceled', content: json(ref('Payment')) },
-            ...errors(401, 404, 409, 422, 429),
-          },
-        },
-      },
-      '/v1/vouchers/keys': {
-        get: {
-          summary: 'The voucher public keys (JWKS)',
-          operationId: 'getVoucherKeys',
-          responses: { '200': { description: 'JWKS', content: json({ type: 'object' }) }, ...errors(429) },
-        },
-      },
-      '/v1/vouchers/{voucherId}': {
-        get: {
-          summary: 'Read a voucher',
-          operationId: 'getVoucher',
-          parameters: [{ name: 'voucherId', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': { description: 'The voucher', content: json(ref('Voucher')) }, ...errors(404, 429) },
-        },
-      },
-      '/v1/vouchers/verify': {
-        post: {
-          summary: 'Check a voucher: authentic, on record, refunded',
-          operationId: 'verifyVoucher',
-          requestBody: { required: true, content: json(ref('VoucherToVerify')) },
-          responses: {
-            '200': { description: 'The verdict', content: json({ type: 'object' }) },
-            ...errors(422, 429),
-          },
-        },
-      },
-      '/healthz': { get: { summary: 'The process is alive', responses: { '200': { description: 'Alive' } } } },
-      '/readyz': {
-        get: {
-          summary: 'Temporal and MongoDB answer',
-          responses: { '200': { description: 'Ready' }, '503': { description: 'A dependency does not answer' } },
-        },
+    tags: [
+      { name: 'Payments', description: 'Signed platform routes: take and read payments.' },
+      { name: 'Refunds', description: 'Signed platform routes: refunds after the sale.' },
+      { name: 'Vouchers', description: 'Public: anyone holding a voucher may check it.' },
+      { name: 'Channels', description: "The channels' notifications." },
+      { name: 'Staff', description: 'Support, finance and admins, with a staff bearer token.' },
+      { name: 'Operations', description: 'Health, this document, and the codec server for the Temporal Web UI.' },
+    ],
+    paths,
+    'x-error-catalog': Object.fromEntries(
+      DOCUMENTED_ERROR_CODES.map((code) => [
+        code,
+        { status: API_ERRORS[code].status, type: API_ERRORS[code].type, meaning: ERROR_CODE_MEANINGS[code] },
+      ]),
+    ),
+    'x-other-paths': {
+      '404': {
+        description:
+          'Any path not listed here (under `/v1` and `/staff/v1`, only once the request is signed or authenticated)',
+        'x-error-codes': ['route_not_found'],
       },
     },
     components: {
@@ -184,15 +1403,18 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
         platformTimestamp: signatureHeader('X-Timestamp', 'Unix seconds; within 300 s of the API clock.'),
         platformNonce: signatureHeader('X-Nonce', '16-64 printable characters, new for every request.'),
         platformSignature: signatureHeader('X-Signature', '`v1=` and the hex HMAC-SHA256 of the signed string.'),
+        staffToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A staff token (`npm run staff -- add <name> --role support|finance|admin`).',
+        },
+        codecToken: { type: 'http', scheme: 'bearer', description: "The keyring's codec server token." },
       },
-      schemas: {
-        PaymentRequest: requestSchema(createPaymentRequestSchema(limits)),
-        CancelRequest: requestSchema(createCancelRequestSchema()),
-        Payment: paymentSchema,
-        Voucher: voucherSchema,
-        VoucherToVerify: requestSchema(createVoucherVerifySchema()),
-        Error: errorSchema,
-      },
+      schemas: componentSchemas(limits),
     },
   };
+}
+
+function signatureHeader(name: string, description: string) {
+  return { type: 'apiKey', in: 'header', name, description };
 }

@@ -8,10 +8,10 @@ import {
   SIGNATURE_VERSION,
   stringToSign,
   type PlatformKey,
-} from '../client/signing.js';
+} from '../crypto/request-signing.js';
 import type { Models } from '../db/connect.js';
 import { isDuplicateKeyError } from '../db/errors.js';
-import { ApiError } from './errors.js';
+import { ApiError, type ApiErrorCode } from './errors.js';
 import { rawBodyOf } from './body.js';
 
 const SIGNATURE_VALUE = new RegExp(`^${SIGNATURE_VERSION}=([0-9a-f]{64})$`);
@@ -19,7 +19,8 @@ const TIMESTAMP = /^\d{1,12}$/;
 /** Signs for unknown key ids, so that they cost the same time as known ones. */
 const DECOY_SECRET = 'decoy-secret-of-unknown-key-ids-0000000000';
 
-const unauthenticated = (code: string, message: string) => new ApiError(401, 'authentication_error', code, message);
+const unauthenticated = (code: ApiErrorCode, message: string) =>
+  new ApiError(401, 'authentication_error', code, message);
 const GUIDE = 'See "Signing requests" in the README.';
 
 export interface PlatformAuthOptions {
@@ -30,7 +31,7 @@ export interface PlatformAuthOptions {
 }
 
 /**
- * Authenticates a platform backend's request by its HMAC signature (see src/client/signing.ts):
+ * Authenticates a platform backend's request by its HMAC signature (see src/crypto/request-signing.ts):
  * the key must be one of `PLATFORM_KEYS`, the signature must match the raw body bytes, the
  * timestamp must be within 300 s of the API's clock, and the nonce must not have been used by
  * that key before. Failures answer 401 with a code and no hint of which part was wrong beyond it.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CURRENCIES } from '../../workflows/money.js';
-import { PAYMENT_CHANNELS, type PaymentRequest } from '../../workflows/contracts.js';
+import { CURRENCIES } from '../../domain/money.js';
+import { PAYMENT_CHANNELS, type PaymentRequest } from '../../domain/payment.js';
 
 /** Printable text with no control characters (C0, DEL, C1). */
 const printable = (max: number) =>
@@ -8,15 +8,17 @@ const printable = (max: number) =>
     .string()
     .min(1)
     .max(max)
+    // A pattern, not a refinement, so the API document shows it.
     // eslint-disable-next-line no-control-regex -- the point is to reject control characters
-    .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'must not contain control characters');
+    .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters');
 
 const identifier = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -');
-const minorUnits = (max: number) =>
+/** Integer minor units, 0 (1 when `positive`) to `max`. */
+const minorUnits = (max: number, { positive = false } = {}) =>
   z
     .number()
     .int('must be an integer number of minor units')
-    .min(0)
+    .min(positive ? 1 : 0, positive ? 'must be greater than zero' : undefined)
     .max(max)
     .refine(Number.isSafeInteger, 'must be a safe integer');
 
@@ -37,7 +39,9 @@ export function createPaymentRequestSchema(limits: PaymentSchemaLimits) {
       orderId: identifier,
       customerId: identifier,
       currency: z.enum(CURRENCIES),
-      amount: minorUnits(limits.maxAmount).refine((n) => n > 0, 'must be greater than zero'),
+      amount: minorUnits(limits.maxAmount, { positive: true }).describe(
+        'Integer minor units of `currency`; must equal the sum of `unitAmount * quantity` over `items`.',
+      ),
       items: z.array(item).min(1).max(100),
       channel: z.enum(PAYMENT_CHANNELS).optional(),
       expiresInSeconds: z.number().int().min(60).max(86_400).default(900),
@@ -73,13 +77,19 @@ export function createVoucherVerifySchema() {
 /** `POST /v1/payments/:paymentId/refunds` (and the staff API's): integer minor units and a reason. */
 export function createRefundRequestSchema(limits: PaymentSchemaLimits) {
   return z.strictObject({
-    amount: minorUnits(limits.maxAmount).refine((n) => n > 0, 'must be greater than zero'),
+    amount: minorUnits(limits.maxAmount, { positive: true }),
     reason: printable(256),
     metadata: z
       .record(z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'keys must be 1-40 of A-Z a-z 0-9 _ . -'), printable(500))
       .refine((m) => Object.keys(m).length <= 20, 'at most 20 entries')
+      .meta({ maxProperties: 20 })
       .optional(),
   });
+}
+
+/** The staff API's `POST /staff/v1/payments/:paymentId/refunds`: the platform's, without metadata. */
+export function createStaffRefundRequestSchema(limits: PaymentSchemaLimits) {
+  return createRefundRequestSchema(limits).omit({ metadata: true });
 }
 
 /** A staff decision or action: why, in words the audit trail keeps. */

@@ -2,12 +2,12 @@ import type { RequestHandler, Response } from 'express';
 import type { Models } from '../db/connect.js';
 import { can, rolesWith, type StaffPermission } from '../staff/roles.js';
 import { authenticateStaff, type StaffIdentity } from '../staff/store.js';
-import { ApiError } from './errors.js';
+import { ApiError, type ApiErrorCode } from './errors.js';
 
 const BEARER = /^Bearer +(\S+) *$/i;
 const GUIDE = 'Staff tokens are issued with `npm run staff -- add <name> --role <role>`.';
 
-function unauthenticated(res: Response, code: string, message: string, challenge: string): ApiError {
+function unauthenticated(res: Response, code: ApiErrorCode, message: string, challenge: string): ApiError {
   res.setHeader('WWW-Authenticate', challenge);
   return new ApiError(401, 'authentication_error', code, message);
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ApiError } from './errors.js';
+import { ApiError, type ApiErrorCode } from './errors.js';
 
 /**
  * Parses `input` with `schema`, or throws a 422 naming the first offending field in `param`
@@ -11,7 +11,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.
   const issue = result.error.issues[0];
   const path = issue?.path.map(String) ?? [];
   let param = path.join('.') || undefined;
-  let code = 'invalid_parameter';
+  let code: ApiErrorCode = 'invalid_parameter';
   if (issue?.code === 'unrecognized_keys') {
     param = [...path, ...issue.keys.slice(0, 1)].join('.');
     code = 'unknown_parameter';

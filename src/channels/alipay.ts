@@ -1,7 +1,7 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.js';
-import type { ChannelTradeState } from '../../workflows/contracts.js';
-import { formatMajor, parseMajor, type Currency } from '../../workflows/money.js';
+import type { ChannelTradeState } from '../../domain/payment.js';
+import { type Currency, formatMajor, parseMajor } from '../../domain/money.js';
 import { channelFetch } from './http.js';
 import {
   ChannelRejectedError,

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { PaymentChannel } from '../../workflows/contracts.js';
+import type { PaymentChannel } from '../../domain/payment.js';
 import { createAlipayAdapter } from './alipay.js';
 import type { ChannelAdapter } from './types.js';
 import { createWechatPayAdapter } from './wechatpay.js';

@@ -1,5 +1,5 @@
-import type { Currency } from '../../workflows/money.js';
-import type { PaymentChannel } from '../../workflows/contracts.js';
+import type { Currency } from '../../domain/money.js';
+import type { PaymentChannel } from '../../domain/payment.js';
 import type { ChannelAdapter } from './types.js';
 
 export interface RouteRequest {

@@ -3,8 +3,8 @@
  * Adapters speak the provider's own wire format (see ../shared/PROTOCOLS.md) and convert money
  * only at this edge: everything here is integer minor units plus an ISO-4217 currency.
  */
-import type { Currency } from '../../workflows/money.js';
-import type { ChannelNotificationArgs, ChannelTradeState, PaymentChannel } from '../../workflows/contracts.js';
+import type { Currency } from '../../domain/money.js';
+import type { ChannelNotificationArgs, ChannelTradeState, PaymentChannel } from '../../domain/payment.js';
 
 export type ChannelOperation = 'create' | 'query' | 'close' | 'refund';
 

@@ -1,7 +1,7 @@
 import { createDecipheriv, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.js';
-import type { ChannelTradeState } from '../../workflows/contracts.js';
-import type { Currency } from '../../workflows/money.js';
+import type { ChannelTradeState } from '../../domain/payment.js';
+import type { Currency } from '../../domain/money.js';
 import { verifyRsa2 } from './alipay.js';
 import { channelFetch } from './http.js';
 import {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { RefundView } from '../../workflows/refund-contracts.js';
+import type { RefundView } from '../../domain/refunds.js';
 import type { z } from 'zod';
 import type { createCancelRequestSchema, createPaymentRequestSchema } from '../api/schemas.js';
-import type { PaymentView } from '../../workflows/contracts.js';
-import { signatureHeaders, type PlatformKey } from './signing.js';
+import type { PaymentView } from '../../domain/payment.js';
+import { signatureHeaders, type PlatformKey } from '../crypto/request-signing.js';
 
-export { signatureHeaders, computeSignature, stringToSign, type PlatformKey } from './signing.js';
+export { signatureHeaders, computeSignature, stringToSign, type PlatformKey } from '../crypto/request-signing.js';
 
 /** The body of `POST /v1/payments`. */
 export type CreatePaymentRequest = z.input<ReturnType<typeof createPaymentRequestSchema>>;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { KEY_ID_PATTERN, type PlatformKey } from '../client/signing.js';
+import { KEY_ID_PATTERN, type PlatformKey } from './request-signing.js';
 import { publishOnce } from './keyring.js';
 
 const devKeySchema = z.object({

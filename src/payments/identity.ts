@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { canonicalJson } from '../crypto/canonical-json.js';
-import type { PaymentRequest } from '../../workflows/contracts.js';
+import type { PaymentRequest } from '../../domain/payment.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 

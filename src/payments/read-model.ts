@@ -1,6 +1,6 @@
 import type { PaymentDocument } from '../db/models/payment.js';
-import type { PaymentView, RefundSummary } from '../../workflows/contracts.js';
-import { heldAmount, refundedAmount } from '../../workflows/refund-contracts.js';
+import type { PaymentView, RefundSummary } from '../../domain/payment.js';
+import { heldAmount, refundedAmount } from '../../domain/refunds.js';
 
 /** The payment as the read model holds it, in the same shape the workflow's query answers. */
 export function viewFromDocument(doc: PaymentDocument): PaymentView {

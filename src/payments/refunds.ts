@@ -1,27 +1,22 @@
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ApiError } from '../api/errors.js';
+import { ApiError, isApiErrorCode } from '../api/errors.js';
 import type { Config } from '../config.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
 import { isWorkflowClosedError } from '../temporal/errors.js';
 import type { MessageSealer } from '../temporal/message-seal.js';
-import {
-  PaymentErrorCode,
-  requeryChannelUpdate,
-  retryNowUpdate,
-  type StaffNudgeArgs,
-} from '../../workflows/contracts.js';
-import type { Currency } from '../../workflows/money.js';
+import { PaymentErrorCode } from '../../domain/errors.js';
+import { requeryChannelUpdate, retryNowUpdate, type StaffNudgeArgs } from '../../workflows/contracts.js';
+import type { Currency } from '../../domain/money.js';
+import type { RefundRequester, RefundView } from '../../domain/refunds.js';
 import {
   approveRefundUpdate,
-  rejectRefundUpdate,
   refundsWorkflowId,
-  requestRefundUpdate,
-  type RefundRequester,
-  type RefundView,
   type RefundsWorkflowInput,
+  rejectRefundUpdate,
   type RequestRefundArgs,
+  requestRefundUpdate,
 } from '../../workflows/refund-contracts.js';
 import type { paymentRefundsWorkflow } from '../../workflows/refunds.js';
 import {
@@ -72,7 +67,7 @@ const REFUSALS: Record<string, { status: number; type: ApiError['type']; param?:
 /** A workflow's refusal of a message as the API's error; anything else is rethrown. */
 function asApiError(err: unknown): never {
   const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type && REFUSALS[cause.type]) {
+  if (cause instanceof ApplicationFailure && cause.type && isApiErrorCode(cause.type) && REFUSALS[cause.type]) {
     const { status, type, param } = REFUSALS[cause.type] as (typeof REFUSALS)[string];
     throw new ApiError(status, type, cause.type, `${cause.message.replace(/\.$/, '')}.`, param);
   }
@@ -311,6 +306,8 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
       refundId?: string,
     ): Promise<string> {
       const doc = await paymentOf(paymentId);
+      if (refundId !== undefined && (await findRefund(refundId)).paymentId !== paymentId)
+        throw refundNotFound(refundId);
       const workflowId = refundId === undefined ? paymentId : refundsWorkflowId(paymentId);
       const message: Omit<StaffNudgeArgs, 'seal'> = {
         operator: staff.name,

@@ -5,7 +5,7 @@ import { parseOrThrow } from '../api/validation.js';
 import type { Models } from '../db/connect.js';
 import { channelOrderKey } from '../db/models/channel-order.js';
 import { PAYMENT_ID_PATTERN } from '../payments/identity.js';
-import { PAYMENT_CHANNELS, type PaymentChannel } from '../../workflows/contracts.js';
+import { PAYMENT_CHANNELS, type PaymentChannel } from '../../domain/payment.js';
 import { CashierRefusedError } from './channels/index.js';
 import { DEFAULT_REFUND_BEHAVIOUR, SandboxNotFoundError, type ChannelSimulator } from './channels/types.js';
 import type { PlatformStub } from './platform.js';
@@ -27,6 +27,7 @@ const refundBehaviourSchema = z.strictObject({
   notify: z.boolean().default(DEFAULT_REFUND_BEHAVIOUR.notify),
 });
 const refuseSchema = z.strictObject({ orderId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) });
+const platformOutageSchema = refuseSchema.extend({ enabled: z.boolean() });
 
 /**
  * The sandbox control API (`/sandbox/v1`), for tests and demos: act as the payer at the channel,
@@ -113,6 +114,13 @@ export function sandboxControlRoutes({
     const { orderId } = parseOrThrow(refuseSchema, req.body ?? {});
     await platform.refuse(orderId);
     res.json({ orderId, refused: true });
+  });
+
+  /** `{ orderId, enabled }`: the platform stub answers that order's webhooks 503 while enabled. */
+  router.post('/platform/outage', async (req, res) => {
+    const { orderId, enabled } = parseOrThrow(platformOutageSchema, req.body ?? {});
+    await platform.setOutage(orderId, enabled);
+    res.json({ orderId, outage: enabled });
   });
 
   router.get('/platform/events', async (req, res) => {

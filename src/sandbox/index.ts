@@ -2,7 +2,7 @@ import type { Connection } from 'mongoose';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Logger } from '../logger.js';
-import type { PaymentChannel } from '../../workflows/contracts.js';
+import type { PaymentChannel } from '../../domain/payment.js';
 import { createChannelSimulators } from './channels/index.js';
 import type { ChannelSimulator } from './channels/types.js';
 import { createPlatformStub, type PlatformStub } from './platform.js';

@@ -41,10 +41,19 @@ const refusalSchema = new Schema<Refusal>(
 );
 refusalSchema.index({ orderId: 1 }, { unique: true });
 
+/** Orders whose webhooks the stub answers 503, as a platform whose endpoint is down. */
+const outageSchema = new Schema<Refusal>(
+  { orderId: { type: String, required: true }, at: { type: Date, required: true } },
+  { collection: 'sandbox_platform_outages' },
+);
+outageSchema.index({ orderId: 1 }, { unique: true });
+
 export interface PlatformStub {
   /** Mounted at `/sandbox/platform`: receives the webhooks at `/webhooks`. */
   router: Router;
   refuse(orderId: string): Promise<void>;
+  /** While enabled, every webhook about `orderId` is answered 503 and not recorded. */
+  setOutage(orderId: string, enabled: boolean): Promise<void>;
   events(orderId: string): Promise<Omit<PlatformEvent, 'body'>[]>;
 }
 
@@ -57,7 +66,8 @@ export interface PlatformStub {
 export async function createPlatformStub(connection: Connection, webhookSecret: string): Promise<PlatformStub> {
   const events = modelOn<Model<PlatformEvent>>(connection, 'SandboxPlatformEvent', eventSchema);
   const refusals = modelOn<Model<Refusal>>(connection, 'SandboxPlatformRefusal', refusalSchema);
-  await Promise.all([events.createIndexes(), refusals.createIndexes()]);
+  const outages = modelOn<Model<Refusal>>(connection, 'SandboxPlatformOutage', outageSchema);
+  await Promise.all([events.createIndexes(), refusals.createIndexes(), outages.createIndexes()]);
 
   const router = Router();
   router.post('/webhooks', express.raw({ type: 'application/json', limit: 256 * 1024 }), async (req, res) => {
@@ -72,6 +82,10 @@ export async function createPlatformStub(connection: Connection, webhookSecret: 
       type: string;
       data: { orderId: string; paymentId: string };
     };
+    if (await outages.exists({ orderId: event.data.orderId })) {
+      res.status(503).json({ error: 'unavailable', message: 'The platform is down (sandbox outage).' });
+      return;
+    }
     try {
       await events.create({
         eventId: event.id,
@@ -101,6 +115,17 @@ export async function createPlatformStub(connection: Connection, webhookSecret: 
     async refuse(orderId) {
       try {
         await refusals.create({ orderId, at: new Date() });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+    },
+    async setOutage(orderId, enabled) {
+      if (!enabled) {
+        await outages.deleteOne({ orderId });
+        return;
+      }
+      try {
+        await outages.create({ orderId, at: new Date() });
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
       }

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { canonicalJson } from '../crypto/canonical-json.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { PaymentItem } from '../../workflows/contracts.js';
+import type { PaymentItem } from '../../domain/payment.js';
 
 export const VOUCHER_ALGORITHM = 'Ed25519';
 

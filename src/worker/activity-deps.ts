@@ -5,7 +5,7 @@ import { FieldCipher } from '../crypto/field-cipher.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
 import { MessageSealer } from '../temporal/message-seal.js';
-import type { PaymentChannel } from '../../workflows/contracts.js';
+import type { PaymentChannel } from '../../domain/payment.js';
 
 /** Enabled channels in preference order, from `CHANNELS_ENABLED`. */
 export function enabledChannels(config: Pick<Config, 'CHANNELS_ENABLED'>): PaymentChannel[] {

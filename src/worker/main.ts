@@ -6,6 +6,7 @@ import { connectTemporalClient } from '../temporal/client.js';
 import { dataConverterFor } from '../temporal/codec.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { PAYMENT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { keyringFor } from '../crypto/keyring.js';
 import { buildActivityDeps } from './activity-deps.js';
 import { watchParent } from '../parent-watch.js';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   } catch (err) {
     logger.warn(
       { err: (err as Error).message },
-      'could not register search attributes; an operator must add PaymentStatus, PaymentChannel and OrderId (Keyword)',
+      `could not register search attributes; an operator must add ${PAYMENT_SEARCH_ATTRIBUTES.map((k) => `${k.name} (${k.type})`).join(', ')}`,
     );
   }
   try {

@@ -1,7 +1,8 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addStaff } from '../../src/staff/store.js';
-import { channelNotificationUpdate, type ChannelNotificationArgs } from '../../workflows/contracts.js';
+import type { ChannelNotificationArgs } from '../../domain/payment.js';
+import { channelNotificationUpdate } from '../../workflows/contracts.js';
 import { getRefundLedgerQuery, refundsWorkflowId } from '../../workflows/refund-contracts.js';
 import { buildItem, buildPaymentRequest, uniqueId } from '../support/builders.js';
 import { recordHistory } from '../support/histories.js';

@@ -20,6 +20,9 @@ beforeAll(async () => {
       REFUND_QUERY_SCHEDULE_SECONDS: '2,600',
       // Sandbox refunds settle after 1.8 s: still processing when the channel first answers.
       SANDBOX_TIME_SCALE: '0.01',
+      // A channel or webhook endpoint that fails for 2 s asks for people.
+      ATTENTION_CHANNEL_AFTER_SECONDS: '2',
+      ATTENTION_WEBHOOK_AFTER_SECONDS: '2',
     },
   });
 });
@@ -300,6 +303,8 @@ describe('runbook: the channel reports another amount', () => {
     expect(result.status).toBe('manual_review');
     expect((await handle.describe()).status.name).toBe('COMPLETED');
     await listed(`${filter} AND ExecutionStatus = "Running"`, paymentId, false);
+    // The case is closed: nothing needs people any more.
+    await listed(`NeedsAttention = true AND OrderId = "${orderId}"`, paymentId, false);
     const again = await asStaff(support.token, 'POST', `/staff/v1/payments/${paymentId}/retry`, { reason: 'twice' });
     expect(again.status).toBe(409);
 
@@ -386,5 +391,54 @@ describe('runbook: the platform says it never got a webhook', () => {
         after: { eventId, type: 'payment.succeeded', workflowId: resend.body.workflowId },
       }),
     ]);
+  });
+});
+
+describe('runbook: the platform does not accept a webhook', () => {
+  it('the webhook_failing filter finds the payment while the endpoint is down; the retries deliver once it is back', async () => {
+    const { paymentId, orderId } = await createPayment('alipay');
+    const outage = await stack.request('POST', '/sandbox/v1/platform/outage', { orderId, enabled: true });
+    expect(outage.status).toBe(200);
+    await payAtChannel(stack, paymentId);
+
+    const filter = `NeedsAttention = true AND StuckReason = "webhook_failing" AND OrderId = "${orderId}"`;
+    await listed(filter, paymentId, true);
+    const handle = stack.temporal.client.workflow.getHandle(paymentId);
+    const stuck = await handle.describe();
+    expect(stuck.status.name).toBe('RUNNING');
+    expect((await handle.query<{ status: string }>('getPayment')).status).toBe('processing');
+    expect(await platformEvents(stack, orderId)).toEqual([]);
+
+    await stack.request('POST', '/sandbox/v1/platform/outage', { orderId, enabled: false });
+    await waitForStatus(stack, paymentId, 'succeeded', 60_000);
+    await listed(filter, paymentId, false);
+    await listed(`NeedsAttention = false AND OrderId = "${orderId}"`, paymentId, true);
+    expect((await platformEvents(stack, orderId)).map((e) => e.type)).toEqual(['payment.succeeded']);
+  });
+});
+
+describe('runbook: the channel does not answer', () => {
+  it('the channel_unreachable filter finds a payment whose channel query keeps failing; it settles once the channel is back', async () => {
+    const { paymentId, orderId } = await createPayment('wechatpay');
+    await payAtChannel(stack, paymentId, { notifications: 0 });
+    await stack.request('POST', '/sandbox/v1/channels/wechatpay/outage', { operations: ['query'], enabled: true });
+    try {
+      const support = await staffMember('support');
+      const requery = await asStaff(support.token, 'POST', `/staff/v1/payments/${paymentId}/requery`, {
+        reason: 'the learner sent their receipt',
+      });
+      expect(requery.status, JSON.stringify(requery.body)).toBe(200);
+
+      const filter = `NeedsAttention = true AND StuckReason = "channel_unreachable" AND OrderId = "${orderId}"`;
+      await listed(filter, paymentId, true);
+      const check = await asStaff(support.token, 'GET', `/staff/v1/payments/${paymentId}`);
+      expect(check.body.payment.status).toBe('awaiting_payment');
+      const entries = await auditOf(support.token, paymentId);
+      expect(entries.map((e) => e.action)).toEqual(['payment.requery']);
+    } finally {
+      await stack.request('POST', '/sandbox/v1/channels/wechatpay/outage', { operations: ['query'], enabled: false });
+    }
+    await waitForStatus(stack, paymentId, 'succeeded', 60_000);
+    await listed(`NeedsAttention = false AND OrderId = "${orderId}"`, paymentId, true);
   });
 });

@@ -4,7 +4,8 @@ import { buildItem, buildPaymentRequest, testPaymentId } from '../support/builde
 import { startStack, type TestStack } from '../support/stack.js';
 import { legacyPaymentIdForOrder, requestFingerprint } from '../../src/payments/identity.js';
 import { createPaymentRequestSchema } from '../../src/api/schemas.js';
-import { openPaymentUpdate, type PaymentRequest } from '../../workflows/contracts.js';
+import type { PaymentRequest } from '../../domain/payment.js';
+import { openPaymentUpdate } from '../../workflows/contracts.js';
 import type { paymentWorkflow } from '../../workflows/payment.js';
 
 let stack: TestStack;

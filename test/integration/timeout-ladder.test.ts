@@ -5,12 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { requestFingerprint } from '../../src/payments/identity.js';
 import proto from '@temporalio/proto';
 import { PAYMENT_SEARCH_ATTRIBUTES, PaymentStatusKey } from '../../workflows/search-attributes.js';
-import {
-  getPaymentQuery,
-  retryCompensationSignal,
-  type PaymentRequest,
-  type PaymentView,
-} from '../../workflows/contracts.js';
+import type { PaymentRequest, PaymentView } from '../../domain/payment.js';
+import { getPaymentQuery, retryCompensationSignal } from '../../workflows/contracts.js';
 import type { paymentWorkflow } from '../../workflows/payment.js';
 import { buildPaymentRequest, testPaymentId } from '../support/builders.js';
 import { recordHistory } from '../support/histories.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { paymentIdForOrder } from '../../src/payments/identity.js';
 import type { VoucherFacts } from '../../src/vouchers/voucher.js';
-import type { PaymentItem } from '../../workflows/contracts.js';
+import type { PaymentItem } from '../../domain/payment.js';
 
 /** A unique id with a readable prefix, so parallel tests never share workflow ids or orders. */
 export function uniqueId(prefix: string): string {

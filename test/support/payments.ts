@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { PaymentStatus } from '../../workflows/contracts.js';
+import type { PaymentStatus } from '../../domain/payment.js';
 import type { TestStack } from './stack.js';
 
 /**

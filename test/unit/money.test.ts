@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMajor, isCurrency, parseMajor } from '../../workflows/money.js';
+import { formatMajor, isCurrency, parseMajor } from '../../domain/money.js';
 
 describe('money in minor units', () => {
   it.each([

@@ -6,7 +6,7 @@ import {
   paymentIdForOrder,
   requestFingerprint,
 } from '../../src/payments/identity.js';
-import type { PaymentRequest } from '../../workflows/contracts.js';
+import type { PaymentRequest } from '../../domain/payment.js';
 
 const request: PaymentRequest = {
   orderId: 'ord-1',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PaymentRequest } from '../../workflows/contracts.js';
-import { businessRuleViolation, paymentSubject } from '../../workflows/payment-rules.js';
+import type { PaymentRequest } from '../../domain/payment.js';
+import { businessRuleViolation, paymentSubject } from '../../domain/payment-rules.js';
 
 const request: PaymentRequest = {
   orderId: 'ord-1',

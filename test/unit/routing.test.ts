@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rankChannels } from '../../src/channels/routing.js';
-import type { Currency } from '../../workflows/money.js';
+import type { Currency } from '../../domain/money.js';
 
 const adapters = {
   alipay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 1_000 },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PAYMENT_STATUSES } from '../../workflows/contracts.js';
-import { isValidTransition } from '../../workflows/state-machine.js';
+import { PAYMENT_STATUSES } from '../../domain/payment.js';
+import { isValidTransition } from '../../domain/state-machine.js';
 
 describe('payment state machine', () => {
   it('opens a payment, then lets it be paid, expire, fail or be canceled', () => {

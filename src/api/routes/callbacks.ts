@@ -10,12 +10,9 @@ import { PAYMENT_ID_PATTERN } from '../../payments/identity.js';
 import { isWorkflowClosedError } from '../../temporal/errors.js';
 import type { MessageSealer } from '../../temporal/message-seal.js';
 import { refundNotificationUpdate, refundsWorkflowId } from '../../../workflows/refund-contracts.js';
-import {
-  PAYMENT_CHANNELS,
-  channelNotificationUpdate,
-  type NotificationOutcome,
-  type PaymentChannel,
-} from '../../../workflows/contracts.js';
+import { type NotificationOutcome, PAYMENT_CHANNELS, type PaymentChannel } from '../../../domain/payment.js';
+import { noticeMismatch } from '../../../domain/payment-rules.js';
+import { channelNotificationUpdate } from '../../../workflows/contracts.js';
 import type { latePaymentWorkflow } from '../../../workflows/late-payment.js';
 import { OrderIdKey } from '../../../workflows/search-attributes.js';
 import { ApiError } from '../errors.js';
@@ -201,13 +198,13 @@ export function callbackRoutes({
     const order = await models.channelOrders
       .findOne({ _id: channelOrderKey(notice.outTradeNo, notice.channel) })
       .lean();
-    const mismatch = !order
-      ? `no order of this payment at ${notice.channel}`
-      : order.merchantId !== notice.merchantId
-        ? 'merchant id differs'
-        : payment.currency !== notice.currency || payment.amount !== notice.amount
-          ? `amount ${notice.amount} ${notice.currency} differs from ${payment.amount} ${payment.currency}`
-          : undefined;
+    const mismatch = noticeMismatch(notice, {
+      paymentId: payment.paymentId,
+      channel: order ? notice.channel : null,
+      merchantId: order?.merchantId ?? null,
+      amount: payment.amount,
+      currency: payment.currency,
+    });
     if (mismatch) return { outcome: 'rejected', reason: mismatch };
     if (notice.state !== 'PAID') return { outcome: 'ignored', reason: null };
     if (payment.status !== 'expired' && payment.status !== 'canceled') return { outcome: 'duplicate', reason: null };

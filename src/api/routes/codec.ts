@@ -16,7 +16,7 @@ export interface CodecRouteOptions {
 }
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
-const bodySchema = z.strictObject({
+export const bodySchema = z.strictObject({
   payloads: z
     .array(z.object({ metadata: z.record(z.string(), base64).optional(), data: base64.optional() }))
     .max(1_000),

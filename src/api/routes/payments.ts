@@ -20,13 +20,13 @@ import {
 import { publicPaymentView, viewFromDocument } from '../../payments/read-model.js';
 import type { RefundService } from '../../payments/refunds.js';
 import { isWorkflowClosedError } from '../../temporal/errors.js';
+import { PaymentErrorCode } from '../../../domain/errors.js';
+import type { PaymentChannel, PaymentView } from '../../../domain/payment.js';
 import {
-  PaymentErrorCode,
   cancelPaymentUpdate,
   getPaymentQuery,
   openPaymentUpdate,
-  type PaymentChannel,
-  type PaymentView,
+  type PaymentWorkflowInput,
 } from '../../../workflows/contracts.js';
 import type { paymentWorkflow } from '../../../workflows/payment.js';
 import {
@@ -50,6 +50,8 @@ export interface PaymentRoutesDeps {
   refunds: RefundService;
   /** The keyring's `paymentIdKey`: payment ids are a keyed MAC of the order id. */
   paymentIdKey: string;
+  /** When a payment asks for people about a failing channel or webhook endpoint. */
+  attention: NonNullable<PaymentWorkflowInput['attention']>;
 }
 
 /** The platform-facing answer to a create: what the learner needs to go and pay. */
@@ -99,6 +101,7 @@ export function paymentRoutes({
   enabledChannels,
   refunds,
   paymentIdKey,
+  attention,
 }: PaymentRoutesDeps): Router {
   const router = Router();
   const schema = createPaymentRequestSchema({ maxAmount });
@@ -131,7 +134,9 @@ export function paymentRoutes({
       const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
         workflowId: paymentId,
         taskQueue,
-        args: [{ paymentId, request, requestFingerprint: fingerprint, acceptedAt: new Date().toISOString() }],
+        args: [
+          { paymentId, request, requestFingerprint: fingerprint, acceptedAt: new Date().toISOString(), attention },
+        ],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `Order ${request.orderId}: ${request.amount} ${request.currency}${request.channel ? ` by ${request.channel}` : ''}`,

@@ -2,18 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import type { WebhookEvent, WebhookEventType } from '../../../activities/fulfilment.js';
+import type { WebhookEvent, WebhookEventType } from '../../../domain/webhooks.js';
 import type { Models } from '../../db/connect.js';
 import type { PaymentDocument } from '../../db/models/payment.js';
 import { PAYMENT_ID_PATTERN } from '../../payments/identity.js';
 import { publicPaymentView, viewFromDocument } from '../../payments/read-model.js';
 import type { RefundService } from '../../payments/refunds.js';
 import { listAudit, recordAudit } from '../../staff/audit.js';
-import { PAYMENT_CHANNELS, PAYMENT_STATUSES, type PaymentStatus } from '../../../workflows/contracts.js';
-import { REFUND_STATUSES } from '../../../workflows/refund-contracts.js';
+import { PAYMENT_CHANNELS, PAYMENT_STATUSES, type PaymentStatus } from '../../../domain/payment.js';
+import { REFUND_STATUSES } from '../../../domain/refunds.js';
 import type { webhookResendWorkflow } from '../../../workflows/webhook-resend.js';
 import { ApiError, methodNotAllowed } from '../errors.js';
-import { createRefundRequestSchema, createStaffReasonSchema } from '../schemas.js';
+import { createStaffReasonSchema, createStaffRefundRequestSchema } from '../schemas.js';
 import { requireStaffPermission, staffOf } from '../staff-auth.js';
 import { limitQuery } from './staff.js';
 import { parseOrThrow } from '../validation.js';
@@ -26,7 +26,7 @@ export interface StaffPaymentRoutesDeps {
   maxAmount: number;
 }
 
-const paymentListSchema = z.strictObject({
+export const paymentListSchema = z.strictObject({
   status: z.enum(PAYMENT_STATUSES).optional(),
   channel: z.enum(PAYMENT_CHANNELS).optional(),
   orderId: z
@@ -40,15 +40,15 @@ const paymentListSchema = z.strictObject({
     .regex(/^pay_[a-z2-7]{28}$/, 'must be a paymentId from an earlier page')
     .optional(),
 });
-const refundListSchema = z.strictObject({ status: z.enum(REFUND_STATUSES).optional(), limit: limitQuery });
-const nudgeSchema = z.strictObject({
+export const refundListSchema = z.strictObject({ status: z.enum(REFUND_STATUSES).optional(), limit: limitQuery });
+export const nudgeSchema = z.strictObject({
   reason: z.string().min(1).max(256),
   refundId: z
     .string()
     .regex(/^rfd_[0-9a-f]{32}$/, 'must be a refund id')
     .optional(),
 });
-const ticketSchema = z.strictObject({ action: z.enum(['approveRefund', 'rejectRefund']) });
+export const ticketSchema = z.strictObject({ action: z.enum(['approveRefund', 'rejectRefund']) });
 
 /** What needs people: a payment in manual review, or a refund waiting for review or failing. */
 function needsAttention(doc: PaymentDocument): boolean {
@@ -75,7 +75,7 @@ const LAST_EVENT: Partial<Record<PaymentStatus, WebhookEventType>> = {
  */
 export function staffPaymentRoutes({ client, models, refunds, taskQueue, maxAmount }: StaffPaymentRoutesDeps): Router {
   const router = Router();
-  const refundSchema = createRefundRequestSchema({ maxAmount }).omit({ metadata: true });
+  const refundSchema = createStaffRefundRequestSchema({ maxAmount });
   const reasonSchema = createStaffReasonSchema();
   const paymentDoc = async (paymentId: string) => {
     const doc = PAYMENT_ID_PATTERN.test(paymentId)

@@ -17,9 +17,10 @@ export const limitQuery = z
   .regex(/^[1-9][0-9]{0,2}$/, `expected a whole number from 1 to ${AUDIT_MAX_LIMIT}`)
   .transform(Number)
   .pipe(z.number().max(AUDIT_MAX_LIMIT, `expected a whole number from 1 to ${AUDIT_MAX_LIMIT}`))
-  .optional();
+  .optional()
+  .describe(`A whole number from 1 to ${AUDIT_MAX_LIMIT}; ${AUDIT_DEFAULT_LIMIT} when left out.`);
 
-const auditQuerySchema = z.strictObject({
+export const auditQuerySchema = z.strictObject({
   paymentId: z.string().min(1).max(128).optional(),
   operator: z.string().min(1).max(128).optional(),
   limit: limitQuery,

@@ -1,6 +1,6 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 import { modelOn } from './model-on.js';
-import { PAYMENT_CHANNELS } from '../../../workflows/contracts.js';
+import { PAYMENT_CHANNELS } from '../../../domain/payment.js';
 
 /** One order per payment and channel (`out_trade_no` = payment id); unique, so never two. */
 const channelOrderSchema = new Schema(

@@ -1,7 +1,7 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 import { modelOn } from './model-on.js';
-import { CURRENCIES } from '../../../workflows/money.js';
-import { PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../../workflows/contracts.js';
+import { CURRENCIES } from '../../../domain/money.js';
+import { PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../../domain/payment.js';
 
 const itemSchema = new Schema(
   {

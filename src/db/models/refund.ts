@@ -1,6 +1,6 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 import { modelOn } from './model-on.js';
-import { REFUND_STATUSES } from '../../../workflows/refund-contracts.js';
+import { REFUND_STATUSES } from '../../../domain/refunds.js';
 
 /**
  * Refunds, one document per refund id (`out_request_no` / `out_refund_no`); unique, so never twice.

@@ -12,7 +12,7 @@ import {
 } from '../../channels/alipay.js';
 import type { ChannelOperation } from '../../channels/types.js';
 import type { Keyring } from '../../crypto/keyring.js';
-import { formatMajor, parseMajor } from '../../../workflows/money.js';
+import { formatMajor, parseMajor } from '../../../domain/money.js';
 import { randomDigits, refundSettlesAt, refundStateAt, shanghaiDate, type Trade } from './order-book.js';
 import type { OutgoingNotification } from './notifier.js';
 import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from './simulator.js';

@@ -1,5 +1,5 @@
-import { formatMajor, type Currency } from '../../../workflows/money.js';
-import type { PaymentChannel } from '../../../workflows/contracts.js';
+import { type Currency, formatMajor } from '../../../domain/money.js';
+import type { PaymentChannel } from '../../../domain/payment.js';
 
 /**
  * The simulated channels' cashier pages: small, self-contained HTML (inline CSS, no scripts, no

@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { Logger } from '../../logger.js';
-import type { PaymentChannel } from '../../../workflows/contracts.js';
+import type { PaymentChannel } from '../../../domain/payment.js';
 import { ALIPAY_RESEND_SCHEDULE_MS, alipayProtocol } from './alipay.js';
 import { sandboxChannelModels } from './models.js';
 import { createNotifier } from './notifier.js';

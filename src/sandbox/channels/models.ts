@@ -1,6 +1,6 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 import { modelOn } from '../../db/models/model-on.js';
-import { PAYMENT_CHANNELS } from '../../../workflows/contracts.js';
+import { PAYMENT_CHANNELS } from '../../../domain/payment.js';
 
 /**
  * The simulated providers' books, shared by every API process through MongoDB. Each decision that

@@ -1,4 +1,4 @@
-import type { PaymentChannel } from '../../../workflows/contracts.js';
+import type { PaymentChannel } from '../../../domain/payment.js';
 import type { Logger } from '../../logger.js';
 
 /** One notification of a simulated channel, re-signed for every delivery attempt. */

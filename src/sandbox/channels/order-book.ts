@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { PaymentChannel } from '../../../workflows/contracts.js';
+import type { PaymentChannel } from '../../../domain/payment.js';
 import type { ChannelOperation } from '../../channels/types.js';
 import { isDuplicateKeyError } from '../../db/errors.js';
 import type { SandboxChannelModels, SandboxOrder, SandboxOutcome, SandboxRefund } from './models.js';

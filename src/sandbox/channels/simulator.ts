@@ -1,5 +1,5 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import type { PaymentChannel } from '../../../workflows/contracts.js';
+import type { PaymentChannel } from '../../../domain/payment.js';
 import type { Logger } from '../../logger.js';
 import {
   SandboxNotFoundError,
@@ -19,7 +19,7 @@ import {
   type Trade,
 } from './order-book.js';
 import type { Notifier, OutgoingNotification } from './notifier.js';
-import { isCurrency } from '../../../workflows/money.js';
+import { isCurrency } from '../../../domain/money.js';
 
 /** The payer tried to pay an order the channel no longer takes payment for. */
 export class CashierRefusedError extends Error {

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { PaymentChannel } from '../../../workflows/contracts.js';
+import type { PaymentChannel } from '../../../domain/payment.js';
 import type { ChannelOperation } from '../../channels/types.js';
 
 /** What the payer does at the channel's cashier, and what the channel then sends. */

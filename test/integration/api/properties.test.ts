@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentRequestSchema } from '../../../src/api/schemas.js';
 import { alipaySigningString, signRsa2 } from '../../../src/channels/alipay.js';
 import { wechatpayMessage } from '../../../src/channels/wechatpay.js';
-import { formatMajor } from '../../../workflows/money.js';
+import { formatMajor } from '../../../domain/money.js';
 import { buildPaymentRequest, testPaymentId, uniqueId } from '../../support/builders.js';
 import { startStack, type TestStack } from '../../support/stack.js';
 

@@ -26,7 +26,7 @@ import { createChannelSimulators } from '../../../src/sandbox/channels/index.js'
 import type { ChannelSimulator } from '../../../src/sandbox/channels/types.js';
 import { sandboxControlRoutes } from '../../../src/sandbox/control.js';
 import { createPlatformStub } from '../../../src/sandbox/platform.js';
-import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../workflows/contracts.js';
+import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../domain/payment.js';
 import { testPaymentId, uniqueId } from '../../support/builders.js';
 import { withDatabase } from '../../support/stack.js';
 

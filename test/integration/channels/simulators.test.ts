@@ -16,7 +16,7 @@ import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
 import { createLogger } from '../../../src/logger.js';
 import { CashierRefusedError, createChannelSimulators } from '../../../src/sandbox/channels/index.js';
 import { SandboxNotFoundError, type ChannelSimulator } from '../../../src/sandbox/channels/types.js';
-import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../workflows/contracts.js';
+import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../domain/payment.js';
 import { testPaymentId, uniqueId } from '../../support/builders.js';
 import { withDatabase } from '../../support/stack.js';
 

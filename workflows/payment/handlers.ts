@@ -1,0 +1,191 @@
+import { ApplicationFailure, condition, currentUpdateInfo, patched, setHandler } from '@temporalio/workflow';
+import { PaymentErrorCode } from '../../domain/errors.js';
+import type { ChannelNotificationArgs } from '../../domain/payment.js';
+import { noticeMismatch } from '../../domain/payment-rules.js';
+import {
+  cancelPaymentUpdate,
+  channelNotificationUpdate,
+  getPaymentQuery,
+  type CancelPaymentArgs,
+  type OpenPaymentArgs,
+  openPaymentUpdate,
+  requeryChannelUpdate,
+  retryCompensationSignal,
+  retryNowUpdate,
+  type StaffNudgeArgs,
+} from '../contracts.js';
+import { refusal, requireMessage } from '../failures.js';
+import { activity } from './activities.js';
+import { PATCHES, type PaymentState } from './state.js';
+
+/**
+ * The payment workflow's messages: what each may ask, checked in its validator (a refused message
+ * leaves no trace in history), and what it records in the shared state for the story to act on.
+ */
+export function installPaymentHandlers(state: PaymentState): void {
+  const { paymentId } = state;
+
+  setHandler(getPaymentQuery, () => state.view());
+  setHandler(retryCompensationSignal, () => {
+    state.retryRequested = true;
+  });
+
+  /** Staff nudges move no money; the audit says whether the API vouched for the operator. */
+  const auditNudge = async (action: string, args: StaffNudgeArgs) => {
+    const viaApi =
+      args.seal !== undefined &&
+      (await activity.verifyMessageSeal({ kind: 'staff-nudge', workflowId: paymentId, message: args }));
+    state.note(`staff.${action}`, `${args.operator}: ${args.reason}`);
+    await activity.recordStaffAction.executeWithOptions(
+      { ...activity.presets.persistence, summary: `audit: ${action} by ${args.operator}` },
+      [
+        {
+          id: `${paymentId}:${currentUpdateInfo()?.id ?? action}`,
+          operator: args.operator,
+          role: viaApi ? (args.role ?? 'unknown') : 'unverified',
+          action: `payment.${action}`,
+          target: `payment:${paymentId}`,
+          paymentId,
+          refundId: null,
+          reason: args.reason,
+          before: { status: state.status },
+          after: null,
+          via: viaApi ? 'api' : 'temporal-ui',
+        },
+      ],
+    );
+  };
+  const nudgeShape = (args: StaffNudgeArgs) => {
+    requireMessage(args, '{ operator, reason }');
+    if (typeof args.operator !== 'string' || args.operator.trim() === '' || typeof args.reason !== 'string') {
+      throw refusal(PaymentErrorCode.NothingToDo, 'give { operator, reason }');
+    }
+  };
+
+  setHandler(
+    retryNowUpdate,
+    async (args) => {
+      await auditNudge('retry', args);
+      state.retryRequested = true;
+      return `retrying: ${state.failureReason ?? 'the failed step'}`;
+    },
+    {
+      validator: (args: StaffNudgeArgs) => {
+        nudgeShape(args);
+        if (state.status !== 'manual_review') {
+          throw refusal(
+            PaymentErrorCode.NothingToDo,
+            `payment ${paymentId} is ${state.status}: nothing waits for a retry`,
+          );
+        }
+      },
+    },
+  );
+  setHandler(
+    requeryChannelUpdate,
+    async (args) => {
+      await auditNudge('requery', args);
+      state.requeryRequested = true;
+      return `asking ${state.channel ?? 'the channel'} now`;
+    },
+    {
+      validator: (args: StaffNudgeArgs) => {
+        nudgeShape(args);
+        if (state.status !== 'awaiting_payment' || state.paidNotice !== null || state.cancelRequest !== null) {
+          throw refusal(PaymentErrorCode.NothingToDo, `payment ${paymentId} is not waiting for the channel`);
+        }
+      },
+    },
+  );
+  setHandler(
+    openPaymentUpdate,
+    async () => {
+      state.openRequests += 1;
+      const created = state.openRequests === 1;
+      await condition(() => state.opened);
+      return { created, payment: state.view() };
+    },
+    {
+      validator: (args: OpenPaymentArgs) => {
+        requireMessage(args, '{ requestFingerprint }');
+        if (args.requestFingerprint !== state.input.requestFingerprint) {
+          throw ApplicationFailure.create({
+            type: PaymentErrorCode.OrderConflict,
+            message: `order ${state.request.orderId} already has a payment with different parameters`,
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+  setHandler(
+    channelNotificationUpdate,
+    async (notice) => {
+      if (patched(PATCHES.sealedNotifications)) {
+        const sealed = await activity.verifyMessageSeal({
+          kind: 'channel-notification',
+          workflowId: paymentId,
+          message: notice,
+        });
+        if (!sealed) {
+          state.note('callback.refused', `an unsealed ${notice.channel} notification: not from the API`);
+          throw refusal(PaymentErrorCode.MessageNotSealed, 'channel notifications come through the API only');
+        }
+      }
+      if (notice.state !== 'PAID') return 'ignored' as const;
+      if (state.paidNotice || state.charge || state.latePaidNotice) return 'duplicate' as const;
+      if (state.status === 'expired' || state.status === 'canceled') {
+        state.latePaidNotice = notice;
+        return 'late_refund' as const;
+      }
+      if (state.status !== 'awaiting_payment') return 'duplicate' as const;
+      state.paidNotice = notice;
+      state.note('callback.paid', `${notice.channel} notification ${notice.notificationId}`);
+      return 'applied' as const;
+    },
+    {
+      validator: (notice: ChannelNotificationArgs) => {
+        requireMessage(notice, 'a verified channel notification');
+        const mismatch = noticeMismatch(notice, {
+          paymentId,
+          channel: state.channel,
+          merchantId: state.merchantId,
+          amount: state.request.amount,
+          currency: state.request.currency,
+        });
+        if (mismatch) {
+          throw ApplicationFailure.create({
+            type: PaymentErrorCode.CallbackMismatch,
+            message: mismatch,
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+  setHandler(
+    cancelPaymentUpdate,
+    async ({ reason }) => {
+      state.cancelRequest ??= { reason: reason ?? 'canceled by the platform' };
+      await condition(() => state.cancelDecided);
+      if (state.status === 'canceled') return state.view();
+      throw ApplicationFailure.create({
+        type: PaymentErrorCode.NotCancelable,
+        message: `payment ${paymentId} was paid before it could be canceled`,
+        nonRetryable: true,
+      });
+    },
+    {
+      validator: (args: CancelPaymentArgs) => {
+        requireMessage(args, '{ reason? }');
+        if (state.status !== 'awaiting_payment' || state.paidNotice !== null || state.cancelDecided) {
+          throw ApplicationFailure.create({
+            type: PaymentErrorCode.NotCancelable,
+            message: `payment ${paymentId} is ${state.status === 'awaiting_payment' ? 'paid' : state.status} and cannot be canceled`,
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+}
