@@ -1,4 +1,4 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addStaff } from '../../src/staff/store.js';
 import type { ChannelNotificationArgs } from '../../domain/payment.js';
@@ -311,6 +311,41 @@ describe('messages straight to Temporal', () => {
     const payment = (await stack.request('GET', `/v1/payments/${paymentId}`)).body;
     expect(payment.status).toBe('awaiting_payment');
     expect(payment.voucher).toBeNull();
+  });
+
+  it('a message that is not encrypted with the codec is refused, and the payment goes on as if none came', async () => {
+    const created = await stack.request('POST', '/v1/payments', buildPaymentRequest({ channel: 'wechatpay' }));
+    const { paymentId, amount } = created.body;
+    // A client without the product's codec, as the CLI or the Web UI without the codec server.
+    const plain = new Client({
+      connection: stack.temporal.client.connection,
+      namespace: stack.config.TEMPORAL_NAMESPACE,
+    });
+    const handle = plain.workflow.getHandle(paymentId);
+    const paid: ChannelNotificationArgs = {
+      channel: 'wechatpay',
+      notificationId: 'plain-1',
+      outTradeNo: paymentId,
+      channelTradeNo: '4200000000000000000000000001',
+      state: 'PAID',
+      amount,
+      currency: 'CNY',
+      merchantId: stack.keyring.wechatpay.mchId,
+      appId: stack.keyring.wechatpay.appId,
+    };
+    for (const [name, args] of [
+      ['channelNotification', paid],
+      ['cancelPayment', { reason: 'plaintext' }],
+      ['retryNow', { operator: 'mallory', reason: 'plaintext' }],
+    ] as const) {
+      expect(await refusalOf(handle.executeUpdate(name, { args: [args] })), name).toMatchObject({
+        type: 'message_malformed',
+      });
+    }
+    // The plaintext never reached the workflow: it still awaits payment, and pays normally.
+    expect((await stack.request('GET', `/v1/payments/${paymentId}`)).body.status).toBe('awaiting_payment');
+    await payAtChannel(stack, paymentId);
+    await waitForStatus(stack, paymentId, 'succeeded');
   });
 
   it('a refund request sent straight to the refunds workflow is refused', async () => {
