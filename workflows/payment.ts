@@ -13,7 +13,7 @@ import type { PaymentChannel, PaymentView, RefundSummary } from '../domain/payme
 import { businessRuleViolation, paymentSubject } from '../domain/payment-rules.js';
 import type { WebhookEvent, WebhookEventType } from '../domain/webhooks.js';
 import type { PaymentWorkflowInput } from './contracts.js';
-import { describe } from './failures.js';
+import { describe, failureType } from './failures.js';
 import { activity } from './payment/activities.js';
 import { CompensationStack } from './payment/compensations.js';
 import { installPaymentHandlers } from './payment/handlers.js';
@@ -115,9 +115,15 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     }
   };
 
-  /** Refunds through the channel, retrying long; on failure waits in `manual_review` for staff. */
-  const refund = async (refundId: string, amount: number, reason: string) => {
-    const entry: RefundSummary = { refundId, amount, status: 'pending', reason };
+  /**
+   * Refunds through the channel, retrying long; on failure waits in `manual_review` for staff. The
+   * refund id is the channel's idempotency key, so a retry never refunds twice; only after the
+   * channel declined a refund for good does the next try take a new id (`<id>-2`, ...).
+   */
+  const refund = async (firstRefundId: string, amount: number, reason: string) => {
+    let refundId = firstRefundId;
+    let tries = 1;
+    let entry: RefundSummary = { refundId, amount, status: 'pending', reason };
     state.refunds.push(entry);
     state.note('refund.requested', `${refundId}: ${reason}`);
     await state.persist();
@@ -146,7 +152,14 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         await state.moveTo('manual_review', state.failureReason);
         state.retryRequested = false;
         await condition(() => state.retryRequested);
-        entry.status = 'pending';
+        if (failureType(err) === PaymentErrorCode.RefundFailed) {
+          // The channel closed that refund for good: a new one, under a new key.
+          tries += 1;
+          refundId = `${firstRefundId}-${tries}`;
+          entry = { refundId, amount, status: 'pending', reason };
+          state.refunds.push(entry);
+          state.note('refund.requested', `${refundId}: ${reason} (the channel declined ${firstRefundId})`);
+        } else entry.status = 'pending';
         state.failureReason = null;
         await state.moveTo('processing', `staff retry of refund ${refundId}`);
       }

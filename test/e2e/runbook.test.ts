@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addStaff } from '../../src/staff/store.js';
 import { refundsWorkflowId } from '../../workflows/refund-contracts.js';
 import { buildItem, buildPaymentRequest, uniqueId } from '../support/builders.js';
+import { recordHistory } from '../support/histories.js';
 import { payAtChannel, platformEvents, pollUntil, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
@@ -193,6 +194,7 @@ describe('runbook: a refund the channel does not confirm', () => {
         before: { status: 'processing', failureReason: expect.stringMatching(/did not answer a refund query/) },
       }),
     ]);
+    await recordHistory(stack.temporal.client, workflowId, 'refund-failing-requeried');
   }, 90_000);
 });
 
@@ -266,6 +268,42 @@ describe('runbook: a payment in manual_review', () => {
         before: { status: 'manual_review' },
       }),
     ]);
+    await recordHistory(stack.temporal.client, paymentId, 'manual-review-retried');
+  }, 90_000);
+  it('a compensation refund the channel declined for good: the retry makes a new refund under a new key', async () => {
+    const { paymentId, orderId, amount } = await createPayment('wechatpay');
+    await stack.request('POST', '/sandbox/v1/platform/refuse', { orderId });
+    await stack.request('POST', '/sandbox/v1/channels/wechatpay/refund-behaviour', {
+      mode: 'immediate',
+      outcome: 'closed',
+    });
+    try {
+      await payAtChannel(stack, paymentId);
+      await listed(
+        `PaymentStatus = "manual_review" AND StuckReason = "compensation_failed" AND OrderId = "${orderId}"`,
+        paymentId,
+        true,
+      );
+    } finally {
+      await stack.request('POST', '/sandbox/v1/channels/wechatpay/refund-behaviour', {});
+    }
+    const support = await staffMember('support');
+    const retry = await asStaff(support.token, 'POST', `/staff/v1/payments/${paymentId}/retry`, {
+      reason: 'the learner fixed their WeChat account',
+    });
+    expect(retry.status, JSON.stringify(retry.body)).toBe(200);
+    const done = await waitForStatus(stack, paymentId, 'refunded', 30_000);
+    expect(done.refunds).toEqual([
+      expect.objectContaining({ refundId: `${paymentId}-r1`, amount, status: 'failed' }),
+      expect.objectContaining({ refundId: `${paymentId}-r1-2`, amount, status: 'succeeded' }),
+    ]);
+    const records = await stack.database.models.refunds.find({ paymentId }).lean();
+    expect(records.map((r) => [r._id, r.status]).sort()).toEqual([
+      [`${paymentId}-r1`, 'failed'],
+      [`${paymentId}-r1-2`, 'succeeded'],
+    ]);
+    expect((await auditOf(support.token, paymentId)).map((e) => e.action)).toEqual(['payment.retry']);
+    await recordHistory(stack.temporal.client, paymentId, 'manual-review-declined-then-new-refund');
   }, 90_000);
 });
 
@@ -307,6 +345,7 @@ describe('runbook: the channel reports another amount', () => {
     await listed(`NeedsAttention = true AND OrderId = "${orderId}"`, paymentId, false);
     const again = await asStaff(support.token, 'POST', `/staff/v1/payments/${paymentId}/retry`, { reason: 'twice' });
     expect(again.status).toBe(409);
+    await recordHistory(stack.temporal.client, paymentId, 'amount-mismatch-closed');
 
     const entries = await auditOf(support.token, paymentId);
     expect(entries.map((e) => e.action)).toEqual(['payment.retry', 'payment.requery']);
@@ -414,6 +453,7 @@ describe('runbook: the platform does not accept a webhook', () => {
     await listed(filter, paymentId, false);
     await listed(`NeedsAttention = false AND OrderId = "${orderId}"`, paymentId, true);
     expect((await platformEvents(stack, orderId)).map((e) => e.type)).toEqual(['payment.succeeded']);
+    await recordHistory(stack.temporal.client, paymentId, 'webhook-failing-then-delivered');
   });
 });
 
@@ -440,5 +480,6 @@ describe('runbook: the channel does not answer', () => {
     }
     await waitForStatus(stack, paymentId, 'succeeded', 60_000);
     await listed(`NeedsAttention = false AND OrderId = "${orderId}"`, paymentId, true);
+    await recordHistory(stack.temporal.client, paymentId, 'channel-unreachable-requeried');
   });
 });
