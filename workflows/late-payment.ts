@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/index.js';
 import { activityPresets } from './activity-presets.js';
 import type { ChannelNotificationArgs, PaymentStatus, RefundSummary } from '../domain/payment.js';
@@ -22,9 +22,18 @@ export interface LatePaymentInput {
  * however many late notifications come, at most one refund is made.
  */
 export async function latePaymentWorkflow({ paymentId, orderId, notice }: LatePaymentInput): Promise<PaymentStatus> {
-  const status = await readPaymentStatus({ paymentId });
+  setCurrentDetails(
+    `A ${notice.channel} payment of ${notice.amount} ${notice.currency} for order ${orderId} came after the payment ended: checking with the channel, then refunding it once.`,
+  );
+  const status = await readPaymentStatus.executeWithOptions(
+    { ...activityPresets.persistence, summary: 'read how the payment ended' },
+    [{ paymentId }],
+  );
   if (status !== 'expired' && status !== 'canceled') return status ?? 'failed';
-  const trade = await queryChannelOrder({ channel: notice.channel, paymentId });
+  const trade = await queryChannelOrder.executeWithOptions(
+    { ...activityPresets.channelCall, summary: `ask ${notice.channel} whether the order is paid` },
+    [{ channel: notice.channel, paymentId }],
+  );
   if (trade.state !== 'PAID') return status;
   if (trade.amount !== notice.amount) {
     throw ApplicationFailure.nonRetryable(
@@ -38,15 +47,20 @@ export async function latePaymentWorkflow({ paymentId, orderId, notice }: LatePa
     status: 'succeeded',
     reason: `paid after the payment ${status}`,
   };
-  await refundPayment({
-    channel: notice.channel,
-    paymentId,
-    refundId: refund.refundId,
-    amount: refund.amount,
-    totalAmount: refund.amount,
-    currency: notice.currency,
-    reason: refund.reason,
-  });
+  await refundPayment.executeWithOptions(
+    { ...activityPresets.refund, summary: `refund ${refund.amount} ${notice.currency} (${refund.refundId})` },
+    [
+      {
+        channel: notice.channel,
+        paymentId,
+        refundId: refund.refundId,
+        amount: refund.amount,
+        totalAmount: refund.amount,
+        currency: notice.currency,
+        reason: refund.reason,
+      },
+    ],
+  );
   await recordLateRefund({ paymentId, refund, at: new Date().toISOString() });
   upsertSearchAttributes([{ key: PaymentStatusKey, value: 'refunded' }]);
   await notifyPlatform({

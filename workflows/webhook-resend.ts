@@ -11,5 +11,7 @@ const { notifyPlatform } = proxyActivities<PaymentActivities>(activityPresets.we
  * id it was first sent with, so a platform that did receive it drops the copy.
  */
 export async function webhookResendWorkflow({ event }: { event: WebhookEvent }): Promise<DeliveryResult> {
-  return notifyPlatform(event);
+  return notifyPlatform.executeWithOptions({ ...activityPresets.webhook, summary: `webhook ${event.type} again` }, [
+    event,
+  ]);
 }
