@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { sandboxControlRoutes } from '../sandbox/control.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { MessageSealer } from '../temporal/message-seal.js';
-import { createRefundService } from '../payments/refunds.js';
+import { createPaymentService } from '../payments/service.js';
 import { enabledChannels } from '../worker/activity-deps.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import type { PlatformKey } from '../crypto/request-signing.js';
@@ -134,22 +134,23 @@ export function createApp({
   const bodyLimit = config.API_BODY_LIMIT_BYTES;
   const fieldCipher = new FieldCipher(keyring.atRest);
   const sealer = new MessageSealer(keyring.workflowMessageKey);
-  const refunds = createRefundService({ client: temporal.client, models, fieldCipher, sealer, config });
+  const payments = createPaymentService({
+    client: temporal.client,
+    models,
+    logger,
+    config,
+    channels,
+    enabledChannels: enabledChannels(config),
+    appIds: { alipay: keyring.alipay.appId, wechatpay: keyring.wechatpay.appId },
+    merchantIds: { alipay: keyring.alipay.sellerId, wechatpay: keyring.wechatpay.mchId },
+    paymentIdKey: keyring.paymentIdKey,
+    fieldCipher,
+    sealer,
+  });
   // Callbacks come in each channel's own format: raw bytes, before any JSON parsing.
   app.use(
     '/v1/callbacks',
-    callbackRoutes({
-      client: temporal.client,
-      models,
-      logger,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      channels,
-      appIds: { alipay: keyring.alipay.appId, wechatpay: keyring.wechatpay.appId },
-      merchantIds: { alipay: keyring.alipay.sellerId, wechatpay: keyring.wechatpay.mchId },
-      bodyLimitBytes: bodyLimit,
-      fieldCipher,
-      sealer,
-    }),
+    callbackRoutes({ payments, bodyLimitBytes: bodyLimit }),
     // The public mounts end here: what they do not serve is a 404, not a demand for a signature.
     notFound,
   );
@@ -182,36 +183,14 @@ export function createApp({
     parseJson,
     idempotency({ models, fieldCipher, logger, lockMs: config.API_RESPONSE_TIMEOUT_MS + 60_000 }),
   );
-  app.use(
-    '/v1/payments',
-    paymentRoutes({
-      client: temporal.client,
-      models,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      maxAmount: config.PAYMENT_MAX_AMOUNT,
-      channels,
-      enabledChannels: enabledChannels(config),
-      refunds,
-      paymentIdKey: keyring.paymentIdKey,
-      attention: {
-        channelUnreachableAfterMs: config.ATTENTION_CHANNEL_AFTER_SECONDS * 1000,
-        webhookFailingAfterMs: config.ATTENTION_WEBHOOK_AFTER_SECONDS * 1000,
-      },
-    }),
-  );
+  app.use('/v1/payments', paymentRoutes({ payments, maxAmount: config.PAYMENT_MAX_AMOUNT }));
   // Staff (support, finance, admins) authenticate with a bearer token of their own.
   app.use(
     '/staff/v1',
     ...jsonBody(bodyLimit),
     staffAuth({ models }),
     staffRoutes({ models }),
-    staffPaymentRoutes({
-      client: temporal.client,
-      models,
-      refunds,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      maxAmount: config.PAYMENT_MAX_AMOUNT,
-    }),
+    staffPaymentRoutes({ payments, maxAmount: config.PAYMENT_MAX_AMOUNT }),
     notFound,
   );
   if (sandbox) {

@@ -1,6 +1,18 @@
+import type { Models } from '../db/connect.js';
 import type { PaymentDocument } from '../db/models/payment.js';
 import type { PaymentView, RefundSummary } from '../../domain/payment.js';
 import { heldAmount, refundedAmount } from '../../domain/refunds.js';
+import { paymentNotFound } from './failures.js';
+import { PAYMENT_ID_PATTERN } from './identity.js';
+
+/** The payment's read-model document; the API's 404 when there is none (or the id cannot be one). */
+export async function paymentDocument(models: Models, paymentId: string): Promise<PaymentDocument> {
+  const doc = PAYMENT_ID_PATTERN.test(paymentId)
+    ? await models.payments.findOne({ _id: paymentId }).lean<PaymentDocument>()
+    : null;
+  if (!doc) throw paymentNotFound(paymentId);
+  return doc;
+}
 
 /** The payment as the read model holds it, in the same shape the workflow's query answers. */
 export function viewFromDocument(doc: PaymentDocument): PaymentView {

@@ -1,12 +1,9 @@
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { ApiError, isApiErrorCode } from '../api/errors.js';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
-import { isWorkflowClosedError } from '../temporal/errors.js';
+import { recordAudit } from '../staff/audit.js';
 import type { MessageSealer } from '../temporal/message-seal.js';
-import { PaymentErrorCode } from '../../domain/errors.js';
 import { requeryChannelUpdate, retryNowUpdate, type StaffNudgeArgs } from '../../workflows/contracts.js';
 import type { Currency } from '../../domain/money.js';
 import type { RefundRequester, RefundView } from '../../domain/refunds.js';
@@ -25,7 +22,8 @@ import {
   PaymentCurrencyKey,
   PaymentStatusKey,
 } from '../../workflows/search-attributes.js';
-import { PAYMENT_ID_PATTERN } from './identity.js';
+import { asApiError, notRefundable, nothingToDo, refundNotFound, workflowFailure } from './failures.js';
+import { paymentDocument } from './read-model.js';
 
 /** Who acts, as the staff API authenticated them. */
 export interface StaffIdentity {
@@ -52,50 +50,16 @@ export interface RefundServiceDeps {
 const TICKET_TTL_MS = 10 * 60 * 1000;
 const REFUND_ID_PATTERN = /^rfd_[0-9a-f]{32}$/;
 
-/** Workflow refusals the API answers, each with its status and the field it concerns. */
-const REFUSALS: Record<string, { status: number; type: ApiError['type']; param?: string }> = {
-  [PaymentErrorCode.PaymentNotFound]: { status: 404, type: 'not_found_error', param: 'paymentId' },
-  [PaymentErrorCode.PaymentNotRefundable]: { status: 409, type: 'conflict_error' },
-  [PaymentErrorCode.RefundExceedsRefundable]: { status: 422, type: 'validation_error', param: 'amount' },
-  [PaymentErrorCode.RefundNotFound]: { status: 404, type: 'not_found_error', param: 'refundId' },
-  [PaymentErrorCode.RefundNotPendingReview]: { status: 409, type: 'conflict_error' },
-  [PaymentErrorCode.FourEyesRequired]: { status: 403, type: 'permission_error' },
-  [PaymentErrorCode.StaffTicketInvalid]: { status: 403, type: 'permission_error' },
-  [PaymentErrorCode.NothingToDo]: { status: 409, type: 'conflict_error' },
-};
-
-/** A workflow's refusal of a message as the API's error; anything else is rethrown. */
-function asApiError(err: unknown): never {
-  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type && isApiErrorCode(cause.type) && REFUSALS[cause.type]) {
-    const { status, type, param } = REFUSALS[cause.type] as (typeof REFUSALS)[string];
-    throw new ApiError(status, type, cause.type, `${cause.message.replace(/\.$/, '')}.`, param);
-  }
-  throw err;
-}
-
-const paymentNotFound = (paymentId: string) =>
-  new ApiError(404, 'not_found_error', PaymentErrorCode.PaymentNotFound, `No payment ${paymentId}.`, 'paymentId');
-const refundNotFound = (refundId: string) =>
-  new ApiError(404, 'not_found_error', PaymentErrorCode.RefundNotFound, `No refund ${refundId}.`, 'refundId');
-
 /**
- * Refunds after the sale, for the platform API and the staff API alike: requests go to the
- * payment's refunds workflow (started on first use with update-with-start, so concurrent first
- * requests share one ledger), reads come from the read model, and every workflow refusal becomes
- * one API error here.
+ * Refunds after the sale, for the platform API and the staff API alike (part of the payment
+ * service, src/payments/service.ts): requests go to the payment's refunds workflow (started on
+ * first use with update-with-start, so concurrent first requests share one ledger), reads come
+ * from the read model, and workflow refusals become API errors by src/payments/failures.ts.
  */
 export function createRefundService({ client, models, fieldCipher, sealer, config }: RefundServiceDeps) {
   const timing = {
     queryScheduleMs: config.REFUND_QUERY_SCHEDULE_SECONDS.split(',').map((s) => Math.round(Number(s) * 1000)),
   };
-
-  async function paymentOf(paymentId: string) {
-    if (!PAYMENT_ID_PATTERN.test(paymentId)) throw paymentNotFound(paymentId);
-    const doc = await models.payments.findOne({ _id: paymentId }).lean();
-    if (!doc) throw paymentNotFound(paymentId);
-    return doc;
-  }
 
   function startOperation(doc: {
     paymentId: string;
@@ -137,7 +101,7 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
       try {
         return await send(startOperation(doc));
       } catch (err) {
-        if (attempt === 0 && isWorkflowClosedError(err)) continue;
+        if (attempt === 0 && workflowFailure(err).kind === 'closed') continue;
         asApiError(err);
       }
     }
@@ -197,15 +161,8 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
       requestedBy: RefundRequester,
       requestKey?: string,
     ): Promise<RefundView> {
-      const doc = await paymentOf(paymentId);
-      if (doc.status !== 'succeeded' && doc.status !== 'partially_refunded') {
-        throw new ApiError(
-          409,
-          'conflict_error',
-          PaymentErrorCode.PaymentNotRefundable,
-          `Payment ${paymentId} is ${doc.status}; only succeeded or partially refunded payments can be refunded.`,
-        );
-      }
+      const doc = await paymentDocument(models, paymentId);
+      if (doc.status !== 'succeeded' && doc.status !== 'partially_refunded') throw notRefundable(paymentId, doc.status);
       const workflowId = refundsWorkflowId(paymentId);
       const message: Omit<RequestRefundArgs, 'seal'> = {
         ...(requestKey === undefined ? {} : { requestKey }),
@@ -252,7 +209,7 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
     /** A finance decision through the staff API, proven to the workflow by a ticket the API issues. */
     async decideRefund(refundId: string, approve: boolean, staff: StaffIdentity, reason: string): Promise<RefundView> {
       const refund = await findRefund(refundId);
-      const doc = await paymentOf(refund.paymentId);
+      const doc = await paymentDocument(models, refund.paymentId);
       const action = approve ? 'approveRefund' : 'rejectRefund';
       const ticket = sealer.issueTicket({
         operator: staff.name,
@@ -273,7 +230,7 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
 
     /**
      * A ticket for the Web UI's Update form: the staff member pastes the answer's `input` into
-     * the `approveRefund` or `rejectRefund` Update of the workflow it names.
+     * the `approveRefund` or `rejectRefund` Update of the workflow it names. Issuing it is audited.
      */
     async ticketForUi(refundId: string, action: 'approveRefund' | 'rejectRefund', staff: StaffIdentity) {
       const refund = await findRefund(refundId);
@@ -285,6 +242,16 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
         target: refundId,
         via: 'temporal-ui',
         expiresAt,
+      });
+      await recordAudit(models, {
+        operator: staff.name,
+        role: staff.role,
+        via: 'api',
+        action: 'refund.ticket',
+        target: `refund:${refundId}`,
+        refundId,
+        reason: `ticket for ${action} in the Temporal Web UI`,
+        after: { action, expiresAt },
       });
       return {
         workflowId: refundsWorkflowId(refund.paymentId),
@@ -305,7 +272,7 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
       reason: string,
       refundId?: string,
     ): Promise<string> {
-      const doc = await paymentOf(paymentId);
+      const doc = await paymentDocument(models, paymentId);
       if (refundId !== undefined && (await findRefund(refundId)).paymentId !== paymentId)
         throw refundNotFound(refundId);
       const workflowId = refundId === undefined ? paymentId : refundsWorkflowId(paymentId);
@@ -325,11 +292,8 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
       try {
         return await client.workflow.getHandle(workflowId).executeUpdate(update, { args: [args] });
       } catch (err) {
-        if (isWorkflowClosedError(err)) {
-          throw new ApiError(
-            409,
-            'conflict_error',
-            PaymentErrorCode.NothingToDo,
+        if (workflowFailure(err).kind === 'closed') {
+          throw nothingToDo(
             `Payment ${paymentId} is ${doc.status}; its workflow has ended and nothing waits for a ${kind}.`,
           );
         }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ZodType } from 'zod';
 import { PaymentErrorCode } from '../../domain/errors.js';
@@ -123,10 +123,12 @@ function functionText(text: string, name: string): string {
 
 /**
  * The declarations (`const x =`, `function x(`) of a piece of source, at the top level or in the
- * router's factory (not a handler's locals), each up to the next one.
+ * router's factory (not a handler's locals), each up to the next one; with `topLevelOnly`, those
+ * at the top level, each up to the next of them.
  */
-function declarations(text: string, skip: readonly string[] = []): Map<string, string> {
-  const matches = [...text.matchAll(/^ {0,2}(?:export\s+)?(?:const|let|function|async function)\s+(\w+)/gm)];
+function declarations(text: string, skip: readonly string[] = [], topLevelOnly = false): Map<string, string> {
+  const pattern = /^ {0,2}(?:export\s+)?(?:const|let|function|async function)\s+(\w+)/gm;
+  const matches = [...text.matchAll(pattern)].filter((m) => !topLevelOnly || !m[0].startsWith(' '));
   return new Map(
     matches
       .map((m, i) => [m[1] as string, text.slice(m.index, matches[i + 1]?.index ?? text.length)] as const)
@@ -154,20 +156,34 @@ const SHARED_HELPERS = new Map([
 ]);
 
 /**
- * The refund service's methods (src/payments/refunds.ts) and the codes each answers of itself.
- * The workflow's refusals (`REFUSALS`, by way of `asApiError`) depend on the Update sent; they are
- * checked on their own below.
+ * The payment service's methods (src/payments/service.ts and the parts it is made of: each part's
+ * factory returns them, as its last `return {`) and the codes each answers of itself, through the
+ * helpers of its part and the top-level ones of src/payments/ (the errors of
+ * src/payments/failures.ts among them). The workflow's refusals (`REFUSALS`, by way of
+ * `asApiError`) depend on the Update sent; they are checked on their own below, on the routes
+ * whose methods can answer them.
  */
-const refundsSource = source('src/payments/refunds.ts');
-const serviceStart = refundsSource.search(/^ {2}return \{$/m);
-const refundHelpers = declarations(refundsSource.slice(0, serviceStart), ['REFUSALS', 'asApiError']);
-const refundMethods = new Map(
-  [...refundsSource.slice(serviceStart).matchAll(/^ {4}(?:async )?(\w+)\(/gm)].map((m, i, all) => [
-    m[1] as string,
-    reachableCodes(refundsSource.slice(serviceStart).slice(m.index, all[i + 1]?.index), refundHelpers),
-  ]),
+const SERVICE_PARTS = ['service', 'refunds', 'notifications', 'staff'].map((name) => `src/payments/${name}.ts`);
+const failuresSource = source('src/payments/failures.ts');
+const paymentHelpers = new Map(
+  readdirSync(new URL('../../src/payments/', import.meta.url))
+    .filter((name) => name.endsWith('.ts'))
+    .flatMap((name) => [...declarations(source(`src/payments/${name}`), ['REFUSALS'], true)]),
 );
-const refusalCodes = codesIn(declarations(refundsSource).get('REFUSALS') ?? '');
+const serviceMethods = new Map(
+  SERVICE_PARTS.flatMap((file) => {
+    const text = source(file);
+    const start = [...text.matchAll(/^ {2}return \{$/gm)].at(-1)?.index ?? -1;
+    expect(start, file).toBeGreaterThan(0);
+    const helpers = new Map([...paymentHelpers, ...declarations(text.slice(0, start))]);
+    return [...text.slice(start).matchAll(/^ {4}(?:async )?(\w+)\(/gm)].map((m, i, all) => {
+      const seen = new Set<string>();
+      const codes = reachableCodes(text.slice(start).slice(m.index, all[i + 1]?.index), helpers, seen);
+      return [m[1] as string, { codes, refuses: seen.has('asApiError') }] as const;
+    });
+  }),
+);
+const refusalCodes = codesIn(declarations(failuresSource).get('REFUSALS') ?? '');
 
 /** Each router, and where src/api/app.ts mounts it. */
 const ROUTERS = [
@@ -188,7 +204,8 @@ interface RouteSource {
   pattern: RegExp;
   route: string;
   codes: Set<ApiErrorCode>;
-  usesRefunds: boolean;
+  /** Whether it calls a payment service method that answers the workflow's refusals. */
+  answersRefusals: boolean;
 }
 
 function routesOf({ file, mount }: (typeof ROUTERS)[number]): RouteSource[] {
@@ -209,9 +226,13 @@ function routesOf({ file, mount }: (typeof ROUTERS)[number]): RouteSource[] {
         .join('[^/]+')}$`,
     );
     const codes = reachableCodes(segment, helpers);
-    const calls = [...segment.matchAll(/\brefunds\.(\w+)\(/g)].map((c) => c[1] as string);
-    for (const call of calls) for (const code of refundMethods.get(call) ?? []) codes.add(code);
-    return { router: file, method, pattern, route, codes, usesRefunds: calls.length > 0 };
+    const calls = [...segment.matchAll(/(?<![.\w])payments\.(\w+)\(/g)].map(([call, name]) => {
+      const found = serviceMethods.get(name as string);
+      expect(found, `${file}: ${call}`).toBeDefined();
+      return found ?? { codes: new Set<ApiErrorCode>(), refuses: false };
+    });
+    for (const call of calls) for (const code of call.codes) codes.add(code);
+    return { router: file, method, pattern, route, codes, answersRefusals: calls.some((c) => c.refuses) };
   });
 }
 
@@ -266,14 +287,14 @@ describe('the routes of the API document', () => {
 
   it("names each of the refunds workflow's refusals on a route that sends it Updates", () => {
     // Every refusal the service maps is an API error code (any other would leave the API as a 500).
-    const refusals = declarations(refundsSource).get('REFUSALS') ?? '';
+    const refusals = declarations(failuresSource).get('REFUSALS') ?? '';
     const members = [...refusals.matchAll(/PaymentErrorCode\.(\w+)/g)].map(
       (m) => m[1] as keyof typeof PaymentErrorCode,
     );
     expect(members.length).toBeGreaterThanOrEqual(6);
     for (const member of members) expect(isApiErrorCode(PaymentErrorCode[member]), member).toBe(true);
     expect(refusalCodes.size).toBe(members.length);
-    const viaRefunds = routes.filter((r) => r.usesRefunds).flatMap(servedBy);
+    const viaRefunds = routes.filter((r) => r.answersRefusals).flatMap(servedBy);
     for (const code of refusalCodes) {
       expect(
         viaRefunds.some((o) => codesOf(o.op).has(code)),

@@ -1,0 +1,124 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ApiError, isApiErrorCode } from '../api/errors.js';
+import { isWorkflowClosedError } from '../temporal/errors.js';
+import { PaymentErrorCode } from '../../domain/errors.js';
+import type { PaymentRequest, PaymentView } from '../../domain/payment.js';
+
+/**
+ * What went wrong with a message to a workflow, or a workflow start: the one place that reads
+ * Temporal's errors. The payment service decides from it what to answer (a read-model answer, a
+ * retry, an API error); `other` is a failure nobody answers for, left to the API's 500 or 503.
+ */
+export type WorkflowFailure =
+  /** The workflow refused the message: an `ApplicationFailure` from its validator or handler. */
+  | { kind: 'refused'; type: string | undefined; message: string }
+  /** A start met a run with the same id that has already closed (the id is not reused). */
+  | { kind: 'already_started' }
+  /** The run has closed; `noRun` when Temporal answered that there is no such workflow at all. */
+  | { kind: 'closed'; noRun: boolean }
+  | { kind: 'other' };
+
+export function workflowFailure(err: unknown): WorkflowFailure {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    return { kind: 'refused', type: err.cause.type ?? undefined, message: err.cause.message };
+  }
+  if (err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'already_started' };
+  if (isWorkflowClosedError(err)) return { kind: 'closed', noRun: err instanceof WorkflowNotFoundError };
+  return { kind: 'other' };
+}
+
+/**
+ * The refusals the API answers as the workflow words them, each with its status and the field it
+ * concerns. Other refusals are answered by the operation that expects them (an order conflict, a
+ * cancel of a paid payment), or not at all.
+ */
+const REFUSALS: Record<string, { status: number; type: ApiError['type']; param?: string }> = {
+  [PaymentErrorCode.PaymentNotFound]: { status: 404, type: 'not_found_error', param: 'paymentId' },
+  [PaymentErrorCode.PaymentNotRefundable]: { status: 409, type: 'conflict_error' },
+  [PaymentErrorCode.RefundExceedsRefundable]: { status: 422, type: 'validation_error', param: 'amount' },
+  [PaymentErrorCode.RefundNotFound]: { status: 404, type: 'not_found_error', param: 'refundId' },
+  [PaymentErrorCode.RefundNotPendingReview]: { status: 409, type: 'conflict_error' },
+  [PaymentErrorCode.FourEyesRequired]: { status: 403, type: 'permission_error' },
+  [PaymentErrorCode.StaffTicketInvalid]: { status: 403, type: 'permission_error' },
+  [PaymentErrorCode.NothingToDo]: { status: 409, type: 'conflict_error' },
+};
+
+/** A workflow's refusal as the API's error, when it is one of `REFUSALS`. */
+export function refusalError(failure: WorkflowFailure): ApiError | undefined {
+  if (failure.kind !== 'refused' || !failure.type || !isApiErrorCode(failure.type)) return undefined;
+  const refusal = REFUSALS[failure.type];
+  if (!refusal) return undefined;
+  return new ApiError(
+    refusal.status,
+    refusal.type,
+    failure.type,
+    `${failure.message.replace(/\.$/, '')}.`,
+    refusal.param,
+  );
+}
+
+/** Throws the API's error for a workflow's refusal of a message; anything else is rethrown as it is. */
+export function asApiError(err: unknown): never {
+  throw refusalError(workflowFailure(err)) ?? err;
+}
+
+// The errors the payment service answers of itself.
+
+export const paymentNotFound = (paymentId: string) =>
+  new ApiError(404, 'not_found_error', PaymentErrorCode.PaymentNotFound, `No payment ${paymentId}.`, 'paymentId');
+
+export const refundNotFound = (refundId: string) =>
+  new ApiError(404, 'not_found_error', PaymentErrorCode.RefundNotFound, `No refund ${refundId}.`, 'refundId');
+
+export const noChannelAvailable = (request: Pick<PaymentRequest, 'amount' | 'currency' | 'channel'>) =>
+  new ApiError(
+    422,
+    'validation_error',
+    'no_channel_available',
+    `No enabled channel takes ${request.amount} minor units of ${request.currency}${request.channel ? ` (preferred ${request.channel})` : ''}.`,
+    'currency',
+  );
+
+export const orderConflict = (orderId: string) =>
+  new ApiError(
+    409,
+    'conflict_error',
+    PaymentErrorCode.OrderConflict,
+    `Order ${orderId} already has a payment with different parameters.`,
+    'orderId',
+  );
+
+/** A payment that could not be opened keeps its order id: the platform must use a new one. */
+export const notOpened = (view: PaymentView) =>
+  new ApiError(
+    503,
+    'service_unavailable_error',
+    PaymentErrorCode.ChannelsUnavailable,
+    `Payment ${view.paymentId} could not be opened: ${view.failureReason ?? 'no channel was available'}. Retry later with a new orderId.`,
+  );
+
+/** `state` is the payment's status, or `paid` for one the learner has paid but that is not settled yet. */
+export const notCancelable = (paymentId: string, state: string) =>
+  new ApiError(
+    409,
+    'conflict_error',
+    PaymentErrorCode.NotCancelable,
+    `Payment ${paymentId} is ${state} and cannot be canceled.`,
+  );
+
+export const notRefundable = (paymentId: string, status: string) =>
+  new ApiError(
+    409,
+    'conflict_error',
+    PaymentErrorCode.PaymentNotRefundable,
+    `Payment ${paymentId} is ${status}; only succeeded or partially refunded payments can be refunded.`,
+  );
+
+/** A staff action that does not apply to the payment as it is; `message` says why. */
+export const nothingToDo = (message: string) =>
+  new ApiError(409, 'conflict_error', PaymentErrorCode.NothingToDo, message);

@@ -1,0 +1,177 @@
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { rankChannels } from '../channels/routing.js';
+import type { ChannelAdapter } from '../channels/types.js';
+import type { Config } from '../config.js';
+import type { Models } from '../db/connect.js';
+import type { PaymentDocument } from '../db/models/payment.js';
+import { PaymentErrorCode } from '../../domain/errors.js';
+import type { PaymentChannel, PaymentRequest, PaymentView } from '../../domain/payment.js';
+import {
+  cancelPaymentUpdate,
+  getPaymentQuery,
+  openPaymentUpdate,
+  type OpenPaymentResult,
+  type PaymentWorkflowInput,
+} from '../../workflows/contracts.js';
+import type { paymentWorkflow } from '../../workflows/payment.js';
+import {
+  OrderIdKey,
+  PaymentAmountKey,
+  PaymentCurrencyKey,
+  PaymentStatusKey,
+} from '../../workflows/search-attributes.js';
+import {
+  noChannelAvailable,
+  notCancelable,
+  notOpened,
+  orderConflict,
+  paymentNotFound,
+  workflowFailure,
+} from './failures.js';
+import { PAYMENT_ID_PATTERN, legacyPaymentIdForOrder, paymentIdForOrder, requestFingerprint } from './identity.js';
+import { createNotificationDelivery, type NotificationDeps } from './notifications.js';
+import { paymentDocument, publicPaymentView, viewFromDocument } from './read-model.js';
+import { createRefundService, type RefundServiceDeps } from './refunds.js';
+import { createStaffOperations } from './staff.js';
+
+export interface PaymentServiceDeps extends RefundServiceDeps, NotificationDeps {
+  client: Client;
+  models: Models;
+  config: RefundServiceDeps['config'] &
+    NotificationDeps['config'] &
+    Pick<Config, 'ATTENTION_CHANNEL_AFTER_SECONDS' | 'ATTENTION_WEBHOOK_AFTER_SECONDS'>;
+  channels: Record<PaymentChannel, ChannelAdapter>;
+  enabledChannels: readonly PaymentChannel[];
+  /** The keyring's `paymentIdKey`: payment ids are a keyed MAC of the order id. */
+  paymentIdKey: string;
+}
+
+/** The platform-facing answer to a create: what the learner needs to go and pay. */
+function openedPayment(view: PaymentView) {
+  return {
+    paymentId: view.paymentId,
+    orderId: view.orderId,
+    status: view.status,
+    amount: view.amount,
+    currency: view.currency,
+    channel: view.channel,
+    payUrl: view.payUrl,
+    expiresAt: view.expiresAt,
+  };
+}
+
+/**
+ * The payment service: everything the API asks of payments, between HTTP and Temporal. Routes
+ * parse a request, call one operation and answer with what it returns; every workflow failure
+ * becomes an API error (or an answer from the read model) by src/payments/failures.ts. It keeps no
+ * state of its own: the workflows and the read model hold it all.
+ *
+ * Its parts: opening, reading and canceling a payment (here), refunds and staff nudges
+ * (refunds.ts), channel notifications (notifications.ts), staff reads and webhook resends
+ * (staff.ts).
+ */
+export function createPaymentService(deps: PaymentServiceDeps) {
+  const { client, models, config, channels, enabledChannels, paymentIdKey } = deps;
+  const attention: NonNullable<PaymentWorkflowInput['attention']> = {
+    channelUnreachableAfterMs: config.ATTENTION_CHANNEL_AFTER_SECONDS * 1000,
+    webhookFailingAfterMs: config.ATTENTION_WEBHOOK_AFTER_SECONDS * 1000,
+  };
+
+  /** The order's payment id: the keyed one, unless the order already has a payment from before keyed ids. */
+  async function paymentIdOf(orderId: string): Promise<string> {
+    const legacy = legacyPaymentIdForOrder(orderId);
+    return (await models.payments.exists({ _id: legacy })) ? legacy : paymentIdForOrder(orderId, paymentIdKey);
+  }
+
+  function startOperation(paymentId: string, request: PaymentRequest, fingerprint: string) {
+    return new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
+      workflowId: paymentId,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [{ paymentId, request, requestFingerprint: fingerprint, acceptedAt: new Date().toISOString(), attention }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `Order ${request.orderId}: ${request.amount} ${request.currency}${request.channel ? ` by ${request.channel}` : ''}`,
+      typedSearchAttributes: [
+        { key: OrderIdKey, value: request.orderId },
+        { key: PaymentStatusKey, value: 'processing' },
+        { key: PaymentAmountKey, value: request.amount },
+        { key: PaymentCurrencyKey, value: request.currency },
+      ],
+    });
+  }
+
+  return {
+    ...createRefundService(deps),
+    ...createNotificationDelivery(deps),
+    ...createStaffOperations(deps),
+
+    /**
+     * Opens the order's payment, or answers the one it has: `created` only for the request that
+     * opened it. A retried request answers the same payment, even after its workflow closed.
+     */
+    async open(request: PaymentRequest) {
+      if (rankChannels(channels, enabledChannels, request).length === 0) throw noChannelAvailable(request);
+      const paymentId = await paymentIdOf(request.orderId);
+      const fingerprint = requestFingerprint(request);
+      let result: OpenPaymentResult;
+      try {
+        result = await client.workflow.executeUpdateWithStart(openPaymentUpdate, {
+          args: [{ requestFingerprint: fingerprint }],
+          startWorkflowOperation: startOperation(paymentId, request, fingerprint),
+        });
+      } catch (err) {
+        const failure = workflowFailure(err);
+        if (failure.kind === 'refused' && failure.type === PaymentErrorCode.OrderConflict) {
+          throw orderConflict(request.orderId);
+        }
+        if (failure.kind !== 'already_started') throw err;
+        // The payment's workflow has already closed: answer from the read model.
+        const doc = await models.payments.findOne({ _id: paymentId }).lean<PaymentDocument>();
+        if (!doc) throw err;
+        if (doc.requestFingerprint !== fingerprint) throw orderConflict(request.orderId);
+        result = { created: false, payment: viewFromDocument(doc) };
+      }
+      if (result.payment.status === 'failed') throw notOpened(result.payment);
+      return { created: result.created, payment: openedPayment(result.payment) };
+    },
+
+    /** The payment: from its workflow while it runs, from the read model after. */
+    async read(paymentId: string) {
+      if (!PAYMENT_ID_PATTERN.test(paymentId)) throw paymentNotFound(paymentId);
+      const handle = client.workflow.getHandle(paymentId);
+      try {
+        const { status } = await handle.describe();
+        if (status.name === 'RUNNING') return publicPaymentView(await handle.query(getPaymentQuery));
+      } catch (err) {
+        const failure = workflowFailure(err);
+        if (failure.kind !== 'closed' || !failure.noRun) throw err;
+      }
+      return publicPaymentView(viewFromDocument(await paymentDocument(models, paymentId)));
+    },
+
+    /** Cancels a payment nobody has paid; a repeated cancel answers like the first one did. */
+    async cancel(paymentId: string, reason?: string): Promise<PaymentView> {
+      if (!PAYMENT_ID_PATTERN.test(paymentId)) throw paymentNotFound(paymentId);
+      const handle = client.workflow.getHandle(paymentId);
+      try {
+        return await handle.executeUpdate(cancelPaymentUpdate, { args: [reason ? { reason } : {}] });
+      } catch (err) {
+        const failure = workflowFailure(err);
+        if (failure.kind === 'refused' && failure.type === PaymentErrorCode.NotCancelable) {
+          const current = await handle.query(getPaymentQuery).catch(() => undefined);
+          if (current?.status === 'canceled') return current;
+          if (current) {
+            throw notCancelable(paymentId, current.status === 'awaiting_payment' ? 'paid' : current.status);
+          }
+        } else if (failure.kind !== 'closed') {
+          throw err;
+        }
+      }
+      const doc = await paymentDocument(models, paymentId);
+      if (doc.status === 'canceled') return viewFromDocument(doc);
+      throw notCancelable(paymentId, doc.status);
+    },
+  };
+}
+
+export type PaymentService = ReturnType<typeof createPaymentService>;
