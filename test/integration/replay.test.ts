@@ -27,9 +27,30 @@ describe('replaying committed workflow histories', () => {
       'refunds-partial-then-full-wechatpay',
       'refund-review-approved',
       'refund-review-rejected',
+      'refund-failing-requeried',
+      'manual-review-retried',
+      'manual-review-declined-then-new-refund',
+      'amount-mismatch-closed',
+      'webhook-failing-then-delivered',
+      'channel-unreachable-requeried',
     ]) {
       expect(names).toContain(path);
     }
+  });
+
+  it('keeps the histories earlier workflow code wrote, so payments running at a deploy replay', () => {
+    const earlier = files.filter((f) => f.endsWith('.v1.json')).map((f) => f.replace(/\.v1\.json$/, ''));
+    expect(earlier).toEqual(
+      expect.arrayContaining([
+        'succeeded-alipay',
+        'succeeded-sealed-wechatpay',
+        'refunded-fulfilment-refused',
+        'expired',
+        'late-refund',
+        'refunds-partial-then-full-alipay',
+        'refund-review-approved',
+      ]),
+    );
   });
 
   it.each(files)('replays %s with today’s workflow code without a nondeterminism error', async (file) => {
