@@ -1,21 +1,40 @@
 /**
- * `npm run bench`: N payments end to end through the API, the sandbox payer paying each at once.
- * Provisions its servers like the tests do (own ports, fresh data), starts one worker and one API
- * process, and prints payments per second and p50/p95/p99 of the create latency and of the
- * create-to-succeeded latency, with the machine and the server kinds.
+ * `npm run bench`: the payment system against a bare Temporal workflow of the same shape, on the
+ * same servers. Provisions its servers like the tests do (own ports, fresh data), starts one
+ * worker and one API process and a bare baseline worker, measures their CPU use while idle for
+ * 5 s, then runs four passes, each measuring payments per second, p50/p95/p99 of the create
+ * latency and of the create-to-succeeded latency, and the CPU seconds each process used:
+ * 1. `baseline`: the bare workflow (src/dev/bench/baseline-workflow.ts), N payments, C at a time;
+ * 2. the product: N payments end to end through the API, the sandbox payer paying each at once;
+ * 3. `low-load baseline` and 4. `low-load`: the same at concurrency 1 (at most 50 payments), for
+ *    the latency the product adds to each payment.
+ * Prints the product's figures as before, every other figure led by its pass's name, and the
+ * ratios; writes them as JSON and as an SVG chart under `<dataDir>/bench/`.
  *
- * Options: `--payments N` (default 500), `--concurrency C` (default 32).
+ * Options: `--payments N` (default 500), `--concurrency C` (default 32), `--port P` (API, default
+ * 3900), `--soak` (on by itself from 5000 payments): samples the RSS and heap of the worker and the
+ * API every 5 s during the product pass and reports their growth from the first to the last tenth.
  */
+import { mkdirSync } from 'node:fs';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import mongoose from 'mongoose';
 import { PlatformClient } from '../client/index.js';
 import { loadOrCreateDevPlatformKey } from '../crypto/platform-keys.js';
+import { sandboxControlTokenFor } from '../sandbox/control-token.js';
 import { provisionServers } from '../provision/index.js';
-import { say, type ManagedProcess } from '../provision/processes.js';
+import { runningProcesses, say, waitUntilReady, type ManagedProcess } from '../provision/processes.js';
 import { loadProvisionSettings } from '../provision/settings.js';
-import { cachedWorkflowBundle } from '../worker/workflow-bundle.js';
+import { cachedWorkflowBundle, PROJECT_ROOT, writeBundle } from '../worker/workflow-bundle.js';
+import { baselineTarget } from './bench/baseline-target.js';
+import { productTarget } from './bench/product-target.js';
+import { latencyAdded, latencyRatios, reportLines, writeReport, type BenchReport } from './bench/report.js';
+import { measureIdle, runPass, type MeasuredPids } from './bench/run-pass.js';
+import { sampleMemory, type SoakFigures } from './bench/soak.js';
 import { startService, waitForApi } from './services.js';
 
 const { values } = parseArgs({
@@ -23,35 +42,74 @@ const { values } = parseArgs({
     payments: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '32' },
     port: { type: 'string', default: '3900' },
+    soak: { type: 'boolean', default: false },
   },
 });
 const total = Number(values.payments);
 const concurrency = Number(values.concurrency);
 if (!Number.isSafeInteger(total) || total < 1 || !Number.isSafeInteger(concurrency) || concurrency < 1) {
-  console.error('usage: npm run bench -- [--payments N] [--concurrency C] [--port P]');
+  console.error('usage: npm run bench -- [--payments N] [--concurrency C] [--port P] [--soak]');
   process.exit(2);
 }
+const SOAK_FROM_PAYMENTS = 5_000;
+const SOAK_SAMPLE_EVERY_MS = 5_000;
+const soak = values.soak || total >= SOAK_FROM_PAYMENTS;
+const lowLoadPayments = Math.min(50, total);
+const IDLE_MEASURE_MS = 5_000;
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(`[baseline bundle] ${message}`),
+  error: (message: string) => console.error(`[baseline bundle] ${message}`),
+};
 
-function summary(name: string, samples: number[]): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const f = (n: number) => `${n.toFixed(0)} ms`;
-  return `${name.padEnd(22)} p50 ${f(percentile(sorted, 50))}  p95 ${f(percentile(sorted, 95))}  p99 ${f(percentile(sorted, 99))}  (n=${sorted.length})`;
+/** Waits until a worker polls `taskQueue` for both workflow and activity tasks. */
+function waitForWorker(
+  client: Client,
+  taskQueue: string,
+  children: ManagedProcess[],
+  timeoutMs: number,
+): Promise<void> {
+  const { TaskQueueType } = proto.temporal.api.enums.v1;
+  return waitUntilReady(
+    `a worker on task queue ${taskQueue}`,
+    async () => {
+      for (const taskQueueType of [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY]) {
+        const { pollers } = await client.workflowService.describeTaskQueue({
+          namespace: client.options.namespace,
+          taskQueue: { name: taskQueue },
+          taskQueueType,
+        });
+        if (!pollers?.length) throw new Error('no poller yet');
+      }
+    },
+    { timeoutMs, hint: 'See the worker logs.', abort: Promise.race(children.map((c) => c.exited)) },
+  );
 }
 
 async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
   const settings = loadProvisionSettings('test');
   const servers = await provisionServers(settings);
   const children: ManagedProcess[] = [];
+  const closers: (() => Promise<unknown>)[] = [];
   const stamp = Date.now().toString(36);
   const apiUrl = `http://127.0.0.1:${values.port}`;
   const mongodbUri = `${servers.mongo.uri}/kp_bench_${stamp}`;
+  const benchDir = join(settings.dataDir, 'bench');
+  const logDir = join(settings.dataDir, 'logs');
   try {
     const bundle = await cachedWorkflowBundle(settings.cacheDir);
+    const baselineBundlePath = join(settings.cacheDir, 'bench-baseline-workflow-bundle.js');
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: join(PROJECT_ROOT, 'src/dev/bench/baseline-workflow.ts'),
+      logger: quietBundlerLogger,
+    });
+    writeBundle(baselineBundlePath, code);
+
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'test',
@@ -66,97 +124,138 @@ async function main(): Promise<void> {
       // The bench measures the payment path, not the limiter.
       PLATFORM_RATE_LIMIT_PER_MINUTE: '1000000',
     };
-    const logDir = join(settings.dataDir, 'logs');
-    children.push(startService('worker', 'src/worker/main.ts', env, join(logDir, `bench-worker-${stamp}.log`)));
-    children.push(startService('api', 'src/api/main.ts', env, join(logDir, `bench-api-${stamp}.log`)));
+    // In a soak the services run under a reporter that writes their heap figures to a file.
+    const memoryFile = (service: string) => join(benchDir, `memory-${service}-${stamp}.jsonl`);
+    if (soak) mkdirSync(benchDir, { recursive: true });
+    const startProductService = (name: string, entry: string) =>
+      soak
+        ? startService(
+            name,
+            'src/dev/bench/memory-reporter.ts',
+            {
+              ...env,
+              BENCH_SERVICE_ENTRY: join(PROJECT_ROOT, entry),
+              BENCH_MEMORY_FILE: memoryFile(name),
+              BENCH_MEMORY_EVERY_MS: String(SOAK_SAMPLE_EVERY_MS),
+            },
+            join(logDir, `bench-${name}-${stamp}.log`),
+          )
+        : startService(name, entry, env, join(logDir, `bench-${name}-${stamp}.log`));
+    const worker = startProductService('worker', 'src/worker/main.ts');
+    const api = startProductService('api', 'src/api/main.ts');
+    const baselineTaskQueue = `bench-baseline-${stamp}`;
+    const baselineWorker = startService(
+      'baseline worker',
+      'src/dev/bench/baseline-worker.ts',
+      {
+        ...process.env,
+        TEMPORAL_ADDRESS: servers.temporal.address,
+        TEMPORAL_NAMESPACE: settings.namespace,
+        BENCH_TASK_QUEUE: baselineTaskQueue,
+        BENCH_BUNDLE_PATH: baselineBundlePath,
+      },
+      join(logDir, `bench-baseline-worker-${stamp}.log`),
+    );
+    children.push(worker, api, baselineWorker);
+
+    const connection = await Connection.connect({ address: servers.temporal.address });
+    closers.push(() => connection.close());
+    // The baseline is bare: the default data converter, no codec.
+    const client = new Client({ connection, namespace: settings.namespace });
     await waitForApi(apiUrl, children, settings.startupTimeoutMs);
+    await waitForWorker(client, env.TEMPORAL_TASK_QUEUE as string, children, settings.startupTimeoutMs);
+    await waitForWorker(client, baselineTaskQueue, children, settings.startupTimeoutMs);
     say(`bench: ${total} payments, ${concurrency} at a time, against ${apiUrl}`);
 
-    const createMs: number[] = [];
-    const startedAt = new Map<string, number>();
-    let next = 0;
-    let failures = 0;
-    const t0 = Date.now();
+    const database = await mongoose.createConnection(mongodbUri).asPromise();
+    closers.push(() => database.close());
     // Signed like a platform backend's requests, with the development key the API uses too.
     const platform = new PlatformClient({
       baseUrl: apiUrl,
       ...loadOrCreateDevPlatformKey(env.KEYS_DIR as string),
       maxRetries: 0,
     });
-    const post = (path: string, body: unknown) =>
-      fetch(`${apiUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const client = async () => {
-      while (next < total) {
-        const i = next++;
-        const begin = performance.now();
-        const wall = Date.now();
-        const res = await platform.send('POST', '/v1/payments', {
-          body: {
-            orderId: `bench-${stamp}-${i}`,
-            customerId: `learner-${i % 97}`,
-            currency: 'CNY',
-            amount: 9_900,
-            items: [{ courseId: 'bench-101', title: 'Benchmarking 101', unitAmount: 9_900, quantity: 1 }],
-            channel: i % 2 === 0 ? 'alipay' : 'wechatpay',
-          },
-        });
-        const created = (res.body ?? {}) as { paymentId?: string };
-        createMs.push(performance.now() - begin);
-        if (res.status !== 201 || !created.paymentId) {
-          failures += 1;
-          continue;
-        }
-        startedAt.set(created.paymentId, wall);
-        const paid = await post(`/sandbox/v1/payments/${created.paymentId}/pay`, { outcome: 'success' });
-        if (paid.status !== 200) failures += 1;
-        await paid.arrayBuffer();
-      }
-    };
-    const progress = setInterval(() => say(`bench: ${createMs.length}/${total} created`), 5_000);
-    await Promise.all(Array.from({ length: concurrency }, client));
-    clearInterval(progress);
+    // The sandbox payer, with the control token the API takes (generated beside the platform key).
+    const controlToken = sandboxControlTokenFor({
+      SANDBOX_CONTROL_TOKEN: env.SANDBOX_CONTROL_TOKEN,
+      NODE_ENV: 'test',
+      KEYS_DIR: env.KEYS_DIR as string,
+    });
+    const product = productTarget({
+      apiUrl,
+      platform,
+      sandboxHeaders: { 'content-type': 'application/json', authorization: `Bearer ${controlToken}` },
+      payments: database.collection('payments'),
+      runId: stamp,
+    });
+    const baseline = baselineTarget({ client, taskQueue: baselineTaskQueue, runId: stamp });
 
-    const connection = await mongoose.createConnection(mongodbUri).asPromise();
-    const payments = connection.collection('payments');
-    const deadline = Date.now() + 600_000;
-    let succeeded = 0;
-    while (Date.now() < deadline) {
-      succeeded = await payments.countDocuments({ status: 'succeeded' });
-      if (succeeded >= startedAt.size) break;
-      say(`bench: ${succeeded}/${startedAt.size} succeeded`);
-      await new Promise((r) => setTimeout(r, 2_000));
-    }
-    const docs = await payments.find({ status: 'succeeded' }, { projection: { paymentId: 1, timeline: 1 } }).toArray();
-    await connection.close();
-    const endToEnd: number[] = [];
-    let lastDone = t0;
-    for (const doc of docs) {
-      const begin = startedAt.get(String(doc.paymentId));
-      const done = (doc.timeline as { event: string; at: Date }[]).find((t) => t.event === 'payment.succeeded');
-      if (begin === undefined || !done) continue;
-      const at = new Date(done.at).getTime();
-      endToEnd.push(at - begin);
-      lastDone = Math.max(lastDone, at);
-    }
-    const seconds = (lastDone - t0) / 1000;
+    const pidOf = (...names: string[]) => runningProcesses().find((p) => names.includes(p.name))?.child.pid;
+    const pids: MeasuredPids = () => ({
+      'temporal server': pidOf('temporal server'),
+      'mongodb-wire server': pidOf('ferretdb', 'mongod'),
+      api: api.child.pid,
+      worker: worker.child.pid,
+      'baseline worker': baselineWorker.child.pid,
+    });
+    const full = { payments: total, concurrency, pids };
+    const lowLoad = { payments: lowLoadPayments, concurrency: 1, pids };
+
+    const idle = await measureIdle(pids, IDLE_MEASURE_MS);
+    const baselinePass = await runPass('baseline', baseline, full);
+    const memory = soak
+      ? sampleMemory(
+          {
+            worker: { pid: worker.child.pid, heapFile: memoryFile('worker') },
+            api: { pid: api.child.pid, heapFile: memoryFile('api') },
+          },
+          SOAK_SAMPLE_EVERY_MS,
+        )
+      : undefined;
+    const productPass = await runPass('product', product, full);
+    const soakFigures: SoakFigures | null = memory?.stop() ?? null;
+    const lowLoadBaselinePass = await runPass('low-load baseline', baseline, lowLoad);
+    const lowLoadPass = await runPass('low-load', product, lowLoad);
+
     const cpu = cpus();
+    const report: BenchReport = {
+      startedAt,
+      machine: `${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}, Node ${process.version}`,
+      temporal: servers.temporal.source,
+      mongodb: servers.mongo.source,
+      processes: `1 API + 1 worker (defaults), sandbox channels and platform stub in the API${soak ? ', each under a memory reporter (soak)' : ''}`,
+      baselineProcesses:
+        '1 bare worker (defaults, default data converter), activities that do nothing; same Temporal server, count and concurrency as the product',
+      options: { payments: total, concurrency, lowLoadPayments, soak },
+      idleCpuSecondsPerSecond: idle,
+      baseline: baselinePass,
+      product: productPass,
+      lowLoadBaseline: lowLoadBaselinePass,
+      lowLoad: lowLoadPass,
+      ratios: {
+        throughput: productPass.throughput / baselinePass.throughput,
+        createMs: latencyRatios(productPass.createMs, baselinePass.createMs),
+        createToSucceededMs: latencyRatios(productPass.createToSucceededMs, baselinePass.createToSucceededMs),
+        cpuPerPayment:
+          productPass.cpuMsPerPayment === null || baselinePass.cpuMsPerPayment === null
+            ? null
+            : productPass.cpuMsPerPayment / baselinePass.cpuMsPerPayment,
+      },
+      lowLoadAddedMs: {
+        createMs: latencyAdded(lowLoadPass.createMs, lowLoadBaselinePass.createMs),
+        createToSucceededMs: latencyAdded(lowLoadPass.createToSucceededMs, lowLoadBaselinePass.createToSucceededMs),
+      },
+      soak: soakFigures,
+    };
     console.log('\n=== bench ===');
-    console.log(
-      `machine      ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}, Node ${process.version}`,
-    );
-    console.log(`temporal     ${servers.temporal.source}`);
-    console.log(`mongodb      ${servers.mongo.source}`);
-    console.log(`processes    1 API + 1 worker (defaults), sandbox channels and platform stub in the API`);
-    console.log(`payments     ${total} created, ${succeeded} succeeded, ${failures} failed requests`);
-    console.log(`throughput   ${(docs.length / seconds).toFixed(1)} payments/s end to end (${seconds.toFixed(1)} s)`);
-    console.log(summary('create latency', createMs));
-    console.log(summary('create-to-succeeded', endToEnd));
-    if (succeeded < startedAt.size || failures > 0) process.exitCode = 1;
+    for (const line of reportLines(report)) console.log(line);
+    const files = writeReport(settings.dataDir, report);
+    console.log(`report json  ${files.json}`);
+    console.log(`report svg   ${files.svg}`);
+    const passes = [baselinePass, productPass, lowLoadBaselinePass, lowLoadPass];
+    if (passes.some((p) => p.completed < p.payments || p.failedRequests > 0)) process.exitCode = 1;
   } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
     for (const child of [...children].reverse()) await child.stop();
     await servers.stop();
   }
