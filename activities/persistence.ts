@@ -6,18 +6,21 @@ export interface PaymentSnapshot {
   view: PaymentView;
   request: PaymentRequest;
   requestFingerprint: string;
+  /** The platform key that opened the payment, written once with the document. */
+  createdByKeyId?: string;
 }
 
 /**
  * Keeps the MongoDB read model in step with the workflow. Each write is an idempotent upsert
  * keyed by `paymentId` carrying the whole current view: a retried activity, or a replayed
- * workflow, writes the same document again and never a second one. Personal data (the customer
- * id, the description) is encrypted before it is written. Only the payment's own
- * workflow writes it, so writes to one payment never race.
+ * workflow, writes the same document again and never a second one. Personal data and free text
+ * from outside (the customer id, the description, the failure reason and every timeline detail,
+ * which quote a cancel reason or the platform's or a channel's answer) is encrypted before it is
+ * written. Only the payment's own workflow writes it, so writes to one payment never race.
  */
 export function createPersistenceActivities({ models, fieldCipher }: { models: Models; fieldCipher: FieldCipher }) {
   return {
-    async savePayment({ view, request, requestFingerprint }: PaymentSnapshot): Promise<void> {
+    async savePayment({ view, request, requestFingerprint, createdByKeyId }: PaymentSnapshot): Promise<void> {
       await models.payments.updateOne(
         { _id: view.paymentId },
         {
@@ -26,10 +29,14 @@ export function createPersistenceActivities({ models, fieldCipher }: { models: M
             channel: view.channel,
             channelTradeNo: view.channelTradeNo,
             payUrl: view.payUrl,
-            failureReason: view.failureReason,
+            failureReason: view.failureReason === null ? null : fieldCipher.encrypt(view.failureReason),
             voucher: view.voucher,
             refunds: view.refunds,
-            timeline: view.timeline.map((entry) => ({ ...entry, at: new Date(entry.at) })),
+            timeline: view.timeline.map((entry) => ({
+              ...entry,
+              at: new Date(entry.at),
+              ...(entry.detail === undefined ? {} : { detail: fieldCipher.encrypt(entry.detail) }),
+            })),
           },
           $setOnInsert: {
             paymentId: view.paymentId,
@@ -41,6 +48,7 @@ export function createPersistenceActivities({ models, fieldCipher }: { models: M
             description: request.description === undefined ? undefined : fieldCipher.encrypt(request.description),
             expiresAt: new Date(view.expiresAt),
             requestFingerprint,
+            ...(createdByKeyId ? { createdByKeyId } : {}),
           },
         },
         { upsert: true, runValidators: true },
@@ -69,6 +77,8 @@ export function createPersistenceActivities({ models, fieldCipher }: { models: M
       const doc = await models.payments.findOne({ _id: paymentId }).lean();
       if (!doc) throw new Error(`payment ${paymentId} is not in the read model`);
       const refunds = doc.refunds.filter((r) => r.refundId !== refund.refundId);
+      const isThisRefund = (t: { event: string; detail?: string | null }) =>
+        t.event === 'payment.refunded' && fieldCipher.decryptOrPlain(t.detail ?? '') === refund.refundId;
       await models.payments.updateOne(
         { _id: paymentId },
         {
@@ -76,8 +86,8 @@ export function createPersistenceActivities({ models, fieldCipher }: { models: M
             status: 'refunded',
             refunds: [...refunds, refund],
             timeline: [
-              ...doc.timeline.filter((t) => !(t.event === 'payment.refunded' && t.detail === refund.refundId)),
-              { at: new Date(at), event: 'payment.refunded', detail: refund.refundId },
+              ...doc.timeline.filter((t) => !isThisRefund(t)),
+              { at: new Date(at), event: 'payment.refunded', detail: fieldCipher.encrypt(refund.refundId) },
             ],
           },
         },

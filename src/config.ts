@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_PLATFORM_ID, PLATFORM_KEYS_PATTERN, parsePlatformKeys } from './crypto/platform-keys.js';
+import { isAddressRangeList } from './api/address-ranges.js';
 import { KEY_ID_PATTERN, type PlatformKey } from './crypto/request-signing.js';
 
 /**
@@ -9,6 +11,9 @@ import { KEY_ID_PATTERN, type PlatformKey } from './crypto/request-signing.js';
  */
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveSeconds = z.coerce.number().int().min(1).max(86_400);
+
+/** What `SANDBOX_IN_PRODUCTION` must say for the sandbox to start with `NODE_ENV=production`. */
+export const SANDBOX_IN_PRODUCTION_CONSENT = 'i-understand-anyone-can-pay-any-payment';
 
 /** Folder of `keyring.json` unless KEYS_DIR says otherwise. */
 export const DEFAULT_KEYS_DIR = '.data/dev/keys';
@@ -45,6 +50,21 @@ const configSchema = z.object({
 
   /** Channel sandboxes, cashier pages, control API and platform stub; default on outside production. */
   SANDBOX_ENABLED: z.enum(['true', 'false']).optional(),
+  /**
+   * The sandbox lets anyone pay any payment, so `NODE_ENV=production` refuses it unless this is
+   * exactly {@link SANDBOX_IN_PRODUCTION_CONSENT} (a demo that must run as production).
+   */
+  SANDBOX_IN_PRODUCTION: z
+    .literal(SANDBOX_IN_PRODUCTION_CONSENT, { error: `expected ${SANDBOX_IN_PRODUCTION_CONSENT}` })
+    .optional(),
+  /**
+   * Bearer token of the sandbox control API (`/sandbox/v1`). Unset outside production, one is
+   * generated into `KEYS_DIR/sandbox-control.token`; required when the sandbox runs in production.
+   */
+  SANDBOX_CONTROL_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{32,256}$/, 'expected 32 to 256 printable characters without spaces')
+    .optional(),
   /** Sandbox notification resend schedules are multiplied by this (0.01: Alipay's 4 min becomes 2.4 s). */
   SANDBOX_TIME_SCALE: z.coerce.number().positive().max(1).default(0.01),
   ALIPAY_GATEWAY_URL: z.url().optional(),
@@ -60,22 +80,47 @@ const configSchema = z.object({
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
 
   /**
-   * The keys platform backends sign their requests with: `keyId:secret[,keyId:secret...]`, each
-   * secret at least 32 characters. Several at once, so a key rotates without downtime. Required
-   * when the sandbox is off; with the sandbox on and none given, a development key is generated
-   * into `KEYS_DIR/platform-key.json`.
+   * The one platform this install serves. Its payments, order ids and webhooks are that platform's;
+   * a second platform runs an install of its own.
+   */
+  PLATFORM_ID: z.string().regex(KEY_ID_PATTERN, 'expected 1-64 of A-Z a-z 0-9 _ . -').default(DEFAULT_PLATFORM_ID),
+  /**
+   * The keys the platform's backends sign their requests with: `[platformId/]keyId:secret[,...]`,
+   * each secret at least 32 characters. Several at once, so a key rotates without downtime and each
+   * backend service can have its own; all belong to `PLATFORM_ID`, and a key naming another
+   * platform stops the process. Required when the sandbox is off; with the sandbox on and none
+   * given, a development key is generated into `KEYS_DIR/platform-key.json`.
    */
   PLATFORM_KEYS: z
     .string()
-    .regex(
-      /^[A-Za-z0-9_.-]{1,64}:[^,\s]{32,}(,[A-Za-z0-9_.-]{1,64}:[^,\s]{32,})*$/,
-      'expected keyId:secret[,keyId:secret...] with secrets of at least 32 characters',
-    )
+    .regex(PLATFORM_KEYS_PATTERN, 'expected [platformId/]keyId:secret[,...] with secrets of at least 32 characters')
     .optional(),
   /** Requests one platform key may make per minute, across every API process. */
   PLATFORM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1_200),
   /** Requests one client address may make per minute to the unauthenticated voucher routes. */
   PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Channel callbacks one client address may post per minute to `/v1/callbacks/*`, across every API process. */
+  CALLBACK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1_200),
+  /**
+   * Where channel callbacks may come from: addresses and CIDR ranges, comma-separated (the ranges
+   * the channels publish for their notifications). Unset: any address. A callback from elsewhere
+   * is refused with 403 before it is read or stored. The address is the client's as
+   * `API_TRUST_PROXY` determines it.
+   */
+  CALLBACK_ALLOWED_CIDRS: z
+    .string()
+    .refine(
+      isAddressRangeList,
+      'expected addresses or CIDR ranges separated by commas, e.g. 203.0.113.0/24,2001:db8::/32',
+    )
+    .optional(),
+  /** Days a callback that failed verification is kept (its hash and a short prefix only) before the sweep removes it. */
+  CALLBACK_REJECTED_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(7),
+  /**
+   * How old an Alipay notification's signed `notify_time` may be, in seconds. The default, 26 h,
+   * takes every resend of Alipay's schedule (8 deliveries within 25 h) with an hour to spare.
+   */
+  ALIPAY_NOTIFY_MAX_AGE_SECONDS: z.coerce.number().int().min(600).max(604_800).default(93_600),
   /**
    * Which proxies' `X-Forwarded-For` to believe when telling clients apart (the public rate limit):
    * `false` (the TCP peer), a hop count such as `1`, or addresses and subnets such as
@@ -93,10 +138,26 @@ const configSchema = z.object({
   /** Timeout of one webhook delivery attempt, in milliseconds. */
   PLATFORM_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 
-  /** Codec server: callers on this machine need no token; default on outside production. */
-  CODEC_ALLOW_LOOPBACK: z.enum(['true', 'false']).optional(),
+  /**
+   * Removed: the codec server always asks for its token (or a Web UI session), on loopback too.
+   * Anything but `false` stops the process, so nobody relies on the old exemption.
+   */
+  CODEC_ALLOW_LOOPBACK: z
+    .literal('false', { error: 'removed: the codec server always requires its token (or a Web UI session); unset it' })
+    .optional(),
   /** Origins the codec server admits by CORS: the Temporal Web UI's. */
   CODEC_CORS_ORIGINS: z.string().min(1).default('http://127.0.0.1:8233,http://localhost:8233'),
+  /** Host names the codec server answers besides loopback's and PUBLIC_BASE_URL's (a proxy's), comma-separated. */
+  CODEC_ALLOWED_HOSTS: z
+    .string()
+    .regex(/^\s*[\w.:[\]-]+\s*(,\s*[\w.:[\]-]+\s*)*$/, 'expected host names separated by commas')
+    .optional(),
+  /** Payloads one codec request may carry. */
+  CODEC_MAX_PAYLOADS: z.coerce.number().int().min(1).max(1_000).default(64),
+  /** Largest codec request body, in bytes. */
+  CODEC_BODY_LIMIT_BYTES: z.coerce.number().int().min(16_384).max(4_194_304).default(524_288),
+  /** Codec requests one client address may make per minute, across every API process. */
+  CODEC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1_200),
 
   /** Length of a voucher-ledger period: vouchers issued in it are sealed together afterwards. */
   VOUCHER_SEAL_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
@@ -135,12 +196,13 @@ type RawConfig = z.infer<typeof configSchema>;
 /** The validated configuration, with the values that derive from others filled in. */
 export type Config = Omit<
   RawConfig,
-  'SANDBOX_ENABLED' | 'PUBLIC_BASE_URL' | 'CODEC_ALLOW_LOOPBACK' | 'PLATFORM_KEYS'
+  'SANDBOX_ENABLED' | 'SANDBOX_IN_PRODUCTION' | 'PUBLIC_BASE_URL' | 'CODEC_ALLOW_LOOPBACK' | 'PLATFORM_KEYS'
 > & {
   SANDBOX_ENABLED: boolean;
+  /** The sandbox runs with `NODE_ENV=production`, by the operator's explicit consent. */
+  SANDBOX_IN_PRODUCTION: boolean;
   /** Parsed `PLATFORM_KEYS`; undefined when unset (the sandbox's development key is used then). */
   PLATFORM_KEYS: PlatformKey[] | undefined;
-  CODEC_ALLOW_LOOPBACK: boolean;
   PUBLIC_BASE_URL: string;
   ALIPAY_GATEWAY_URL: string | undefined;
   WECHATPAY_BASE_URL: string | undefined;
@@ -185,19 +247,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (missing.length > 0) {
     throw new ConfigError(missing.map((name) => `${name}: required when the sandbox is off (SANDBOX_ENABLED=false)`));
   }
-  const platformKeys = raw.PLATFORM_KEYS?.split(',').map((entry) => {
-    const at = entry.indexOf(':');
-    return { keyId: entry.slice(0, at), secret: entry.slice(at + 1) };
-  });
-  const ids = platformKeys?.map((k) => k.keyId) ?? [];
-  if (new Set(ids).size !== ids.length) throw new ConfigError(['PLATFORM_KEYS: a key id appears twice']);
-  if (ids.some((id) => !KEY_ID_PATTERN.test(id))) throw new ConfigError(['PLATFORM_KEYS: malformed key id']);
+  const sandboxInProduction = sandbox && raw.NODE_ENV === 'production';
+  if (sandboxInProduction) {
+    const refusals = [
+      !raw.SANDBOX_IN_PRODUCTION &&
+        'SANDBOX_ENABLED: the sandbox lets anyone pay any payment, so NODE_ENV=production refuses it. ' +
+          'For real channels set SANDBOX_ENABLED=false with ALIPAY_GATEWAY_URL, WECHATPAY_BASE_URL, ' +
+          'PLATFORM_WEBHOOK_URL and PLATFORM_KEYS; only for a demo that must run as production, ' +
+          `set SANDBOX_IN_PRODUCTION=${SANDBOX_IN_PRODUCTION_CONSENT}`,
+      !raw.SANDBOX_CONTROL_TOKEN &&
+        'SANDBOX_CONTROL_TOKEN: required when the sandbox runs in production (32 or more random characters)',
+      !raw.PLATFORM_KEYS && 'PLATFORM_KEYS: required in production; no development key is generated there',
+    ].filter((problem): problem is string => typeof problem === 'string');
+    if (refusals.length > 0) throw new ConfigError(refusals);
+  }
+  const platformKeys =
+    raw.PLATFORM_KEYS === undefined ? undefined : parsePlatformKeys(raw.PLATFORM_KEYS, raw.PLATFORM_ID);
+  if (platformKeys && platformKeys.problems.length > 0) throw new ConfigError(platformKeys.problems);
   return {
     ...raw,
-    PLATFORM_KEYS: platformKeys,
+    PLATFORM_KEYS: platformKeys?.keys,
     SANDBOX_ENABLED: sandbox,
-    CODEC_ALLOW_LOOPBACK:
-      raw.CODEC_ALLOW_LOOPBACK === undefined ? raw.NODE_ENV !== 'production' : raw.CODEC_ALLOW_LOOPBACK === 'true',
+    SANDBOX_IN_PRODUCTION: sandboxInProduction,
     PUBLIC_BASE_URL: base,
     ALIPAY_GATEWAY_URL: raw.ALIPAY_GATEWAY_URL ?? (sandbox ? `${base}/sandbox/alipay/gateway.do` : undefined),
     WECHATPAY_BASE_URL: raw.WECHATPAY_BASE_URL ?? (sandbox ? `${base}/sandbox/wechatpay` : undefined),

@@ -13,6 +13,8 @@ export interface PaymentWorkflowInput {
   requestFingerprint: string;
   /** ISO-8601 instant the API accepted the request. */
   acceptedAt: string;
+  /** The `X-Key-Id` of the platform key that opened the payment; absent on payments opened before it was kept. */
+  createdByKeyId?: string;
   /**
    * How long an outside party may keep failing before the payment asks for people
    * (`NeedsAttention`); defaults: the channel 5 minutes, the platform's webhook endpoint 30 minutes.

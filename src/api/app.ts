@@ -75,6 +75,12 @@ function requestContext(logger: Logger): RequestHandler {
   };
 }
 
+/** `Cache-Control: no-store` on every answer below this point (a route may still choose otherwise). */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
 /** `API_TRUST_PROXY` as Express takes it: a boolean, a hop count, or a list of addresses. */
 function trustProxySetting(value: string): boolean | number | string {
   if (value === 'true' || value === 'false') return value === 'true';
@@ -119,15 +125,23 @@ export function createApp({
   app.use(helmet());
   app.use(requestContext(logger));
   app.use(responseTimeout(config.API_RESPONSE_TIMEOUT_MS));
-  app.use(healthRoutes([temporal, database], config.DEPENDENCY_TIMEOUT_MS));
+  app.use(healthRoutes([temporal, database], config.DEPENDENCY_TIMEOUT_MS, logger));
+  // Payment and staff data, and every error about them, is for the caller only: no cache keeps it.
+  app.use(['/v1', '/staff/v1'], noStore);
   app.use(docsRoutes(buildOpenApiDocument({ maxAmount: config.PAYMENT_MAX_AMOUNT })));
   app.use(
     '/codec',
     codecRoutes({
       codec,
       token: keyring.codecServerToken,
-      allowLoopback: config.CODEC_ALLOW_LOOPBACK,
       corsOrigins: config.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()),
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      allowedHosts: (config.CODEC_ALLOWED_HOSTS ?? '').split(',').filter((h) => h.trim() !== ''),
+      maxPayloads: config.CODEC_MAX_PAYLOADS,
+      bodyLimitBytes: config.CODEC_BODY_LIMIT_BYTES,
+      rateLimitPerMinute: config.CODEC_RATE_LIMIT_PER_MINUTE,
+      models: database.models,
+      logger,
     }),
   );
   const models = database.models;
@@ -147,10 +161,17 @@ export function createApp({
     fieldCipher,
     sealer,
   });
-  // Callbacks come in each channel's own format: raw bytes, before any JSON parsing.
+  // Callbacks come in each channel's own format: raw bytes, before any JSON parsing; limited per
+  // client address and, when configured, to the channels' address ranges.
   app.use(
     '/v1/callbacks',
-    callbackRoutes({ payments, bodyLimitBytes: bodyLimit }),
+    callbackRoutes({
+      payments,
+      models,
+      bodyLimitBytes: bodyLimit,
+      rateLimitPerMinute: config.CALLBACK_RATE_LIMIT_PER_MINUTE,
+      allowedSources: config.CALLBACK_ALLOWED_CIDRS,
+    }),
     // The public mounts end here: what they do not serve is a 404, not a demand for a signature.
     notFound,
   );
@@ -199,8 +220,13 @@ export function createApp({
     app.use('/sandbox/platform', sandbox.platform.router);
     app.use(
       '/sandbox/v1',
-      ...jsonBody(bodyLimit),
-      sandboxControlRoutes({ models, simulators: sandbox.simulators, platform: sandbox.platform }),
+      sandboxControlRoutes({
+        models,
+        simulators: sandbox.simulators,
+        platform: sandbox.platform,
+        controlToken: sandbox.controlToken,
+        bodyLimitBytes: bodyLimit,
+      }),
     );
   }
   app.use(notFound);

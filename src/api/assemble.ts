@@ -7,7 +7,7 @@ import { connectDatabase, type Database } from '../db/connect.js';
 import type { Logger } from '../logger.js';
 import { createSandbox, type Sandbox } from '../sandbox/index.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal/client.js';
-import { EnvelopeCodec } from '../temporal/codec.js';
+import { EnvelopeCodec, dataConverterWith } from '../temporal/codec.js';
 import { createApp } from './app.js';
 
 export interface AssembledApi {
@@ -39,7 +39,7 @@ export async function assembleApi(options: {
     },
   );
   const codec = new EnvelopeCodec(keyring.temporalCodec);
-  const temporal = await connectTemporalClient(config, { payloadCodecs: [codec] }).catch(async (err: unknown) => {
+  const temporal = await connectTemporalClient(config, dataConverterWith(codec)).catch(async (err: unknown) => {
     await database.close();
     throw new Error(
       `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,

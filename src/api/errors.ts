@@ -38,6 +38,8 @@ export const API_ERRORS = {
   staff_forbidden: { status: 403, type: 'permission_error' },
   four_eyes_required: { status: 403, type: 'permission_error' },
   staff_ticket_invalid: { status: 403, type: 'permission_error' },
+  host_not_allowed: { status: 403, type: 'permission_error' },
+  origin_not_allowed: { status: 403, type: 'permission_error' },
   route_not_found: { status: 404, type: 'not_found_error' },
   payment_not_found: { status: 404, type: 'not_found_error' },
   refund_not_found: { status: 404, type: 'not_found_error' },
@@ -65,6 +67,7 @@ export const API_ERRORS = {
   internal_error: { status: 500, type: 'api_error' },
   storage_unavailable: { status: 503, type: 'service_unavailable_error' },
   request_timeout: { status: 503, type: 'service_unavailable_error' },
+  codec_busy: { status: 503, type: 'service_unavailable_error' },
   channels_unavailable: { status: 503, type: 'service_unavailable_error' },
   idempotency_record_unreadable: { status: 503, type: 'service_unavailable_error' },
 } as const satisfies Record<string, { status: number; type: ApiErrorType; sandbox?: true }>;
@@ -165,6 +168,12 @@ function fromExpress(err: unknown): ApiError | undefined {
   return undefined;
 }
 
+/** The codes of a request nothing serves: no such route, or not with this method. */
+export const ROUTING_ERROR_CODES: ReadonlySet<string> = new Set<ApiErrorCode>([
+  'route_not_found',
+  'method_not_allowed',
+]);
+
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new ApiError(404, 'not_found_error', 'route_not_found', `No route ${req.method} ${req.baseUrl + req.path}.`));
 };
@@ -184,7 +193,7 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
   };
 }
 
-/** The one error middleware: every error leaves the API in the same JSON shape. */
+/** The one error middleware: every error leaves the API in the same JSON shape, never cached. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? 'unknown');
@@ -207,6 +216,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (!known && !storage)
       logger.error({ err, requestId, method: req.method, path: req.baseUrl + req.path }, 'unhandled error');
+    // An error answers one request: no cache may keep it (nor the request id it carries).
+    res.setHeader('Cache-Control', 'no-store');
     res.status(apiError.status).json(errorBody(apiError, requestId));
   };
 }

@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { canonicalJson } from '../crypto/canonical-json.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
 import { isDuplicateKeyError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
-import { ApiError } from './errors.js';
+import { rawBodyOf } from './body.js';
+import { ApiError, ROUTING_ERROR_CODES } from './errors.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 const KEY_PATTERN = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
@@ -23,6 +24,34 @@ export interface IdempotencyOptions {
   now?: () => number;
 }
 
+/**
+ * The body as the request hash sees it: canonical JSON, so key order and whitespace do not make
+ * a retry look different. JSON that has no canonical form (a number too large for a double, such
+ * as `1e400`) is taken as the bytes sent: no schema accepts it, so its record only lives until
+ * validation refuses it.
+ */
+function fingerprintOf(req: Request): string {
+  try {
+    return `json:${canonicalJson(req.body ?? null)}`;
+  } catch {
+    return `raw:${rawBodyOf(req).toString('base64')}`;
+  }
+}
+
+/**
+ * An error answer to a request no endpoint acted on: its input was refused (a bad parameter or
+ * path) or nothing serves it (no such route or method). Such answers are not kept, so the same key
+ * may carry the corrected request.
+ */
+function notStarted(error: { type?: string; code?: string } | undefined): boolean {
+  if (error === undefined) return false;
+  return (
+    error.type === 'validation_error' ||
+    error.type === 'invalid_request_error' ||
+    ROUTING_ERROR_CODES.has(error.code ?? '')
+  );
+}
+
 const inProgress = () =>
   new ApiError(
     409,
@@ -37,9 +66,10 @@ const inProgress = () =>
  * answer (status and body) is stored with a hash of the request for 24 h and replayed to retries
  * (`Idempotent-Replayed: true`); the same key with different parameters answers 409
  * `idempotency_key_reused`; while the first request still runs, 409 `idempotency_request_in_progress`.
- * Nothing is kept for a request whose parameters failed validation or for an answer of 500 and
- * above, so a retry runs again. The stored body is encrypted. Each holder of a key writes only
- * under its own lock id, so a late first request can never overwrite a later one's record.
+ * Nothing is kept for a request no endpoint acted on (its parameters or path failed validation,
+ * or no route or method serves it) nor for an answer of 500 and above, so a retry runs again.
+ * The stored body is encrypted. Each holder of a key writes only under its own lock id, so a late
+ * first request can never overwrite a later one's record.
  */
 export function idempotency({
   models,
@@ -66,7 +96,7 @@ export function idempotency({
     }
     const _id = `${String(res.locals.platformKeyId)}:${key}`;
     const requestHash = createHash('sha256')
-      .update(`${req.method}\n${req.originalUrl}\n${canonicalJson(req.body ?? null)}`)
+      .update(`${req.method}\n${req.originalUrl}\n${fingerprintOf(req)}`)
       .digest('hex');
     const at = now();
     const lockId = randomUUID();
@@ -142,7 +172,7 @@ export function idempotency({
       // The response timeout answered for us: the request goes on and still settles the record.
       if (res.locals.timedOut && !res.headersSent) return send(body);
       const status = res.statusCode;
-      const rejectedInput = (body as { error?: { type?: string } } | undefined)?.error?.type === 'validation_error';
+      const rejectedInput = notStarted((body as { error?: { type?: string; code?: string } } | undefined)?.error);
       const settle =
         status >= 500 || rejectedInput
           ? records.deleteOne({ _id, lockId })

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const { app, close } = await assembleApi({
     config,
     logger,
-    keyring: keyringFor(config),
+    keyring: keyringFor(config, 'api'),
     platformKeys: platformKeysFor(config),
   });
 

@@ -46,10 +46,12 @@ export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
   nonce_reused: 'This X-Nonce was already used with this key.',
   staff_token_missing: 'No `Authorization: Bearer <staff token>` header.',
   staff_token_invalid: 'The staff token is malformed, unknown or revoked.',
-  codec_unauthorized: 'The codec server needs its bearer token.',
+  codec_unauthorized: 'The codec server needs its bearer token, or a Web UI session cookie from `/codec/session`.',
   staff_forbidden: "The staff member's role lacks the permission this route needs.",
   four_eyes_required: 'Nobody decides a refund they requested themselves.',
   staff_ticket_invalid: 'The staff ticket does not hold for this operator, action and refund.',
+  host_not_allowed: 'The Host header names no host this API serves (loopback, PUBLIC_BASE_URL, CODEC_ALLOWED_HOSTS).',
+  origin_not_allowed: 'This Origin may not call the codec server (CODEC_CORS_ORIGINS).',
   route_not_found: 'No such route.',
   payment_not_found: 'No payment with this id.',
   refund_not_found: 'No refund with this id (of this payment).',
@@ -75,6 +77,7 @@ export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
   internal_error: 'Something went wrong on the API side; retry later with the same request.',
   storage_unavailable: 'MongoDB is busy or unreachable; retry in a moment (with the same Idempotency-Key).',
   request_timeout: 'The request took too long; retry it (with the same Idempotency-Key).',
+  codec_busy: 'The codec server has too many payloads waiting for decryption; retry after `Retry-After` seconds.',
   channels_unavailable: 'No channel could open the payment; retry later with a new orderId.',
   idempotency_record_unreadable: 'The answer kept for this Idempotency-Key cannot be read; use a new key.',
 };
@@ -116,6 +119,8 @@ const IDEMPOTENT: Codes = [
 const PUBLIC: Codes = [...EVERY, ...STORAGE, 'rate_limited', ...JSON_BODY];
 /** The staff routes: JSON, then the bearer token. */
 const STAFF: Codes = [...EVERY, ...JSON_BODY, ...STORAGE, 'staff_token_missing', 'staff_token_invalid'];
+/** The codec server's own gate: the Host names this API, an Origin is the Web UI's. */
+const CODEC_GATE: Codes = ['host_not_allowed', 'origin_not_allowed'];
 /** A body or query validated by a strict schema with required fields. */
 const VALIDATION: Codes = ['invalid_parameter', 'unknown_parameter', 'missing_parameter'];
 /** A strict schema whose fields are all optional (a query, say): nothing can be missing. */
@@ -269,7 +274,7 @@ const voucherKeysSchema = z.strictObject({
 
 const dependencyReport = z.discriminatedUnion('status', [
   z.strictObject({ status: z.literal('ok') }),
-  z.strictObject({ status: z.literal('unavailable'), reason: z.string() }),
+  z.strictObject({ status: z.literal('unavailable') }),
 ]);
 const healthSchema = z.strictObject({ status: z.literal('ok') });
 const readinessSchema = z.strictObject({
@@ -310,7 +315,15 @@ const staffPaymentPageSchema = z.strictObject({
 });
 
 const staffPaymentSchema = z.strictObject({
-  payment: paymentSchema.extend({ needsAttention }),
+  payment: paymentSchema.extend({
+    needsAttention,
+    createdByKeyId: z
+      .string()
+      .nullable()
+      .describe(
+        'The `X-Key-Id` of the platform key that opened the payment; null for payments from before it was kept.',
+      ),
+  }),
   audit: z.array(auditEntrySchema).describe("The payment's audit trail, newest first (at most 200)."),
 });
 
@@ -1107,7 +1120,10 @@ function staffOperations(): Record<string, Record<string, JsonSchema>> {
           '200': {
             description: 'The payment and what staff did to it',
             schema: 'StaffPayment',
-            example: { payment: { ...paymentExample, needsAttention: false }, audit: [auditExample] },
+            example: {
+              payment: { ...paymentExample, needsAttention: false, createdByKeyId: 'shop-orders' },
+              audit: [auditExample],
+            },
           },
         },
         errors: [...PATH_PARAM, 'payment_not_found'],
@@ -1239,8 +1255,11 @@ function serviceOperations(): Record<string, Record<string, JsonSchema>> {
       operationId: kind === 'encode' ? 'codecEncode' : 'codecDecode',
       summary: `${kind === 'encode' ? 'Encrypt' : 'Decrypt'} Temporal payloads for the Web UI (codec server)`,
       description:
-        "The Temporal Web UI's codec endpoint. CORS admits the UI's origins only (`OPTIONS` answers 204). " +
-        'Callers on this machine need no token when CODEC_ALLOW_LOOPBACK is on (development).',
+        "The Temporal Web UI's and CLI's codec endpoint. The Host must be loopback's, PUBLIC_BASE_URL's or one " +
+        "of CODEC_ALLOWED_HOSTS; an Origin must be one of CODEC_CORS_ORIGINS (the UI's; `OPTIONS` answers 204). " +
+        'Authenticated by the bearer token, or from the Web UI by the session cookie of `POST /codec/session`; ' +
+        'at most CODEC_MAX_PAYLOADS payloads and CODEC_BODY_LIMIT_BYTES bytes a request, ' +
+        'CODEC_RATE_LIMIT_PER_MINUTE requests a minute per client address.',
       tag: 'Operations',
       auth: 'codec',
       request: {
@@ -1255,8 +1274,80 @@ function serviceOperations(): Record<string, Record<string, JsonSchema>> {
           example: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'eyJvayI6dHJ1ZX0=' }] },
         },
       },
-      errors: [...EVERY, 'codec_unauthorized', 'malformed_json', ...BODY_BYTES, ...VALIDATION],
+      errors: [
+        ...EVERY,
+        ...CODEC_GATE,
+        'codec_unauthorized',
+        'rate_limited',
+        ...STORAGE,
+        'malformed_json',
+        ...BODY_BYTES,
+        ...VALIDATION,
+        ...(kind === 'decode' ? (['codec_busy'] as const) : []),
+      ],
     });
+  const codecSession = {
+    get: operation({
+      operationId: 'codecSessionPage',
+      summary: 'The page where a browser starts a codec session for the Web UI',
+      description:
+        'The Web UI cannot send the codec bearer token, only cookies: here a person enters the token once, and ' +
+        'the Web UI in this browser may decode (with "Include cross-origin credentials" in its codec settings).',
+      tag: 'Operations',
+      auth: 'none',
+      responses: {
+        '200': {
+          description: 'HTML, with no scripts',
+          content: {
+            'text/html': {
+              schema: { type: 'string' },
+              example:
+                '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Codec server session</title>...',
+            },
+          },
+        },
+      },
+      errors: [...EVERY, ...CODEC_GATE],
+    }),
+    post: {
+      ...operation({
+        operationId: 'codecSessionStart',
+        summary: 'Start a 12-hour codec session in this browser',
+        description:
+          'Sets the `kp_codec_session` cookie (HttpOnly, SameSite=Strict, path `/codec`) when `token` is the ' +
+          "codec server token, then redirects to the page. The cookie counts only on requests with one of the Web UI's origins.",
+        tag: 'Operations',
+        auth: 'none',
+        responses: {
+          '303': {
+            description: 'Session started: see the page',
+            headers: { 'Set-Cookie': { description: '`kp_codec_session=v1.<expiry>.<mac>`' } },
+            content: {
+              'text/plain': { schema: { type: 'string' }, example: 'See Other. Redirecting to /codec/session' },
+            },
+          },
+        },
+        errors: [
+          ...EVERY,
+          ...CODEC_GATE,
+          'codec_unauthorized',
+          'rate_limited',
+          ...STORAGE,
+          'unsupported_media_type',
+          ...BODY_BYTES,
+        ],
+      }),
+      requestBody: {
+        required: true,
+        content: {
+          'application/x-www-form-urlencoded': {
+            schema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } },
+            example: 'token=cst_...',
+          },
+        },
+      },
+    },
+  };
   return {
     '/healthz': {
       get: operation({
@@ -1287,7 +1378,7 @@ function serviceOperations(): Record<string, Record<string, JsonSchema>> {
               status: 'not_ready',
               dependencies: {
                 temporal: { status: 'ok' },
-                mongodb: { status: 'unavailable', reason: 'timed out after 2000 ms' },
+                mongodb: { status: 'unavailable' },
               },
             },
           },
@@ -1337,6 +1428,7 @@ function serviceOperations(): Record<string, Record<string, JsonSchema>> {
     },
     '/codec/encode': { post: codec('encode') },
     '/codec/decode': { post: codec('decode') },
+    '/codec/session': codecSession,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Models } from '../db/connect.js';
 import { isDuplicateKeyError } from '../db/errors.js';
 import { ApiError } from './errors.js';
@@ -7,24 +7,31 @@ const WINDOW_SECONDS = 60;
 
 export interface RateLimitOptions {
   models: Models;
-  /** Names the counter family: `platform` (per key) or `public` (per client address). */
+  /** Names the counter family: `platform` (per key), `public` or `callback` (per client address). */
   scope: string;
   limitPerMinute: number;
   /** Who is counted: the platform key id, or the client's address. */
   callerOf: (req: Request, locals: Record<string, unknown>) => string;
+  /**
+   * Answers a caller whose budget is spent, for callers that must hear it in a format of their own
+   * (a channel's failure ack). By default: 429 `rate_limited` in the API's error shape.
+   */
+  onLimited?: (req: Request, res: Response) => void;
   now?: () => number;
 }
 
 /**
  * A fixed one-minute window per caller, counted in MongoDB so that every API process shares it
  * (one atomic upsert keyed by `_id` per request). Answers 429 `rate_limited` with `Retry-After`
- * once the window's budget is spent, and reports the budget in `RateLimit-*` headers.
+ * (or what `onLimited` answers) once the window's budget is spent, and reports the budget in
+ * `RateLimit-*` headers.
  */
 export function rateLimit({
   models,
   scope,
   limitPerMinute,
   callerOf,
+  onLimited,
   now = Date.now,
 }: RateLimitOptions): RequestHandler {
   return async (req, res, next) => {
@@ -51,6 +58,7 @@ export function rateLimit({
     res.setHeader('RateLimit-Reset', String(resetSeconds));
     if (used > limitPerMinute) {
       res.setHeader('Retry-After', String(resetSeconds));
+      if (onLimited) return onLimited(req, res);
       throw new ApiError(
         429,
         'rate_limit_error',

@@ -77,14 +77,16 @@ export function signRsa2(content: string, privateKeyPem: string): string {
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Longest signature looked at: an RSA-4096 signature is 684 base64 characters. */
+const SIGNATURE_MAX_LENGTH = 1024;
 
 /**
  * Verifies an RSA2 (SHA256withRSA, PKCS#1 v1.5) signature, as Alipay and WeChat Pay both use.
  * The signature must be canonical base64: a lenient decode would let altered bytes pass.
- * `false` for anything malformed; never throws.
+ * `false` for anything malformed or longer than any RSA signature; never throws.
  */
 export function verifyRsa2(content: string | Buffer, signature: string, publicKey: string | KeyObject): boolean {
-  if (signature === '' || !BASE64.test(signature)) return false;
+  if (signature === '' || signature.length > SIGNATURE_MAX_LENGTH || !BASE64.test(signature)) return false;
   try {
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
     return verify('sha256', data, publicKey, Buffer.from(signature, 'base64'));
@@ -278,12 +280,33 @@ export interface AlipayAdapterOptions {
   maxAmount: number;
   /** When set, used as `notify_url` instead of the one in each create request. */
   notifyUrl?: string;
+  /**
+   * How old a notification's signed `notify_time` may be, in seconds (`ALIPAY_NOTIFY_MAX_AGE_SECONDS`):
+   * an older one is refused as `stale_notify_time`, a replay rather than a resend. Unset: not checked.
+   */
+  notifyMaxAgeSeconds?: number;
+  /** The clock `notify_time` is held to. */
+  now?: () => Date;
 }
+
+/** How far ahead of our clock a `notify_time` may be (the two clocks differ a little). */
+export const ALIPAY_NOTIFY_CLOCK_SKEW_SECONDS = 300;
 
 const CURRENCY: Currency = 'CNY';
 
 export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapter {
-  const { gatewayUrl, keyring, timeoutMs, maxAmount } = options;
+  const { gatewayUrl, keyring, timeoutMs, maxAmount, notifyMaxAgeSeconds, now = () => new Date() } = options;
+
+  /** Why a signed `notify_time` is not acceptable now, if it is not. */
+  function notifyTimeProblem(notifyTime: string | undefined): string | undefined {
+    if (notifyMaxAgeSeconds === undefined) return undefined;
+    const sentAt = notifyTime === undefined ? undefined : parseAlipayTime(notifyTime);
+    if (sentAt === undefined) return 'bad_notify_time';
+    const ageSeconds = (now().getTime() - sentAt.getTime()) / 1000;
+    return ageSeconds > notifyMaxAgeSeconds || ageSeconds < -ALIPAY_NOTIFY_CLOCK_SKEW_SECONDS
+      ? 'stale_notify_time'
+      : undefined;
+  }
 
   /** Posts one signed request; answers the verified `*_response` with code 10000 or 40004. */
   async function call(
@@ -486,8 +509,10 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
 
     /**
      * Verifies an asynchronous notification (form body): drops `sign` and `sign_type`, sorts the
-     * rest and checks RSA2 with Alipay's public key. Amounts come back in minor units.
-     * `app_id` / `seller_id` are returned for the caller to compare with its own.
+     * rest and checks RSA2 with Alipay's public key, then holds the signed `notify_time` to
+     * `notifyMaxAgeSeconds` (`stale_notify_time`), so a captured notification cannot be replayed
+     * after Alipay's resends end. Amounts come back in minor units. `app_id` / `seller_id` are
+     * returned for the caller to compare with its own.
      */
     verifyNotification(raw: RawCallback): VerificationResult {
       const fields: Record<string, string> = {};
@@ -507,6 +532,8 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
       if (!verifyRsa2(alipaySigningString(fields, ['sign', 'sign_type']), signature, keyring.alipayPublicKey)) {
         return fail('bad_signature');
       }
+      const staleness = notifyTimeProblem(fields.notify_time);
+      if (staleness !== undefined) return fail(staleness);
       const { notify_id: notificationId, trade_no: channelTradeNo, app_id: appId, seller_id: merchantId } = fields;
       if (!notificationId || !outTradeNo || !channelTradeNo || !appId || !merchantId || !fields.total_amount) {
         return fail('malformed_body');

@@ -13,6 +13,7 @@ export type ChannelAdapterConfig = Pick<
   | 'ALIPAY_MAX_AMOUNT'
   | 'WECHATPAY_MAX_AMOUNT'
   | 'CHANNELS_ENABLED'
+  | 'ALIPAY_NOTIFY_MAX_AGE_SECONDS'
 >;
 
 /** Stands in for the base URL of a disabled channel: routing never sends it a request. */
@@ -39,6 +40,7 @@ export function createChannelAdapters(
       keyring: keyring.alipay,
       timeoutMs: config.CHANNEL_TIMEOUT_MS,
       maxAmount: config.ALIPAY_MAX_AMOUNT,
+      notifyMaxAgeSeconds: config.ALIPAY_NOTIFY_MAX_AGE_SECONDS,
     }),
     wechatpay: createWechatPayAdapter({
       baseUrl: required('wechatpay', config.WECHATPAY_BASE_URL, 'WECHATPAY_BASE_URL'),

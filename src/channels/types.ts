@@ -147,5 +147,10 @@ export interface ChannelAdapter {
   /** Verifies on the raw bytes, fails closed, looks keys up by id/serial. Never throws. */
   verifyNotification(raw: RawCallback): VerificationResult;
   ackSuccess(): ChannelAck;
+  /**
+   * The channel's failure answer, so that it sends the notification again: the same answer for
+   * every `reason` (the caller may be anyone, and the reason would tell a forger what to fix). The
+   * reason is for the caller's own records.
+   */
   ackFailure(reason: string): ChannelAck;
 }

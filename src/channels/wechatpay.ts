@@ -29,6 +29,15 @@ import {
 export const WECHATPAY_SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
 /** How far a signed answer's or notification's timestamp may be from our clock. */
 export const WECHATPAY_TIMESTAMP_TOLERANCE_SECONDS = 300;
+/**
+ * Longest `Wechatpay-*` header value read (an RSA-4096 signature is 684 base64 characters); a
+ * longer one is refused before anything parses it.
+ */
+export const WECHATPAY_HEADER_MAX_LENGTH = 1024;
+/** Longest `Authorization` header read: the scheme and five short parameters, with room to spare. */
+export const WECHATPAY_AUTHORIZATION_MAX_LENGTH = 2048;
+/** WeChat Pay's generic failure: the reason stays in our callback record, not on the wire. */
+const FAILURE_ACK_BODY = JSON.stringify({ code: 'FAIL', message: '失败' });
 
 const CURRENCY: Currency = 'CNY';
 
@@ -105,14 +114,79 @@ export function wechatpayAuthorization(
   );
 }
 
-/** Reads an `Authorization` header; `undefined` unless it has the scheme and all five parameters. */
-export function parseWechatpayAuthorization(header: string | undefined): WechatpayAuthorization | undefined {
-  if (header?.startsWith(`${WECHATPAY_SIGNATURE_TYPE} `) !== true) return undefined;
+const SPACE = 0x20;
+const COMMA = 0x2c;
+const EQUALS = 0x3d;
+const QUOTE = 0x22;
+
+/** `[A-Za-z0-9_]`, what a parameter name is made of. */
+function isNameCharacter(code: number): boolean {
+  return (
+    (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f
+  );
+}
+
+/**
+ * Reads `name="value",name="value"...` (spaces allowed around the commas) in one pass from left to
+ * right that looks at each character once, so the work is linear in the length whatever the text
+ * (a backtracking regex over it was quadratic). `onCharacter` is called for each character looked
+ * at, for tests to count. `undefined` for anything else: a name not of `[A-Za-z0-9_]`, a value
+ * without both its quotes, a missing or trailing comma, or a name given twice.
+ */
+export function parseQuotedParameters(text: string, onCharacter?: () => void): Map<string, string> | undefined {
   const params = new Map<string, string>();
-  for (const match of header.slice(WECHATPAY_SIGNATURE_TYPE.length + 1).matchAll(/(\w+)="([^"]*)"/g)) {
-    const [, key, value] = match;
-    if (key !== undefined && value !== undefined) params.set(key, value);
+  let state: 'name' | 'nameOrSpace' | 'openQuote' | 'value' | 'commaOrSpace' = 'nameOrSpace';
+  let start = 0;
+  let name = '';
+  for (let i = 0; i < text.length; i += 1) {
+    onCharacter?.();
+    const code = text.charCodeAt(i);
+    switch (state) {
+      case 'nameOrSpace':
+        if (code === SPACE) break;
+        if (!isNameCharacter(code)) return undefined;
+        start = i;
+        state = 'name';
+        break;
+      case 'name':
+        if (isNameCharacter(code)) break;
+        if (code !== EQUALS) return undefined;
+        name = text.slice(start, i);
+        state = 'openQuote';
+        break;
+      case 'openQuote':
+        if (code !== QUOTE) return undefined;
+        start = i + 1;
+        state = 'value';
+        break;
+      case 'value':
+        if (code !== QUOTE) break;
+        if (params.has(name)) return undefined;
+        params.set(name, text.slice(start, i));
+        state = 'commaOrSpace';
+        break;
+      case 'commaOrSpace':
+        if (code === SPACE) break;
+        if (code !== COMMA) return undefined;
+        state = 'nameOrSpace';
+        break;
+    }
   }
+  return state === 'commaOrSpace' ? params : undefined;
+}
+
+/**
+ * Reads an `Authorization` header; `undefined` unless it has the scheme and all five parameters.
+ * A header longer than {@link WECHATPAY_AUTHORIZATION_MAX_LENGTH} is refused before it is parsed.
+ */
+export function parseWechatpayAuthorization(
+  header: string | undefined,
+  onCharacter?: () => void,
+): WechatpayAuthorization | undefined {
+  if (header === undefined || header.length > WECHATPAY_AUTHORIZATION_MAX_LENGTH) return undefined;
+  if (!header.startsWith(`${WECHATPAY_SIGNATURE_TYPE} `)) return undefined;
+  const params = parseQuotedParameters(header.slice(WECHATPAY_SIGNATURE_TYPE.length + 1), onCharacter);
+  if (params === undefined) return undefined;
   const mchid = params.get('mchid');
   const nonce = params.get('nonce_str');
   const timestamp = params.get('timestamp');
@@ -131,9 +205,10 @@ export function wechatpayKeysOf(platformKeys: Keyring['wechatpay']['platformKeys
 
 /**
  * Checks a WeChat Pay signature (`Wechatpay-*` headers, lower-cased names) over the raw body.
- * Answers `undefined` when it holds, else why not: `missing_signature`, `unsupported_sign_type`,
- * `unknown_serial` (fail closed: no key with that serial), `bad_signature`, `stale_timestamp`
- * (more than {@link WECHATPAY_TIMESTAMP_TOLERANCE_SECONDS} from `now`).
+ * Answers `undefined` when it holds, else why not: `missing_signature`, `oversized_header` (longer
+ * than {@link WECHATPAY_HEADER_MAX_LENGTH}), `unsupported_sign_type`, `unknown_serial` (fail
+ * closed: no key with that serial), `bad_signature`, `stale_timestamp` (more than
+ * {@link WECHATPAY_TIMESTAMP_TOLERANCE_SECONDS} from `now`).
  */
 export function checkWechatpaySignature(
   headers: Readonly<Record<string, string | undefined>>,
@@ -147,6 +222,9 @@ export function checkWechatpaySignature(
   const nonce = headers['wechatpay-nonce'];
   const signatureType = headers['wechatpay-signature-type'];
   if (!serial || !signature || !timestamp || !nonce) return 'missing_signature';
+  if ([serial, signature, timestamp, nonce, signatureType ?? ''].some((v) => v.length > WECHATPAY_HEADER_MAX_LENGTH)) {
+    return 'oversized_header';
+  }
   if (signatureType !== undefined && signatureType !== WECHATPAY_SIGNATURE_TYPE) return 'unsupported_sign_type';
   const key = keys.get(serial);
   if (key === undefined) return 'unknown_serial';
@@ -581,9 +659,12 @@ export function createWechatPayAdapter(options: WechatPayAdapterOptions): Channe
       return { status: 204, contentType: 'text/plain', body: '' };
     },
 
-    /** HTTP 400 `{"code":"FAIL","message":...}`: WeChat Pay resends on its schedule. */
-    ackFailure(reason: string): ChannelAck {
-      return { status: 400, contentType: 'application/json', body: JSON.stringify({ code: 'FAIL', message: reason }) };
+    /**
+     * HTTP 400 `{"code":"FAIL","message":"失败"}`: WeChat Pay resends on its schedule. The same
+     * answer whatever the reason, which stays in our records: the caller may be anyone.
+     */
+    ackFailure(_reason: string): ChannelAck {
+      return { status: 400, contentType: 'application/json', body: FAILURE_ACK_BODY };
     },
   };
 }

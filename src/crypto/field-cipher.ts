@@ -26,6 +26,19 @@ export class FieldCipher {
     return `${PREFIX}:${this.activeKeyId}:${sealed.toString('base64')}`;
   }
 
+  /** Whether `value` has the form this cipher writes (`enc:v1:...`). */
+  static isEncrypted(value: string): boolean {
+    return value.startsWith(`${PREFIX}:`);
+  }
+
+  /**
+   * The plaintext of a field that may have been written before it was encrypted: what this cipher
+   * wrote is decrypted (and throws like {@link decrypt}); anything else is returned as it is.
+   */
+  decryptOrPlain(stored: string): string {
+    return FieldCipher.isEncrypted(stored) ? this.decrypt(stored) : stored;
+  }
+
   decrypt(stored: string): string {
     const [enc, version, keyId, data] = stored.split(':');
     if (`${enc}:${version}` !== PREFIX || keyId === undefined || data === undefined) {

@@ -8,8 +8,10 @@ import { z } from 'zod';
  * In development and tests the file is generated on first run; in production it is mounted from
  * the secret store. Private keys are PEM (PKCS#8), public keys PEM (SPKI).
  *
- * The `*ChannelPrivateKey` entries exist only for the sandbox, which plays the provider: a real
- * deployment holds only the providers' public keys.
+ * The channels' own private keys (`alipay.alipayPrivateKey`, `wechatpay.platformKeys[].privateKey`)
+ * exist only for the sandbox, which plays the provider: a real deployment holds only the
+ * providers' public keys, and a keyring that carries them is refused with the sandbox off. Each
+ * process keeps only the keys it uses ({@link narrowKeyring}).
  */
 const pem = z.string().startsWith('-----BEGIN');
 const keyringSchema = z.object({
@@ -206,11 +208,92 @@ export function loadKeyring(path: string): Keyring {
   return parsed.data;
 }
 
+/** Where a keyring carries the channel simulators' private keys, as JSON paths (never the values). */
+export function channelPrivateKeysIn(keyring: Keyring): string[] {
+  return [
+    ...(keyring.alipay.alipayPrivateKey === undefined ? [] : ['alipay.alipayPrivateKey']),
+    ...keyring.wechatpay.platformKeys.flatMap((k, i) =>
+      k.privateKey === undefined ? [] : [`wechatpay.platformKeys[${i}].privateKey`],
+    ),
+  ];
+}
+
+/** The process a keyring is loaded for: each keeps only the keys its own work uses. */
+export type KeyringRole = 'api' | 'worker';
+
+type KeyringConfig = { KEYS_DIR: string; SANDBOX_ENABLED: boolean };
+
+/**
+ * What the worker holds: the merchant keys it calls the channels with, the voucher and webhook
+ * signing keys, the codec keys, the workflow message key and the at-rest keys. Never the channel
+ * simulators' private keys (the simulators run in the API) nor the payment id key (only the API
+ * names payments).
+ */
+export type WorkerKeyring = Omit<CompleteKeyring, 'paymentIdKey'>;
+
+function withoutChannelPrivateKeys<K extends Keyring>(keyring: K): K {
+  const { alipayPrivateKey: _alipayPrivateKey, ...alipay } = keyring.alipay;
+  const platformKeys = keyring.wechatpay.platformKeys.map(({ serial, publicKey }) => ({ serial, publicKey }));
+  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys } };
+}
+
+function withoutVoucherPrivateKeys<K extends Keyring>(keyring: K): K {
+  const keys = keyring.vouchers.keys.map(({ keyId, createdAt, publicKey }) => ({ keyId, createdAt, publicKey }));
+  return { ...keyring, vouchers: { ...keyring.vouchers, keys } };
+}
+
+/**
+ * The part of a complete keyring that `role` uses, so a process that leaks its memory leaks only
+ * its own keys:
+ * - `api` verifies what comes in (channel notifications with the providers' public keys and the
+ *   WeChat Pay API v3 key, vouchers with their public keys), decodes histories and serves the codec,
+ *   seals workflow messages, names payments and encrypts at rest. It never signs a voucher, so it
+ *   holds no voucher private key. With the sandbox on it also holds the simulators' channel private
+ *   keys, since the simulators run in it. (It keeps the webhook secret, which only the sandbox's
+ *   platform stub uses, and the merchant private keys, which its channel adapters are built with.)
+ * - `worker`: see {@link WorkerKeyring}.
+ */
+export function narrowKeyring(
+  keyring: CompleteKeyring,
+  role: 'api',
+  config: Pick<KeyringConfig, 'SANDBOX_ENABLED'>,
+): CompleteKeyring;
+export function narrowKeyring(
+  keyring: CompleteKeyring,
+  role: 'worker',
+  config: Pick<KeyringConfig, 'SANDBOX_ENABLED'>,
+): WorkerKeyring;
+export function narrowKeyring(
+  keyring: CompleteKeyring,
+  role: KeyringRole,
+  config: Pick<KeyringConfig, 'SANDBOX_ENABLED'>,
+): CompleteKeyring | WorkerKeyring {
+  if (role === 'api') {
+    const api = withoutVoucherPrivateKeys(keyring);
+    return config.SANDBOX_ENABLED ? api : withoutChannelPrivateKeys(api);
+  }
+  const { paymentIdKey: _paymentIdKey, ...worker } = withoutChannelPrivateKeys(keyring);
+  return worker;
+}
+
 /**
  * The keyring for a process: generated on first run when the sandbox is on (development,
- * tests, demos); otherwise it must already exist at `KEYS_DIR/keyring.json`.
+ * tests, demos); otherwise it must already exist at `KEYS_DIR/keyring.json`, and must not carry
+ * the channel simulators' private keys (with them anyone can forge a channel's notifications).
+ * Given a `role`, only the keys that process uses (see {@link narrowKeyring}); without one, every
+ * key, for the operator's tools.
  */
-export function keyringFor(config: { KEYS_DIR: string; SANDBOX_ENABLED: boolean }): CompleteKeyring {
+export function keyringFor(config: KeyringConfig): CompleteKeyring;
+export function keyringFor(config: KeyringConfig, role: 'api'): CompleteKeyring;
+export function keyringFor(config: KeyringConfig, role: 'worker'): WorkerKeyring;
+export function keyringFor(config: KeyringConfig, role?: KeyringRole): CompleteKeyring | WorkerKeyring {
+  const keyring = completeKeyringFor(config);
+  if (role === 'api') return narrowKeyring(keyring, role, config);
+  if (role === 'worker') return narrowKeyring(keyring, role, config);
+  return keyring;
+}
+
+function completeKeyringFor(config: KeyringConfig): CompleteKeyring {
   if (config.SANDBOX_ENABLED) {
     const { keyring } = loadOrCreateKeyring(config.KEYS_DIR);
     // A keyring from before a key existed: every process of this install shares one extra file.
@@ -228,6 +311,15 @@ export function keyringFor(config: { KEYS_DIR: string; SANDBOX_ENABLED: boolean 
     throw new Error(`no keyring at ${path} (KEYS_DIR): mount the production keyring.json there, or enable the sandbox`);
   }
   const keyring = loadKeyring(path);
+  const simulatorKeys = channelPrivateKeysIn(keyring);
+  if (simulatorKeys.length > 0) {
+    throw new Error(
+      `keyring ${path} carries the channel simulators' private keys (${simulatorKeys.join(', ')}): with the sandbox ` +
+        "off (SANDBOX_ENABLED=false) a keyring holds only the providers' public keys, since these let anyone forge " +
+        "a channel's notifications. Remove them from keyring.json (a development keyring has them; a production " +
+        'one never does), or enable the sandbox',
+    );
+  }
   const { workflowMessageKey, paymentIdKey } = keyring;
   if (!workflowMessageKey || !paymentIdKey) {
     const missing = Object.keys(LATE_KEYS).filter((name) => !keyring[name as LateKey]);

@@ -13,7 +13,9 @@ import { provisionServers } from '../provision/index.js';
 import { say, withProgress, type ManagedProcess } from '../provision/processes.js';
 import { loadProvisionSettings } from '../provision/settings.js';
 import { devAdminBannerRow, ensureDevAdmin } from '../staff/dev-admin.js';
+import { keyringPath } from '../crypto/keyring.js';
 import { cachedWorkflowBundle } from '../worker/workflow-bundle.js';
+import { loadOrCreateSandboxControlToken, sandboxControlTokenPath } from '../sandbox/control-token.js';
 
 /** Development only: the `dev-admin` staff token (created when there is no staff), for the banner. */
 async function devStaffToken(mongodbUri: string, keysDir: string, apiUrl: string, timeoutMs: number): Promise<string> {
@@ -30,11 +32,20 @@ async function devStaffToken(mongodbUri: string, keysDir: string, apiUrl: string
   }
 }
 
+/** The `Sandbox token` row of the banner: where the control API's bearer token is. */
+function sandboxTokenRow(configured: string | undefined, keysDir: string): string {
+  if (configured) return 'SANDBOX_CONTROL_TOKEN  (send it as `Authorization: Bearer <token>` to /sandbox/v1)';
+  loadOrCreateSandboxControlToken(keysDir);
+  const path = sandboxControlTokenPath(keysDir);
+  return `${path}  (development token; send it to /sandbox/v1 as \`-H "Authorization: Bearer $(cat ${path})"\`)`;
+}
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const settings = loadProvisionSettings('dev');
   const config = loadConfig();
-  // The Web UI decrypts history through the API's codec server (loopback callers need no token).
+  // The Web UI decrypts history through the API's codec server. Its endpoint URL carries nothing
+  // secret: the UI cannot send the codec token, so a browser starts a session at `/codec/session`.
   const codecEndpoint = `${config.PUBLIC_BASE_URL}/codec`;
   const servers = await provisionServers({ ...settings, uiCodecEndpoint: codecEndpoint });
   const children: ManagedProcess[] = [];
@@ -61,6 +72,12 @@ async function main(): Promise<void> {
       MONGODB_URI: mongodbUri,
       WORKFLOW_BUNDLE_PATH: bundle.path,
       KEYS_DIR: process.env.KEYS_DIR ?? join(settings.dataDir, 'keys'),
+      // The codec server admits the Web UI this run serves, on whatever port it listens.
+      ...(process.env.CODEC_CORS_ORIGINS || !servers.temporal.uiUrl
+        ? {}
+        : {
+            CODEC_CORS_ORIGINS: `${servers.temporal.uiUrl},${servers.temporal.uiUrl.replace('127.0.0.1', 'localhost')}`,
+          }),
     };
     children.push(startService('worker', 'src/worker/main.ts', env));
     children.push(startService('api', 'src/api/main.ts', env));
@@ -76,12 +93,17 @@ async function main(): Promise<void> {
       ...(config.SANDBOX_ENABLED
         ? ([
             ['Sandbox', `${apiUrl}/sandbox/v1  (pay, outages, platform refusals; cashier pages behind each payUrl)`],
+            ['Sandbox token', sandboxTokenRow(config.SANDBOX_CONTROL_TOKEN, env.KEYS_DIR as string)],
             ['Platform stub', `${config.PLATFORM_WEBHOOK_URL ?? ''}  (receives the signed webhooks)`],
           ] as [string, string][])
         : []),
       ['Temporal', `${servers.temporal.address}  [${servers.temporal.source}]`],
       ['Temporal Web UI', servers.temporal.uiUrl ?? '(not served by this Temporal)'],
-      ['Codec server', `${codecEndpoint}  (the Web UI decrypts workflow history through it)`],
+      [
+        'Codec server',
+        `${codecEndpoint}  (token: codecServerToken in ${keyringPath(env.KEYS_DIR as string)}; the CLI sends it with ` +
+          `\`--codec-auth "Bearer <token>"\`; for the Web UI, enter it once at ${codecEndpoint}/session)`,
+      ],
       ['MongoDB', `${mongodbUri.replace(/\/\/[^@/]*@/, '//***@')}  [${servers.mongo.source}]`],
       [
         'Platform key',

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import type { Types } from 'mongoose';
 import type {
   ChannelAck,
   ChannelAdapter,
@@ -9,6 +11,7 @@ import type {
 import type { Config } from '../config.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
+import { REJECTED_BODY_PREFIX_BYTES, type CallbackDocument } from '../db/models/callback.js';
 import { channelOrderKey } from '../db/models/channel-order.js';
 import type { Logger } from '../logger.js';
 import type { MessageSealer } from '../temporal/message-seal.js';
@@ -25,7 +28,7 @@ export interface NotificationDeps {
   client: Client;
   models: Models;
   logger: Logger;
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>;
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'CALLBACK_REJECTED_RETENTION_DAYS'>;
   channels: Record<PaymentChannel, ChannelAdapter>;
   /** Our app id at each channel: a notification for another app is not ours. */
   appIds: Record<PaymentChannel, string>;
@@ -38,8 +41,9 @@ export interface NotificationDeps {
 }
 
 /**
- * What became of a notification, as its callback record keeps it. `refusal` is what the channel
- * is told when the notification is not acknowledged (it will send it again); acknowledged otherwise.
+ * What became of a notification, as its callback record keeps it. `refusal` is set when the
+ * notification is not acknowledged (the channel will send it again); the channel hears only its
+ * generic failure answer, never the reason.
  */
 export interface NotificationVerdict {
   outcome: NotificationOutcome | 'rejected' | 'error';
@@ -48,7 +52,28 @@ export interface NotificationVerdict {
 }
 
 /** Headers worth keeping with a callback record: the provider's signature envelope, no cookies. */
-const KEPT_HEADERS = /^(content-type|user-agent|wechatpay-.*)$/;
+const KEPT_HEADERS = new Set([
+  'content-type',
+  'user-agent',
+  'wechatpay-serial',
+  'wechatpay-signature',
+  'wechatpay-timestamp',
+  'wechatpay-nonce',
+  'wechatpay-signature-type',
+]);
+/** Each kept header is cut to this many characters: whoever sent it chose its length. */
+const KEPT_HEADER_MAX_LENGTH = 1024;
+/** An `out_trade_no` read from a notification that did not verify is kept only up to this length. */
+const UNVERIFIED_ID_MAX_LENGTH = 64;
+const DAY_MS = 86_400_000;
+
+function keptHeaders(headers: RawCallback['headers']): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (KEPT_HEADERS.has(name) && value !== undefined) kept[name] = value.slice(0, KEPT_HEADER_MAX_LENGTH);
+  }
+  return kept;
+}
 
 const rejected = (reason: string, refusal = reason): NotificationVerdict => ({
   outcome: 'rejected',
@@ -167,11 +192,53 @@ export function createNotificationDelivery({
     }
   }
 
+  /** What a callback record keeps of the body: all of it, encrypted, only once it verified. */
+  function storedBody(body: Buffer, verified: boolean, receivedAt: Date) {
+    const digest = { bodySha256: createHash('sha256').update(body).digest('hex'), bodyBytes: body.length };
+    if (verified) return { ...digest, rawBody: fieldCipher.encrypt(body.toString('utf8')) };
+    return {
+      ...digest,
+      bodyPrefix: fieldCipher.encrypt(body.subarray(0, REJECTED_BODY_PREFIX_BYTES).toString('utf8')),
+      expiresAt: new Date(receivedAt.getTime() + config.CALLBACK_REJECTED_RETENTION_DAYS * DAY_MS),
+    };
+  }
+
+  /**
+   * Temporal answers every delivery of one event (one Update id) with the first one's outcome,
+   * even after the workflow has closed, so resends and replays of an applied event come back
+   * `applied` too. Of the deliveries of one event recorded as applied, only the earliest (by `_id`)
+   * stays so; the later ones become duplicates. Every delivery answered `applied` runs this after
+   * recording it, and only ever demotes records later than one it saw applied, so concurrent ones
+   * settle on the earliest whatever the interleaving.
+   */
+  async function settleApplied(
+    record: Pick<CallbackDocument, 'channel' | 'notificationId' | 'tradeState'> & { _id: Types.ObjectId },
+  ): Promise<'applied' | 'duplicate'> {
+    if (!record.notificationId || !record.tradeState) return 'applied';
+    const event = {
+      channel: record.channel,
+      notificationId: record.notificationId,
+      tradeState: record.tradeState,
+      outcome: 'applied',
+    };
+    const first = await models.callbacks.findOne(event, { _id: 1 }).sort({ _id: 1 }).lean();
+    if (!first) return 'applied';
+    await models.callbacks.updateMany(
+      { ...event, _id: { $gt: first._id } },
+      { $set: { outcome: 'duplicate', reason: 'an earlier delivery of this event was applied' } },
+    );
+    return first._id.equals(record._id) ? 'applied' : 'duplicate';
+  }
+
   return {
     deliverNotification,
     deliverRefundNotification,
 
-    /** A channel's callback, as received: verified, recorded, delivered; the answer is the channel's ack. */
+    /**
+     * A channel's callback, as received: verified, recorded, delivered; the answer is the channel's
+     * ack. A refusal is the channel's generic failure answer whatever the reason, which only the
+     * callback record keeps.
+     */
     async receiveCallback(channel: PaymentChannel, raw: RawCallback): Promise<ChannelAck> {
       const adapter = channels[channel];
       const verification = adapter.verifyNotification(raw);
@@ -180,16 +247,20 @@ export function createNotificationDelivery({
           ? verification.notification
           : verification.refund
         : undefined;
+      const unverifiedTradeNo = verification.ok ? undefined : verification.outTradeNo;
+      const receivedAt = new Date();
       const record = await models.callbacks.create({
         channel,
-        receivedAt: new Date(),
-        rawBody: fieldCipher.encrypt(raw.body.toString('utf8')),
-        headers: Object.fromEntries(
-          Object.entries(raw.headers).filter(([k, v]) => KEPT_HEADERS.test(k) && v !== undefined),
-        ),
+        receivedAt,
+        ...storedBody(raw.body, verification.ok, receivedAt),
+        headers: keptHeaders(raw.headers),
         verified: verification.ok,
         notificationId: verified?.notificationId ?? null,
-        outTradeNo: verified?.outTradeNo ?? (verification.ok ? null : (verification.outTradeNo ?? null)),
+        outTradeNo:
+          verified?.outTradeNo ??
+          (unverifiedTradeNo !== undefined && unverifiedTradeNo.length <= UNVERIFIED_ID_MAX_LENGTH
+            ? unverifiedTradeNo
+            : null),
         tradeState: verification.ok
           ? verification.kind === 'payment'
             ? verification.notification.state
@@ -198,14 +269,25 @@ export function createNotificationDelivery({
         amount: verified?.amount ?? null,
         outcome: 'pending',
       });
-      const { outcome, reason, refusal } = !verification.ok
+      const verdict = !verification.ok
         ? rejected(verification.reason)
         : verification.kind === 'refund'
           ? await deliverRefundNotification(verification.refund)
           : await deliverNotification(verification.notification);
-      await models.callbacks.updateOne({ _id: record._id }, { $set: { outcome, reason } });
+      const { reason, refusal } = verdict;
+      await models.callbacks.updateOne({ _id: record._id }, { $set: { outcome: verdict.outcome, reason } });
+      const outcome = verdict.outcome === 'applied' ? await settleApplied(record) : verdict.outcome;
       logger.info({ channel, callbackId: String(record._id), outcome, reason }, 'channel callback');
       return refusal === undefined ? adapter.ackSuccess() : adapter.ackFailure(refusal);
+    },
+
+    /**
+     * The channel's failure answer, with `status`, for a callback refused before it is read or
+     * recorded (403 from outside the allowed ranges, 429 over the rate limit, 400 for over-long
+     * headers): the channel resends it later.
+     */
+    callbackRefusal(channel: PaymentChannel, status: number): ChannelAck {
+      return { ...channels[channel].ackFailure('refused before reading'), status };
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
 import type { PaymentDocument } from '../db/models/payment.js';
 import type { PaymentView, RefundSummary } from '../../domain/payment.js';
@@ -14,8 +15,12 @@ export async function paymentDocument(models: Models, paymentId: string): Promis
   return doc;
 }
 
-/** The payment as the read model holds it, in the same shape the workflow's query answers. */
-export function viewFromDocument(doc: PaymentDocument): PaymentView {
+/**
+ * The payment as the read model holds it, in the same shape the workflow's query answers. The
+ * failure reason and the timeline details are stored encrypted (they quote free text from outside)
+ * and decrypted here; values written before that are read as they are.
+ */
+export function viewFromDocument(doc: PaymentDocument, fieldCipher: FieldCipher): PaymentView {
   return {
     paymentId: doc.paymentId,
     orderId: doc.orderId,
@@ -42,11 +47,11 @@ export function viewFromDocument(doc: PaymentDocument): PaymentView {
       ...(r.failureReason ? { failureReason: r.failureReason } : {}),
     })),
     payUrl: doc.status === 'awaiting_payment' ? (doc.payUrl ?? null) : null,
-    failureReason: doc.failureReason ?? null,
+    failureReason: doc.failureReason ? fieldCipher.decryptOrPlain(doc.failureReason) : null,
     timeline: doc.timeline.map((t) => ({
       at: t.at.toISOString(),
       event: t.event,
-      ...(t.detail ? { detail: t.detail } : {}),
+      ...(t.detail ? { detail: fieldCipher.decryptOrPlain(t.detail) } : {}),
     })),
   };
 }

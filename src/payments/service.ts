@@ -71,7 +71,7 @@ function openedPayment(view: PaymentView) {
  * (staff.ts).
  */
 export function createPaymentService(deps: PaymentServiceDeps) {
-  const { client, models, config, channels, enabledChannels, paymentIdKey } = deps;
+  const { client, models, config, channels, enabledChannels, paymentIdKey, fieldCipher } = deps;
   const attention: NonNullable<PaymentWorkflowInput['attention']> = {
     channelUnreachableAfterMs: config.ATTENTION_CHANNEL_AFTER_SECONDS * 1000,
     webhookFailingAfterMs: config.ATTENTION_WEBHOOK_AFTER_SECONDS * 1000,
@@ -83,11 +83,20 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     return (await models.payments.exists({ _id: legacy })) ? legacy : paymentIdForOrder(orderId, paymentIdKey);
   }
 
-  function startOperation(paymentId: string, request: PaymentRequest, fingerprint: string) {
+  function startOperation(paymentId: string, request: PaymentRequest, fingerprint: string, createdByKeyId: string) {
     return new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
       workflowId: paymentId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [{ paymentId, request, requestFingerprint: fingerprint, acceptedAt: new Date().toISOString(), attention }],
+      args: [
+        {
+          paymentId,
+          request,
+          requestFingerprint: fingerprint,
+          acceptedAt: new Date().toISOString(),
+          createdByKeyId,
+          attention,
+        },
+      ],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       staticSummary: `Order ${request.orderId}: ${request.amount} ${request.currency}${request.channel ? ` by ${request.channel}` : ''}`,
@@ -107,9 +116,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
 
     /**
      * Opens the order's payment, or answers the one it has: `created` only for the request that
-     * opened it. A retried request answers the same payment, even after its workflow closed.
+     * opened it. A retried request answers the same payment, even after its workflow closed, whichever
+     * of the platform's keys signed it; the payment records the key id that opened it (`createdByKeyId`).
      */
-    async open(request: PaymentRequest) {
+    async open(request: PaymentRequest, keyId: string) {
       if (rankChannels(channels, enabledChannels, request).length === 0) throw noChannelAvailable(request);
       const paymentId = await paymentIdOf(request.orderId);
       const fingerprint = requestFingerprint(request);
@@ -117,7 +127,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       try {
         result = await client.workflow.executeUpdateWithStart(openPaymentUpdate, {
           args: [{ requestFingerprint: fingerprint }],
-          startWorkflowOperation: startOperation(paymentId, request, fingerprint),
+          startWorkflowOperation: startOperation(paymentId, request, fingerprint, keyId),
         });
       } catch (err) {
         const failure = workflowFailure(err);
@@ -129,7 +139,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const doc = await models.payments.findOne({ _id: paymentId }).lean<PaymentDocument>();
         if (!doc) throw err;
         if (doc.requestFingerprint !== fingerprint) throw orderConflict(request.orderId);
-        result = { created: false, payment: viewFromDocument(doc) };
+        result = { created: false, payment: viewFromDocument(doc, fieldCipher) };
       }
       if (result.payment.status === 'failed') throw notOpened(result.payment);
       return { created: result.created, payment: openedPayment(result.payment) };
@@ -146,7 +156,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const failure = workflowFailure(err);
         if (failure.kind !== 'closed' || !failure.noRun) throw err;
       }
-      return publicPaymentView(viewFromDocument(await paymentDocument(models, paymentId)));
+      return publicPaymentView(viewFromDocument(await paymentDocument(models, paymentId), fieldCipher));
     },
 
     /** Cancels a payment nobody has paid; a repeated cancel answers like the first one did. */
@@ -168,7 +178,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         }
       }
       const doc = await paymentDocument(models, paymentId);
-      if (doc.status === 'canceled') return viewFromDocument(doc);
+      if (doc.status === 'canceled') return viewFromDocument(doc, fieldCipher);
       throw notCancelable(paymentId, doc.status);
     },
   };

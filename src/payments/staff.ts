@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
+import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
 import type { PaymentDocument } from '../db/models/payment.js';
 import { listAudit, recordAudit } from '../staff/audit.js';
@@ -14,6 +15,8 @@ import type { StaffIdentity } from './refunds.js';
 export interface StaffOperationsDeps {
   client: Client;
   models: Models;
+  /** Opens the read model's encrypted fields (timeline details). */
+  fieldCipher: FieldCipher;
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>;
 }
 
@@ -51,7 +54,7 @@ const LAST_EVENT: Partial<Record<PaymentStatus, WebhookEventType>> = {
  * src/payments/service.ts). Reads come from the read model; a resend runs in a workflow of its own
  * and is audited here.
  */
-export function createStaffOperations({ client, models, config }: StaffOperationsDeps) {
+export function createStaffOperations({ client, models, config, fieldCipher }: StaffOperationsDeps) {
   return {
     /** A page of payments by id, with whether each needs people. */
     async listPayments(filter: PaymentListFilter) {
@@ -66,7 +69,7 @@ export function createStaffOperations({ client, models, config }: StaffOperation
       const page = wanted.slice(0, filter.limit);
       return {
         payments: page.map((doc) => ({
-          ...publicPaymentView(viewFromDocument(doc)),
+          ...publicPaymentView(viewFromDocument(doc, fieldCipher)),
           timeline: undefined,
           needsAttention: needsAttention(doc),
         })),
@@ -74,12 +77,16 @@ export function createStaffOperations({ client, models, config }: StaffOperation
       };
     },
 
-    /** A payment with its audit trail. */
+    /** A payment with its audit trail and the platform key that opened it. */
     async paymentDetail(paymentId: string) {
       const doc = await paymentDocument(models, paymentId);
       const audit = await listAudit(models, { paymentId: doc.paymentId, limit: 200 });
       return {
-        payment: { ...publicPaymentView(viewFromDocument(doc)), needsAttention: needsAttention(doc) },
+        payment: {
+          ...publicPaymentView(viewFromDocument(doc, fieldCipher)),
+          needsAttention: needsAttention(doc),
+          createdByKeyId: doc.createdByKeyId ?? null,
+        },
         audit: audit.map((e) => ({ ...e, at: e.at.toISOString() })),
       };
     },
@@ -89,7 +96,7 @@ export function createStaffOperations({ client, models, config }: StaffOperation
       const doc = await paymentDocument(models, paymentId);
       const type = LAST_EVENT[doc.status];
       if (!type) throw nothingToDo(`Payment ${doc.paymentId} is ${doc.status}: it has sent no final webhook yet.`);
-      const view = publicPaymentView(viewFromDocument(doc));
+      const view = publicPaymentView(viewFromDocument(doc, fieldCipher));
       const event: WebhookEvent = {
         id: `evt_${doc.paymentId}_${type.replace('payment.', '')}`,
         type,

@@ -16,7 +16,9 @@ export interface ProvisionedMongo {
   stop(): Promise<void>;
 }
 
+/** Every server started here listens on loopback only, and none asks for credentials. */
 const HOST = '127.0.0.1';
+const NO_AUTH = 'loopback only, no authentication: a local development server, not a production setup';
 const FERRETDB_SOURCE = join(PROJECT_ROOT, 'src/provision/ferretdb');
 
 async function mongoAnswers(uri: string): Promise<void> {
@@ -75,9 +77,9 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
   if (mongod) {
     const dbPath = join(settings.dataDir, 'mongod');
     if (!settings.persistent) rmSync(dbPath, { recursive: true, force: true });
-    mkdirSync(dbPath, { recursive: true });
+    mkdirSync(dbPath, { recursive: true, mode: 0o700 });
     const logFile = join(settings.dataDir, 'logs', 'mongod.log');
-    say(`MongoDB: starting mongod from PATH (${mongod}), data ${dbPath}; log ${logFile}`);
+    say(`MongoDB: starting mongod from PATH (${mongod}), data ${dbPath}, ${NO_AUTH}; log ${logFile}`);
     const server = startProcess(
       'mongod',
       mongod,
@@ -85,7 +87,7 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
       { logFile },
     );
     await waitFor('mongod', server.exited, logFile);
-    return { uri, source: `mongod on PATH (${mongod})`, stop: () => server.stop() };
+    return { uri, source: `mongod on PATH (${mongod}); ${NO_AUTH}`, stop: () => server.stop() };
   }
 
   const memory = await tryMemoryServer(settings);
@@ -95,12 +97,14 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
   const dataDir = join(settings.dataDir, 'ferretdb');
   if (!settings.persistent) rmSync(dataDir, { recursive: true, force: true });
   const logFile = join(settings.dataDir, 'logs', 'ferretdb.log');
-  say(`MongoDB: starting FerretDB v1.24 over SQLite (${dataDir}); log ${logFile}`);
+  // FerretDB v1.24's embeddable package offers no authentication (its SCRAM support is internal and
+  // experimental): the loopback address is the only gate, so it must never listen anywhere else.
+  say(`MongoDB: starting FerretDB v1.24 over SQLite (${dataDir}), ${NO_AUTH}; log ${logFile}`);
   const server = startProcess('ferretdb', binary, ['-listen', `${HOST}:${settings.mongodbPort}`, '-dir', dataDir], {
     logFile,
   });
   await waitFor('FerretDB', server.exited, logFile);
-  return { uri, source: `FerretDB v1.24.2 embedded (${binary})`, stop: () => server.stop() };
+  return { uri, source: `FerretDB v1.24.2 embedded (${binary}); ${NO_AUTH}`, stop: () => server.stop() };
 }
 
 /**
@@ -127,7 +131,7 @@ async function tryMemoryServer(settings: ProvisionSettings): Promise<Provisioned
     return undefined;
   }
   const dbPath = join(settings.dataDir, 'mongodb-memory');
-  mkdirSync(dbPath, { recursive: true });
+  mkdirSync(dbPath, { recursive: true, mode: 0o700 });
   try {
     const server = await withProgress('MongoDB: starting mongodb-memory-server (downloads mongod once)', () =>
       MongoMemoryServer.create({
@@ -136,7 +140,7 @@ async function tryMemoryServer(settings: ProvisionSettings): Promise<Provisioned
     );
     return {
       uri: `mongodb://${HOST}:${settings.mongodbPort}`,
-      source: 'mongodb-memory-server',
+      source: `mongodb-memory-server; ${NO_AUTH}`,
       stop: async () => {
         await server.stop({ doCleanup: false });
       },

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import { withPrivateUmask } from './private-files.js';
 
 /** A line of provisioning progress, so a person starting the system sees each choice. */
 export function say(message: string): void {
@@ -19,7 +20,17 @@ export interface ManagedProcess {
   exited: Promise<never>;
 }
 
-/** Spawns `command` with its output appended to `logFile`, or shared with ours when there is none. */
+const running = new Set<ManagedProcess>();
+
+/** The processes `startProcess` started in this process that are still running (the benchmark reads their CPU time). */
+export function runningProcesses(): ManagedProcess[] {
+  return [...running];
+}
+
+/**
+ * Spawns `command` with its output appended to `logFile`, or shared with ours when there is none.
+ * The child runs with a private umask and the log file is the owner's only (see private-files.ts).
+ */
 export function startProcess(
   name: string,
   command: string,
@@ -27,14 +38,16 @@ export function startProcess(
   options: { logFile?: string; env?: NodeJS.ProcessEnv; cwd?: string },
 ): ManagedProcess {
   const { logFile } = options;
-  const child = spawn(command, args, {
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    stdio: logFile ? ['ignore', 'pipe', 'pipe'] : 'inherit',
-  });
+  const child = withPrivateUmask(() =>
+    spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: logFile ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    }),
+  );
   if (logFile) {
-    mkdirSync(dirname(logFile), { recursive: true });
-    const log = createWriteStream(logFile, { flags: 'a' });
+    mkdirSync(dirname(logFile), { recursive: true, mode: 0o700 });
+    const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
   }
@@ -50,7 +63,7 @@ export function startProcess(
     );
   });
   exited.catch(() => undefined);
-  return {
+  const managed: ManagedProcess = {
     name,
     child,
     logFile: logFile ?? 'stdout',
@@ -63,6 +76,9 @@ export function startProcess(
       clearTimeout(timer);
     },
   };
+  running.add(managed);
+  void exit.then(() => running.delete(managed));
+  return managed;
 }
 
 /** The path of `command` on PATH, or undefined when there is none. */

@@ -25,6 +25,7 @@ const settingsSchema = z.object({
   MONGODB_PORT: port.optional(),
   PAYMENTS_DATA_DIR: z.string().min(1).default('.data'),
   PAYMENTS_CACHE_DIR: z.string().min(1).default('.cache'),
+  KEYS_DIR: z.string().min(1).optional(),
   STARTUP_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3_600).default(120),
 });
 
@@ -43,7 +44,10 @@ export interface ProvisionSettings {
   mongodbPort: number;
   /** Keeps data between runs (dev) or starts clean every run (test). */
   persistent: boolean;
+  /** This profile's data (server files, logs, the default keys folder): private to its owner. */
   dataDir: string;
+  /** `KEYS_DIR` when it is set (else the keys live under `dataDir`): kept private too. */
+  keysDir: string | undefined;
   cacheDir: string;
   startupTimeoutMs: number;
   /** Where a started dev server's Web UI sends payloads to decode (the API's codec server). */
@@ -71,6 +75,8 @@ export function loadProvisionSettings(profile: Profile, env: NodeJS.ProcessEnv =
     mongodbPort: raw.MONGODB_PORT ?? ports.mongodb,
     persistent: profile === 'dev',
     dataDir: join(abs(raw.PAYMENTS_DATA_DIR), profile),
+    // The services resolve KEYS_DIR against their working folder, which is ours.
+    keysDir: raw.KEYS_DIR === undefined ? undefined : resolve(raw.KEYS_DIR),
     cacheDir: abs(raw.PAYMENTS_CACHE_DIR),
     startupTimeoutMs: raw.STARTUP_TIMEOUT_SECONDS * 1000,
   };

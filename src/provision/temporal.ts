@@ -149,7 +149,7 @@ export async function provisionTemporal(settings: ProvisionSettings): Promise<Pr
   const cli = await findCli(settings);
   if (!cli) return startWithSdkDownload(settings, address, uiUrl);
 
-  mkdirSync(settings.dataDir, { recursive: true });
+  mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const args = [
     'server',
     'start-dev',
@@ -209,7 +209,7 @@ async function startWithSdkDownload(
 ): Promise<ProvisionedTemporal> {
   say('Temporal: falling back to the SDK-managed dev server download (needs internet)');
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
-  mkdirSync(settings.dataDir, { recursive: true });
+  mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const env = await withProgress('Temporal: downloading and starting the SDK dev server', () =>
     TestWorkflowEnvironment.createLocal({
       server: {

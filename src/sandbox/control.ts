@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { jsonBody } from '../api/body.js';
 import { ApiError } from '../api/errors.js';
 import { parseOrThrow } from '../api/validation.js';
 import type { Models } from '../db/connect.js';
@@ -7,6 +8,7 @@ import { channelOrderKey } from '../db/models/channel-order.js';
 import { PAYMENT_ID_PATTERN } from '../payments/identity.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../domain/payment.js';
 import { CashierRefusedError } from './channels/index.js';
+import { requireSandboxControlToken } from './control-token.js';
 import { DEFAULT_REFUND_BEHAVIOUR, SandboxNotFoundError, type ChannelSimulator } from './channels/types.js';
 import type { PlatformStub } from './platform.js';
 
@@ -32,18 +34,24 @@ const platformOutageSchema = refuseSchema.extend({ enabled: z.boolean() });
 /**
  * The sandbox control API (`/sandbox/v1`), for tests and demos: act as the payer at the channel,
  * break a channel, choose how its refunds end, make the platform stub refuse an order, and read
- * what the platform received.
+ * what the platform received. Every route takes `Authorization: Bearer <controlToken>` (401
+ * otherwise, before the body is read), then a JSON body of at most `bodyLimitBytes`.
  */
 export function sandboxControlRoutes({
   models,
   simulators,
   platform,
+  controlToken,
+  bodyLimitBytes,
 }: {
   models: Models;
   simulators: Record<PaymentChannel, ChannelSimulator>;
   platform: PlatformStub;
+  controlToken: string;
+  bodyLimitBytes: number;
 }): Router {
   const router = Router();
+  router.use(requireSandboxControlToken(controlToken), ...jsonBody(bodyLimitBytes));
 
   router.post('/payments/:paymentId/pay', async (req, res) => {
     const { paymentId } = req.params;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import express, { Router } from 'express';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../db/errors.js';
@@ -12,7 +13,8 @@ interface PlatformEvent {
   /** How many times this event arrived (the sender retries; the platform deduplicates by id). */
   deliveries: number;
   receivedAt: Date;
-  body: string;
+  /** SHA-256 of the body as received (hex): enough to tell deliveries apart, none of their content. */
+  bodySha256: string;
 }
 
 interface Refusal {
@@ -28,7 +30,7 @@ const eventSchema = new Schema<PlatformEvent>(
     paymentId: { type: String, required: true },
     deliveries: { type: Number, required: true },
     receivedAt: { type: Date, required: true },
-    body: { type: String, required: true },
+    bodySha256: { type: String, required: true },
   },
   { collection: 'sandbox_platform_events' },
 );
@@ -54,14 +56,16 @@ export interface PlatformStub {
   refuse(orderId: string): Promise<void>;
   /** While enabled, every webhook about `orderId` is answered 503 and not recorded. */
   setOutage(orderId: string, enabled: boolean): Promise<void>;
-  events(orderId: string): Promise<Omit<PlatformEvent, 'body'>[]>;
+  events(orderId: string): Promise<Omit<PlatformEvent, 'bodySha256'>[]>;
 }
 
 /**
  * The built-in stand-in for a course platform (the default `PLATFORM_WEBHOOK_URL` in
  * development). It checks every webhook's signature, keeps each event once by id, and answers
  * `payment.succeeded` with 2xx (course access granted) unless the order was marked refused, in
- * which case it answers 409 as a platform that cannot fulfil would.
+ * which case it answers 409 as a platform that cannot fulfil would. It keeps what it needs to show
+ * (`GET /sandbox/v1/platform/events`) and a digest of each body, never the body: it carries the
+ * payment's data.
  */
 export async function createPlatformStub(connection: Connection, webhookSecret: string): Promise<PlatformStub> {
   const events = modelOn<Model<PlatformEvent>>(connection, 'SandboxPlatformEvent', eventSchema);
@@ -94,7 +98,7 @@ export async function createPlatformStub(connection: Connection, webhookSecret: 
         paymentId: event.data.paymentId,
         deliveries: 1,
         receivedAt: new Date(),
-        body: body.toString('utf8'),
+        bodySha256: createHash('sha256').update(body).digest('hex'),
       });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
@@ -131,7 +135,7 @@ export async function createPlatformStub(connection: Connection, webhookSecret: 
       }
     },
     async events(orderId) {
-      const docs = await events.find({ orderId }, { body: 0, _id: 0, __v: 0 }).sort({ receivedAt: 1 }).lean();
+      const docs = await events.find({ orderId }, { bodySha256: 0, _id: 0, __v: 0 }).sort({ receivedAt: 1 }).lean();
       return docs.map(({ eventId, type, orderId: o, paymentId, deliveries, receivedAt }) => ({
         eventId,
         type,

@@ -2,7 +2,7 @@ import type { ActivityDeps } from '../../activities/index.js';
 import { createChannelAdapters } from '../channels/index.js';
 import type { Config } from '../config.js';
 import { FieldCipher } from '../crypto/field-cipher.js';
-import type { Keyring } from '../crypto/keyring.js';
+import type { WorkerKeyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
 import { MessageSealer } from '../temporal/message-seal.js';
 import type { PaymentChannel } from '../../domain/payment.js';
@@ -13,7 +13,7 @@ export function enabledChannels(config: Pick<Config, 'CHANNELS_ENABLED'>): Payme
 }
 
 /** Everything the activities need, built once per worker process. */
-export function buildActivityDeps(config: Config, models: Models, keyring: Keyring): ActivityDeps {
+export function buildActivityDeps(config: Config, models: Models, keyring: WorkerKeyring): ActivityDeps {
   if (!config.PLATFORM_WEBHOOK_URL) throw new Error('PLATFORM_WEBHOOK_URL is not set');
   return {
     models,

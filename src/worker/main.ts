@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
   installTemporalRuntime(logger);
+  const keyring = keyringFor(config, 'worker');
   const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch(
     (err: unknown) => {
       throw new Error(
@@ -29,7 +30,6 @@ async function main(): Promise<void> {
     },
   );
 
-  const keyring = keyringFor(config);
   const admin = await connectTemporalClient(config, dataConverterFor(keyring));
   try {
     const added = await ensureSearchAttributes(admin.connection, config.TEMPORAL_NAMESPACE);

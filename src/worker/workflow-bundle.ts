@@ -3,13 +3,19 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../temporal/codec.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows/index.ts');
 
 /** Builds the workflow bundle (webpack) once; workers then load it without bundling. */
 export async function buildWorkflowBundle(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    // Failures the workflow code raises are encoded like the worker's own (src/temporal/codec.ts).
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietBundlerLogger,
+  });
   return code;
 }
 
@@ -32,6 +38,7 @@ export async function cachedWorkflowBundle(cacheDir: string): Promise<{ path: st
     if (file.endsWith('.ts')) hash.update(file).update(readFileSync(join(dir, file)));
   }
   hash.update(readFileSync(join(PROJECT_ROOT, 'package-lock.json')));
+  hash.update(readFileSync(FAILURE_CONVERTER_PATH));
   const path = join(cacheDir, `workflow-bundle-${hash.digest('hex').slice(0, 16)}.js`);
   if (existsSync(path)) return { path, built: false };
   writeBundle(path, await buildWorkflowBundle());

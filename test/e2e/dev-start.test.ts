@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PlatformClient } from '../../src/client/index.js';
 import { loadDevPlatformKey } from '../../src/crypto/platform-keys.js';
 import { isPortOpen } from '../../src/provision/processes.js';
+import { sandboxControlTokenPath } from '../../src/sandbox/control-token.js';
 import { PROJECT_ROOT } from '../../src/worker/workflow-bundle.js';
 import { buildPaymentRequest } from '../support/builders.js';
 
@@ -111,6 +112,15 @@ describe('npm start', () => {
         maxRetries: 0,
       });
       expect((await fetch(`${api}/v1/payments/${payment.paymentId}`)).status).toBe(401);
+
+      // The sandbox control API takes the token the banner names, generated beside the platform key.
+      const tokenPath = sandboxControlTokenPath(keysDir);
+      expect(first.output()).toMatch(/Sandbox token\s+\S*sandbox-control\.token/);
+      expect(first.output()).toContain(tokenPath);
+      const events = `${api}/sandbox/v1/platform/events?orderId=${String(request.orderId)}`;
+      expect((await fetch(events)).status).toBe(401);
+      const sandboxToken = readFileSync(tokenPath, 'utf8').trim();
+      expect((await fetch(events, { headers: { authorization: `Bearer ${sandboxToken}` } })).status).toBe(200);
 
       // The Web UI's own backend lists the payment's workflow, found by its order id.
       await expect

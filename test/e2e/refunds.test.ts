@@ -1,6 +1,7 @@
 import { Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addStaff } from '../../src/staff/store.js';
+import { FAILURE_CONVERTER_PATH } from '../../src/temporal/codec.js';
 import type { ChannelNotificationArgs } from '../../domain/payment.js';
 import { channelNotificationUpdate } from '../../workflows/contracts.js';
 import { getRefundLedgerQuery, refundsWorkflowId } from '../../workflows/refund-contracts.js';
@@ -316,10 +317,12 @@ describe('messages straight to Temporal', () => {
   it('a message that is not encrypted with the codec is refused, and the payment goes on as if none came', async () => {
     const created = await stack.request('POST', '/v1/payments', buildPaymentRequest({ channel: 'wechatpay' }));
     const { paymentId, amount } = created.body;
-    // A client without the product's codec, as the CLI or the Web UI without the codec server.
+    // A client without the product's codec, as the CLI or the Web UI without the codec server: it
+    // reads a refusal's type, not its (encrypted) words.
     const plain = new Client({
       connection: stack.temporal.client.connection,
       namespace: stack.config.TEMPORAL_NAMESPACE,
+      dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
     });
     const handle = plain.workflow.getHandle(paymentId);
     const paid: ChannelNotificationArgs = {

@@ -53,3 +53,9 @@ export async function platformEvents(
   const res = await stack.request('GET', `/sandbox/v1/platform/events?orderId=${orderId}`);
   return res.body.events;
 }
+
+/** What a cashier page's Pay and Decline forms post: their hidden token field, as a browser sends it. */
+export function cashierFormOf(html: string): URLSearchParams {
+  const [, name = '', value = ''] = /<input type="hidden" name="([^"]+)" value="([^"]*)">/.exec(html) ?? [];
+  return new URLSearchParams({ [name]: value });
+}

@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import { assembleApi } from '../../src/api/assemble.js';
 import { PlatformClient, type PlatformKey } from '../../src/client/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { generateKeyring, type CompleteKeyring, type Keyring } from '../../src/crypto/keyring.js';
+import { generateKeyring, narrowKeyring, type CompleteKeyring, type Keyring } from '../../src/crypto/keyring.js';
 import type { Database } from '../../src/db/connect.js';
 import { createLogger } from '../../src/logger.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
@@ -50,7 +50,8 @@ export interface TestStack {
   client: PlatformClient;
   /**
    * A request against the API, signed with the stack's platform key like a platform backend's
-   * (through the shipped client, no retries); answers status, headers and parsed body.
+   * (through the shipped client, no retries); answers status, headers and parsed body. Requests to
+   * the sandbox control API (`/sandbox/v1`) carry its bearer token unless `headers` say otherwise.
    */
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   stop(): Promise<void>;
@@ -99,6 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     PUBLIC_BASE_URL: baseUrl,
     SANDBOX_TIME_SCALE: '0.001',
     PLATFORM_KEYS: `${platformKey.keyId}:${platformKey.secret}`,
+    SANDBOX_CONTROL_TOKEN: `sct_test_${randomBytes(24).toString('hex')}`,
     ...options.env,
   });
   const logSink = options.logSink;
@@ -114,7 +116,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const { app, database, temporal, sandbox, close } = await assembleApi({
     config,
     logger,
-    keyring,
+    // Each side holds only its own keys, as the API and worker processes do.
+    keyring: narrowKeyring(keyring, 'api', config),
     platformKeys: config.PLATFORM_KEYS ?? [],
   });
   if (!sandbox) throw new Error('the test stack needs the sandbox on');
@@ -129,7 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      deps: buildActivityDeps(config, database.models, keyring),
+      deps: buildActivityDeps(config, database.models, narrowKeyring(keyring, 'worker', config)),
       dataConverter: dataConverterFor(keyring),
       workflowBundlePath: inject('workflowBundlePath'),
       shutdownGraceSeconds: 5,
@@ -155,7 +158,13 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     platformKey,
     client,
     async request(method, path, body, headers = {}) {
-      return client.send(method, path, { headers, ...(body === undefined ? {} : { body }) });
+      const control: Record<string, string> = path.startsWith('/sandbox/v1')
+        ? { authorization: `Bearer ${sandbox.controlToken}` }
+        : {};
+      return client.send(method, path, {
+        headers: { ...control, ...headers },
+        ...(body === undefined ? {} : { body }),
+      });
     },
     async stop() {
       server.closeAllConnections();

@@ -6,10 +6,14 @@ import { createLogger } from '../../src/logger.js';
 function answer(err: unknown) {
   const lines: string[] = [];
   const handler = errorHandler(createLogger({ LOG_LEVEL: 'debug' }, 'test', { write: (l) => lines.push(l) }));
-  const sent: { status?: number; body?: any } = {};
+  const sent: { status?: number; body?: any; headers: Record<string, string> } = { headers: {} };
   const res = {
     headersSent: false,
     locals: { requestId: 'req_test' },
+    setHeader(name: string, value: string) {
+      sent.headers[name.toLowerCase()] = value;
+      return this;
+    },
     status(code: number) {
       sent.status = code;
       return this;
@@ -35,8 +39,9 @@ class MongoServerError extends Error {
 
 describe('errorHandler', () => {
   it('answers an ApiError as it is', () => {
-    const { status, body } = answer(new ApiError(409, 'conflict_error', 'order_conflict', 'taken', 'orderId'));
+    const { status, body, headers } = answer(new ApiError(409, 'conflict_error', 'order_conflict', 'taken', 'orderId'));
     expect(status).toBe(409);
+    expect(headers['cache-control']).toBe('no-store');
     expect(body).toEqual({
       error: {
         type: 'conflict_error',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { PROJECT_ROOT } from '../../src/worker/workflow-bundle.js';
 
 interface ComposeService {
@@ -17,12 +17,26 @@ const compose = parse(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'ut
   services: Record<string, ComposeService>;
 };
 
-/** Resolves `${NAME:-default}` the way compose does when NAME is unset. */
-function withDefaults(env: Record<string, string>): Record<string, string> {
+/** Resolves `${NAME:-default}` the way compose does: NAME's value in `given`, else the default. */
+function withDefaults(env: Record<string, string>, given: Record<string, string> = {}): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
+    Object.entries(env).map(([k, v]) => [
+      k,
+      String(v).replace(
+        /\$\{([A-Z_]+):-([^}]*)\}/g,
+        (_match, name: string, fallback: string) => given[name] ?? fallback,
+      ),
+    ]),
   );
 }
+
+/** What an operator sets for real channels before `docker compose up`. */
+const REAL_CHANNELS = {
+  ALIPAY_GATEWAY_URL: 'https://openapi.alipay.com/gateway.do',
+  WECHATPAY_BASE_URL: 'https://api.mch.weixin.qq.com',
+  PLATFORM_WEBHOOK_URL: 'https://platform.example/webhooks',
+  PLATFORM_KEYS: `shop:${'s'.repeat(40)}`,
+};
 
 describe('docker-compose.yml', () => {
   it('runs Temporal with its database and UI, MongoDB, the worker and the API', () => {
@@ -46,10 +60,11 @@ describe('docker-compose.yml', () => {
 
   it('wires the worker and the API with the same, valid configuration', () => {
     const { worker, api } = compose.services;
-    const workerEnv = withDefaults(worker?.environment ?? {});
-    const apiEnv = withDefaults(api?.environment ?? {});
+    const workerEnv = withDefaults(worker?.environment ?? {}, REAL_CHANNELS);
+    const apiEnv = withDefaults(api?.environment ?? {}, REAL_CHANNELS);
     for (const env of [workerEnv, apiEnv]) {
       const config = loadConfig(env);
+      expect(config.SANDBOX_ENABLED).toBe(false);
       expect(config.TEMPORAL_ADDRESS).toBe('temporal:7233');
       expect(config.MONGODB_URI).toMatch(/^mongodb:\/\/mongodb:27017\//);
       expect(config.NODE_ENV).toBe('production');
@@ -57,6 +72,19 @@ describe('docker-compose.yml', () => {
     const { API_HOST: _host, API_PORT: _port, ...apiShared } = apiEnv;
     expect(apiShared).toEqual(workerEnv);
     expect(apiEnv.API_HOST).toBe('0.0.0.0');
+  });
+
+  it('refuses to start with nothing set, naming what to set, rather than fall back to the sandbox', () => {
+    for (const name of ['worker', 'api']) {
+      const env = withDefaults(compose.services[name]?.environment ?? {});
+      expect(() => loadConfig(env), name).toThrow(ConfigError);
+      for (const variable of ['ALIPAY_GATEWAY_URL', 'WECHATPAY_BASE_URL', 'PLATFORM_WEBHOOK_URL', 'PLATFORM_KEYS']) {
+        expect(() => loadConfig(env), name).toThrow(new RegExp(`\\b${variable}\\b`));
+      }
+      // Turning the sandbox on is not enough in production: the override is asked for by name.
+      const demo = withDefaults(compose.services[name]?.environment ?? {}, { SANDBOX_ENABLED: 'true' });
+      expect(() => loadConfig(demo), name).toThrow(/SANDBOX_IN_PRODUCTION=i-understand-anyone-can-pay-any-payment/);
+    }
   });
 
   it('starts the worker and the API only once Temporal and MongoDB are healthy', () => {

@@ -121,7 +121,14 @@ export class PaymentState {
   persist(): Promise<void> {
     return activity.savePayment.executeWithOptions(
       { ...activity.presets.persistence, summary: `save the payment (${this.status})` },
-      [{ view: this.view(), request: this.request, requestFingerprint: this.input.requestFingerprint }],
+      [
+        {
+          view: this.view(),
+          request: this.request,
+          requestFingerprint: this.input.requestFingerprint,
+          createdByKeyId: this.input.createdByKeyId,
+        },
+      ],
     );
   }
 

@@ -1,37 +1,40 @@
 import { Router } from 'express';
+import type { Logger } from '../../logger.js';
 
 export interface Dependency {
   name: string;
   ping(timeoutMs: number): Promise<void>;
 }
 
-type DependencyReport = { status: 'ok' } | { status: 'unavailable'; reason: string };
-
-async function check(dep: Dependency, timeoutMs: number): Promise<DependencyReport> {
-  try {
-    await dep.ping(timeoutMs);
-    return { status: 'ok' };
-  } catch (err) {
-    return { status: 'unavailable', reason: err instanceof Error ? err.message : String(err) };
-  }
-}
+type DependencyStatus = 'ok' | 'unavailable';
 
 /**
  * `GET /healthz`: the process is alive. `GET /readyz`: every dependency answered within the
  * timeout; otherwise 503 naming the ones that did not, so a load balancer stops routing here.
+ * Anyone may ask, so the answer names dependencies only: why one failed (its error text carries
+ * internal addresses) goes to the log.
  */
-export function healthRoutes(dependencies: Dependency[], timeoutMs: number): Router {
+export function healthRoutes(dependencies: Dependency[], timeoutMs: number, logger: Logger): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const reports = await Promise.all(dependencies.map((dep) => check(dep, timeoutMs)));
-    const report: Record<string, DependencyReport> = {};
-    dependencies.forEach(
-      (dep, i) => (report[dep.name] = reports[i] ?? { status: 'unavailable', reason: 'not checked' }),
+    const statuses = await Promise.all(
+      dependencies.map(async (dep): Promise<DependencyStatus> => {
+        try {
+          await dep.ping(timeoutMs);
+          return 'ok';
+        } catch (err) {
+          logger.warn({ dependency: dep.name, err: err instanceof Error ? err.message : String(err) }, 'not ready');
+          return 'unavailable';
+        }
+      }),
     );
-    const ready = reports.every((r) => r.status === 'ok');
+    const report = Object.fromEntries(
+      dependencies.map((dep, i) => [dep.name, { status: statuses[i] ?? 'unavailable' }]),
+    );
+    const ready = statuses.every((status) => status === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', dependencies: report });
   });
   return router;

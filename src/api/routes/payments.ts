@@ -20,7 +20,8 @@ export function paymentRoutes({ payments, maxAmount }: PaymentRoutesDeps): Route
   router
     .route('/')
     .post(async (req, res) => {
-      const { created, payment } = await payments.open(parseOrThrow(schema, req.body));
+      const request = parseOrThrow(schema, req.body);
+      const { created, payment } = await payments.open(request, String(res.locals.platformKeyId));
       res.status(created ? 201 : 200).json(payment);
     })
     .all(methodNotAllowed(['POST']));

@@ -13,6 +13,11 @@ const itemSchema = new Schema(
   { _id: false },
 );
 
+/**
+ * One entry of a payment's story. `detail` may carry free text from outside (a cancel reason, the
+ * platform's or a channel's answer), so it is stored encrypted with the at-rest key
+ * (src/crypto/field-cipher.ts); entries written before that are plaintext.
+ */
 const timelineSchema = new Schema(
   { at: { type: Date, required: true }, event: { type: String, required: true }, detail: String },
   { _id: false },
@@ -57,6 +62,7 @@ const paymentSchema = new Schema(
     channel: { type: String, enum: [...PAYMENT_CHANNELS, null], default: null },
     channelTradeNo: { type: String, default: null },
     payUrl: { type: String, default: null },
+    /** Why the payment failed or needs people; encrypted like the timeline's details. */
     failureReason: { type: String, default: null },
     voucher: { type: new Schema({ voucherId: String, digest: String }, { _id: false }), default: null },
     refunds: { type: [refundEntrySchema], default: [] },
@@ -65,6 +71,8 @@ const paymentSchema = new Schema(
     description: String,
     expiresAt: { type: Date, required: true },
     requestFingerprint: { type: String, required: true },
+    /** The `X-Key-Id` of the platform key whose request opened the payment: which backend made it. */
+    createdByKeyId: String,
     timeline: { type: [timelineSchema], default: [] },
   },
   { timestamps: true, collection: 'payments' },

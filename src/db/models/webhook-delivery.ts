@@ -12,6 +12,11 @@ const webhookDeliverySchema = new Schema(
     /** HTTP status, or null when no answer came (timeout, refused connection). */
     httpStatus: { type: Number, default: null },
     outcome: { type: String, required: true, enum: ['delivered', 'refused', 'failed'] },
+    /**
+     * The platform's answer to a refused or failed attempt (its first 500 characters), or why no
+     * answer came; encrypted with the at-rest key (src/crypto/field-cipher.ts), since the text is
+     * the platform's.
+     */
     error: { type: String, default: null },
     at: { type: Date, required: true },
   },

@@ -1,5 +1,6 @@
 import { type Currency, formatMajor } from '../../../domain/money.js';
 import type { PaymentChannel } from '../../../domain/payment.js';
+import { CASHIER_FORM_TOKEN_FIELD } from './cashier-form.js';
 
 /**
  * The simulated channels' cashier pages: small, self-contained HTML (inline CSS, no scripts, no
@@ -96,17 +97,21 @@ function details(order: CashierOrder): string {
 </dl>`;
 }
 
-/** The cashier: the order and two buttons posting to `${actionBase}/pay` and `${actionBase}/decline`. */
-export function renderCashierPage(order: CashierOrder, actionBase: string): string {
+/**
+ * The cashier: the order and two buttons posting to `${actionBase}/pay` and `${actionBase}/decline`,
+ * each form carrying `formToken` (see cashier-form.ts), without which the cashier refuses the post.
+ */
+export function renderCashierPage(order: CashierOrder, actionBase: string, formToken: string): string {
   const action = escapeHtml(actionBase);
+  const token = `<input type="hidden" name="${CASHIER_FORM_TOKEN_FIELD}" value="${escapeHtml(formToken)}">`;
   return page(
     order.channel,
     'Pay',
     `<h1>Confirm payment</h1>
 ${details(order)}
 <div class="actions">
-  <form method="post" action="${action}/pay"><button type="submit" class="pay" data-testid="pay">Pay</button></form>
-  <form method="post" action="${action}/decline"><button type="submit" class="decline" data-testid="decline">Decline</button></form>
+  <form method="post" action="${action}/pay">${token}<button type="submit" class="pay" data-testid="pay">Pay</button></form>
+  <form method="post" action="${action}/decline">${token}<button type="submit" class="decline" data-testid="decline">Decline</button></form>
 </div>`,
   );
 }

@@ -3,6 +3,7 @@ import type { Keyring } from '../../crypto/keyring.js';
 import type { Logger } from '../../logger.js';
 import type { PaymentChannel } from '../../../domain/payment.js';
 import { ALIPAY_RESEND_SCHEDULE_MS, alipayProtocol } from './alipay.js';
+import { cashierFormTokens } from './cashier-form.js';
 import { sandboxChannelModels } from './models.js';
 import { createNotifier } from './notifier.js';
 import { createOrderBook, createOutages, createRefundBehaviours } from './order-book.js';
@@ -21,6 +22,11 @@ export interface ChannelSimulatorDeps {
   publicBaseUrl: string;
   /** Multiplies the providers' delays: notification resends, refund processing (0.01: four minutes become 2.4 s). */
   timeScale: number;
+  /**
+   * The secret the cashier pages' form tokens are signed under; the same in every API process, so
+   * a page served by one is paid at another.
+   */
+  formSecret: string;
   logger: Logger;
 }
 
@@ -32,6 +38,7 @@ export interface ChannelSimulatorDeps {
  */
 export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<PaymentChannel, ChannelSimulator> {
   const { connection, keyring, publicBaseUrl, timeScale, logger } = deps;
+  const formTokens = cashierFormTokens(deps.formSecret);
   const { alipayPrivateKey } = keyring.alipay;
   const platformKey = keyring.wechatpay.platformKeys[0];
   if (alipayPrivateKey === undefined) {
@@ -59,6 +66,7 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
       outages: createOutages(models, protocol.channel),
       refundBehaviours: createRefundBehaviours(models, protocol.channel),
       notifier: createNotifier({ channel: protocol.channel, resendScheduleMs, timeScale, logger }),
+      formTokens,
       timeScale,
       logger,
     });

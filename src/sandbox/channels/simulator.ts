@@ -7,6 +7,7 @@ import {
   type SimulatedPayResult,
   type SimulatedPayment,
 } from './types.js';
+import { CASHIER_FORM_TOKEN_FIELD, type CashierFormTokens } from './cashier-form.js';
 import { CASHIER_PAGE_HEADERS, renderCashierNotice, renderCashierPage, type CashierOrder } from './cashier-page.js';
 import type { SandboxRefund } from './models.js';
 import {
@@ -110,9 +111,21 @@ export interface SimulatorParts {
   outages: Outages;
   refundBehaviours: RefundBehaviours;
   notifier: Notifier;
+  /** Issues and checks the tokens of the cashier's forms. */
+  formTokens: CashierFormTokens;
   /** Multiplies the provider's delays (0.01: a minute becomes 0.6 s). */
   timeScale: number;
   logger: Logger;
+}
+
+/**
+ * An error the caller caused (a malformed percent-escape in the path, an unknown charset, a body
+ * over the limit): the API's error handler answers it 4xx in the one error shape.
+ */
+function isCallerError(err: unknown): boolean {
+  if (err instanceof URIError) return true;
+  const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /**
@@ -125,6 +138,7 @@ export function createChannelSimulator({
   outages,
   refundBehaviours,
   notifier,
+  formTokens,
   timeScale,
   logger,
 }: SimulatorParts): ChannelSimulator {
@@ -201,7 +215,14 @@ export function createChannelSimulator({
             ),
           );
       } else {
-        res.send(renderCashierPage(order, `${routerBase}/cashier/${encodeURIComponent(trade.order.outTradeNo)}`));
+        const { outTradeNo } = trade.order;
+        res.send(
+          renderCashierPage(
+            order,
+            `${routerBase}/cashier/${encodeURIComponent(outTradeNo)}`,
+            formTokens.issue(channel, outTradeNo),
+          ),
+        );
       }
     },
     notice(res, status, title, message) {
@@ -235,11 +256,22 @@ export function createChannelSimulator({
 
   router.post(
     '/cashier/:outTradeNo/:action',
+    express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 8 }),
     handle(async (req, res) => {
       const outTradeNo = String(req.params.outTradeNo);
       const action = req.params.action;
       if (action !== 'pay' && action !== 'decline') {
         cashier.notice(res, 404, 'Not found', 'There is no such cashier action.');
+        return;
+      }
+      const form = (req.body ?? {}) as Record<string, unknown>;
+      if (!formTokens.verify(channel, outTradeNo, form[CASHIER_FORM_TOKEN_FIELD])) {
+        cashier.notice(
+          res,
+          403,
+          'Form expired',
+          'This form did not come from this order’s cashier page, or it has expired. Open the payment link again.',
+        );
         return;
       }
       try {
@@ -277,7 +309,7 @@ export function createChannelSimulator({
   );
 
   router.use(((err, _req, res, next) => {
-    if (res.headersSent) {
+    if (res.headersSent || isCallerError(err)) {
       next(err);
       return;
     }

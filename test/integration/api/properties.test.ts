@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentRequestSchema } from '../../../src/api/schemas.js';
-import { alipaySigningString, signRsa2 } from '../../../src/channels/alipay.js';
+import { alipaySigningString, formatAlipayTime, signRsa2 } from '../../../src/channels/alipay.js';
 import { wechatpayMessage } from '../../../src/channels/wechatpay.js';
 import { formatMajor } from '../../../domain/money.js';
 import { buildPaymentRequest, testPaymentId, uniqueId } from '../../support/builders.js';
@@ -118,7 +118,7 @@ describe('channel callbacks, any input', () => {
         async ({ signing, amount, status, appId, extra }) => {
           const fields: Record<string, string> = {
             ...extra,
-            notify_time: '2026-11-25 10:00:00',
+            notify_time: formatAlipayTime(new Date()),
             notify_type: 'trade_status_sync',
             notify_id: uniqueId('n'),
             app_id: appId,

@@ -57,6 +57,7 @@ let adapters: Record<PaymentChannel, ChannelAdapter>;
 const callbacks: RefundCallback[] = [];
 /** How many deliveries of a refund's notification (by refund id) the notify endpoint still refuses. */
 const refusals = new Map<string, number>();
+const CONTROL_TOKEN = `sct_test_${'r'.repeat(40)}`;
 
 beforeAll(async () => {
   connection = await mongoose
@@ -73,7 +74,14 @@ beforeAll(async () => {
   if (address === null || typeof address === 'string') throw new Error('no port');
   baseUrl = `http://127.0.0.1:${address.port}`;
 
-  simulators = createChannelSimulators({ connection, keyring, publicBaseUrl: baseUrl, timeScale: TIME_SCALE, logger });
+  simulators = createChannelSimulators({
+    connection,
+    keyring,
+    publicBaseUrl: baseUrl,
+    timeScale: TIME_SCALE,
+    formSecret: CONTROL_TOKEN,
+    logger,
+  });
   adapters = {
     alipay: createAlipayAdapter({
       gatewayUrl: `${baseUrl}/sandbox/alipay/gateway.do`,
@@ -93,8 +101,13 @@ beforeAll(async () => {
   app.use('/sandbox/wechatpay', simulators.wechatpay.router);
   app.use(
     '/sandbox/v1',
-    express.json(),
-    sandboxControlRoutes({ models: createModels(connection), simulators, platform }),
+    sandboxControlRoutes({
+      models: createModels(connection),
+      simulators,
+      platform,
+      controlToken: CONTROL_TOKEN,
+      bodyLimitBytes: 65_536,
+    }),
   );
   app.post('/notify/wechatpay', express.raw({ type: () => true }), (req, res) => {
     const headers: Record<string, string | undefined> = {};
@@ -186,7 +199,7 @@ function buildRefund(paymentId: string, overrides: Partial<RefundRequest> = {}):
 async function control(method: 'GET' | 'POST', path: string, body?: unknown) {
   const res = await fetch(`${baseUrl}/sandbox/v1${path}`, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${CONTROL_TOKEN}` },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -501,6 +514,7 @@ describe('sandbox refund behaviour control', () => {
       keyring,
       publicBaseUrl: baseUrl,
       timeScale: TIME_SCALE,
+      formSecret: CONTROL_TOKEN,
       logger,
     });
     try {

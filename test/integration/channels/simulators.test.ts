@@ -18,6 +18,7 @@ import { CashierRefusedError, createChannelSimulators } from '../../../src/sandb
 import { SandboxNotFoundError, type ChannelSimulator } from '../../../src/sandbox/channels/types.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../domain/payment.js';
 import { testPaymentId, uniqueId } from '../../support/builders.js';
+import { cashierFormOf } from '../../support/payments.js';
 import { withDatabase } from '../../support/stack.js';
 
 /**
@@ -34,6 +35,7 @@ interface Callback {
 }
 
 const TIME_SCALE = 0.001;
+const FORM_SECRET = `sct_test_${'s'.repeat(40)}`;
 const logger = createLogger({ LOG_LEVEL: 'silent' }, 'test');
 
 let server: Server;
@@ -77,7 +79,14 @@ beforeAll(async () => {
   if (address === null || typeof address === 'string') throw new Error('no port');
   baseUrl = `http://127.0.0.1:${address.port}`;
 
-  simulators = createChannelSimulators({ connection, keyring, publicBaseUrl: baseUrl, timeScale: TIME_SCALE, logger });
+  simulators = createChannelSimulators({
+    connection,
+    keyring,
+    publicBaseUrl: baseUrl,
+    timeScale: TIME_SCALE,
+    formSecret: FORM_SECRET,
+    logger,
+  });
   adapters = { alipay: adapterFor('alipay'), wechatpay: adapterFor('wechatpay') };
   app.use('/sandbox/alipay', simulators.alipay.router);
   app.use('/sandbox/wechatpay', simulators.wechatpay.router);
@@ -434,7 +443,7 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
     const action = /action="([^"]+\/pay)"/.exec(html)?.[1];
     expect(action).toBe(`/sandbox/${channel}/cashier/${paymentId}/pay`);
 
-    const result = await fetch(`${baseUrl}${action}`, { method: 'POST' });
+    const result = await fetch(`${baseUrl}${action}`, { method: 'POST', body: cashierFormOf(html) });
     expect(result.status).toBe(200);
     expect(await result.text()).toContain('Payment successful');
     expect(notificationsFor(paymentId)).toHaveLength(1);
@@ -444,11 +453,12 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
   it('shows "Payment declined" after the Decline button, and refuses the Pay button once closed', async () => {
     const { paymentId } = await openOrder(channel);
     const base = `${baseUrl}/sandbox/${channel}/cashier/${paymentId}`;
+    const form = cashierFormOf(await (await fetch(base)).text());
 
-    const declined = await fetch(`${base}/decline`, { method: 'POST' });
+    const declined = await fetch(`${base}/decline`, { method: 'POST', body: form });
     expect(await declined.text()).toContain('Payment declined');
     await adapters[channel].closeOrder(paymentId);
-    const refused = await fetch(`${base}/pay`, { method: 'POST' });
+    const refused = await fetch(`${base}/pay`, { method: 'POST', body: form });
     expect(refused.status).toBe(409);
     expect(await refused.text()).toContain('closed');
   });
@@ -474,7 +484,14 @@ describe('Alipay sandbox gateway', () => {
 
 describe('notification resends', () => {
   it('stop when the simulator is closed', async () => {
-    const own = createChannelSimulators({ connection, keyring, publicBaseUrl: baseUrl, timeScale: TIME_SCALE, logger });
+    const own = createChannelSimulators({
+      connection,
+      keyring,
+      publicBaseUrl: baseUrl,
+      timeScale: TIME_SCALE,
+      formSecret: FORM_SECRET,
+      logger,
+    });
     const { paymentId } = await openOrder('wechatpay');
     refusals.set(paymentId, 1_000);
 

@@ -336,7 +336,7 @@ describe('WeChat Pay amounts, routing and acknowledgements', () => {
     expect(adapter.ackFailure('bad_signature')).toEqual({
       status: 400,
       contentType: 'application/json',
-      body: '{"code":"FAIL","message":"bad_signature"}',
+      body: '{"code":"FAIL","message":"失败"}',
     });
   });
 });

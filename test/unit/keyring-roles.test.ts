@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  channelPrivateKeysIn,
+  generateKeyring,
+  keyringFor,
+  keyringPath,
+  type CompleteKeyring,
+  type Keyring,
+} from '../../src/crypto/keyring.js';
+
+const folders: string[] = [];
+afterEach(() => {
+  for (const dir of folders.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A keys folder holding `keyring` as keyring.json, as a secret store would mount it. */
+function mounted(keyring: Keyring): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kp-keys-'));
+  folders.push(dir);
+  writeFileSync(keyringPath(dir), JSON.stringify(keyring), { mode: 0o600 });
+  return dir;
+}
+
+/** A development keyring, as the sandbox generates it (generated once: RSA keys take a while). */
+const development = generateKeyring();
+
+/** What a production keyring holds: the providers' public keys only, no simulator keys. */
+function productionKeyring(): CompleteKeyring {
+  const keyring = structuredClone(development);
+  const { alipayPrivateKey: _alipayPrivateKey, ...alipay } = keyring.alipay;
+  const platformKeys = keyring.wechatpay.platformKeys.map(({ serial, publicKey }) => ({ serial, publicKey }));
+  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys } };
+}
+
+describe('the keyring, with the sandbox off', () => {
+  const off = (dir: string) => ({ KEYS_DIR: dir, SANDBOX_ENABLED: false });
+
+  it.each(['api', 'worker', undefined] as const)(
+    'is refused at start (%s) when it carries the channel simulators’ private keys, naming them but no key',
+    (role) => {
+      const dir = mounted(development);
+      let message = '';
+      try {
+        if (role === 'api') keyringFor(off(dir), role);
+        else if (role === 'worker') keyringFor(off(dir), role);
+        else keyringFor(off(dir));
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/channel simulators' private keys/);
+      expect(message).toContain('alipay.alipayPrivateKey');
+      expect(message).toContain('wechatpay.platformKeys[0].privateKey');
+      expect(message).toMatch(/SANDBOX_ENABLED/);
+      expect(message).not.toContain('BEGIN');
+    },
+  );
+
+  it('is refused when only the WeChat Pay platform key carries its private half', () => {
+    const keyring = productionKeyring();
+    const rotated = { ...development.wechatpay.platformKeys[0]!, serial: 'PUB_KEY_ID_NEXT' };
+    keyring.wechatpay.platformKeys = [keyring.wechatpay.platformKeys[0]!, rotated];
+    expect(() => keyringFor(off(mounted(keyring)), 'api')).toThrow(/wechatpay\.platformKeys\[1\]\.privateKey/);
+  });
+
+  it('gives the API what it verifies with, and no key that signs a voucher or plays a channel', () => {
+    const keyring = productionKeyring();
+    const api = keyringFor(off(mounted(keyring)), 'api');
+    expect(api.vouchers.keys.every((k) => k.privateKey === undefined)).toBe(true);
+    expect(api.vouchers.keys.map((k) => k.publicKey)).toEqual(keyring.vouchers.keys.map((k) => k.publicKey));
+    expect(channelPrivateKeysIn(api)).toEqual([]);
+    expect(api.alipay.alipayPublicKey).toBe(keyring.alipay.alipayPublicKey);
+    expect(api.wechatpay.apiV3Key).toBe(keyring.wechatpay.apiV3Key);
+    expect(api.temporalCodec).toEqual(keyring.temporalCodec);
+    expect(api.codecServerToken).toBe(keyring.codecServerToken);
+    expect(api.paymentIdKey).toBe(keyring.paymentIdKey);
+    expect(api.workflowMessageKey).toBe(keyring.workflowMessageKey);
+    expect(api.atRest).toEqual(keyring.atRest);
+  });
+
+  it('gives the worker what it signs and calls with, and not the payment id key', () => {
+    const keyring = productionKeyring();
+    const worker = keyringFor(off(mounted(keyring)), 'worker');
+    expect(worker.vouchers).toEqual(keyring.vouchers);
+    expect(worker.platformWebhookSecret).toBe(keyring.platformWebhookSecret);
+    expect(worker.alipay.merchantPrivateKey).toBe(keyring.alipay.merchantPrivateKey);
+    expect(worker.wechatpay.merchantPrivateKey).toBe(keyring.wechatpay.merchantPrivateKey);
+    expect(worker.temporalCodec).toEqual(keyring.temporalCodec);
+    expect(worker.atRest).toEqual(keyring.atRest);
+    expect(worker.workflowMessageKey).toBe(keyring.workflowMessageKey);
+    expect('paymentIdKey' in worker).toBe(false);
+    expect(channelPrivateKeysIn(worker)).toEqual([]);
+  });
+});
+
+describe('the keyring, with the sandbox on', () => {
+  it('keeps the simulators’ channel keys in the API, where the simulators run, and never in the worker', () => {
+    const config = { KEYS_DIR: mounted(development), SANDBOX_ENABLED: true };
+    const api = keyringFor(config, 'api');
+    const worker = keyringFor(config, 'worker');
+    expect(channelPrivateKeysIn(api)).toEqual(['alipay.alipayPrivateKey', 'wechatpay.platformKeys[0].privateKey']);
+    expect(channelPrivateKeysIn(worker)).toEqual([]);
+    expect(api.vouchers.keys.every((k) => k.privateKey === undefined)).toBe(true);
+    expect(worker.vouchers.keys.every((k) => k.privateKey !== undefined)).toBe(true);
+  });
+});
