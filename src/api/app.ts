@@ -6,7 +6,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { ChannelAdapter } from '../channels/types.js';
 import type { Config } from '../config.js';
 import { FieldCipher } from '../crypto/field-cipher.js';
-import type { CompleteKeyring } from '../crypto/keyring.js';
+import type { ApiKeyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
 import type { Logger } from '../logger.js';
 import { sandboxControlRoutes } from '../sandbox/control.js';
@@ -37,7 +37,7 @@ export interface AppDeps {
   logger: Logger;
   temporal: { client: Client } & Dependency;
   database: { models: Models } & Dependency;
-  keyring: CompleteKeyring;
+  keyring: ApiKeyring;
   channels: Record<PaymentChannel, ChannelAdapter>;
   /** The payload codec of the Temporal client, served to the Web UI at `/codec`. */
   codec: PayloadCodec;

@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import { createChannelAdapters } from '../channels/index.js';
 import type { PlatformKey } from '../crypto/request-signing.js';
 import type { Config } from '../config.js';
-import type { CompleteKeyring } from '../crypto/keyring.js';
+import type { ApiKeyring } from '../crypto/keyring.js';
 import { connectDatabase, type Database } from '../db/connect.js';
 import type { Logger } from '../logger.js';
 import { createSandbox, type Sandbox } from '../sandbox/index.js';
@@ -27,7 +27,7 @@ export interface AssembledApi {
 export async function assembleApi(options: {
   config: Config;
   logger: Logger;
-  keyring: CompleteKeyring;
+  keyring: ApiKeyring;
   platformKeys: readonly PlatformKey[];
 }): Promise<AssembledApi> {
   const { config, logger, keyring, platformKeys } = options;

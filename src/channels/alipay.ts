@@ -1,5 +1,5 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
-import type { Keyring } from '../crypto/keyring.js';
+import type { ApiKeyring } from '../crypto/keyring.js';
 import type { ChannelTradeState } from '../../domain/payment.js';
 import { type Currency, formatMajor, parseMajor } from '../../domain/money.js';
 import { channelFetch } from './http.js';
@@ -16,6 +16,7 @@ import {
   type RefundOutcome,
   type RefundRequest,
   type VerificationResult,
+  merchantSigningKey,
 } from './types.js';
 
 /**
@@ -100,7 +101,7 @@ export function verifyRsa2(content: string | Buffer, signature: string, publicKe
  * for `alipay.trade.page.pay`, the query string the payer's browser opens).
  */
 export function signedAlipayRequest(
-  merchant: Pick<Keyring['alipay'], 'appId' | 'merchantPrivateKey'>,
+  merchant: Pick<ApiKeyring['alipay'], 'appId' | 'merchantPrivateKey'>,
   method: AlipayMethod,
   bizContent: Readonly<Record<string, string>>,
   options: { now?: Date; notifyUrl?: string } = {},
@@ -116,7 +117,7 @@ export function signedAlipayRequest(
     ...(options.notifyUrl === undefined ? {} : { notify_url: options.notifyUrl }),
     biz_content: JSON.stringify(bizContent),
   };
-  params.sign = signRsa2(alipaySigningString(params), merchant.merchantPrivateKey);
+  params.sign = signRsa2(alipaySigningString(params), merchantSigningKey(merchant.merchantPrivateKey));
   return params;
 }
 
@@ -273,7 +274,7 @@ function tradeStateOf(tradeStatus: string | undefined, wasPaid: boolean): Channe
 export interface AlipayAdapterOptions {
   /** The gateway, for example `https://openapi.alipay.com/gateway.do`. */
   gatewayUrl: string;
-  keyring: Keyring['alipay'];
+  keyring: ApiKeyring['alipay'];
   /** Timeout of each call to the gateway, in milliseconds. */
   timeoutMs: number;
   /** Largest amount this channel takes, in minor units (fen). */

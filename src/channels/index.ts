@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { Keyring } from '../crypto/keyring.js';
+import type { ApiKeyring } from '../crypto/keyring.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import { createAlipayAdapter } from './alipay.js';
 import type { ChannelAdapter } from './types.js';
@@ -26,7 +26,7 @@ const DISABLED_CHANNEL_URL = 'http://channel-disabled.invalid';
  */
 export function createChannelAdapters(
   config: ChannelAdapterConfig,
-  keyring: Keyring,
+  keyring: Pick<ApiKeyring, 'alipay' | 'wechatpay'>,
 ): Record<PaymentChannel, ChannelAdapter> {
   const enabled = new Set(config.CHANNELS_ENABLED.split(','));
   const required = (channel: PaymentChannel, value: string | undefined, variable: string): string => {

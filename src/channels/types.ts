@@ -154,3 +154,14 @@ export interface ChannelAdapter {
    */
   ackFailure(reason: string): ChannelAck;
 }
+
+/**
+ * The merchant's private key, for signing a request to a channel. Only the worker calls the
+ * channels; the API holds no merchant private key, so a signing path reached there is a bug.
+ */
+export function merchantSigningKey(privateKey: string | undefined): string {
+  if (privateKey === undefined) {
+    throw new Error('this process holds no merchant private key: only the worker signs requests to the channels');
+  }
+  return privateKey;
+}

@@ -1,5 +1,5 @@
 import { createDecipheriv, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import type { Keyring } from '../crypto/keyring.js';
+import type { ApiKeyring, Keyring } from '../crypto/keyring.js';
 import type { ChannelTradeState } from '../../domain/payment.js';
 import type { Currency } from '../../domain/money.js';
 import { verifyRsa2 } from './alipay.js';
@@ -17,6 +17,7 @@ import {
   type RefundOutcome,
   type RefundRequest,
   type VerificationResult,
+  merchantSigningKey,
 } from './types.js';
 
 /**
@@ -98,7 +99,7 @@ export interface WechatpayAuthorization {
 
 /** The merchant's `Authorization` header for one request; `body` is the exact text sent ('' for GET). */
 export function wechatpayAuthorization(
-  merchant: Pick<Keyring['wechatpay'], 'mchId' | 'merchantSerialNo' | 'merchantPrivateKey'>,
+  merchant: Pick<ApiKeyring['wechatpay'], 'mchId' | 'merchantSerialNo' | 'merchantPrivateKey'>,
   method: string,
   pathWithQuery: string,
   body: string,
@@ -107,7 +108,11 @@ export function wechatpayAuthorization(
   const timestamp = String(Math.floor((options.now ?? new Date()).getTime() / 1000));
   const nonce = options.nonce ?? wechatpayNonce();
   const message = wechatpayRequestMessage(method, pathWithQuery, timestamp, nonce, body);
-  const signature = sign('sha256', Buffer.from(message, 'utf8'), merchant.merchantPrivateKey).toString('base64');
+  const signature = sign(
+    'sha256',
+    Buffer.from(message, 'utf8'),
+    merchantSigningKey(merchant.merchantPrivateKey),
+  ).toString('base64');
   return (
     `${WECHATPAY_SIGNATURE_TYPE} mchid="${merchant.mchId}",nonce_str="${nonce}",` +
     `timestamp="${timestamp}",serial_no="${merchant.merchantSerialNo}",signature="${signature}"`
@@ -335,7 +340,7 @@ const REFUND_EVENT_STATUS: Readonly<Record<string, string>> = {
 export interface WechatPayAdapterOptions {
   /** API base, for example `https://api.mch.weixin.qq.com`; paths `/v3/...` are appended. */
   baseUrl: string;
-  keyring: Keyring['wechatpay'];
+  keyring: ApiKeyring['wechatpay'];
   /** Timeout of each call, in milliseconds. */
   timeoutMs: number;
   /** Largest amount this channel takes, in minor units (fen). */

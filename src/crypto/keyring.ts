@@ -209,7 +209,10 @@ export function loadKeyring(path: string): Keyring {
 }
 
 /** Where a keyring carries the channel simulators' private keys, as JSON paths (never the values). */
-export function channelPrivateKeysIn(keyring: Keyring): string[] {
+export function channelPrivateKeysIn(keyring: {
+  alipay: Pick<Keyring['alipay'], 'alipayPrivateKey'>;
+  wechatpay: Pick<Keyring['wechatpay'], 'platformKeys'>;
+}): string[] {
   return [
     ...(keyring.alipay.alipayPrivateKey === undefined ? [] : ['alipay.alipayPrivateKey']),
     ...keyring.wechatpay.platformKeys.flatMap((k, i) =>
@@ -231,7 +234,17 @@ type KeyringConfig = { KEYS_DIR: string; SANDBOX_ENABLED: boolean };
  */
 export type WorkerKeyring = Omit<CompleteKeyring, 'paymentIdKey'>;
 
-function withoutChannelPrivateKeys<K extends Keyring>(keyring: K): K {
+/**
+ * The API's keys: no merchant private key (only the worker signs requests to the channels) and no
+ * webhook secret unless the sandbox's platform stub runs in it.
+ */
+export type ApiKeyring = Omit<CompleteKeyring, 'alipay' | 'wechatpay' | 'platformWebhookSecret'> & {
+  alipay: Omit<Keyring['alipay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
+  wechatpay: Omit<Keyring['wechatpay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
+  platformWebhookSecret?: string;
+};
+
+function withoutChannelPrivateKeys<K extends CompleteKeyring>(keyring: K): K {
   const { alipayPrivateKey: _alipayPrivateKey, ...alipay } = keyring.alipay;
   const platformKeys = keyring.wechatpay.platformKeys.map(({ serial, publicKey }) => ({ serial, publicKey }));
   return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys } };
@@ -249,15 +262,15 @@ function withoutVoucherPrivateKeys<K extends Keyring>(keyring: K): K {
  *   WeChat Pay API v3 key, vouchers with their public keys), decodes histories and serves the codec,
  *   seals workflow messages, names payments and encrypts at rest. It never signs a voucher, so it
  *   holds no voucher private key. With the sandbox on it also holds the simulators' channel private
- *   keys, since the simulators run in it. (It keeps the webhook secret, which only the sandbox's
- *   platform stub uses, and the merchant private keys, which its channel adapters are built with.)
+ *   keys, since the simulators run in it, and the webhook secret, which the sandbox's platform stub
+ *   verifies with. It never holds a merchant private key: it never calls a channel.
  * - `worker`: see {@link WorkerKeyring}.
  */
 export function narrowKeyring(
   keyring: CompleteKeyring,
   role: 'api',
   config: Pick<KeyringConfig, 'SANDBOX_ENABLED'>,
-): CompleteKeyring;
+): ApiKeyring;
 export function narrowKeyring(
   keyring: CompleteKeyring,
   role: 'worker',
@@ -267,10 +280,13 @@ export function narrowKeyring(
   keyring: CompleteKeyring,
   role: KeyringRole,
   config: Pick<KeyringConfig, 'SANDBOX_ENABLED'>,
-): CompleteKeyring | WorkerKeyring {
+): ApiKeyring | WorkerKeyring {
   if (role === 'api') {
-    const api = withoutVoucherPrivateKeys(keyring);
-    return config.SANDBOX_ENABLED ? api : withoutChannelPrivateKeys(api);
+    const verifying = withoutVoucherPrivateKeys(config.SANDBOX_ENABLED ? keyring : withoutChannelPrivateKeys(keyring));
+    const { merchantPrivateKey: _alipayKey, ...alipay } = verifying.alipay;
+    const { merchantPrivateKey: _wechatpayKey, ...wechatpay } = verifying.wechatpay;
+    const { platformWebhookSecret, ...rest } = verifying;
+    return { ...rest, alipay, wechatpay, ...(config.SANDBOX_ENABLED ? { platformWebhookSecret } : {}) };
   }
   const { paymentIdKey: _paymentIdKey, ...worker } = withoutChannelPrivateKeys(keyring);
   return worker;
@@ -284,9 +300,9 @@ export function narrowKeyring(
  * key, for the operator's tools.
  */
 export function keyringFor(config: KeyringConfig): CompleteKeyring;
-export function keyringFor(config: KeyringConfig, role: 'api'): CompleteKeyring;
+export function keyringFor(config: KeyringConfig, role: 'api'): ApiKeyring;
 export function keyringFor(config: KeyringConfig, role: 'worker'): WorkerKeyring;
-export function keyringFor(config: KeyringConfig, role?: KeyringRole): CompleteKeyring | WorkerKeyring {
+export function keyringFor(config: KeyringConfig, role?: KeyringRole): CompleteKeyring | ApiKeyring | WorkerKeyring {
   const keyring = completeKeyringFor(config);
   if (role === 'api') return narrowKeyring(keyring, role, config);
   if (role === 'worker') return narrowKeyring(keyring, role, config);

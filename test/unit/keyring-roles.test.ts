@@ -78,6 +78,10 @@ describe('the keyring, with the sandbox off', () => {
     expect(api.paymentIdKey).toBe(keyring.paymentIdKey);
     expect(api.workflowMessageKey).toBe(keyring.workflowMessageKey);
     expect(api.atRest).toEqual(keyring.atRest);
+    // It never calls a channel, and with the sandbox off no platform stub verifies webhooks in it.
+    expect(api.alipay.merchantPrivateKey).toBeUndefined();
+    expect(api.wechatpay.merchantPrivateKey).toBeUndefined();
+    expect(api.platformWebhookSecret).toBeUndefined();
   });
 
   it('gives the worker what it signs and calls with, and not the payment id key', () => {
