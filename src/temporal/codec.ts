@@ -96,7 +96,8 @@ class DataKeyUnwrapper {
   }
 
   unwrap(keyId: string, wrapped: Uint8Array): Promise<Buffer> {
-    const cacheKey = createHash('sha256').update(wrapped).digest('base64');
+    // By master key and wrapped key: a wrapped key only opens under the key it was wrapped with.
+    const cacheKey = `${keyId}:${createHash('sha256').update(wrapped).digest('base64')}`;
     const cached = this.cache.get(cacheKey);
     if (cached) return cached;
     const privateKey = this.privateKeys.get(keyId);
@@ -128,13 +129,32 @@ export interface EnvelopeCodecOptions {
   refusePlaintext?: boolean;
   /** RSA unwraps run at once; by default one fewer than the cores, at least 1 and at most 2. */
   unwrapConcurrency?: number;
+  /** Payloads encrypted under one data key before a new one is made (default 10,000). */
+  dataKeyMaxUses?: number;
+  /** How long one data key is used, in milliseconds (default 10 minutes). */
+  dataKeyMaxAgeMs?: number;
+}
+
+/** A data key this process encrypts under, with its wrapped form, until it is used up or too old. */
+interface CurrentDataKey {
+  key: Buffer;
+  wrapped: Uint8Array;
+  uses: number;
+  until: number;
 }
 
 /**
- * Encrypts every Temporal payload with AES-256-GCM under a fresh data key, and wraps that data
- * key with the active RSA-OAEP (SHA-256) master key (envelope encryption). The master key's id
- * travels in the payload metadata, so histories written under an older key still decode as long
- * as the keyring keeps it, and rotating the master key needs no re-encryption of history.
+ * Encrypts every Temporal payload with AES-256-GCM (a random 96-bit IV each) under a data key,
+ * and wraps that data key with the active RSA-OAEP (SHA-256) master key (envelope encryption). The
+ * wrapped key and the master key's id travel in each payload's metadata, so histories written
+ * under an older key still decode as long as the keyring keeps it, and rotating the master key
+ * needs no re-encryption of history.
+ *
+ * A data key is reused for a bounded count and time (`dataKeyMaxUses`, `dataKeyMaxAgeMs`): an
+ * RSA-3072 private operation costs about 1.5 ms, and with a key per payload every decode of every
+ * activity input, result and update paid it. Now each process wraps a key once, and every reader
+ * unwraps it once and caches it. A leaked data key exposes at most the payloads one process wrote
+ * under it in those bounds; the master key still guards them all.
  *
  * Decoding unwraps each data key off the event loop (see {@link DataKeyUnwrapper}) and caches
  * it: decoding the same payload again (replay, queries) costs no RSA operation. A payload that
@@ -151,9 +171,14 @@ export class EnvelopeCodec implements PayloadCodec {
   private readonly activeKeyId: string;
   private readonly unwrapper: DataKeyUnwrapper;
   private readonly refusePlaintext: boolean;
+  private readonly dataKeyMaxUses: number;
+  private readonly dataKeyMaxAgeMs: number;
+  private current: CurrentDataKey | undefined;
 
   constructor(keys: Keyring['temporalCodec'], options: EnvelopeCodecOptions = {}) {
     this.refusePlaintext = options.refusePlaintext ?? false;
+    this.dataKeyMaxUses = options.dataKeyMaxUses ?? 10_000;
+    this.dataKeyMaxAgeMs = options.dataKeyMaxAgeMs ?? 10 * 60_000;
     const active = keys.keys.find((k) => k.keyId === keys.activeKeyId);
     if (!active) throw new CodecKeyError(`the active codec key ${keys.activeKeyId} is not in the keyring`);
     this.activeKeyId = active.keyId;
@@ -176,22 +201,35 @@ export class EnvelopeCodec implements PayloadCodec {
     );
   }
 
-  /** The wrap is a public-key operation (tens of microseconds): it stays on the calling thread. */
-  private encodeOne(payload: Payload): Payload {
-    const plain = proto.temporal.api.common.v1.Payload.encode(payload).finish();
-    const dataKey = randomBytes(32);
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
-    const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  /** The data key to encrypt under now: the current one, or a new one once it is used up or old. */
+  private dataKey(): CurrentDataKey {
+    const now = Date.now();
+    const current = this.current;
+    if (current && current.uses < this.dataKeyMaxUses && now < current.until) {
+      current.uses += 1;
+      return current;
+    }
+    const key = randomBytes(32);
+    // The wrap is a public-key operation (tens of microseconds): it stays on the calling thread.
     const wrapped = publicEncrypt(
       { key: this.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-      dataKey,
+      key,
     );
+    this.current = { key, wrapped: new Uint8Array(wrapped), uses: 1, until: now + this.dataKeyMaxAgeMs };
+    return this.current;
+  }
+
+  private encodeOne(payload: Payload): Payload {
+    const plain = proto.temporal.api.common.v1.Payload.encode(payload).finish();
+    const { key, wrapped } = this.dataKey();
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
     return {
       metadata: {
         [METADATA_ENCODING]: utf8(ENCODING),
         [METADATA_KEY_ID]: utf8(this.activeKeyId),
-        [METADATA_WRAPPED_KEY]: new Uint8Array(wrapped),
+        [METADATA_WRAPPED_KEY]: wrapped,
       },
       data: new Uint8Array(sealed),
     };

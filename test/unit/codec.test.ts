@@ -15,8 +15,29 @@ const plain = (value: unknown): Payload => ({
 });
 
 describe('the envelope codec', () => {
+  it('reuses a data key for a bounded count, each payload with its own IV', async () => {
+    const codec = new EnvelopeCodec(keys, { dataKeyMaxUses: 2 });
+    const written = await codec.encode([plain('x'), plain('x'), plain('x')]);
+    const wrappedKeys = written.map((p) => Buffer.from(p.metadata?.['encryption-wrapped-key'] ?? []).toString('hex'));
+    expect(wrappedKeys[0]).toBe(wrappedKeys[1]);
+    expect(wrappedKeys[2]).not.toBe(wrappedKeys[1]);
+    // The same value under the same key still encrypts differently (a fresh IV each time).
+    expect(Buffer.from(written[0]?.data ?? []).equals(Buffer.from(written[1]?.data ?? []))).toBe(false);
+    expect((await new EnvelopeCodec(keys).decode(written)).map((p) => text(p.data))).toEqual(['"x"', '"x"', '"x"']);
+  });
+
+  it('makes a new data key once the current one is too old', async () => {
+    const codec = new EnvelopeCodec(keys, { dataKeyMaxAgeMs: 1 });
+    const [first] = await codec.encode([plain(1)]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const [second] = await codec.encode([plain(2)]);
+    expect(Buffer.from(first?.metadata?.['encryption-wrapped-key'] ?? []).toString('hex')).not.toBe(
+      Buffer.from(second?.metadata?.['encryption-wrapped-key'] ?? []).toString('hex'),
+    );
+  });
+
   it('decodes what it encoded, each payload under a data key of its own', async () => {
-    const codec = new EnvelopeCodec(keys);
+    const codec = new EnvelopeCodec(keys, { dataKeyMaxUses: 1 });
     const written = await codec.encode([plain({ learner: 'a' }), plain({ learner: 'b' })]);
     expect(written.map((p) => text(p.metadata?.encoding))).toEqual(['binary/encrypted', 'binary/encrypted']);
     expect(text(written[0]?.metadata?.['encryption-wrapped-key'])).not.toBe(
@@ -27,7 +48,7 @@ describe('the envelope codec', () => {
   });
 
   it('decodes many fresh payloads at once, and the same payload again from its cached key', async () => {
-    const codec = new EnvelopeCodec(keys, { unwrapConcurrency: 2 });
+    const codec = new EnvelopeCodec(keys, { unwrapConcurrency: 2, dataKeyMaxUses: 1 });
     const written = await codec.encode(Array.from({ length: 12 }, (_, i) => plain({ i })));
     const [first, again] = await Promise.all([codec.decode(written), codec.decode(written)]);
     expect(first.map((p) => text(p.data))).toEqual(Array.from({ length: 12 }, (_, i) => `{"i":${i}}`));

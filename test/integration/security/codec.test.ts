@@ -19,7 +19,8 @@ import { TEST_CODEC_KEYS, startStack, type TestStack } from '../../support/stack
  */
 let stack: TestStack;
 const logLines: string[] = [];
-const writer = new EnvelopeCodec(TEST_CODEC_KEYS);
+// A key per payload, so each one costs the reader an RSA unwrap (workers reuse a key for many).
+const writer = new EnvelopeCodec(TEST_CODEC_KEYS, { dataKeyMaxUses: 1 });
 
 beforeAll(async () => {
   stack = await startStack({ logSink: (line) => logLines.push(line) });
