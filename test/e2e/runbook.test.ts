@@ -152,9 +152,12 @@ describe('runbook: a refund the channel does not confirm', () => {
     try {
       // The query's own retries (about 15 s) run out before the refund is flagged.
       await listed(filter, workflowId, true, 45_000);
-      const check = await asStaff(support.token, 'GET', `/staff/v1/payments/${paymentId}`);
-      expect(check.status).toBe(200);
-      expect(check.body.payment.needsAttention).toBe(true);
+      // The read model records the refund's failure just after the flag is raised.
+      const check = await pollUntil(
+        () => asStaff(support.token, 'GET', `/staff/v1/payments/${paymentId}`),
+        (res) => res.status === 200 && res.body.payment.needsAttention === true,
+        10_000,
+      );
       expect(check.body.payment.refunds).toEqual([
         expect.objectContaining({
           refundId: asked.refundId,
@@ -230,7 +233,11 @@ describe('runbook: a payment in manual_review', () => {
       });
 
       await listed(filter, paymentId, true, 30_000);
-      const check = await asStaff(support.token, 'GET', `/staff/v1/payments/${paymentId}`);
+      const check = await pollUntil(
+        () => asStaff(support.token, 'GET', `/staff/v1/payments/${paymentId}`),
+        (res) => res.body.payment?.status === 'manual_review',
+        10_000,
+      );
       expect(check.status).toBe(200);
       expect(check.body.payment).toMatchObject({
         status: 'manual_review',
@@ -325,7 +332,11 @@ describe('runbook: the channel reports another amount', () => {
     expect(requery.status, JSON.stringify(requery.body)).toBe(200);
     const filter = `StuckReason = "amount_mismatch" AND OrderId = "${orderId}"`;
     await listed(filter, paymentId, true);
-    const check = await asStaff(support.token, 'GET', `/staff/v1/payments/${paymentId}`);
+    const check = await pollUntil(
+      () => asStaff(support.token, 'GET', `/staff/v1/payments/${paymentId}`),
+      (res) => res.body.payment?.status === 'manual_review',
+      10_000,
+    );
     expect(check.body.payment).toMatchObject({
       status: 'manual_review',
       needsAttention: true,
