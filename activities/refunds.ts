@@ -243,20 +243,7 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
 
     /** One audit entry per staff action, whatever the retries. */
     async recordStaffAction(entry: StaffActionRecord): Promise<void> {
-      await recordAudit(models, {
-        id: entry.id,
-        at: new Date(),
-        operator: entry.operator,
-        role: entry.role,
-        action: entry.action,
-        target: entry.target,
-        paymentId: entry.paymentId,
-        refundId: entry.refundId,
-        reason: entry.reason,
-        before: entry.before ?? null,
-        after: entry.after ?? null,
-        via: entry.via,
-      });
+      await recordAudit(models, entry);
     },
   };
 }
