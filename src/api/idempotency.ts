@@ -173,14 +173,21 @@ export function idempotency({
       if (res.locals.timedOut && !res.headersSent) return send(body);
       const status = res.statusCode;
       const rejectedInput = notStarted((body as { error?: { type?: string; code?: string } } | undefined)?.error);
-      const settle =
-        status >= 500 || rejectedInput
-          ? records.deleteOne({ _id, lockId })
-          : records.updateOne(
-              { _id, lockId },
-              { $set: { state: 'done', status, body: fieldCipher.encrypt(JSON.stringify(body)) } },
-            );
-      settle
+      const settle = async () => {
+        // Read, then write by `_id` alone: the one filter every MongoDB-wire server answers from
+        // an index (a filter on `_id` and `lockId` reads the whole collection on FerretDB). Between
+        // the two, another holder can only take the key over after this one's lock ran out, and
+        // would then write its own answer after ours.
+        const current = await records.findOne({ _id }, { lockId: 1 }).lean();
+        if (current?.lockId !== lockId) return;
+        if (status >= 500 || rejectedInput) await records.deleteOne({ _id });
+        else
+          await records.updateOne(
+            { _id },
+            { $set: { state: 'done', status, body: fieldCipher.encrypt(JSON.stringify(body)) } },
+          );
+      };
+      settle()
         .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not store an idempotent answer'))
         .finally(() => {
           if (res.headersSent) return;

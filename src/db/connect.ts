@@ -1,6 +1,11 @@
 import mongoose, { type Connection } from 'mongoose';
 import { withTimeout } from '../with-timeout.js';
-import { callbackModel, type CallbackModel } from './models/callback.js';
+import {
+  appliedCallbackEventModel,
+  callbackModel,
+  type AppliedCallbackEventModel,
+  type CallbackModel,
+} from './models/callback.js';
 import { channelOrderModel, type ChannelOrderModel } from './models/channel-order.js';
 import { paymentModel, type PaymentModel } from './models/payment.js';
 import { refundModel, type RefundModel } from './models/refund.js';
@@ -18,6 +23,7 @@ export interface Models {
   payments: PaymentModel;
   channelOrders: ChannelOrderModel;
   callbacks: CallbackModel;
+  appliedCallbackEvents: AppliedCallbackEventModel;
   vouchers: VoucherModel;
   voucherSeals: VoucherSealModel;
   refunds: RefundModel;
@@ -34,6 +40,7 @@ export function createModels(connection: Connection): Models {
     payments: paymentModel(connection),
     channelOrders: channelOrderModel(connection),
     callbacks: callbackModel(connection),
+    appliedCallbackEvents: appliedCallbackEventModel(connection),
     vouchers: voucherModel(connection),
     voucherSeals: voucherSealModel(connection),
     refunds: refundModel(connection),

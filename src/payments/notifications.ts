@@ -13,6 +13,7 @@ import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
 import { REJECTED_BODY_PREFIX_BYTES, type CallbackDocument } from '../db/models/callback.js';
 import { channelOrderKey } from '../db/models/channel-order.js';
+import { isDuplicateKeyError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import type { MessageSealer } from '../temporal/message-seal.js';
 import type { NotificationOutcome, PaymentChannel } from '../../domain/payment.js';
@@ -206,28 +207,22 @@ export function createNotificationDelivery({
   /**
    * Temporal answers every delivery of one event (one Update id) with the first one's outcome,
    * even after the workflow has closed, so resends and replays of an applied event come back
-   * `applied` too. Of the deliveries of one event recorded as applied, only the earliest (by `_id`)
-   * stays so; the later ones become duplicates. Every delivery answered `applied` runs this after
-   * recording it, and only ever demotes records later than one it saw applied, so concurrent ones
-   * settle on the earliest whatever the interleaving.
+   * `applied` too. Of the deliveries answered `applied`, only the one that first claims the event
+   * (an insert keyed by it) is recorded as applied; the later ones are duplicates.
    */
-  async function settleApplied(
+  async function claimApplied(
     record: Pick<CallbackDocument, 'channel' | 'notificationId' | 'tradeState'> & { _id: Types.ObjectId },
   ): Promise<'applied' | 'duplicate'> {
     if (!record.notificationId || !record.tradeState) return 'applied';
-    const event = {
-      channel: record.channel,
-      notificationId: record.notificationId,
-      tradeState: record.tradeState,
-      outcome: 'applied',
-    };
-    const first = await models.callbacks.findOne(event, { _id: 1 }).sort({ _id: 1 }).lean();
-    if (!first) return 'applied';
-    await models.callbacks.updateMany(
-      { ...event, _id: { $gt: first._id } },
-      { $set: { outcome: 'duplicate', reason: 'an earlier delivery of this event was applied' } },
-    );
-    return first._id.equals(record._id) ? 'applied' : 'duplicate';
+    const _id = `${record.channel}:${record.notificationId}:${record.tradeState}`;
+    try {
+      await models.appliedCallbackEvents.create({ _id, callbackId: record._id, at: new Date() });
+      return 'applied';
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+    const first = await models.appliedCallbackEvents.findOne({ _id }, { callbackId: 1 }).lean();
+    return first === null || first.callbackId.equals(record._id) ? 'applied' : 'duplicate';
   }
 
   return {
@@ -274,9 +269,10 @@ export function createNotificationDelivery({
         : verification.kind === 'refund'
           ? await deliverRefundNotification(verification.refund)
           : await deliverNotification(verification.notification);
-      const { reason, refusal } = verdict;
-      await models.callbacks.updateOne({ _id: record._id }, { $set: { outcome: verdict.outcome, reason } });
-      const outcome = verdict.outcome === 'applied' ? await settleApplied(record) : verdict.outcome;
+      const { refusal } = verdict;
+      const outcome = verdict.outcome === 'applied' ? await claimApplied(record) : verdict.outcome;
+      const reason = outcome === 'duplicate' ? 'an earlier delivery of this event was applied' : verdict.reason;
+      await models.callbacks.updateOne({ _id: record._id }, { $set: { outcome, reason } });
       logger.info({ channel, callbackId: String(record._id), outcome, reason }, 'channel callback');
       return refusal === undefined ? adapter.ackSuccess() : adapter.ackFailure(refusal);
     },

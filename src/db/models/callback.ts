@@ -52,8 +52,29 @@ callbackSchema.index({ outTradeNo: 1, receivedAt: 1 });
 callbackSchema.index({ channel: 1, notificationId: 1 });
 callbackSchema.index({ expiresAt: 1 });
 
+/**
+ * The first delivery of each channel event that was applied, keyed by the event
+ * (`<channel>:<notificationId>:<tradeState>`): claimed by an insert, so of concurrent deliveries
+ * of one event exactly one is recorded `applied` and the others `duplicate`, with one lookup by
+ * `_id` (the one filter every MongoDB-wire server serves from an index) instead of a search of all
+ * callbacks.
+ */
+const appliedCallbackEventSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    callbackId: { type: Schema.Types.ObjectId, required: true },
+    at: { type: Date, required: true },
+  },
+  { collection: 'applied_callback_events', versionKey: false },
+);
+
 export type CallbackDocument = InferSchemaType<typeof callbackSchema>;
 export type CallbackModel = Model<CallbackDocument>;
 export function callbackModel(connection: Connection): CallbackModel {
   return modelOn<CallbackModel>(connection, 'Callback', callbackSchema);
+}
+
+export type AppliedCallbackEventModel = Model<InferSchemaType<typeof appliedCallbackEventSchema>>;
+export function appliedCallbackEventModel(connection: Connection): AppliedCallbackEventModel {
+  return modelOn<AppliedCallbackEventModel>(connection, 'AppliedCallbackEvent', appliedCallbackEventSchema);
 }

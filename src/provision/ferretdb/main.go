@@ -2,6 +2,12 @@
 // single process for development and CI machines that have no mongod binary.
 //
 // Usage: ferretdb-embedded -listen 127.0.0.1:27017 -dir /abs/path/to/data
+//
+//	or: ferretdb-embedded -listen 127.0.0.1:27017 -postgresql-url postgres://user@host:port/db
+//
+// SQLite write transactions begin IMMEDIATE (`_txlock=immediate`): a writer that finds another
+// one waits on the busy timeout instead of failing at once with SQLITE_BUSY when its deferred
+// read lock cannot be upgraded, which FerretDB's read-then-write updates otherwise hit under load.
 package main
 
 import (
@@ -21,6 +27,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "", "directory holding the SQLite databases (created if missing); empty = in memory")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	postgresqlURL := flag.String("postgresql-url", "", "use the PostgreSQL backend at this URL instead of SQLite")
 	flag.Parse()
 
 	var level slog.Level
@@ -41,14 +48,19 @@ func main() {
 			fmt.Fprintf(os.Stderr, "ferretdb-embedded: cannot create %s: %v\n", abs, err)
 			os.Exit(1)
 		}
-		sqliteURL = "file:" + filepath.ToSlash(abs) + "/"
+		sqliteURL = "file:" + filepath.ToSlash(abs) + "/?_txlock=immediate"
+	}
+	handler, backend := "sqlite", "sqlite "+sqliteURL
+	if *postgresqlURL != "" {
+		handler, backend = "postgresql", "postgresql"
 	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: sqliteURL,
+		Listener:      ferretdb.ListenerConfig{TCP: *listen},
+		Logger:        logger,
+		Handler:       handler,
+		SQLiteURL:     sqliteURL,
+		PostgreSQLURL: *postgresqlURL,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb-embedded: %v\n", err)
@@ -58,7 +70,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	fmt.Fprintf(os.Stderr, "ferretdb-embedded: listening on %s (sqlite %s)\n", *listen, sqliteURL)
+	fmt.Fprintf(os.Stderr, "ferretdb-embedded: listening on %s (%s)\n", *listen, backend)
 	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
 		fmt.Fprintf(os.Stderr, "ferretdb-embedded: %v\n", err)
 		os.Exit(1)
