@@ -221,7 +221,6 @@ export function createApp({
     app.use(
       '/sandbox/v1',
       sandboxControlRoutes({
-        models,
         simulators: sandbox.simulators,
         platform: sandbox.platform,
         controlToken: sandbox.controlToken,

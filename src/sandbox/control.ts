@@ -3,13 +3,16 @@ import { z } from 'zod';
 import { jsonBody } from '../api/body.js';
 import { ApiError } from '../api/errors.js';
 import { parseOrThrow } from '../api/validation.js';
-import type { Models } from '../db/connect.js';
-import { channelOrderKey } from '../db/models/channel-order.js';
 import { PAYMENT_ID_PATTERN } from '../payments/identity.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../domain/payment.js';
 import { CashierRefusedError } from './channels/index.js';
 import { requireSandboxControlToken } from './control-token.js';
-import { DEFAULT_REFUND_BEHAVIOUR, SandboxNotFoundError, type ChannelSimulator } from './channels/types.js';
+import {
+  DEFAULT_REFUND_BEHAVIOUR,
+  SandboxNotFoundError,
+  type ChannelBooks,
+  type ChannelSimulator,
+} from './channels/types.js';
 import type { PlatformStub } from './platform.js';
 
 const paySchema = z.strictObject({
@@ -38,13 +41,11 @@ const platformOutageSchema = refuseSchema.extend({ enabled: z.boolean() });
  * otherwise, before the body is read), then a JSON body of at most `bodyLimitBytes`.
  */
 export function sandboxControlRoutes({
-  models,
   simulators,
   platform,
   controlToken,
   bodyLimitBytes,
 }: {
-  models: Models;
   simulators: Record<PaymentChannel, ChannelSimulator>;
   platform: PlatformStub;
   controlToken: string;
@@ -52,6 +53,13 @@ export function sandboxControlRoutes({
 }): Router {
   const router = Router();
   router.use(requireSandboxControlToken(controlToken), ...jsonBody(bodyLimitBytes));
+
+  /** The simulated channels' books for a payment (its `out_trade_no`), newest order first. */
+  async function booksOf(paymentId: string): Promise<ChannelBooks[]> {
+    if (!PAYMENT_ID_PATTERN.test(paymentId)) return [];
+    const found = await Promise.all(PAYMENT_CHANNELS.map((channel) => simulators[channel].books(paymentId)));
+    return found.filter((b) => b !== undefined).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
 
   router.post('/payments/:paymentId/pay', async (req, res) => {
     const { paymentId } = req.params;
@@ -63,13 +71,7 @@ export function sandboxControlRoutes({
       `No channel order for payment ${paymentId}.`,
       'paymentId',
     );
-    if (!PAYMENT_ID_PATTERN.test(paymentId)) throw notFound;
-    const orders = await Promise.all(
-      PAYMENT_CHANNELS.map((channel) =>
-        models.channelOrders.findOne({ _id: channelOrderKey(paymentId, channel) }).lean(),
-      ),
-    );
-    const order = orders.filter((o) => o !== null).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+    const [order] = await booksOf(paymentId);
     if (!order) throw notFound;
     try {
       res.json(await simulators[order.channel].pay(paymentId, options));
@@ -85,6 +87,24 @@ export function sandboxControlRoutes({
       }
       throw err;
     }
+  });
+
+  /**
+   * What the simulated channels hold for a payment, as a witness the payment system does not
+   * write: every order (amount, state, captured) and every refund with its state, plus the sums
+   * per currency. `orders` is empty when no channel holds one.
+   */
+  router.get('/payments/:paymentId/books', async (req, res) => {
+    const { paymentId } = req.params;
+    const orders = await booksOf(paymentId);
+    const totals = new Map<string, { currency: string; captured: number; refunded: number }>();
+    for (const order of orders) {
+      const total = totals.get(order.currency) ?? { currency: order.currency, captured: 0, refunded: 0 };
+      total.captured += order.captured;
+      total.refunded += order.refunded;
+      totals.set(order.currency, total);
+    }
+    res.json({ paymentId, orders, totals: [...totals.values()] });
   });
 
   function channelOf(name: string): PaymentChannel {

@@ -108,6 +108,8 @@ export interface OrderBook {
    */
   refund(request: RefundRequestAtChannel): Promise<RefundDecision>;
   findRefund(outRequestNo: string): Promise<SandboxRefund | undefined>;
+  /** The order with every refund made against it, oldest first; undefined when there is no such order. */
+  ledger(outTradeNo: string): Promise<{ trade: Trade; refunds: SandboxRefund[] } | undefined>;
 }
 
 const MAX_REFUND_ATTEMPTS = 20;
@@ -147,6 +149,15 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
   return {
     trade,
     findRefund,
+
+    async ledger(outTradeNo) {
+      const models = await ready;
+      const [found, refunds] = await Promise.all([
+        trade(outTradeNo),
+        models.refunds.find({ channel, outTradeNo }, { _id: 0 }).sort({ seq: 1 }).lean<SandboxRefund[]>(),
+      ]);
+      return found ? { trade: found, refunds } : undefined;
+    },
 
     async open(order) {
       const models = await ready;

@@ -12,6 +12,7 @@ import { CASHIER_PAGE_HEADERS, renderCashierNotice, renderCashierPage, type Cash
 import type { SandboxRefund } from './models.js';
 import {
   refundSettlesAt,
+  refundStateAt,
   type OrderBook,
   type Outages,
   type RefundBehaviours,
@@ -326,6 +327,30 @@ export function createChannelSimulator({
     refundBehaviour: () => refundBehaviours.get(),
     async hasOrder(outTradeNo) {
       return (await book.trade(outTradeNo)) !== undefined;
+    },
+    async books(outTradeNo) {
+      const ledger = await book.ledger(outTradeNo);
+      if (!ledger) return undefined;
+      const { trade, refunds } = ledger;
+      const now = new Date();
+      return {
+        channel,
+        outTradeNo,
+        amount: trade.order.amount,
+        currency: trade.order.currency,
+        createdAt: trade.order.createdAt.toISOString(),
+        state: trade.state,
+        channelTradeNo: trade.outcome?.channelTradeNo ?? null,
+        endedAt: trade.outcome?.at.toISOString() ?? null,
+        captured: trade.state === 'PAID' ? trade.order.amount : 0,
+        refunded: trade.refunded,
+        refunds: refunds.map((r) => ({
+          outRequestNo: r.outRequestNo,
+          amount: r.amount,
+          state: refundStateAt(r, now),
+          at: r.at.toISOString(),
+        })),
+      };
     },
     close: () => notifier.close(),
   };

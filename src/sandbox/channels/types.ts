@@ -65,8 +65,34 @@ export interface ChannelSimulator {
   refundBehaviour(): Promise<RefundBehaviour>;
   /** Whether the channel holds an order with this `out_trade_no`. */
   hasOrder(outTradeNo: string): Promise<boolean>;
+  /** The channel's books for one order (what it holds, not what the merchant says); undefined when it holds none. */
+  books(outTradeNo: string): Promise<ChannelBooks | undefined>;
   /** Stops pending notification resends (process shutdown, tests). */
   close(): void;
+}
+
+/**
+ * What a simulated channel holds about one order. Amounts in minor units of `currency`:
+ * `captured` is the order's amount once paid (0 otherwise), `refunded` the sum of its refunds that
+ * have succeeded.
+ */
+export interface ChannelBooks {
+  channel: PaymentChannel;
+  outTradeNo: string;
+  amount: number;
+  currency: string;
+  createdAt: string;
+  state: 'NOT_PAID' | 'PAID' | 'CLOSED';
+  channelTradeNo: string | null;
+  endedAt: string | null;
+  captured: number;
+  refunded: number;
+  refunds: {
+    outRequestNo: string;
+    amount: number;
+    state: 'PROCESSING' | 'SUCCEEDED' | 'ABNORMAL' | 'CLOSED';
+    at: string;
+  }[];
 }
 
 export class SandboxNotFoundError extends Error {

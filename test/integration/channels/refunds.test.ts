@@ -20,7 +20,6 @@ import {
 } from '../../../src/channels/types.js';
 import { createWechatPayAdapter } from '../../../src/channels/wechatpay.js';
 import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
-import { createModels } from '../../../src/db/connect.js';
 import { createLogger } from '../../../src/logger.js';
 import { createChannelSimulators } from '../../../src/sandbox/channels/index.js';
 import type { ChannelSimulator } from '../../../src/sandbox/channels/types.js';
@@ -102,7 +101,6 @@ beforeAll(async () => {
   app.use(
     '/sandbox/v1',
     sandboxControlRoutes({
-      models: createModels(connection),
       simulators,
       platform,
       controlToken: CONTROL_TOKEN,
