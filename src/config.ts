@@ -65,6 +65,21 @@ const configSchema = z.object({
     .string()
     .regex(/^[\x21-\x7e]{32,256}$/, 'expected 32 to 256 printable characters without spaces')
     .optional(),
+  /**
+   * The sandbox (channel simulators, cashier pages, control API, platform stub) runs as its own
+   * process, with its own database, so it witnesses what the payment system did without sharing
+   * anything with it. It listens on `SANDBOX_HOST:SANDBOX_PORT` (default `API_PORT` + 1, loopback);
+   * the API forwards `/sandbox/*` to `SANDBOX_URL` so the public URLs stay the API's, and the
+   * worker calls it there directly.
+   */
+  SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
+  SANDBOX_PORT: port.optional(),
+  SANDBOX_URL: z.url().optional(),
+  /** The sandbox's own database; default: MONGODB_URI's server with the database name + `_sandbox`. */
+  SANDBOX_MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'expected a mongodb:// or mongodb+srv:// URI')
+    .optional(),
   /** Sandbox notification resend schedules are multiplied by this (0.01: Alipay's 4 min becomes 2.4 s). */
   SANDBOX_TIME_SCALE: z.coerce.number().positive().max(1).default(0.01),
   ALIPAY_GATEWAY_URL: z.url().optional(),
@@ -196,7 +211,14 @@ type RawConfig = z.infer<typeof configSchema>;
 /** The validated configuration, with the values that derive from others filled in. */
 export type Config = Omit<
   RawConfig,
-  'SANDBOX_ENABLED' | 'SANDBOX_IN_PRODUCTION' | 'PUBLIC_BASE_URL' | 'CODEC_ALLOW_LOOPBACK' | 'PLATFORM_KEYS'
+  | 'SANDBOX_ENABLED'
+  | 'SANDBOX_IN_PRODUCTION'
+  | 'PUBLIC_BASE_URL'
+  | 'CODEC_ALLOW_LOOPBACK'
+  | 'PLATFORM_KEYS'
+  | 'SANDBOX_PORT'
+  | 'SANDBOX_URL'
+  | 'SANDBOX_MONGODB_URI'
 > & {
   SANDBOX_ENABLED: boolean;
   /** The sandbox runs with `NODE_ENV=production`, by the operator's explicit consent. */
@@ -204,6 +226,10 @@ export type Config = Omit<
   /** Parsed `PLATFORM_KEYS`; undefined when unset (the sandbox's development key is used then). */
   PLATFORM_KEYS: PlatformKey[] | undefined;
   PUBLIC_BASE_URL: string;
+  SANDBOX_PORT: number;
+  /** Where the API and the worker reach the sandbox process (no trailing slash). */
+  SANDBOX_URL: string;
+  SANDBOX_MONGODB_URI: string;
   ALIPAY_GATEWAY_URL: string | undefined;
   WECHATPAY_BASE_URL: string | undefined;
   PLATFORM_WEBHOOK_URL: string | undefined;
@@ -264,14 +290,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const platformKeys =
     raw.PLATFORM_KEYS === undefined ? undefined : parsePlatformKeys(raw.PLATFORM_KEYS, raw.PLATFORM_ID);
   if (platformKeys && platformKeys.problems.length > 0) throw new ConfigError(platformKeys.problems);
+  const sandboxPort = raw.SANDBOX_PORT ?? raw.API_PORT + 1;
+  const sandboxUrl = (
+    raw.SANDBOX_URL ?? `http://${raw.SANDBOX_HOST === '0.0.0.0' ? '127.0.0.1' : raw.SANDBOX_HOST}:${sandboxPort}`
+  ).replace(/\/+$/, '');
   return {
     ...raw,
     PLATFORM_KEYS: platformKeys?.keys,
     SANDBOX_ENABLED: sandbox,
     SANDBOX_IN_PRODUCTION: sandboxInProduction,
     PUBLIC_BASE_URL: base,
-    ALIPAY_GATEWAY_URL: raw.ALIPAY_GATEWAY_URL ?? (sandbox ? `${base}/sandbox/alipay/gateway.do` : undefined),
-    WECHATPAY_BASE_URL: raw.WECHATPAY_BASE_URL ?? (sandbox ? `${base}/sandbox/wechatpay` : undefined),
-    PLATFORM_WEBHOOK_URL: raw.PLATFORM_WEBHOOK_URL ?? (sandbox ? `${base}/sandbox/platform/webhooks` : undefined),
+    SANDBOX_PORT: sandboxPort,
+    SANDBOX_URL: sandboxUrl,
+    SANDBOX_MONGODB_URI: raw.SANDBOX_MONGODB_URI ?? sandboxDatabaseUri(raw.MONGODB_URI),
+    ALIPAY_GATEWAY_URL: raw.ALIPAY_GATEWAY_URL ?? (sandbox ? `${sandboxUrl}/sandbox/alipay/gateway.do` : undefined),
+    WECHATPAY_BASE_URL: raw.WECHATPAY_BASE_URL ?? (sandbox ? `${sandboxUrl}/sandbox/wechatpay` : undefined),
+    PLATFORM_WEBHOOK_URL: raw.PLATFORM_WEBHOOK_URL ?? (sandbox ? `${sandboxUrl}/sandbox/platform/webhooks` : undefined),
   };
+}
+
+/** `uri` with `_sandbox` appended to its database name (`knowledge_pay` when it names none). */
+export function sandboxDatabaseUri(uri: string): string {
+  const match = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/([^?]*))?(\?.*)?$/.exec(uri);
+  if (!match) return uri;
+  const [, server, database, query] = match;
+  return `${server}/${database || 'knowledge_pay'}_sandbox${query ?? ''}`;
 }

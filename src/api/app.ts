@@ -9,8 +9,6 @@ import { FieldCipher } from '../crypto/field-cipher.js';
 import type { ApiKeyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
 import type { Logger } from '../logger.js';
-import { sandboxControlRoutes } from '../sandbox/control.js';
-import type { Sandbox } from '../sandbox/index.js';
 import { MessageSealer } from '../temporal/message-seal.js';
 import { createPaymentService } from '../payments/service.js';
 import { enabledChannels } from '../worker/activity-deps.js';
@@ -22,6 +20,7 @@ import { idempotency } from './idempotency.js';
 import { platformAuth } from './platform-auth.js';
 import { staffAuth } from './staff-auth.js';
 import { rateLimit } from './rate-limit.js';
+import { forwardToSandbox } from './sandbox-forward.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { docsRoutes } from './routes/docs.js';
@@ -43,8 +42,6 @@ export interface AppDeps {
   codec: PayloadCodec;
   /** The keys platform requests are signed with (`PLATFORM_KEYS`, or the development key). */
   platformKeys: readonly PlatformKey[];
-  /** Present when the sandbox is enabled: channel simulators and the platform stub. */
-  sandbox?: Sandbox;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
@@ -115,7 +112,6 @@ export function createApp({
   platformKeys,
   channels,
   codec,
-  sandbox,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -214,20 +210,8 @@ export function createApp({
     staffPaymentRoutes({ payments, maxAmount: config.PAYMENT_MAX_AMOUNT }),
     notFound,
   );
-  if (sandbox) {
-    app.use('/sandbox/alipay', sandbox.simulators.alipay.router);
-    app.use('/sandbox/wechatpay', sandbox.simulators.wechatpay.router);
-    app.use('/sandbox/platform', sandbox.platform.router);
-    app.use(
-      '/sandbox/v1',
-      sandboxControlRoutes({
-        simulators: sandbox.simulators,
-        platform: sandbox.platform,
-        controlToken: sandbox.controlToken,
-        bodyLimitBytes: bodyLimit,
-      }),
-    );
-  }
+  // The sandbox runs as its own process; its public URLs (cashier pages, control API) stay here.
+  if (config.SANDBOX_ENABLED) app.use('/sandbox', forwardToSandbox(config.SANDBOX_URL, config.API_RESPONSE_TIMEOUT_MS));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -5,7 +5,6 @@ import type { Config } from '../config.js';
 import type { ApiKeyring } from '../crypto/keyring.js';
 import { connectDatabase, type Database } from '../db/connect.js';
 import type { Logger } from '../logger.js';
-import { createSandbox, type Sandbox } from '../sandbox/index.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal/client.js';
 import { EnvelopeCodec, dataConverterWith } from '../temporal/codec.js';
 import { createApp } from './app.js';
@@ -14,14 +13,12 @@ export interface AssembledApi {
   app: Express;
   database: Database;
   temporal: TemporalClient;
-  sandbox: Sandbox | undefined;
-  /** Stops the sandbox's timers and closes both connections. */
+  /** Closes both connections. */
   close: () => Promise<void>;
 }
 
 /**
- * Connects what the API needs (MongoDB, Temporal with the history codec, the sandbox when it is
- * on) and builds the Express app on them. The API process and the tests both start the API this
+ * Connects what the API needs (MongoDB, Temporal with the history codec) and builds the Express app on them. The API process and the tests both start the API this
  * way; a failed connection says which variable to check.
  */
 export async function assembleApi(options: {
@@ -45,9 +42,6 @@ export async function assembleApi(options: {
       `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
     );
   });
-  const sandbox = config.SANDBOX_ENABLED
-    ? await createSandbox({ connection: database.connection, keyring, config, logger })
-    : undefined;
   const app = createApp({
     config,
     logger,
@@ -57,15 +51,12 @@ export async function assembleApi(options: {
     platformKeys,
     channels: createChannelAdapters(config, keyring),
     codec,
-    ...(sandbox ? { sandbox } : {}),
   });
   return {
     app,
     database,
     temporal,
-    sandbox,
     close: async () => {
-      sandbox?.close();
       await Promise.allSettled([temporal.close(), database.close()]);
     },
   };

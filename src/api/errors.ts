@@ -70,6 +70,7 @@ export const API_ERRORS = {
   codec_busy: { status: 503, type: 'service_unavailable_error' },
   channels_unavailable: { status: 503, type: 'service_unavailable_error' },
   idempotency_record_unreadable: { status: 503, type: 'service_unavailable_error' },
+  sandbox_unavailable: { status: 503, type: 'service_unavailable_error', sandbox: true },
 } as const satisfies Record<string, { status: number; type: ApiErrorType; sandbox?: true }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

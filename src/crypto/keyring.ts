@@ -222,26 +222,37 @@ export function channelPrivateKeysIn(keyring: {
 }
 
 /** The process a keyring is loaded for: each keeps only the keys its own work uses. */
-export type KeyringRole = 'api' | 'worker';
+export type KeyringRole = 'api' | 'worker' | 'sandbox';
 
 type KeyringConfig = { KEYS_DIR: string; SANDBOX_ENABLED: boolean };
 
 /**
  * What the worker holds: the merchant keys it calls the channels with, the voucher and webhook
  * signing keys, the codec keys, the workflow message key and the at-rest keys. Never the channel
- * simulators' private keys (the simulators run in the API) nor the payment id key (only the API
- * names payments).
+ * simulators' private keys (the simulators run in the sandbox process) nor the payment id key
+ * (only the API names payments).
  */
 export type WorkerKeyring = Omit<CompleteKeyring, 'paymentIdKey'>;
 
 /**
- * The API's keys: no merchant private key (only the worker signs requests to the channels) and no
- * webhook secret unless the sandbox's platform stub runs in it.
+ * The API's keys: no merchant private key (only the worker signs requests to the channels), no
+ * channel private key (the simulators run in the sandbox process) and no webhook secret.
  */
 export type ApiKeyring = Omit<CompleteKeyring, 'alipay' | 'wechatpay' | 'platformWebhookSecret'> & {
   alipay: Omit<Keyring['alipay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
   wechatpay: Omit<Keyring['wechatpay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
-  platformWebhookSecret?: string;
+};
+
+/**
+ * The sandbox process's keys: what the simulated channels sign and verify with (their own private
+ * keys, the merchant's public keys, the WeChat Pay API v3 key) and the webhook secret its platform
+ * stub verifies with. Nothing of the payment system's own: no merchant private key, no codec,
+ * voucher, message or at-rest key.
+ */
+export type SandboxKeyring = {
+  alipay: Omit<Keyring['alipay'], 'merchantPrivateKey'>;
+  wechatpay: Omit<Keyring['wechatpay'], 'merchantPrivateKey'>;
+  platformWebhookSecret: string;
 };
 
 function withoutChannelPrivateKeys<K extends CompleteKeyring>(keyring: K): K {
@@ -260,33 +271,29 @@ function withoutVoucherPrivateKeys<K extends Keyring>(keyring: K): K {
  * its own keys:
  * - `api` verifies what comes in (channel notifications with the providers' public keys and the
  *   WeChat Pay API v3 key, vouchers with their public keys), decodes histories and serves the codec,
- *   seals workflow messages, names payments and encrypts at rest. It never signs a voucher, so it
- *   holds no voucher private key. With the sandbox on it also holds the simulators' channel private
- *   keys, since the simulators run in it, and the webhook secret, which the sandbox's platform stub
- *   verifies with. It never holds a merchant private key: it never calls a channel.
+ *   seals workflow messages, names payments and encrypts at rest. It never signs a voucher, never
+ *   calls a channel and never plays one, so it holds no voucher, merchant or channel private key.
  * - `worker`: see {@link WorkerKeyring}.
+ * - `sandbox`: see {@link SandboxKeyring}.
  */
-export function narrowKeyring(
-  keyring: CompleteKeyring,
-  role: 'api',
-  config: Pick<KeyringConfig, 'SANDBOX_ENABLED'>,
-): ApiKeyring;
-export function narrowKeyring(
-  keyring: CompleteKeyring,
-  role: 'worker',
-  config: Pick<KeyringConfig, 'SANDBOX_ENABLED'>,
-): WorkerKeyring;
+export function narrowKeyring(keyring: CompleteKeyring, role: 'api'): ApiKeyring;
+export function narrowKeyring(keyring: CompleteKeyring, role: 'worker'): WorkerKeyring;
+export function narrowKeyring(keyring: CompleteKeyring, role: 'sandbox'): SandboxKeyring;
 export function narrowKeyring(
   keyring: CompleteKeyring,
   role: KeyringRole,
-  config: Pick<KeyringConfig, 'SANDBOX_ENABLED'>,
-): ApiKeyring | WorkerKeyring {
+): ApiKeyring | WorkerKeyring | SandboxKeyring {
+  if (role === 'sandbox') {
+    const { merchantPrivateKey: _alipayKey, ...alipay } = keyring.alipay;
+    const { merchantPrivateKey: _wechatpayKey, ...wechatpay } = keyring.wechatpay;
+    return { alipay, wechatpay, platformWebhookSecret: keyring.platformWebhookSecret };
+  }
   if (role === 'api') {
-    const verifying = withoutVoucherPrivateKeys(config.SANDBOX_ENABLED ? keyring : withoutChannelPrivateKeys(keyring));
+    const verifying = withoutVoucherPrivateKeys(withoutChannelPrivateKeys(keyring));
     const { merchantPrivateKey: _alipayKey, ...alipay } = verifying.alipay;
     const { merchantPrivateKey: _wechatpayKey, ...wechatpay } = verifying.wechatpay;
-    const { platformWebhookSecret, ...rest } = verifying;
-    return { ...rest, alipay, wechatpay, ...(config.SANDBOX_ENABLED ? { platformWebhookSecret } : {}) };
+    const { platformWebhookSecret: _webhookSecret, ...rest } = verifying;
+    return { ...rest, alipay, wechatpay };
   }
   const { paymentIdKey: _paymentIdKey, ...worker } = withoutChannelPrivateKeys(keyring);
   return worker;
@@ -302,10 +309,15 @@ export function narrowKeyring(
 export function keyringFor(config: KeyringConfig): CompleteKeyring;
 export function keyringFor(config: KeyringConfig, role: 'api'): ApiKeyring;
 export function keyringFor(config: KeyringConfig, role: 'worker'): WorkerKeyring;
-export function keyringFor(config: KeyringConfig, role?: KeyringRole): CompleteKeyring | ApiKeyring | WorkerKeyring {
+export function keyringFor(config: KeyringConfig, role: 'sandbox'): SandboxKeyring;
+export function keyringFor(
+  config: KeyringConfig,
+  role?: KeyringRole,
+): CompleteKeyring | ApiKeyring | WorkerKeyring | SandboxKeyring {
   const keyring = completeKeyringFor(config);
-  if (role === 'api') return narrowKeyring(keyring, role, config);
-  if (role === 'worker') return narrowKeyring(keyring, role, config);
+  if (role === 'api') return narrowKeyring(keyring, role);
+  if (role === 'worker') return narrowKeyring(keyring, role);
+  if (role === 'sandbox') return narrowKeyring(keyring, role);
   return keyring;
 }
 

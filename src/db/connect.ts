@@ -61,29 +61,19 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/**
- * Opens the process's one mongoose connection and makes sure every model's indexes exist
- * (the unique ones carry idempotency, so the process must not serve before they do).
- */
-export async function connectDatabase(uri: string, options: { timeoutMs: number }): Promise<Database> {
+/** A mongoose connection with a readiness ping, and nothing of the payment system's models. */
+export type Connected = Omit<Database, 'models'>;
+
+/** Opens one mongoose connection to `uri` (no models, no indexes): the sandbox's and ours start here. */
+export async function openConnection(uri: string, options: { timeoutMs: number }): Promise<Connected> {
   const connection = mongoose.createConnection(uri, {
     serverSelectionTimeoutMS: options.timeoutMs,
     autoIndex: false,
     autoCreate: true,
   });
   await connection.asPromise();
-  const models = createModels(connection);
-  await Promise.all([
-    models.payments.createIndexes(),
-    models.channelOrders.createIndexes(),
-    models.callbacks.createIndexes(),
-    models.vouchers.createIndexes(),
-    models.refunds.createIndexes(),
-    models.webhookDeliveries.createIndexes(),
-  ]);
   return {
     connection,
-    models,
     async ping(timeoutMs) {
       const db = connection.db;
       if (!db || connection.readyState !== mongoose.ConnectionStates.connected) {
@@ -93,4 +83,22 @@ export async function connectDatabase(uri: string, options: { timeoutMs: number 
     },
     close: () => connection.close(),
   };
+}
+
+/**
+ * Opens the process's one mongoose connection and makes sure every model's indexes exist
+ * (the unique ones carry idempotency, so the process must not serve before they do).
+ */
+export async function connectDatabase(uri: string, options: { timeoutMs: number }): Promise<Database> {
+  const connected = await openConnection(uri, options);
+  const models = createModels(connected.connection);
+  await Promise.all([
+    models.payments.createIndexes(),
+    models.channelOrders.createIndexes(),
+    models.callbacks.createIndexes(),
+    models.vouchers.createIndexes(),
+    models.refunds.createIndexes(),
+    models.webhookDeliveries.createIndexes(),
+  ]);
+  return { ...connected, models };
 }

@@ -35,7 +35,7 @@ import { productTarget } from './bench/product-target.js';
 import { latencyAdded, latencyRatios, reportLines, writeReport, type BenchReport } from './bench/report.js';
 import { measureIdle, runPass, type MeasuredPids } from './bench/run-pass.js';
 import { sampleMemory, type SoakFigures } from './bench/soak.js';
-import { startService, waitForApi } from './services.js';
+import { startService, waitForApi, waitForSandbox } from './services.js';
 
 const { values } = parseArgs({
   options: {
@@ -141,6 +141,12 @@ async function main(): Promise<void> {
             join(logDir, `bench-${name}-${stamp}.log`),
           )
         : startService(name, entry, env, join(logDir, `bench-${name}-${stamp}.log`));
+    const sandboxProcess = startService(
+      'sandbox',
+      'src/sandbox/main.ts',
+      env,
+      join(logDir, `bench-sandbox-${stamp}.log`),
+    );
     const worker = startProductService('worker', 'src/worker/main.ts');
     const api = startProductService('api', 'src/api/main.ts');
     const baselineTaskQueue = `bench-baseline-${stamp}`;
@@ -156,12 +162,13 @@ async function main(): Promise<void> {
       },
       join(logDir, `bench-baseline-worker-${stamp}.log`),
     );
-    children.push(worker, api, baselineWorker);
+    children.push(sandboxProcess, worker, api, baselineWorker);
 
     const connection = await Connection.connect({ address: servers.temporal.address });
     closers.push(() => connection.close());
     // The baseline is bare: the default data converter, no codec.
     const client = new Client({ connection, namespace: settings.namespace });
+    await waitForSandbox(`http://127.0.0.1:${Number(values.port) + 1}`, children, settings.startupTimeoutMs);
     await waitForApi(apiUrl, children, settings.startupTimeoutMs);
     await waitForWorker(client, env.TEMPORAL_TASK_QUEUE as string, children, settings.startupTimeoutMs);
     await waitForWorker(client, baselineTaskQueue, children, settings.startupTimeoutMs);
@@ -196,6 +203,7 @@ async function main(): Promise<void> {
       'mongodb-wire server': pidOf('ferretdb', 'mongod'),
       api: api.child.pid,
       worker: worker.child.pid,
+      sandbox: sandboxProcess.child.pid,
       'baseline worker': baselineWorker.child.pid,
     });
     const full = { payments: total, concurrency, pids };
@@ -223,7 +231,7 @@ async function main(): Promise<void> {
       machine: `${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}, Node ${process.version}`,
       temporal: servers.temporal.source,
       mongodb: servers.mongo.source,
-      processes: `1 API + 1 worker (defaults), sandbox channels and platform stub in the API${soak ? ', each under a memory reporter (soak)' : ''}`,
+      processes: `1 API + 1 worker (defaults); the sandbox channels and platform stub in a process and database of their own${soak ? ', each under a memory reporter (soak)' : ''}`,
       baselineProcesses:
         '1 bare worker (defaults, default data converter), activities that do nothing; same Temporal server, count and concurrency as the product',
       options: { payments: total, concurrency, lowLoadPayments, soak },

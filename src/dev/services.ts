@@ -21,3 +21,15 @@ export function waitForApi(apiUrl: string, children: ManagedProcess[], timeoutMs
     { timeoutMs, hint: 'See the API and worker output.', abort: Promise.race(children.map((c) => c.exited)) },
   );
 }
+
+/** Waits until the sandbox process answers `GET <sandboxUrl>/readyz` with 200, or a child dies, or the timeout passes. */
+export function waitForSandbox(sandboxUrl: string, children: ManagedProcess[], timeoutMs: number): Promise<void> {
+  return waitUntilReady(
+    `sandbox at ${sandboxUrl}/readyz`,
+    async () => {
+      const res = await fetch(`${sandboxUrl}/readyz`);
+      if (res.status !== 200) throw new Error(`readyz answered ${res.status}`);
+    },
+    { timeoutMs, hint: 'See the sandbox output.', abort: Promise.race(children.map((c) => c.exited)) },
+  );
+}

@@ -1,11 +1,12 @@
 /**
  * `npm start`: the whole system on one machine for development and demos. Provisions Temporal
- * and MongoDB (see src/provision), builds the workflow bundle once, starts one worker and one
- * API process, waits until the API is ready and prints where every part listens. Ctrl-C stops
- * the API, then the worker, then the servers this run started.
+ * and MongoDB (see src/provision), builds the workflow bundle once, starts the sandbox process
+ * (simulated channels and platform stub, with their own database) when the sandbox is on, one
+ * worker and one API process, waits until they are ready and prints where every part listens.
+ * Ctrl-C stops the API, the worker, the sandbox, then the servers this run started.
  */
 import { join } from 'node:path';
-import { startService, waitForApi } from './services.js';
+import { startService, waitForApi, waitForSandbox } from './services.js';
 import { devPlatformKeyPath, loadOrCreateDevPlatformKey } from '../crypto/platform-keys.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { connectDatabase } from '../db/connect.js';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    say('stopping: API, worker, then the servers this run started');
+    say('stopping: API, worker, sandbox, then the servers this run started');
     for (const child of [...children].reverse()) await child.stop();
     await servers.stop();
     say('stopped');
@@ -79,10 +80,16 @@ async function main(): Promise<void> {
             CODEC_CORS_ORIGINS: `${servers.temporal.uiUrl},${servers.temporal.uiUrl.replace('127.0.0.1', 'localhost')}`,
           }),
     };
+    if (config.SANDBOX_ENABLED) children.push(startService('sandbox', 'src/sandbox/main.ts', env));
     children.push(startService('worker', 'src/worker/main.ts', env));
     children.push(startService('api', 'src/api/main.ts', env));
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
     const died = Promise.race(children.map((c) => c.exited));
+    if (config.SANDBOX_ENABLED) {
+      await withProgress('sandbox readiness', () =>
+        waitForSandbox(config.SANDBOX_URL, children, settings.startupTimeoutMs),
+      );
+    }
     await withProgress('API readiness', () => waitForApi(apiUrl, children, settings.startupTimeoutMs));
     const staffToken =
       config.NODE_ENV === 'production'
@@ -92,7 +99,14 @@ async function main(): Promise<void> {
       ['API', `${apiUrl}  (POST /v1/payments, GET /healthz, GET /readyz)`],
       ...(config.SANDBOX_ENABLED
         ? ([
-            ['Sandbox', `${apiUrl}/sandbox/v1  (pay, outages, platform refusals; cashier pages behind each payUrl)`],
+            [
+              'Sandbox',
+              `${apiUrl}/sandbox/v1  (pay, outages, books, platform refusals; cashier pages behind each payUrl)`,
+            ],
+            [
+              'Sandbox process',
+              `${config.SANDBOX_URL}  (simulated channels and platform stub; the API forwards /sandbox here; own database ${loadConfig(env).SANDBOX_MONGODB_URI.replace(/\/\/[^@/]*@/, '//***@')})`,
+            ],
             ['Sandbox token', sandboxTokenRow(config.SANDBOX_CONTROL_TOKEN, env.KEYS_DIR as string)],
             ['Platform stub', `${config.PLATFORM_WEBHOOK_URL ?? ''}  (receives the signed webhooks)`],
           ] as [string, string][])

@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { SANDBOX_IN_PRODUCTION_CONSENT, type Config } from '../config.js';
-import type { ApiKeyring } from '../crypto/keyring.js';
+import type { SandboxKeyring } from '../crypto/keyring.js';
 import type { Logger } from '../logger.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import { createChannelSimulators } from './channels/index.js';
@@ -23,7 +23,7 @@ export interface Sandbox {
  */
 export async function createSandbox(deps: {
   connection: Connection;
-  keyring: ApiKeyring;
+  keyring: SandboxKeyring;
   config: Pick<
     Config,
     | 'PUBLIC_BASE_URL'
@@ -52,10 +52,7 @@ export async function createSandbox(deps: {
     formSecret: controlToken,
     logger,
   });
-  const webhookSecret = deps.keyring.platformWebhookSecret;
-  if (webhookSecret === undefined)
-    throw new Error("the sandbox platform stub needs the keyring's platformWebhookSecret");
-  const platform = await createPlatformStub(deps.connection, webhookSecret);
+  const platform = await createPlatformStub(deps.connection, deps.keyring.platformWebhookSecret);
   return {
     simulators,
     platform,

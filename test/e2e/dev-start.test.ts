@@ -21,7 +21,15 @@ interface DevSystem {
 const dataDir = mkdtempSync(join(tmpdir(), 'kp-dev-start-'));
 // Below Linux's ephemeral range (32768+), where the servers started here take their own ports.
 const base = 20_000 + Math.floor(Math.random() * 12_000);
-const ports = { temporal: base, ui: base + 1, mongodb: base + 2, api: base + 3, secondApi: base + 4 };
+// Each start's sandbox process listens on its API's port + 1.
+const ports = {
+  temporal: base,
+  ui: base + 1,
+  mongodb: base + 2,
+  api: base + 3,
+  sandbox: base + 4,
+  secondApi: base + 5,
+};
 const running: DevSystem[] = [];
 /** Where `npm start` keeps its keys (the development platform key among them) under PAYMENTS_DATA_DIR. */
 const keysDir = join(dataDir, 'dev', 'keys');
@@ -94,6 +102,13 @@ describe('npm start', () => {
       expect(first.output()).toMatch(new RegExp(`API\\s+http://127\\.0\\.0\\.1:${ports.api}`));
       expect(first.output()).toMatch(new RegExp(`Temporal Web UI\\s+http://127\\.0\\.0\\.1:${ports.ui}`));
       expect(first.output()).toMatch(/MongoDB\s+mongodb:\/\/127\.0\.0\.1/);
+      // The sandbox runs as a process of its own, with a database of its own.
+      expect(first.output()).toMatch(
+        new RegExp(
+          `Sandbox process\\s+http://127\\.0\\.0\\.1:${ports.sandbox} .*own database mongodb://\\S+_sandbox\\)`,
+        ),
+      );
+      expect((await fetch(`http://127.0.0.1:${ports.sandbox}/readyz`)).status).toBe(200);
 
       const api = `http://127.0.0.1:${ports.api}`;
       expect((await fetch(`${api}/readyz`)).status).toBe(200);
@@ -151,7 +166,7 @@ describe('npm start', () => {
 
       // Ctrl-C stops every part the first start began.
       expect(await stop(first)).toBe(0);
-      for (const port of [ports.api, ports.temporal, ports.ui, ports.mongodb]) {
+      for (const port of [ports.api, ports.sandbox, ports.temporal, ports.ui, ports.mongodb]) {
         expect(await isPortOpen('127.0.0.1', port)).toBe(false);
       }
 

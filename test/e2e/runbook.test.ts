@@ -319,7 +319,7 @@ describe('runbook: the channel reports another amount', () => {
     const { paymentId, orderId, amount } = await createPayment('alipay');
     // The sandbox has no fault for a channel that misreports a paid amount: the simulated Alipay's
     // record of the order is changed instead, so its answers to a query carry one yuan more.
-    const changed = await stack.database.connection
+    const changed = await stack.sandboxDatabase.connection
       .collection<{ _id: string; amount: number }>('sandbox_channel_orders')
       .updateOne({ _id: `alipay:${paymentId}` }, { $set: { amount: amount + 100 } });
     expect(changed.modifiedCount).toBe(1);

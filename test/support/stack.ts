@@ -7,9 +7,10 @@ import { assembleApi } from '../../src/api/assemble.js';
 import { PlatformClient, type PlatformKey } from '../../src/client/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { generateKeyring, narrowKeyring, type CompleteKeyring, type Keyring } from '../../src/crypto/keyring.js';
-import type { Database } from '../../src/db/connect.js';
+import type { Connected, Database } from '../../src/db/connect.js';
 import { createLogger } from '../../src/logger.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { assembleSandbox } from '../../src/sandbox/server.js';
 import type { TemporalClient } from '../../src/temporal/client.js';
 import { dataConverterFor } from '../../src/temporal/codec.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
@@ -45,6 +46,8 @@ export interface TestStack {
   /** The in-process worker, unless the stack was started without one. */
   worker: Worker | undefined;
   sandbox: Sandbox;
+  /** The sandbox's own database (its channel books and platform stub), apart from the payment system's. */
+  sandboxDatabase: Connected;
   /** The platform key this stack's API accepts, and a client that signs with it. */
   platformKey: PlatformKey;
   client: PlatformClient;
@@ -75,19 +78,26 @@ export interface StackOptions {
   inProcessWorker?: boolean;
 }
 
-/**
- * A real API and a real worker in this test process, against the provisioned Temporal and
- * MongoDB-wire servers, with a task queue, database and keyring of their own, and the sandbox
- * channels and platform stub mounted on the API.
- */
-export async function startStack(options: StackOptions = {}): Promise<TestStack> {
-  const id = uniqueId('t').replace(/-/g, '_');
+/** An HTTP server listening on a free loopback port, and its base URL. */
+async function listening(what: string): Promise<{ server: Server; url: string }> {
   const server: Server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('API did not bind a TCP port');
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  if (address === null || typeof address === 'string') throw new Error(`${what} did not bind a TCP port`);
+  return { server, url: `http://127.0.0.1:${address.port}` };
+}
+
+/**
+ * A real API and a real worker in this test process, against the provisioned Temporal and
+ * MongoDB-wire servers, with a task queue, database and keyring of their own, and the sandbox
+ * (channel simulators and platform stub) on a server and database of its own, as the sandbox
+ * process runs: the API forwards `/sandbox` to it, the worker calls it directly.
+ */
+export async function startStack(options: StackOptions = {}): Promise<TestStack> {
+  const id = uniqueId('t').replace(/-/g, '_');
+  const { server, url: baseUrl } = await listening('API');
+  const { server: sandboxServer, url: sandboxUrl } = await listening('sandbox');
 
   const platformKey: PlatformKey = { keyId: `test_${id}`, secret: randomBytes(32).toString('hex') };
   const config = loadConfig({
@@ -96,6 +106,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     TEMPORAL_ADDRESS: options.temporalAddress ?? inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `payments-${id}`,
     MONGODB_URI: withDatabase(inject('mongoUri'), `kp_${id}`),
+    SANDBOX_URL: sandboxUrl,
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     PUBLIC_BASE_URL: baseUrl,
     SANDBOX_TIME_SCALE: '0.001',
@@ -113,14 +124,16 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     temporalCodec: TEST_CODEC_KEYS,
     paymentIdKey: TEST_PAYMENT_ID_KEY,
   };
-  const { app, database, temporal, sandbox, close } = await assembleApi({
+  // Each side holds only its own keys, as the API, worker and sandbox processes do.
+  const assembledSandbox = await assembleSandbox({ config, logger, keyring: narrowKeyring(keyring, 'sandbox') });
+  const { sandbox } = assembledSandbox;
+  sandboxServer.on('request', assembledSandbox.app);
+  const { app, database, temporal, close } = await assembleApi({
     config,
     logger,
-    // Each side holds only its own keys, as the API and worker processes do.
-    keyring: narrowKeyring(keyring, 'api', config),
+    keyring: narrowKeyring(keyring, 'api'),
     platformKeys: config.PLATFORM_KEYS ?? [],
   });
-  if (!sandbox) throw new Error('the test stack needs the sandbox on');
   const client = new PlatformClient({ baseUrl, ...platformKey, maxRetries: 0 });
   server.on('request', app);
 
@@ -132,7 +145,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      deps: buildActivityDeps(config, database.models, narrowKeyring(keyring, 'worker', config)),
+      deps: buildActivityDeps(config, database.models, narrowKeyring(keyring, 'worker')),
       dataConverter: dataConverterFor(keyring),
       workflowBundlePath: inject('workflowBundlePath'),
       shutdownGraceSeconds: 5,
@@ -155,6 +168,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     database,
     worker,
     sandbox,
+    sandboxDatabase: assembledSandbox.database,
     platformKey,
     client,
     async request(method, path, body, headers = {}) {
@@ -170,8 +184,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       server.closeAllConnections();
       server.close();
       await stopWorker();
+      sandboxServer.closeAllConnections();
+      sandboxServer.close();
       await database.connection.dropDatabase().catch(() => undefined);
+      await assembledSandbox.database.connection.dropDatabase().catch(() => undefined);
       await close();
+      await assembledSandbox.close();
     },
   };
 }

@@ -78,10 +78,10 @@ describe('the keyring, with the sandbox off', () => {
     expect(api.paymentIdKey).toBe(keyring.paymentIdKey);
     expect(api.workflowMessageKey).toBe(keyring.workflowMessageKey);
     expect(api.atRest).toEqual(keyring.atRest);
-    // It never calls a channel, and with the sandbox off no platform stub verifies webhooks in it.
+    // It never calls a channel, and the platform stub that verifies webhooks runs in the sandbox.
     expect(api.alipay.merchantPrivateKey).toBeUndefined();
     expect(api.wechatpay.merchantPrivateKey).toBeUndefined();
-    expect(api.platformWebhookSecret).toBeUndefined();
+    expect('platformWebhookSecret' in api).toBe(false);
   });
 
   it('gives the worker what it signs and calls with, and not the payment id key', () => {
@@ -100,13 +100,29 @@ describe('the keyring, with the sandbox off', () => {
 });
 
 describe('the keyring, with the sandbox on', () => {
-  it('keeps the simulators’ channel keys in the API, where the simulators run, and never in the worker', () => {
-    const config = { KEYS_DIR: mounted(development), SANDBOX_ENABLED: true };
-    const api = keyringFor(config, 'api');
-    const worker = keyringFor(config, 'worker');
-    expect(channelPrivateKeysIn(api)).toEqual(['alipay.alipayPrivateKey', 'wechatpay.platformKeys[0].privateKey']);
+  const on = (dir: string) => ({ KEYS_DIR: dir, SANDBOX_ENABLED: true });
+
+  it('keeps the simulators’ private keys in the sandbox process only', () => {
+    const dir = mounted(development);
+    const api = keyringFor(on(dir), 'api');
+    const worker = keyringFor(on(dir), 'worker');
+    expect(channelPrivateKeysIn(api)).toEqual([]);
     expect(channelPrivateKeysIn(worker)).toEqual([]);
+    expect('platformWebhookSecret' in api).toBe(false);
     expect(api.vouchers.keys.every((k) => k.privateKey === undefined)).toBe(true);
     expect(worker.vouchers.keys.every((k) => k.privateKey !== undefined)).toBe(true);
+
+    const sandbox = keyringFor(on(dir), 'sandbox');
+    expect(sandbox.alipay.alipayPrivateKey).toBe(development.alipay.alipayPrivateKey);
+    expect(sandbox.wechatpay.platformKeys[0]?.privateKey).toBe(development.wechatpay.platformKeys[0]?.privateKey);
+    expect(sandbox.platformWebhookSecret).toBe(development.platformWebhookSecret);
+  });
+
+  it('gives the sandbox nothing of the payment system’s own keys', () => {
+    const sandbox = keyringFor(on(mounted(development)), 'sandbox');
+    expect(Object.keys(sandbox).sort()).toEqual(['alipay', 'platformWebhookSecret', 'wechatpay']);
+    expect('merchantPrivateKey' in sandbox.alipay).toBe(false);
+    expect('merchantPrivateKey' in sandbox.wechatpay).toBe(false);
+    expect(sandbox.alipay.merchantPublicKey).toBe(development.alipay.merchantPublicKey);
   });
 });

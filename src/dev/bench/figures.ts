@@ -17,6 +17,7 @@ export const MEASURED_PROCESSES = [
   'mongodb-wire server',
   'api',
   'worker',
+  'sandbox',
   'baseline worker',
   'bench client',
 ] as const;

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { ApiKeyring } from '../../crypto/keyring.js';
+import type { SandboxKeyring } from '../../crypto/keyring.js';
 import type { Logger } from '../../logger.js';
 import type { PaymentChannel } from '../../../domain/payment.js';
 import { ALIPAY_RESEND_SCHEDULE_MS, alipayProtocol } from './alipay.js';
@@ -17,14 +17,14 @@ export interface ChannelSimulatorDeps {
   /** The process's mongoose connection; the sandbox keeps its books in `sandbox_channel_*` collections. */
   connection: Connection;
   /** Must hold the providers' private keys (`alipay.alipayPrivateKey`, `wechatpay.platformKeys[0].privateKey`). */
-  keyring: Pick<ApiKeyring, 'alipay' | 'wechatpay'>;
+  keyring: Pick<SandboxKeyring, 'alipay' | 'wechatpay'>;
   /** Base URL at which payers reach the API; WeChat Pay's `code_url` points under it. */
   publicBaseUrl: string;
   /** Multiplies the providers' delays: notification resends, refund processing (0.01: four minutes become 2.4 s). */
   timeScale: number;
   /**
    * The secret the cashier pages' form tokens are signed under; the same in every API process, so
-   * a page served by one is paid at another.
+   * a page served by one sandbox process is paid at another.
    */
   formSecret: string;
   logger: Logger;

@@ -171,7 +171,7 @@ describe('free text from outside, at rest', () => {
     const payment = await rawPayments().findOne({ _id: paymentId });
     expect(payment?.failureReason).toMatch(/^enc:v1:/);
 
-    const events = await stack.database.connection
+    const events = await stack.sandboxDatabase.connection
       .db!.collection('sandbox_platform_events')
       .find({ orderId })
       .toArray();

@@ -1,0 +1,64 @@
+import { Readable } from 'node:stream';
+import type { RequestHandler } from 'express';
+import { ApiError } from './errors.js';
+
+/** Headers that belong to one connection (hop by hop) or are set anew for the next one. */
+const NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+]);
+/** Also not copied from the sandbox's answer: `fetch` has already decoded its body. */
+const NOT_ANSWERED = new Set([...NOT_FORWARDED, 'content-encoding', 'set-cookie']);
+
+/**
+ * Forwards a request under `/sandbox` to the sandbox process at `sandboxUrl`, as it came (method,
+ * path, query, headers, body bytes untouched, so signatures over them still verify), and answers
+ * with what the sandbox answered. The public URLs of the sandbox (cashier pages, the control API)
+ * thus stay the API's while the sandbox runs as a process of its own. A sandbox that does not
+ * answer within `timeoutMs` gives 503 `sandbox_unavailable`.
+ */
+export function forwardToSandbox(sandboxUrl: string, timeoutMs: number): RequestHandler {
+  return async (req, res) => {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined || NOT_FORWARDED.has(name)) continue;
+      headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    if (req.ip) headers.set('x-forwarded-for', req.ip);
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    let answer: Response;
+    try {
+      answer = await fetch(new URL(req.originalUrl, sandboxUrl), {
+        method: req.method,
+        headers,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch (err) {
+      throw new ApiError(
+        503,
+        'service_unavailable_error',
+        'sandbox_unavailable',
+        `The sandbox process at ${sandboxUrl} did not answer (${(err as Error).message}). ` +
+          '`npm start` starts it; otherwise run `npm run start:sandbox` or set SANDBOX_URL.',
+      );
+    }
+    const body = Buffer.from(await answer.arrayBuffer());
+    res.status(answer.status);
+    answer.headers.forEach((value, name) => {
+      if (!NOT_ANSWERED.has(name)) res.setHeader(name, value);
+    });
+    const cookies = answer.headers.getSetCookie();
+    if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+    res.end(body);
+  };
+}

@@ -1,0 +1,92 @@
+import express, { type Express } from 'express';
+import type { Config } from '../config.js';
+import type { SandboxKeyring } from '../crypto/keyring.js';
+import { openConnection, type Connected } from '../db/connect.js';
+import { errorHandler, notFound } from '../api/errors.js';
+import type { Logger } from '../logger.js';
+import { sandboxControlRoutes } from './control.js';
+import { createSandbox, type Sandbox } from './index.js';
+
+export interface AssembledSandbox {
+  app: Express;
+  sandbox: Sandbox;
+  database: Connected;
+  /** Stops pending notifications and closes the database connection. */
+  close: () => Promise<void>;
+}
+
+/**
+ * The sandbox's HTTP face: the simulated channels (`/sandbox/alipay`, `/sandbox/wechatpay`), the
+ * platform stub (`/sandbox/platform`), the control API (`/sandbox/v1`) and `GET /readyz`.
+ */
+export function createSandboxApp(options: {
+  sandbox: Sandbox;
+  database: Pick<Connected, 'ping'>;
+  logger: Logger;
+  bodyLimitBytes: number;
+  timeoutMs: number;
+}): Express {
+  const { sandbox, database, logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await database.ping(options.timeoutMs);
+      res.json({ status: 'ready' });
+    } catch (err) {
+      res.status(503).json({ status: 'not_ready', database: (err as Error).message });
+    }
+  });
+  app.use('/sandbox/alipay', sandbox.simulators.alipay.router);
+  app.use('/sandbox/wechatpay', sandbox.simulators.wechatpay.router);
+  app.use('/sandbox/platform', sandbox.platform.router);
+  app.use(
+    '/sandbox/v1',
+    sandboxControlRoutes({
+      simulators: sandbox.simulators,
+      platform: sandbox.platform,
+      controlToken: sandbox.controlToken,
+      bodyLimitBytes: options.bodyLimitBytes,
+    }),
+  );
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}
+
+/**
+ * Connects the sandbox's own database (`SANDBOX_MONGODB_URI`, never the payment system's) and
+ * builds the simulators, the platform stub and their app. The sandbox process and the tests
+ * start it this way.
+ */
+export async function assembleSandbox(options: {
+  config: Config;
+  logger: Logger;
+  keyring: SandboxKeyring;
+}): Promise<AssembledSandbox> {
+  const { config, logger, keyring } = options;
+  const database = await openConnection(config.SANDBOX_MONGODB_URI, {
+    timeoutMs: config.DEPENDENCY_TIMEOUT_MS,
+  }).catch((err: unknown) => {
+    throw new Error(
+      `cannot reach the sandbox's MongoDB (SANDBOX_MONGODB_URI): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
+    );
+  });
+  const sandbox = await createSandbox({ connection: database.connection, keyring, config, logger });
+  const app = createSandboxApp({
+    sandbox,
+    database,
+    logger,
+    bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+    timeoutMs: config.DEPENDENCY_TIMEOUT_MS,
+  });
+  return {
+    app,
+    sandbox,
+    database,
+    close: async () => {
+      sandbox.close();
+      await database.close();
+    },
+  };
+}
