@@ -6,7 +6,16 @@ import type { MongoMemoryServer as MongoMemoryServerClass } from 'mongodb-memory
 import mongoose from 'mongoose';
 import { withTimeout } from '../with-timeout.js';
 import { PROJECT_ROOT } from '../worker/workflow-bundle.js';
-import { isPortOpen, onPath, runToCompletion, say, startProcess, waitUntilReady, withProgress } from './processes.js';
+import {
+  isPortOpen,
+  onPath,
+  runToCompletion,
+  say,
+  startProcess,
+  waitUntilReady,
+  withProgress,
+  type ManagedProcess,
+} from './processes.js';
 import type { ProvisionSettings } from './settings.js';
 
 export interface ProvisionedMongo {
@@ -14,6 +23,8 @@ export interface ProvisionedMongo {
   uri: string;
   source: string;
   stop(): Promise<void>;
+  /** The server process, when this run started one as a child (the chaos run kills it). */
+  process?: ManagedProcess;
 }
 
 /** Every server started here listens on loopback only, and none asks for credentials. */
@@ -87,7 +98,7 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
       { logFile },
     );
     await waitFor('mongod', server.exited, logFile);
-    return { uri, source: `mongod on PATH (${mongod}); ${NO_AUTH}`, stop: () => server.stop() };
+    return { uri, source: `mongod on PATH (${mongod}); ${NO_AUTH}`, stop: () => server.stop(), process: server };
   }
 
   const memory = await tryMemoryServer(settings);
@@ -104,7 +115,12 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
     logFile,
   });
   await waitFor('FerretDB', server.exited, logFile);
-  return { uri, source: `FerretDB v1.24.2 embedded (${binary}); ${NO_AUTH}`, stop: () => server.stop() };
+  return {
+    uri,
+    source: `FerretDB v1.24.2 embedded (${binary}); ${NO_AUTH}`,
+    stop: () => server.stop(),
+    process: server,
+  };
 }
 
 /**

