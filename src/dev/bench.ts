@@ -201,6 +201,7 @@ async function main(): Promise<void> {
     const pids: MeasuredPids = () => ({
       'temporal server': pidOf('temporal server'),
       'mongodb-wire server': pidOf('ferretdb', 'mongod'),
+      postgresql: pidOf('postgresql'),
       api: api.child.pid,
       worker: worker.child.pid,
       sandbox: sandboxProcess.child.pid,

@@ -16,6 +16,7 @@ import {
   withProgress,
   type ManagedProcess,
 } from './processes.js';
+import { findPostgres, startPostgres } from './postgres.js';
 import type { ProvisionSettings } from './settings.js';
 
 export interface ProvisionedMongo {
@@ -23,8 +24,10 @@ export interface ProvisionedMongo {
   uri: string;
   source: string;
   stop(): Promise<void>;
-  /** The server process, when this run started one as a child (the chaos run kills it). */
+  /** The server process, when this run started one as a child. */
   process?: ManagedProcess;
+  /** Every process of the server this run started (FerretDB and its PostgreSQL): the chaos run kills them all. */
+  processes?: ManagedProcess[];
 }
 
 /** Every server started here listens on loopback only, and none asks for credentials. */
@@ -98,18 +101,57 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
       { logFile },
     );
     await waitFor('mongod', server.exited, logFile);
-    return { uri, source: `mongod on PATH (${mongod}); ${NO_AUTH}`, stop: () => server.stop(), process: server };
+    return {
+      uri,
+      source: `mongod on PATH (${mongod}); ${NO_AUTH}`,
+      stop: () => server.stop(),
+      process: server,
+      processes: [server],
+    };
   }
 
   const memory = await tryMemoryServer(settings);
   if (memory) return memory;
 
   const binary = await buildFerretDb(settings);
+  const logFile = join(settings.dataDir, 'logs', 'ferretdb.log');
+  const postgres = settings.ferretdbBackend === 'sqlite' ? undefined : findPostgres();
+  if (settings.ferretdbBackend === 'postgresql' && !postgres) {
+    throw new Error(
+      'FERRETDB_BACKEND=postgresql, but no usable PostgreSQL was found (see above); install it or unset FERRETDB_BACKEND.',
+    );
+  }
+  if (postgres) {
+    // PostgreSQL takes concurrent writers where SQLite takes one at a time: several times the
+    // payments per second in the benchmark (docs/operations.md).
+    const cluster = await startPostgres(settings, postgres);
+    // FerretDB v1.24's embeddable package offers no authentication (its SCRAM support is internal
+    // and experimental): the loopback address is the only gate, so it must never listen elsewhere.
+    say(`MongoDB: starting FerretDB v1.24 over PostgreSQL (${cluster.dataDir}), ${NO_AUTH}; log ${logFile}`);
+    const server = startProcess(
+      'ferretdb',
+      binary,
+      ['-listen', `${HOST}:${settings.mongodbPort}`, '-postgresql-url', cluster.url],
+      { logFile },
+    );
+    await waitFor('FerretDB', server.exited, logFile).catch(async (err: unknown) => {
+      await cluster.process.stop();
+      throw err;
+    });
+    return {
+      uri,
+      source: `FerretDB v1.24.2 embedded over PostgreSQL (${binary}); ${NO_AUTH}`,
+      stop: async () => {
+        await server.stop();
+        await cluster.process.stop();
+      },
+      process: server,
+      processes: [server, cluster.process],
+    };
+  }
+
   const dataDir = join(settings.dataDir, 'ferretdb');
   if (!settings.persistent) rmSync(dataDir, { recursive: true, force: true });
-  const logFile = join(settings.dataDir, 'logs', 'ferretdb.log');
-  // FerretDB v1.24's embeddable package offers no authentication (its SCRAM support is internal and
-  // experimental): the loopback address is the only gate, so it must never listen anywhere else.
   say(`MongoDB: starting FerretDB v1.24 over SQLite (${dataDir}), ${NO_AUTH}; log ${logFile}`);
   const server = startProcess('ferretdb', binary, ['-listen', `${HOST}:${settings.mongodbPort}`, '-dir', dataDir], {
     logFile,
@@ -117,9 +159,10 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
   await waitFor('FerretDB', server.exited, logFile);
   return {
     uri,
-    source: `FerretDB v1.24.2 embedded (${binary}); ${NO_AUTH}`,
+    source: `FerretDB v1.24.2 embedded over SQLite (${binary}); ${NO_AUTH}`,
     stop: () => server.stop(),
     process: server,
+    processes: [server],
   };
 }
 

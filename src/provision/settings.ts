@@ -23,6 +23,8 @@ const settingsSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'expected a mongodb:// URI')
     .optional(),
   MONGODB_PORT: port.optional(),
+  /** FerretDB's storage when it is the MongoDB-wire server: PostgreSQL when installed, else SQLite. */
+  FERRETDB_BACKEND: z.enum(['postgresql', 'sqlite']).optional(),
   PAYMENTS_DATA_DIR: z.string().min(1).default('.data'),
   PAYMENTS_CACHE_DIR: z.string().min(1).default('.cache'),
   KEYS_DIR: z.string().min(1).optional(),
@@ -42,6 +44,8 @@ export interface ProvisionSettings {
   /** Set when the user points at an existing MongoDB; nothing is started then. */
   mongodbUri: string | undefined;
   mongodbPort: number;
+  /** Unset: PostgreSQL when it is installed, else SQLite. */
+  ferretdbBackend: 'postgresql' | 'sqlite' | undefined;
   /** Keeps data between runs (dev) or starts clean every run (test). */
   persistent: boolean;
   /** This profile's data (server files, logs, the default keys folder): private to its owner. */
@@ -73,6 +77,7 @@ export function loadProvisionSettings(profile: Profile, env: NodeJS.ProcessEnv =
     temporalUiPort: raw.TEMPORAL_UI_PORT ?? ports.ui,
     mongodbUri: raw.MONGODB_URI,
     mongodbPort: raw.MONGODB_PORT ?? ports.mongodb,
+    ferretdbBackend: raw.FERRETDB_BACKEND,
     persistent: profile === 'dev',
     dataDir: join(abs(raw.PAYMENTS_DATA_DIR), profile),
     // The services resolve KEYS_DIR against their working folder, which is ours.

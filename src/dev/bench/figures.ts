@@ -15,6 +15,8 @@ export type BenchSystem = 'baseline' | 'product';
 export const MEASURED_PROCESSES = [
   'temporal server',
   'mongodb-wire server',
+  /** FerretDB's storage when it runs over PostgreSQL (its server and every backend). */
+  'postgresql',
   'api',
   'worker',
   'sandbox',

@@ -5,6 +5,22 @@ import type { ProvisionSettings } from '../../provision/settings.js';
 import { provisionTemporal, type ProvisionedTemporal } from '../../provision/temporal.js';
 import { startService, waitForApi, waitForSandbox } from '../services.js';
 
+/**
+ * A server killed with SIGKILL can take a moment to be startable again (PostgreSQL waits for the
+ * dead server's backends to go): tries `start` up to five times, two seconds apart.
+ */
+async function retried<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      say(`chaos: restart failed (${(err as Error).message}); trying again`);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  }
+}
+
 /** What a chaos run can kill: one of the payment system's processes or servers. */
 export type Target = 'worker' | 'api' | 'temporal' | 'mongodb';
 
@@ -76,7 +92,7 @@ export class ChaosCluster {
   describe(): string[] {
     return [
       `temporal server pid ${this.temporal.process?.child.pid ?? '?'} (${this.temporal.source})`,
-      `mongodb-wire server pid ${this.mongo.process?.child.pid ?? '?'} (${this.mongo.source})`,
+      `mongodb-wire server pids ${(this.mongo.processes ?? []).map((p) => p.child.pid).join(', ')} (${this.mongo.source})`,
       `sandbox's own mongodb-wire server pid ${this.sandboxMongo.process?.child.pid ?? '?'}`,
       ...this.services.map((s) => `${s.name} pid ${s.current.child.pid ?? '?'}`),
     ];
@@ -166,11 +182,16 @@ export class ChaosCluster {
   /** SIGKILL: no shutdown hook runs, in-flight work is abandoned mid-way. Resolves once it is gone. */
   async kill(target: Target, index?: number): Promise<void> {
     if (target === 'temporal' || target === 'mongodb') {
-      const server = target === 'temporal' ? this.temporal : this.mongo;
-      const child = server.process?.child;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGKILL');
-      await server.process?.exited.catch(() => undefined);
+      const processes =
+        target === 'temporal' ? [this.temporal.process] : (this.mongo.processes ?? [this.mongo.process]);
+      await Promise.all(
+        processes.map(async (server) => {
+          const child = server?.child;
+          if (!child || child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGKILL');
+          await server.exited.catch(() => undefined);
+        }),
+      );
       return;
     }
     await Promise.all(
@@ -185,7 +206,7 @@ export class ChaosCluster {
   /** Starts a killed target again on the same ports and data. */
   async restart(target: Target, index?: number): Promise<void> {
     if (target === 'temporal') this.temporal = await provisionTemporal(this.options.settings);
-    else if (target === 'mongodb') this.mongo = await provisionMongo(this.options.settings);
+    else if (target === 'mongodb') this.mongo = await retried(() => provisionMongo(this.options.settings));
     else {
       for (const service of this.servicesOf(target, index)) {
         if (!service.down) continue;

@@ -92,7 +92,7 @@ export function faultSchedule(
       },
     },
     server('temporal', 'SIGKILL the Temporal server (restarted on its SQLite file)'),
-    server('mongodb', 'SIGKILL the MongoDB-wire server (restarted on its data)'),
+    server('mongodb', 'SIGKILL the MongoDB-wire server and its storage (restarted on their data)'),
     {
       name: 'SIGKILL everything together: every worker, every API, Temporal, MongoDB',
       inject: async () => {

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlatformClient } from '../../client/index.js';
 import { loadOrCreateDevPlatformKey } from '../../crypto/platform-keys.js';
+import { postgresDataDir } from '../../provision/postgres.js';
 import { say } from '../../provision/processes.js';
 import type { ProvisionSettings } from '../../provision/settings.js';
 import { sandboxControlTokenFor } from '../../sandbox/control-token.js';
@@ -46,6 +47,10 @@ export interface ChaosReport {
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { settings } = options;
   rmSync(settings.dataDir, { recursive: true, force: true });
+  rmSync(postgresDataDir(settings, { runAs: process.getuid?.() === 0 ? 'postgres' : undefined }), {
+    recursive: true,
+    force: true,
+  });
   const runId = Date.now().toString(36);
   const keysDir = join(settings.dataDir, 'keys');
   const bundle = await cachedWorkflowBundle(settings.cacheDir);

@@ -1,0 +1,165 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { onPath, say, startProcess, waitUntilReady, type ManagedProcess } from './processes.js';
+import type { ProvisionSettings } from './settings.js';
+
+/** PostgreSQL refuses to run as root; a Debian install brings this unprivileged user. */
+const UNPRIVILEGED_USER = 'postgres';
+
+export interface PostgresPrograms {
+  /** The folder holding `initdb` and `postgres`. */
+  bin: string;
+  /** Set when this process is root: the server runs as this user instead. */
+  runAs: string | undefined;
+}
+
+/** A user's numeric ids, or undefined when there is no such user. */
+function userIds(name: string): { uid: number; gid: number } | undefined {
+  const uid = spawnSync('id', ['-u', name], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/**
+ * PostgreSQL's server programs: `initdb` on PATH, else the newest Debian install under
+ * /usr/lib/postgresql/<version>/bin. Undefined (with the reason said) when there is none, or when
+ * this process is root and there is no `postgres` user to run the server as.
+ */
+export function findPostgres(): PostgresPrograms | undefined {
+  let bin: string | undefined;
+  const onPathInitdb = onPath('initdb');
+  if (onPathInitdb) bin = join(onPathInitdb, '..');
+  else if (existsSync('/usr/lib/postgresql')) {
+    const versions = readdirSync('/usr/lib/postgresql')
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    bin = versions
+      .map((v) => join('/usr/lib/postgresql', v, 'bin'))
+      .find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')));
+  }
+  if (!bin) {
+    say('MongoDB: no PostgreSQL installed (initdb); FerretDB will use SQLite');
+    return undefined;
+  }
+  const root = process.getuid?.() === 0;
+  if (root && !userIds(UNPRIVILEGED_USER)) {
+    say(
+      `MongoDB: PostgreSQL refuses to run as root and there is no "${UNPRIVILEGED_USER}" user; FerretDB will use SQLite`,
+    );
+    return undefined;
+  }
+  return { bin, runAs: root ? UNPRIVILEGED_USER : undefined };
+}
+
+/**
+ * Where the cluster of `settings` lives: under the data folder, or, when the server runs as
+ * another user (this process is root), in a folder of that user's under /var/tmp, since the data
+ * folder is private to root. One per data folder and port.
+ */
+export function postgresDataDir(settings: ProvisionSettings, programs: Pick<PostgresPrograms, 'runAs'>): string {
+  if (!programs.runAs) return join(settings.dataDir, 'postgresql');
+  const key = createHash('sha256').update(`${settings.dataDir}:${settings.mongodbPort}`).digest('hex').slice(0, 12);
+  return join('/var/tmp', 'knowledge-pay-postgresql', key);
+}
+
+/** The command line of `program`, as the unprivileged user when there is one (`setpriv` execs it: signals reach it). */
+function asUser(programs: PostgresPrograms, program: string, args: string[]): [string, string[]] {
+  const path = join(programs.bin, program);
+  if (!programs.runAs) return [path, args];
+  const user = programs.runAs;
+  return ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--init-groups', '--', path, ...args]];
+}
+
+/** The server listens on no TCP port at all: only on a Unix socket in its own cluster folder. */
+const SOCKET_PORT = 5432;
+
+/**
+ * A server of this cluster left running by a run that was killed (its children cannot outlive it
+ * otherwise): stopped, since nothing else uses this private cluster, so that this run can start it.
+ */
+async function stopOrphan(dataDir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return;
+  }
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isSafeInteger(pid) || pid <= 1 || !alive()) return;
+  say(`MongoDB: stopping PostgreSQL pid ${pid}, left running on ${dataDir} by an earlier run`);
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; alive() && waited < 10_000; waited += 200) await new Promise((r) => setTimeout(r, 200));
+  if (alive()) process.kill(pid, 'SIGKILL');
+}
+
+/**
+ * A private PostgreSQL cluster for FerretDB: created with `initdb` on first use (wiped first when
+ * the profile keeps no data), listening only on a Unix socket inside its own folder (no TCP port,
+ * so nothing else on the network reaches it; trust authentication, as a local development server
+ * like FerretDB itself), stopped with the run.
+ */
+export async function startPostgres(
+  settings: ProvisionSettings,
+  programs: PostgresPrograms,
+): Promise<{ url: string; process: ManagedProcess; dataDir: string }> {
+  const dataDir = postgresDataDir(settings, programs);
+  const logFile = join(settings.dataDir, 'logs', 'postgresql.log');
+  if (!settings.persistent) rmSync(dataDir, { recursive: true, force: true });
+  const owner = programs.runAs ? userIds(programs.runAs) : undefined;
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    if (owner) {
+      // The shared parent only lets the server's user pass through to its own 0700 folder.
+      const parent = join(dataDir, '..');
+      mkdirSync(parent, { recursive: true, mode: 0o711 });
+      chmodSync(parent, 0o711);
+    }
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (owner) chownSync(dataDir, owner.uid, owner.gid);
+    const [command, args] = asUser(programs, 'initdb', [
+      '-D',
+      dataDir,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]);
+    const result = spawnSync(command, args, { encoding: 'utf8' });
+    if (result.status !== 0) {
+      throw new Error(`initdb failed (exit ${result.status}): ${(result.stderr || result.stdout).slice(-500)}`);
+    }
+  }
+  await stopOrphan(dataDir);
+  const [command, args] = asUser(programs, 'postgres', [
+    '-D',
+    dataDir,
+    '-p',
+    String(SOCKET_PORT),
+    '-c',
+    'listen_addresses=',
+    '-c',
+    `unix_socket_directories=${dataDir}`,
+  ]);
+  say(`MongoDB: starting PostgreSQL (${programs.bin}), cluster and Unix socket in ${dataDir}; log ${logFile}`);
+  const server = startProcess('postgresql', command, args, { logFile });
+  const socket = join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
+  await waitUntilReady(
+    `PostgreSQL's socket ${socket}`,
+    () => (existsSync(socket) ? Promise.resolve() : Promise.reject(new Error('no socket yet'))),
+    { timeoutMs: settings.startupTimeoutMs, hint: `See ${logFile}.`, abort: server.exited },
+  );
+  const url = `postgres://postgres@/postgres?host=${encodeURIComponent(dataDir)}&port=${SOCKET_PORT}`;
+  return { url, process: server, dataDir };
+}
