@@ -6,6 +6,13 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    /**
+     * Test files run side by side in this many processes (Vitest 3 takes the count for the whole
+     * run, not per project). Left to itself Vitest would use one fewer than the CPUs: a single
+     * file at a time on a 2-core machine, while most of an integration file's time is spent
+     * waiting on the servers.
+     */
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -21,6 +28,9 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 300_000,
           pool: 'forks',
+          // A workflow, a webhook or a channel notification takes seconds on a loaded machine,
+          // not Vitest's default second; a poll that succeeds returns at once whatever the limit.
+          expect: { poll: { timeout: 15_000, interval: 50 } },
         },
       },
     ],

@@ -21,11 +21,15 @@ const paySchema = z.strictObject({
   tamperAmount: z.boolean().default(false),
   /** Fault injection: a payment that was in flight when the order closed completes anyway, late. */
   afterClose: z.boolean().default(false),
+  /** Fault injection: the channel's order query reports another amount from now on. */
+  tamperQueryAmount: z.boolean().default(false),
 });
-const outageSchema = z.strictObject({
+/** Which operations of a channel an outage (or a hold) covers, and whether it starts or ends. */
+const channelOperationsSchema = z.strictObject({
   operations: z.array(z.enum(['create', 'query', 'close', 'refund'])).min(1),
   enabled: z.boolean(),
 });
+const lostRefundAnswersSchema = z.strictObject({ count: z.number().int().min(0).max(20) });
 const refundBehaviourSchema = z.strictObject({
   mode: z.enum(['immediate', 'async']).default(DEFAULT_REFUND_BEHAVIOUR.mode),
   outcome: z.enum(['success', 'abnormal', 'closed']).default(DEFAULT_REFUND_BEHAVIOUR.outcome),
@@ -117,9 +121,33 @@ export function sandboxControlRoutes({
 
   router.post('/channels/:channel/outage', async (req, res) => {
     const channel = channelOf(req.params.channel);
-    const { operations, enabled } = parseOrThrow(outageSchema, req.body ?? {});
+    const { operations, enabled } = parseOrThrow(channelOperationsSchema, req.body ?? {});
     await simulators[channel].setOutage(operations, enabled);
     res.json({ channel, operations, enabled });
+  });
+
+  /**
+   * `{ operations, enabled }`: while enabled, the channel takes those operations' requests and
+   * answers none of them (at most `MAX_HOLD_MS`); lifting the hold lets them go. Answers
+   * `{ channel, operations, waiting }`: what is held now and how many requests wait.
+   */
+  router.post('/channels/:channel/hold', (req, res) => {
+    const channel = channelOf(req.params.channel);
+    const { operations, enabled } = parseOrThrow(channelOperationsSchema, req.body ?? {});
+    res.json({ channel, ...simulators[channel].hold(operations, enabled) });
+  });
+
+  router.get('/channels/:channel/hold', (req, res) => {
+    const channel = channelOf(req.params.channel);
+    res.json({ channel, ...simulators[channel].holds() });
+  });
+
+  /** `{ count }`: the channel makes its next `count` refunds but drops the connection instead of answering. */
+  router.post('/channels/:channel/lost-refund-answers', (req, res) => {
+    const channel = channelOf(req.params.channel);
+    const { count } = parseOrThrow(lostRefundAnswersSchema, req.body ?? {});
+    simulators[channel].loseRefundAnswers(count);
+    res.json({ channel, count });
   });
 
   /**

@@ -2,7 +2,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
 import { buildPaymentRequest } from '../support/builders.js';
-import { waitForStatus } from '../support/payments.js';
+import { expectChannelBooks, onlyChannelOrder } from '../support/books.js';
+import { platformEvents, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -39,16 +40,39 @@ describe.each(['alipay', 'wechatpay'] as const)('the %s cashier page, in a real 
     expect(done.voucher?.voucherId).toMatch(/^vch_/);
   });
 
-  it('declining there leaves the payment awaiting payment', async () => {
-    const created = await stack.request('POST', '/v1/payments', buildPaymentRequest({ channel }));
+  it('declining there charges nothing and leaves the order open, so the learner can still pay', async () => {
+    const body = buildPaymentRequest({ channel });
+    const created = await stack.request('POST', '/v1/payments', body);
+    expect(created.status).toBe(201);
+    const { paymentId, payUrl } = created.body as { paymentId: string; payUrl: string };
     const page = await browser.newPage();
     try {
-      await page.goto(created.body.payUrl);
+      await page.goto(payUrl);
+      await expect.poll(() => page.textContent('body')).toContain('199.00');
+      expect(await page.textContent('body')).not.toMatch(/declined/i);
       await page.click('[data-testid="decline"]');
-      await expect.poll(() => page.textContent('body')).toMatch(/declined/i);
+      await expect.poll(() => page.textContent('body')).toMatch(/Payment declined/);
+      expect(await page.textContent('body')).toContain('Nothing was charged');
+
+      // The channel took no money and did not end the order; nothing was notified.
+      expect(await onlyChannelOrder(stack, paymentId)).toMatchObject({
+        state: 'NOT_PAID',
+        channelTradeNo: null,
+        endedAt: null,
+        captured: 0,
+      });
+      expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
+      expect((await stack.request('GET', `/v1/payments/${paymentId}`)).body.status).toBe('awaiting_payment');
+
+      // The learner opens the same link again and pays.
+      await page.goto(payUrl);
+      await page.click('[data-testid="pay"]');
+      await expect.poll(() => page.textContent('body')).toMatch(/Payment successful/i);
     } finally {
       await page.close();
     }
-    expect((await stack.request('GET', `/v1/payments/${created.body.paymentId}`)).body.status).toBe('awaiting_payment');
+    await waitForStatus(stack, paymentId, 'succeeded');
+    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
+    expect((await platformEvents(stack, body.orderId as string)).map((e) => e.type)).toEqual(['payment.succeeded']);
   });
 });

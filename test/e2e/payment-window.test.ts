@@ -1,63 +1,149 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPaymentRequest } from '../support/builders.js';
-import { payAtChannel, platformEvents, pollUntil, waitForStatus } from '../support/payments.js';
+import type { PaymentView } from '../../domain/payment.js';
+import { retryCompensationSignal } from '../../workflows/contracts.js';
+import { expectChannelBooks } from '../support/books.js';
+import { payAtChannel, platformEvents, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
+import { startPaymentOnTestServer, startTimeSkippingEnvironment } from '../support/time-skipping.js';
 
 /**
- * The end of a real one-minute payment window on the real server (the time-skipping server covers
- * the 15-minute default in test/integration/timeout-ladder.test.ts). The two cases run side by
- * side, so the file costs one window.
+ * The end of a one-minute payment window (the shortest a platform may ask for), on Temporal's
+ * time-skipping test server: the window costs nothing. The channels, MongoDB and the platform stub
+ * are the real ones; the 15-minute default is in test/integration/timeout-ladder.test.ts.
  */
+let env: TestWorkflowEnvironment;
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startStack();
-});
+  env = await startTimeSkippingEnvironment();
+  stack = await startStack({ temporalAddress: env.address });
+}, 300_000);
 afterAll(async () => {
   await stack?.stop();
+  await env?.teardown();
 });
 
-async function createPayment(channel: 'alipay' | 'wechatpay') {
-  const body = buildPaymentRequest({ channel, expiresInSeconds: 60 });
-  const res = await stack.request('POST', '/v1/payments', body);
-  expect(res.status).toBe(201);
-  return { orderId: body.orderId as string, paymentId: res.body.paymentId as string };
+const startPayment = (channel: 'alipay' | 'wechatpay') =>
+  startPaymentOnTestServer(env, stack, { channel, expiresInSeconds: 60 });
+
+/** The kinds of the webhooks the platform stub received for an order, once `count` have come. */
+async function platformHeard(orderId: string, count: number) {
+  await expect.poll(async () => (await platformEvents(stack, orderId)).length).toBe(count);
+  return platformEvents(stack, orderId);
+}
+
+const events = (view: PaymentView) => view.timeline.map((t) => [t.event, t.detail]);
+
+/** The activity types the workflow's history shows completed, in order. */
+async function completedActivities(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  const typeOf = new Map<string, string>();
+  const done: string[] = [];
+  for (const event of history.events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) typeOf.set(String(event.eventId), scheduled.activityType?.name ?? '');
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (completed) done.push(typeOf.get(String(completed.scheduledEventId)) ?? '');
+  }
+  return done;
 }
 
 describe('when the payment window ends', () => {
-  it.concurrent(
-    'a payment whose notification was lost is found by the query and succeeds',
-    { timeout: 150_000 },
-    async () => {
-      const { paymentId } = await createPayment('wechatpay');
-      await payAtChannel(stack, paymentId, { notifications: 0 });
-      const done = await waitForStatus(stack, paymentId, 'succeeded', 120_000);
+  it('a payment whose notification was lost is found by the query and succeeds', async () => {
+    const { request, paymentId, handle } = await startPayment('wechatpay');
+    await payAtChannel(stack, paymentId, { notifications: 0 });
+    const done: PaymentView = await handle.result();
 
-      expect(done.voucher).not.toBeNull();
-      expect(done.timeline.map((t: { event: string }) => t.event)).toContain('channel.query');
-      expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
-    },
-  );
+    expect(done.status).toBe('succeeded');
+    expect(done.voucher).not.toBeNull();
+    expect(events(done)).toContainEqual(['channel.query', 'wechatpay reports the payment made']);
+    expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
+    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
+    expect(await platformHeard(request.orderId, 1)).toEqual([
+      expect.objectContaining({ type: 'payment.succeeded', deliveries: 1 }),
+    ]);
+  });
 
-  it.concurrent(
-    'a success notified after the payment expired is refunded automatically, once',
-    { timeout: 150_000 },
-    async () => {
-      const { orderId, paymentId } = await createPayment('alipay');
-      const expired = await waitForStatus(stack, paymentId, 'expired', 120_000);
-      expect(expired.timeline.map((t: { event: string }) => t.event)).toContain('channel.close');
+  it('a success notified after the payment expired is refunded automatically, once', async () => {
+    const { request, paymentId, handle } = await startPayment('alipay');
+    const expired: PaymentView = await handle.result();
+    expect(expired.status).toBe('expired');
+    expect(events(expired)).toContainEqual(['channel.close', 'order closed']);
 
-      await payAtChannel(stack, paymentId, { afterClose: true, notifications: 2 });
-      const refunded = await waitForStatus(stack, paymentId, 'refunded', 30_000);
+    await payAtChannel(stack, paymentId, { afterClose: true, notifications: 2 });
+    await env.client.workflow.getHandle(`${paymentId}-late`).result();
+    const refunded = await waitForStatus(stack, paymentId, 'refunded');
 
-      expect(refunded.refunds).toEqual([
-        expect.objectContaining({ refundId: `${paymentId}-late`, status: 'succeeded' }),
-      ]);
-      expect(await stack.database.models.refunds.countDocuments({ paymentId })).toBe(1);
-      const events = await pollUntil(
-        async () => (await platformEvents(stack, orderId)).map((e) => e.type),
-        (types) => types.length >= 2,
-      );
-      expect(events).toEqual(['payment.expired', 'payment.refunded']);
-    },
-  );
+    expect(refunded.refunds).toEqual([
+      expect.objectContaining({ refundId: `${paymentId}-late`, amount: 19_900, status: 'succeeded' }),
+    ]);
+    expect(await stack.database.models.refunds.countDocuments({ paymentId })).toBe(1);
+    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [19_900] });
+    expect((await platformHeard(request.orderId, 2)).map((e) => e.type)).toEqual([
+      'payment.expired',
+      'payment.refunded',
+    ]);
+  });
+
+  it('a payment made while the order is being closed counts as paid: the close answers so, and the saga asks again', async () => {
+    const closeOutage = (enabled: boolean) =>
+      stack.request('POST', '/sandbox/v1/channels/wechatpay/outage', { operations: ['close'], enabled });
+    const { request, paymentId, handle } = await startPayment('wechatpay');
+    await closeOutage(true);
+    let result: Promise<PaymentView> | undefined;
+    try {
+      result = handle.result();
+      // The window ended, the channel said "not paid", and the close is failing: the payer's
+      // payment lands now, with its notification lost.
+      await expect
+        .poll(
+          async () => {
+            const { raw } = await handle.describe();
+            return raw.pendingActivities?.find((a) => a.activityType?.name === 'closeChannelOrder')?.attempt ?? 0;
+          },
+          { timeout: 30_000, interval: 50 },
+        )
+        .toBeGreaterThanOrEqual(2);
+      expect(await completedActivities(handle)).toEqual(expect.arrayContaining(['queryChannelOrder']));
+      expect(await completedActivities(handle)).not.toContain('closeChannelOrder');
+      await payAtChannel(stack, paymentId, { afterClose: true, notifications: 0 });
+    } finally {
+      await closeOutage(false);
+    }
+    const done = await result;
+
+    expect(done.status).toBe('succeeded');
+    expect(done.voucher).not.toBeNull();
+    expect(events(done)).toEqual(
+      expect.arrayContaining([
+        ['channel.close', 'paid while closing'],
+        ['channel.query', 'wechatpay reports the payment made'],
+      ]),
+    );
+    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
+    expect(await platformHeard(request.orderId, 1)).toEqual([
+      expect.objectContaining({ type: 'payment.succeeded', deliveries: 1 }),
+    ]);
+  });
+
+  it('a channel whose query reports another amount than the payment’s puts it in manual review, and nothing is issued', async () => {
+    const { request, paymentId, handle } = await startPayment('alipay');
+    await payAtChannel(stack, paymentId, { notifications: 0, tamperQueryAmount: true });
+    await env.sleep('2 minutes');
+
+    const stuck = await waitForStatus(stack, paymentId, 'manual_review');
+    expect(stuck.failureReason).toBe('alipay reports a payment of 20000 CNY, expected 19900 CNY');
+    expect(stuck.voucher).toBeNull();
+    expect(await stack.database.models.vouchers.countDocuments({ paymentId })).toBe(0);
+    // The channel holds the money, as it says; nothing was refunded and the platform heard nothing.
+    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
+    expect(await platformEvents(stack, request.orderId)).toEqual([]);
+
+    // Staff settle the difference outside and close the case: the payment stays in review.
+    await handle.signal(retryCompensationSignal);
+    const closed: PaymentView = await handle.result();
+    expect(closed.status).toBe('manual_review');
+    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
+  });
 });

@@ -317,13 +317,8 @@ describe('runbook: a payment in manual_review', () => {
 describe('runbook: the channel reports another amount', () => {
   it('the amount_mismatch filter finds it; retryNow closes the case (still manual_review) and is audited', async () => {
     const { paymentId, orderId, amount } = await createPayment('alipay');
-    // The sandbox has no fault for a channel that misreports a paid amount: the simulated Alipay's
-    // record of the order is changed instead, so its answers to a query carry one yuan more.
-    const changed = await stack.sandboxDatabase.connection
-      .collection<{ _id: string; amount: number }>('sandbox_channel_orders')
-      .updateOne({ _id: `alipay:${paymentId}` }, { $set: { amount: amount + 100 } });
-    expect(changed.modifiedCount).toBe(1);
-    await payAtChannel(stack, paymentId, { notifications: 0 });
+    // The payment's notification is lost, and the simulated Alipay's query answers one yuan more.
+    await payAtChannel(stack, paymentId, { notifications: 0, tamperQueryAmount: true });
 
     const support = await staffMember('support');
     const requery = await asStaff(support.token, 'POST', `/staff/v1/payments/${paymentId}/requery`, {

@@ -1,9 +1,11 @@
 import { createPublicKey, randomUUID, verify, type JsonWebKey } from 'node:crypto';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectChannelBooks } from '../support/books.js';
 import { buildPaymentRequest } from '../support/builders.js';
 import { payAtChannel, platformEvents, waitForStatus } from '../support/payments.js';
 import { recordHistory } from '../support/histories.js';
+import { retryCompensationSignal } from '../../workflows/contracts.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -87,6 +89,7 @@ describe('exactly one effect', () => {
     const { models } = stack.database;
     expect(await models.vouchers.countDocuments({ paymentId: payment.paymentId })).toBe(1);
     expect(await models.callbacks.countDocuments({ outTradeNo: payment.paymentId, outcome: 'pending' })).toBe(0);
+    await expectChannelBooks(stack, payment.paymentId, { captured: 19_900, refunds: [] });
     expect(await platformEvents(stack, body.orderId as string)).toEqual([
       expect.objectContaining({ type: 'payment.succeeded', deliveries: 1 }),
     ]);
@@ -129,7 +132,7 @@ describe('exactly one effect', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: forged.toString(),
     });
-    expect(await res.text()).not.toBe('success');
+    expect([res.status, await res.text()]).toEqual([400, 'fail']);
     const record = await stack.database.models.callbacks.findOne({ outTradeNo: payment.paymentId }).lean();
     expect(record).toMatchObject({ verified: false, outcome: 'rejected' });
     expect((await stack.request('GET', `/v1/payments/${payment.paymentId}`)).body.status).toBe('awaiting_payment');
@@ -163,6 +166,7 @@ describe('support staff', () => {
     expect(await models.channelOrders.countDocuments({ paymentId: payment.paymentId })).toBe(1);
     expect(await models.vouchers.countDocuments({ paymentId: payment.paymentId })).toBe(1);
     expect(await models.refunds.countDocuments({ paymentId: payment.paymentId })).toBe(0);
+    await expectChannelBooks(stack, payment.paymentId, { captured: 19_900, refunds: [] });
     const events = await platformEvents(stack, body.orderId as string);
     expect(events).toEqual([expect.objectContaining({ type: 'payment.succeeded', deliveries: 2 })]);
   });
@@ -200,11 +204,48 @@ describe('compensation', () => {
     const verified = await stack.request('POST', '/v1/vouchers/verify', published);
     expect(verified.body).toMatchObject({ authentic: true, refunded: true, void: true, paymentStatus: 'refunded' });
     expect(await stack.database.models.refunds.countDocuments({ paymentId: payment.paymentId })).toBe(1);
+    await expectChannelBooks(stack, payment.paymentId, { captured: 19_900, refunds: [19_900] });
     await expect
       .poll(async () => (await platformEvents(stack, body.orderId as string)).map((e) => e.type))
       .toEqual(['payment.succeeded', 'payment.refunded']);
     await recordHistory(stack.temporal.client, payment.paymentId, 'refunded-fulfilment-refused');
   });
+
+  it.each(['alipay', 'wechatpay'] as const)(
+    'refunds once at %s when the channel made the refund but its answer was lost',
+    async (channel) => {
+      const { body, payment } = await createPayment({ channel });
+      await stack.request('POST', '/sandbox/v1/platform/refuse', { orderId: body.orderId });
+      const lose = (count: number) =>
+        stack.request('POST', `/sandbox/v1/channels/${channel}/lost-refund-answers`, { count });
+      expect((await lose(1)).status).toBe(200);
+      try {
+        await payAtChannel(stack, payment.paymentId);
+        const done = await waitForStatus(stack, payment.paymentId, 'refunded');
+        expect(done.refunds).toEqual([
+          expect.objectContaining({ refundId: `${payment.paymentId}-r1`, amount: 19_900, status: 'succeeded' }),
+        ]);
+      } finally {
+        await lose(0);
+      }
+
+      // The first call's answer never came: the activity failed once, and its retry found the refund.
+      const history = await stack.temporal.client.workflow.getHandle(payment.paymentId).fetchHistory();
+      const scheduled = history.events?.find(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'refundPayment',
+      );
+      const started = history.events?.find(
+        (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
+      );
+      expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(2);
+      const order = await expectChannelBooks(stack, payment.paymentId, { captured: 19_900, refunds: [19_900] });
+      expect(order.refunds.map((r) => r.outRequestNo)).toEqual([`${payment.paymentId}-r1`]);
+      expect(await stack.database.models.refunds.countDocuments({ paymentId: payment.paymentId })).toBe(1);
+      await expect
+        .poll(async () => (await platformEvents(stack, body.orderId as string)).map((e) => e.type))
+        .toEqual(['payment.succeeded', 'payment.refunded']);
+    },
+  );
 });
 
 describe('cancel', () => {
@@ -219,7 +260,8 @@ describe('cancel', () => {
     expect(again.status).toBe(200);
     expect(again.body.status).toBe('canceled');
     const late = await stack.request('POST', `/sandbox/v1/payments/${payment.paymentId}/pay`, { outcome: 'success' });
-    expect(late.status).not.toBe(200);
+    expect([late.status, late.body.error?.code]).toEqual([409, 'order_closed']);
+    await expectChannelBooks(stack, payment.paymentId, { captured: 0, refunds: [] });
     await expect
       .poll(async () => (await platformEvents(stack, body.orderId as string)).map((e) => e.type))
       .toEqual(['payment.canceled']);
@@ -242,11 +284,35 @@ describe('cancel', () => {
     const { models } = stack.database;
     expect(await models.refunds.countDocuments({ paymentId: payment.paymentId })).toBe(1);
     expect(await models.callbacks.countDocuments({ outTradeNo: payment.paymentId, outcome: 'late_refund' })).toBe(3);
+    await expectChannelBooks(stack, payment.paymentId, { captured: 19_900, refunds: [19_900] });
     await expect
       .poll(async () => (await platformEvents(stack, body.orderId as string)).map((e) => e.type))
       .toEqual(['payment.canceled', 'payment.refunded']);
     await recordHistory(stack.temporal.client, `${payment.paymentId}-late`, 'late-refund');
   });
+
+  // Fails today: the mismatch branch of workflows/payment.ts never sets `cancelDecided`, so the
+  // cancel update waits for ever and `finish()` (which awaits every handler) never returns.
+  it.fails(
+    'a cancel that meets a channel reporting another amount ends in review, and the payment closes when staff close the case',
+    async () => {
+      const { payment } = await createPayment({ channel: 'wechatpay' });
+      await payAtChannel(stack, payment.paymentId, { notifications: 0, tamperQueryAmount: true });
+      // Settled either way, so a request left hanging fails only this test.
+      const canceling = stack.request('POST', `/v1/payments/${payment.paymentId}/cancel`).then(
+        (res) => [res.status, res.body.error?.code],
+        (err: unknown) => [String(err)],
+      );
+      const stuck = await waitForStatus(stack, payment.paymentId, 'manual_review');
+      expect(stuck.failureReason).toBe('wechatpay reports a payment of 20000 CNY, expected 19900 CNY');
+      await expectChannelBooks(stack, payment.paymentId, { captured: 19_900, refunds: [] });
+
+      const handle = stack.temporal.client.workflow.getHandle(payment.paymentId);
+      await handle.signal(retryCompensationSignal);
+      await expect.poll(async () => (await handle.describe()).status.name, { timeout: 5_000 }).toBe('COMPLETED');
+      expect(await canceling).toEqual([409, 'payment_not_cancelable']);
+    },
+  );
 
   it('answers 409 once the payment is paid', async () => {
     const { payment } = await createPayment();

@@ -1,24 +1,33 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import proto from '@temporalio/proto';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keyringPath } from '../../src/crypto/keyring.js';
 import { PROJECT_ROOT } from '../../src/worker/workflow-bundle.js';
+import type { PaymentChannel } from '../../domain/payment.js';
+import { refundsWorkflowId } from '../../workflows/refund-contracts.js';
+import { channelBooks, expectChannelBooks } from '../support/books.js';
 import { buildPaymentRequest } from '../support/builders.js';
-import { platformEvents } from '../support/payments.js';
+import { platformEvents, pollUntil } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 /**
  * The real crash: worker processes of their own (`src/worker/main.ts`), one killed with SIGKILL
- * in the middle of a batch of sagas, then a fresh one started. Temporal replays every payment on
- * the new worker; idempotency keys and unique indexes keep each effect single.
+ * while it provably runs activities of a batch of sagas (the channel holds their requests, and
+ * Temporal shows the activities started on that worker), then a fresh one started. Temporal
+ * retries the lost activities on the new worker once their start-to-close timeout passes; the
+ * channel's books and the platform stub's, which the product does not write, must show every
+ * effect exactly once.
  */
 let stack: TestStack;
 let keysDir: string;
 const workers: ChildProcess[] = [];
-/** Everything the worker processes printed, shown when the test fails. */
+/** Everything the worker processes printed, shown when a test fails. */
 const outputs: string[] = [];
+const CHANNELS: PaymentChannel[] = ['alipay', 'wechatpay'];
 
 function startWorkerProcess(): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/worker/main.ts')], {
@@ -32,8 +41,11 @@ function startWorkerProcess(): Promise<ChildProcess> {
       MONGODB_URI: stack.config.MONGODB_URI,
       WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
       PUBLIC_BASE_URL: stack.baseUrl,
+      SANDBOX_URL: stack.config.SANDBOX_URL,
       KEYS_DIR: keysDir,
       SANDBOX_ENABLED: 'true',
+      // A held channel call stays in flight until the worker dies, instead of timing out first.
+      CHANNEL_TIMEOUT_MS: '60000',
       KP_PARENT_PID: String(process.pid),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,14 +65,63 @@ function startWorkerProcess(): Promise<ChildProcess> {
   });
 }
 
+/** The identity a worker process polls with (the SDK's default, `pid@host`). */
+const identityOf = (worker: ChildProcess) => `${worker.pid}@${hostname()}`;
+
+const isRunning = (worker: ChildProcess) => worker.exitCode === null && worker.signalCode === null;
+
+async function kill(worker: ChildProcess): Promise<void> {
+  if (!isRunning(worker)) return;
+  const exited = once(worker, 'exit');
+  worker.kill('SIGKILL');
+  await exited;
+}
+
+/** The activities of a workflow that a worker has started and not finished: type and worker. */
+async function runningActivities(workflowId: string): Promise<{ type: string; worker: string }[]> {
+  const { raw } = await stack.temporal.client.workflow.getHandle(workflowId).describe();
+  return (raw.pendingActivities ?? [])
+    .filter((a) => a.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
+    .map((a) => ({ type: a.activityType?.name ?? '', worker: a.lastWorkerIdentity ?? '' }));
+}
+
+/** Holds (or lets go) the channels' answers to `operations`; answers how many requests wait, per channel. */
+async function holdChannels(operations: string[], enabled: boolean): Promise<number[]> {
+  const answers = await Promise.all(
+    CHANNELS.map((channel) => stack.request('POST', `/sandbox/v1/channels/${channel}/hold`, { operations, enabled })),
+  );
+  for (const answer of answers) expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  return answers.map((a) => a.body.waiting as number);
+}
+
+async function waitingAtChannels(): Promise<number> {
+  const answers = await Promise.all(
+    CHANNELS.map((channel) => stack.request('GET', `/sandbox/v1/channels/${channel}/hold`)),
+  );
+  return answers.reduce((sum, a) => sum + (a.body.waiting as number), 0);
+}
+
+/** Fails with what the workers printed and where a workflow stands, so a hang can be read. */
+async function explain(err: unknown, workflowId: string | undefined): Promise<never> {
+  const history = workflowId ? await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory() : undefined;
+  throw new Error(
+    `${(err as Error).message}\nlast events of ${workflowId}: ` +
+      `${JSON.stringify(history?.events?.slice(-6).map((e) => e.eventType))}\nworker output:\n${outputs.join('\n---\n')}`,
+  );
+}
+
 beforeAll(async () => {
   stack = await startStack({ inProcessWorker: false });
   keysDir = mkdtempSync(join(tmpdir(), 'kp-keys-'));
   writeFileSync(keyringPath(keysDir), JSON.stringify(stack.keyring), { mode: 0o600 });
 });
 
+afterEach(async () => {
+  await holdChannels(['create', 'query', 'close', 'refund'], false);
+  for (const worker of workers) await kill(worker);
+});
+
 afterAll(async () => {
-  for (const child of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await stack?.stop();
   rmSync(keysDir, { recursive: true, force: true });
 });
@@ -73,39 +134,75 @@ const EXPECTED: Record<Plan, string> = {
   refused: 'refunded',
   cancel: 'canceled',
 };
+/** The activity each plan is held in at the channel when the worker dies. */
+const HELD_IN: Partial<Record<Plan, string>> = { refused: 'refundPayment', cancel: 'closeChannelOrder' };
+const PLATFORM_HEARS: Record<Plan, string[]> = {
+  succeed: ['payment.succeeded'],
+  duplicates: ['payment.succeeded'],
+  refused: ['payment.succeeded', 'payment.refunded'],
+  cancel: ['payment.canceled'],
+};
 
 describe('when the worker process is killed mid-saga', () => {
   it(
-    'every payment still ends terminal with one channel order, at most one voucher and no double refund',
+    'every payment still ends terminal, and the channel and the platform see each effect exactly once',
     { timeout: 240_000 },
     async () => {
       const first = await startWorkerProcess();
+      // Refunds and closes reach the channel and wait there: the activities stay running on `first`.
+      await holdChannels(['refund', 'close'], true);
       const batch = await Promise.all(
         Array.from({ length: 16 }, async (_, i) => {
           const plan = PLANS[i % PLANS.length] as Plan;
-          const body = buildPaymentRequest();
+          const body = buildPaymentRequest({ channel: CHANNELS[Math.floor(i / 8)] });
           if (plan === 'refused') await stack.request('POST', '/sandbox/v1/platform/refuse', { orderId: body.orderId });
           const created = await stack.request('POST', '/v1/payments', body);
-          expect(created.status).toBe(201);
+          expect(created.status, JSON.stringify(created.body)).toBe(201);
           return { plan, orderId: body.orderId as string, paymentId: created.body.paymentId as string };
         }),
       );
 
-      // The payers act and the platform cancels, all at once; the worker dies in the middle of it.
-      const acting = Promise.all(
-        batch.map(({ plan, paymentId }) =>
-          plan === 'cancel'
-            ? stack.request('POST', `/v1/payments/${paymentId}/cancel`)
-            : stack.request('POST', `/sandbox/v1/payments/${paymentId}/pay`, {
-                outcome: 'success',
-                notifications: plan === 'duplicates' ? 3 : 1,
-              }),
-        ),
+      // The payers act and the platform cancels, all at once.
+      const paying = Promise.all(
+        batch
+          .filter(({ plan }) => plan !== 'cancel')
+          .map(({ plan, paymentId }) =>
+            stack.request('POST', `/sandbox/v1/payments/${paymentId}/pay`, {
+              outcome: 'success',
+              notifications: plan === 'duplicates' ? 3 : 1,
+            }),
+          ),
       );
-      await new Promise((r) => setTimeout(r, 150));
-      first.kill('SIGKILL');
+      const canceling = Promise.all(
+        batch
+          .filter(({ plan }) => plan === 'cancel')
+          .map(({ paymentId }) => stack.request('POST', `/v1/payments/${paymentId}/cancel`)),
+      );
+
+      // Proof the worker is mid-saga: each refused and canceled payment has its channel call
+      // started on `first`, and the channel holds that many requests.
+      const held = batch.filter(({ plan }) => HELD_IN[plan] !== undefined);
+      const runningOn = await pollUntil(
+        () =>
+          Promise.all(
+            held.map(
+              async ({ plan, paymentId }) =>
+                (await runningActivities(paymentId)).find((a) => a.type === HELD_IN[plan])?.worker,
+            ),
+          ),
+        (found) => found.every((w) => w !== undefined),
+        60_000,
+      );
+      expect(runningOn).toEqual(held.map(() => identityOf(first)));
+      await expect.poll(waitingAtChannels).toBe(held.length);
+
+      await kill(first);
+      expect(first.signalCode).toBe('SIGKILL');
+      // The channel now handles what the dead worker asked: its answers reach nobody.
+      await holdChannels(['refund', 'close'], false);
       const second = await startWorkerProcess();
-      await acting;
+      const paid = await paying;
+      expect(paid.map((p) => p.status)).toEqual(paid.map(() => 200));
 
       const { models } = stack.database;
       const statuses = async () => {
@@ -115,29 +212,38 @@ describe('when the worker process is killed mid-saga', () => {
       try {
         await expect.poll(statuses, { timeout: 180_000, interval: 500 }).toEqual(batch.map((p) => EXPECTED[p.plan]));
       } catch (err) {
-        const running = second.exitCode === null && second.signalCode === null;
-        const stuck = batch.find((p) => p.plan !== 'cancel');
-        const history = stuck
-          ? await stack.temporal.client.workflow.getHandle(stuck.paymentId).fetchHistory()
-          : undefined;
-        throw new Error(
-          `${(err as Error).message}\nnew worker ${running ? 'running' : 'exited'}; last events of ${stuck?.paymentId}: ` +
-            `${JSON.stringify(history?.events?.slice(-6).map((e) => e.eventType))}\nworker output:\n${outputs.join('\n---\n')}`,
-        );
+        await explain(err, batch.find((p) => p.plan === 'refused')?.paymentId);
       }
+      expect(isRunning(second)).toBe(true);
+      // The cancels' first answers depend on how long the crash took (the API's response timeout);
+      // what they decided is checked below by asking again.
+      await canceling;
 
-      const sandboxRefunds = stack.database.connection.collection('sandbox_channel_refunds');
       for (const { paymentId, orderId, plan } of batch) {
-        expect(await models.channelOrders.countDocuments({ paymentId }), paymentId).toBe(1);
-        expect(await models.vouchers.countDocuments({ paymentId }), paymentId).toBeLessThanOrEqual(1);
-        expect(await models.refunds.countDocuments({ paymentId }), paymentId).toBe(plan === 'refused' ? 1 : 0);
-        expect(await sandboxRefunds.countDocuments({ outTradeNo: paymentId }), paymentId).toBe(
-          plan === 'refused' ? 1 : 0,
+        const order = await expectChannelBooks(stack, paymentId, {
+          captured: plan === 'cancel' ? 0 : 19_900,
+          refunds: plan === 'refused' ? [19_900] : [],
+        });
+        if (plan === 'refused') expect(order.refunds.map((r) => r.outRequestNo)).toEqual([`${paymentId}-r1`]);
+        const events = await pollUntil(
+          () => platformEvents(stack, orderId),
+          (received) => received.length >= PLATFORM_HEARS[plan].length,
         );
-        const events = await platformEvents(stack, orderId);
-        if (plan !== 'cancel') {
-          expect(events.filter((e) => e.type === 'payment.succeeded')).toHaveLength(1);
-        }
+        expect(
+          events.map((e) => e.type),
+          paymentId,
+        ).toEqual(PLATFORM_HEARS[plan]);
+        for (const event of events) expect(event.deliveries, `${paymentId} ${event.type}`).toBeGreaterThanOrEqual(1);
+        const vouchers = await models.vouchers.find({ paymentId }).lean();
+        expect(
+          vouchers.map((v) => v.status),
+          paymentId,
+        ).toEqual(plan === 'cancel' ? [] : [plan === 'refused' ? 'void' : 'valid']);
+      }
+      // A repeated cancel answers like the first: canceled, whatever the first request saw.
+      for (const { paymentId } of batch.filter((p) => p.plan === 'cancel')) {
+        const again = await stack.request('POST', `/v1/payments/${paymentId}/cancel`);
+        expect([again.status, again.body.status]).toEqual([200, 'canceled']);
       }
     },
   );
@@ -145,55 +251,95 @@ describe('when the worker process is killed mid-saga', () => {
 
 describe('when the worker process is killed mid-refund', () => {
   it('every refund still completes, and the channel refunds each exactly once', { timeout: 240_000 }, async () => {
-    await startWorkerProcess();
+    const first = await startWorkerProcess();
     const paid = await Promise.all(
-      Array.from({ length: 4 }, async (_, i) => {
-        const created = await stack.request(
-          'POST',
-          '/v1/payments',
-          buildPaymentRequest({ channel: i % 2 === 0 ? 'alipay' : 'wechatpay' }),
-        );
+      CHANNELS.flatMap((channel) => [channel, channel]).map(async (channel) => {
+        const body = buildPaymentRequest({ channel });
+        const created = await stack.request('POST', '/v1/payments', body);
         expect(created.status).toBe(201);
-        await stack.request('POST', `/sandbox/v1/payments/${created.body.paymentId}/pay`, { outcome: 'success' });
-        return created.body.paymentId as string;
+        const pay = await stack.request('POST', `/sandbox/v1/payments/${created.body.paymentId}/pay`, {
+          outcome: 'success',
+        });
+        expect(pay.status).toBe(200);
+        return { orderId: body.orderId as string, paymentId: created.body.paymentId as string };
       }),
     );
     const { models } = stack.database;
+    const ids = paid.map((p) => p.paymentId);
     await expect
-      .poll(async () => (await models.payments.find({ paymentId: { $in: paid } }).lean()).map((d) => d.status), {
+      .poll(async () => (await models.payments.find({ paymentId: { $in: ids } }).lean()).map((d) => d.status), {
         timeout: 60_000,
         interval: 300,
       })
       .toEqual(paid.map(() => 'succeeded'));
 
-    // Three refunds of each payment at once; the worker dies while they are decided and made.
-    const asking = Promise.all(
-      paid.flatMap((paymentId) =>
+    // Three refunds of each payment at once; the channel holds the refund calls.
+    await holdChannels(['refund'], true);
+    const answers = await Promise.all(
+      ids.flatMap((paymentId) =>
         [1, 2, 3].map(() =>
           stack.request('POST', `/v1/payments/${paymentId}/refunds`, { amount: 5_000, reason: 'bundle split' }),
         ),
       ),
     );
-    await new Promise((r) => setTimeout(r, 150));
-    const dying = workers.filter((w) => w.exitCode === null && w.signalCode === null);
-    for (const w of dying) w.kill('SIGKILL');
-    await startWorkerProcess();
-    const answers = await asking;
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
 
-    await expect
-      .poll(
-        async () =>
-          (await models.payments.find({ paymentId: { $in: paid } }).lean()).map((d) => [d.status, d.refundedAmount]),
-        { timeout: 120_000, interval: 500 },
-      )
-      .toEqual(paid.map(() => ['partially_refunded', 15_000]));
-    const sandboxRefunds = stack.database.connection.collection('sandbox_channel_refunds');
-    for (const paymentId of paid) {
-      expect(await models.refunds.countDocuments({ paymentId }), paymentId).toBe(3);
-      const atChannel = await sandboxRefunds.find({ outTradeNo: paymentId }).toArray();
-      expect(atChannel, paymentId).toHaveLength(3);
-      expect(new Set(atChannel.map((r) => r.outRequestNo)).size, paymentId).toBe(3);
+    const runningOn = await pollUntil(
+      () =>
+        Promise.all(
+          ids.map(
+            async (paymentId) =>
+              (await runningActivities(refundsWorkflowId(paymentId))).find((a) => a.type === 'startChannelRefund')
+                ?.worker,
+          ),
+        ),
+      (found) => found.every((w) => w !== undefined),
+      60_000,
+    );
+    expect(runningOn).toEqual(ids.map(() => identityOf(first)));
+    await expect.poll(waitingAtChannels).toBeGreaterThanOrEqual(ids.length);
+
+    await kill(first);
+    expect(first.signalCode).toBe('SIGKILL');
+    await holdChannels(['refund'], false);
+    await startWorkerProcess();
+
+    try {
+      await expect
+        .poll(
+          async () =>
+            (await models.payments.find({ paymentId: { $in: ids } }).lean()).map((d) => [d.status, d.refundedAmount]),
+          { timeout: 120_000, interval: 500 },
+        )
+        .toEqual(ids.map(() => ['partially_refunded', 15_000]));
+    } catch (err) {
+      await explain(err, refundsWorkflowId(ids[0] as string));
+    }
+    for (const paymentId of ids) {
+      // Each refund's record is its own write, which may land just after the payment's.
+      await expect
+        .poll(async () => (await models.refunds.find({ paymentId }).lean()).map((r) => r.status))
+        .toEqual(['succeeded', 'succeeded', 'succeeded']);
+      const ours = await models.refunds.find({ paymentId }).lean();
+      const order = await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [5_000, 5_000, 5_000] });
+      expect(new Set(order.refunds.map((r) => r.outRequestNo)), paymentId).toEqual(
+        new Set(ours.map((r) => r.refundId)),
+      );
+      expect((await channelBooks(stack, paymentId)).totals).toEqual([
+        { currency: 'CNY', captured: 19_900, refunded: 15_000 },
+      ]);
+    }
+    for (const { orderId, paymentId } of paid) {
+      const events = await pollUntil(
+        () => platformEvents(stack, orderId),
+        (received) => received.length >= 4,
+      );
+      expect(events.map((e) => e.type).sort(), paymentId).toEqual([
+        'payment.succeeded',
+        'refund.succeeded',
+        'refund.succeeded',
+        'refund.succeeded',
+      ]);
     }
   });
 });

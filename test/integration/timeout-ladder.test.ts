@@ -1,18 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { requestFingerprint } from '../../src/payments/identity.js';
-import proto from '@temporalio/proto';
-import { PAYMENT_SEARCH_ATTRIBUTES, PaymentStatusKey } from '../../workflows/search-attributes.js';
-import type { PaymentRequest, PaymentView } from '../../domain/payment.js';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PaymentStatusKey } from '../../workflows/search-attributes.js';
+import type { PaymentView } from '../../domain/payment.js';
 import { getPaymentQuery, retryCompensationSignal } from '../../workflows/contracts.js';
-import type { paymentWorkflow } from '../../workflows/payment.js';
-import { buildPaymentRequest, testPaymentId } from '../support/builders.js';
+import { expectChannelBooks } from '../support/books.js';
 import { recordHistory } from '../support/histories.js';
 import { payAtChannel, platformEvents } from '../support/payments.js';
-import { TEST_CODEC_KEYS, startStack, type TestStack } from '../support/stack.js';
-import { dataConverterFor } from '../../src/temporal/codec.js';
+import { startStack, type TestStack } from '../support/stack.js';
+import { startPaymentOnTestServer, startTimeSkippingEnvironment } from '../support/time-skipping.js';
 
 /**
  * Timers measured in minutes and days, on Temporal's time-skipping test server: a 15-minute
@@ -25,21 +22,7 @@ let failingPlatform: Server;
 let failingStack: TestStack;
 
 beforeAll(async () => {
-  const path = inject('timeSkippingServerPath');
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    client: { dataConverter: dataConverterFor({ temporalCodec: TEST_CODEC_KEYS }) },
-    ...(path ? { server: { executable: { type: 'existing-path', path } } } : {}),
-  });
-  // The test server knows no custom search attributes until told (it has no list call).
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      PAYMENT_SEARCH_ATTRIBUTES.map((key) => [
-        key.name,
-        proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      ]),
-    ),
-  });
+  env = await startTimeSkippingEnvironment();
   stack = await startStack({ temporalAddress: env.address });
   // A platform that never answers 2xx: the fulfilment webhook is retried for a day.
   failingPlatform = createServer((_req, res) => {
@@ -62,21 +45,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function startPayment(on: TestStack, overrides: Record<string, unknown> = {}) {
-  const request = buildPaymentRequest({ expiresInSeconds: 900, ...overrides }) as unknown as PaymentRequest;
-  const paymentId = testPaymentId(request.orderId);
-  // Time is global to the environment and earlier tests skipped ahead: accept at server time.
-  const acceptedAt = new Date(await env.currentTimeMs()).toISOString();
-  const handle = await env.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
-    workflowId: paymentId,
-    taskQueue: on.config.TEMPORAL_TASK_QUEUE,
-    args: [{ paymentId, request, requestFingerprint: requestFingerprint(request), acceptedAt }],
-  });
-  await expect
-    .poll(async () => (await handle.query(getPaymentQuery)).status, { timeout: 30_000 })
-    .toBe('awaiting_payment');
-  return { request, paymentId, handle };
-}
+const startPayment = (on: TestStack, overrides: Record<string, unknown> = {}) =>
+  startPaymentOnTestServer(env, on, overrides);
 
 describe('the timeout ladder', () => {
   it('expires an unpaid payment when its 15-minute window ends: asks the channel, closes the order, tells the platform', async () => {
@@ -89,7 +59,8 @@ describe('the timeout ladder', () => {
     );
     expect(Date.parse(result.timeline.at(-1)!.at) - Date.parse(result.timeline[0]!.at)).toBeGreaterThanOrEqual(900_000);
     const late = await stack.request('POST', `/sandbox/v1/payments/${paymentId}/pay`, { outcome: 'success' });
-    expect(late.status).not.toBe(200);
+    expect([late.status, late.body.error?.code]).toEqual([409, 'order_closed']);
+    await expectChannelBooks(stack, paymentId, { captured: 0, refunds: [] });
     await expect
       .poll(async () => (await platformEvents(stack, request.orderId)).map((e) => e.type))
       .toEqual(['payment.expired']);
@@ -105,6 +76,7 @@ describe('the timeout ladder', () => {
     expect(result.voucher).not.toBeNull();
     expect(result.timeline.map((t) => t.event)).toContain('channel.query');
     expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
+    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
     await recordHistory(env.client, paymentId, 'lost-notification');
   });
 
@@ -130,6 +102,8 @@ describe('the timeout ladder', () => {
     expect(result.status).toBe('refunded');
     expect(result.refunds).toEqual([expect.objectContaining({ status: 'succeeded', amount: 19_900 })]);
     expect(await stack.database.models.refunds.countDocuments({ paymentId })).toBe(1);
+    // Refund calls failed for three hours, then one was made: the channel refunded once.
+    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [19_900] });
   });
 
   it('refunds the learner when the platform has not confirmed fulfilment after a day of retries', async () => {
@@ -145,6 +119,7 @@ describe('the timeout ladder', () => {
       type: 'payment.succeeded',
     });
     expect(attempts).toBeGreaterThan(100);
+    await expectChannelBooks(failingStack, paymentId, { captured: 19_900, refunds: [19_900] });
     await recordHistory(env.client, paymentId, 'refunded-fulfilment-unconfirmed');
   });
 });

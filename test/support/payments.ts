@@ -38,6 +38,7 @@ export async function payAtChannel(
     notifications?: number;
     tamperAmount?: boolean;
     afterClose?: boolean;
+    tamperQueryAmount?: boolean;
   } = {},
 ) {
   const res = await stack.request('POST', `/sandbox/v1/payments/${paymentId}/pay`, { outcome: 'success', ...options });

@@ -307,7 +307,8 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
           const trade = await book.trade(str(biz, 'out_trade_no') ?? '');
           if (!trade) return businessFailed('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
           const paid = trade.state === 'PAID';
-          const total = formatMajor(trade.order.amount, 'CNY');
+          const misreport = cashier.misreportsAmount(trade.order.outTradeNo) ? 100 : 0;
+          const total = formatMajor(trade.order.amount + misreport, 'CNY');
           return success({
             out_trade_no: trade.order.outTradeNo,
             trade_status: tradeStatusOf(trade),
@@ -408,6 +409,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
         handle(async (req, res) => {
           const params = paramsOf(req);
           const method = params?.method;
+          if (isAlipayMethod(method)) await cashier.admit(OPERATIONS[method]);
           if (isAlipayMethod(method) && (await outages.isDown(OPERATIONS[method]))) {
             res.status(503).type('text/plain').send('Service Unavailable');
             return;

@@ -1,8 +1,11 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { PaymentChannel } from '../../../domain/payment.js';
+import type { ChannelOperation } from '../../channels/types.js';
 import type { Logger } from '../../logger.js';
 import {
+  MAX_HOLD_MS,
   SandboxNotFoundError,
+  type ChannelHolds,
   type ChannelSimulator,
   type SimulatedPayResult,
   type SimulatedPayment,
@@ -32,6 +35,11 @@ export class CashierRefusedError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Fault injection: the channel acted on a request whose answer is lost (the connection drops). */
+class AnswerLostError extends Error {
+  override readonly name = 'AnswerLostError';
 }
 
 /** A trade that has been paid: its outcome carries the channel's trade number and time. */
@@ -71,6 +79,10 @@ export interface Cashier {
   book: OrderBook;
   outages: Outages;
   logger: Logger;
+  /** Resolves at once unless `operation` is held (see `ChannelSimulator.hold`); then once it is let go. */
+  admit(operation: ChannelOperation): Promise<void>;
+  /** Whether the order query should misreport this order's amount (see `SimulatedPayment.tamperQueryAmount`). */
+  misreportsAmount(outTradeNo: string): boolean;
   /** Answers the cashier page of a trade, or why it cannot be paid. `routerBase` is `req.baseUrl`. */
   show(res: Response, trade: Trade, routerBase: string): void;
   /** Answers a page that ends the visit (errors included) with `status`. */
@@ -129,9 +141,48 @@ function isCallerError(err: unknown): boolean {
   return typeof status === 'number' && status >= 400 && status < 500;
 }
 
+/** The requests held per operation (fault injection, this process only). */
+function createHolds() {
+  const held = new Set<ChannelOperation>();
+  const waiting = new Map<() => void, ChannelOperation>();
+  const letGo = (operations: readonly ChannelOperation[]) => {
+    for (const [release, operation] of [...waiting]) if (operations.includes(operation)) release();
+  };
+  const state = (): ChannelHolds => ({ operations: [...held], waiting: waiting.size });
+  return {
+    admit(operation: ChannelOperation): Promise<void> {
+      if (!held.has(operation)) return Promise.resolve();
+      return new Promise((resolve) => {
+        const release = () => {
+          clearTimeout(timer);
+          waiting.delete(release);
+          resolve();
+        };
+        const timer = setTimeout(release, MAX_HOLD_MS);
+        timer.unref();
+        waiting.set(release, operation);
+      });
+    },
+    set(operations: readonly ChannelOperation[], enabled: boolean): ChannelHolds {
+      for (const operation of operations) {
+        if (enabled) held.add(operation);
+        else held.delete(operation);
+      }
+      if (!enabled) letGo(operations);
+      return state();
+    },
+    state,
+    releaseAll() {
+      held.clear();
+      letGo(['create', 'query', 'close', 'refund']);
+    },
+  };
+}
+
 /**
  * A {@link ChannelSimulator} from a protocol and the shared parts: the payer's actions (`pay`),
- * the cashier's pay and decline forms, outages and shutdown.
+ * the cashier's pay and decline forms, outages, the faults only tests inject (held calls, lost
+ * refund answers, a misreported query amount) and shutdown.
  */
 export function createChannelSimulator({
   protocol,
@@ -144,6 +195,9 @@ export function createChannelSimulator({
   logger,
 }: SimulatorParts): ChannelSimulator {
   const { channel } = protocol;
+  const holds = createHolds();
+  const misreported = new Set<string>();
+  let refundAnswersToLose = 0;
 
   async function pay(outTradeNo: string, payment: SimulatedPayment): Promise<SimulatedPayResult> {
     if (!Number.isSafeInteger(payment.notifications) || payment.notifications < 0) {
@@ -174,6 +228,7 @@ export function createChannelSimulator({
     if (settled.state === 'CLOSED') {
       throw new CashierRefusedError('The order was closed and can no longer be paid.', 'closed');
     }
+    if (payment.tamperQueryAmount === true) misreported.add(outTradeNo);
     if (settled.outcome?.channelTradeNo !== channelTradeNo) return result(settled, 0);
     if (settled.order.notifyUrl === '') return result(settled, 0);
     const notification = protocol.paymentNotification(settled as PaidTrade, payment.tamperAmount);
@@ -184,6 +239,8 @@ export function createChannelSimulator({
     book,
     outages,
     logger,
+    admit: (operation) => holds.admit(operation),
+    misreportsAmount: (outTradeNo) => misreported.has(outTradeNo),
     show(res, trade, routerBase) {
       const order = cashierOrderOf(trade);
       res.set(CASHIER_PAGE_HEADERS).type('html');
@@ -243,10 +300,15 @@ export function createChannelSimulator({
         outcome: behaviour.outcome,
         notifyUrl: behaviour.notify ? (request.notifyUrl ?? '') : '',
       });
-      if (decision.kind !== 'refunded' || decision.replayed) return decision;
-      const { trade, refund } = decision;
-      if (refund.notifyUrl !== '' && protocol.refundNotification !== undefined && trade.state === 'PAID') {
-        notifier.sendAt(refundSettlesAt(refund), protocol.refundNotification(trade as PaidTrade, refund));
+      if (decision.kind === 'refunded' && !decision.replayed) {
+        const { trade, refund } = decision;
+        if (refund.notifyUrl !== '' && protocol.refundNotification !== undefined && trade.state === 'PAID') {
+          notifier.sendAt(refundSettlesAt(refund), protocol.refundNotification(trade as PaidTrade, refund));
+        }
+      }
+      if (refundAnswersToLose > 0) {
+        refundAnswersToLose -= 1;
+        throw new AnswerLostError(`${channel} refund ${request.outRequestNo}: ${decision.kind}, answer lost`);
       }
       return decision;
     },
@@ -310,6 +372,11 @@ export function createChannelSimulator({
   );
 
   router.use(((err, _req, res, next) => {
+    if (err instanceof AnswerLostError) {
+      logger.info({ channel, reason: err.message }, 'sandbox channel dropped an answer (fault injection)');
+      res.socket?.destroy();
+      return;
+    }
     if (res.headersSent || isCallerError(err)) {
       next(err);
       return;
@@ -324,6 +391,12 @@ export function createChannelSimulator({
     pay,
     setOutage: (operations, enabled) => outages.set(operations, enabled),
     setRefundBehaviour: (behaviour) => refundBehaviours.set(behaviour),
+    hold: (operations, enabled) => holds.set(operations, enabled),
+    holds: () => holds.state(),
+    loseRefundAnswers(count) {
+      if (!Number.isSafeInteger(count) || count < 0) throw new RangeError('count must be a non-negative integer');
+      refundAnswersToLose = count;
+    },
     refundBehaviour: () => refundBehaviours.get(),
     async hasOrder(outTradeNo) {
       return (await book.trade(outTradeNo)) !== undefined;
@@ -352,6 +425,9 @@ export function createChannelSimulator({
         })),
       };
     },
-    close: () => notifier.close(),
+    close() {
+      holds.releaseAll();
+      notifier.close();
+    },
   };
 }

@@ -14,6 +14,11 @@ export interface SimulatedPayment {
    * completes it anyway: a closed (or expired) order turns paid and is notified late.
    */
   afterClose?: boolean;
+  /**
+   * Fault injection: from this payment on, the channel's order query reports an amount one yuan
+   * more than the order's (a channel answering with wrong figures). Kept by this process only.
+   */
+  tamperQueryAmount?: boolean;
 }
 
 export interface SimulatedPayResult {
@@ -67,8 +72,32 @@ export interface ChannelSimulator {
   hasOrder(outTradeNo: string): Promise<boolean>;
   /** The channel's books for one order (what it holds, not what the merchant says); undefined when it holds none. */
   books(outTradeNo: string): Promise<ChannelBooks | undefined>;
-  /** Stops pending notification resends (process shutdown, tests). */
+  /**
+   * Fault injection, kept by this process only: while an operation is held, the channel takes its
+   * requests but answers none (a channel that hangs), for at most {@link MAX_HOLD_MS}; once the
+   * hold is lifted each is handled as usual, whether its caller still waits or not. Answers the
+   * holds as they now stand.
+   */
+  hold(operations: ChannelOperation[], enabled: boolean): ChannelHolds;
+  /** The operations held now, and how many requests wait on them. */
+  holds(): ChannelHolds;
+  /**
+   * Fault injection, kept by this process only: the next `count` refund requests are handled as
+   * usual (a refund made, or a retry answered) but their answers are lost: the connection drops
+   * before the answer is sent, as when a call times out after the channel acted. 0 stops it.
+   */
+  loseRefundAnswers(count: number): void;
+  /** Stops pending notification resends and lets held requests go (process shutdown, tests). */
   close(): void;
+}
+
+/** Longest a held request waits before the channel handles it anyway, in milliseconds. */
+export const MAX_HOLD_MS = 120_000;
+
+/** What a channel holds: the operations whose requests wait, and how many requests wait now. */
+export interface ChannelHolds {
+  operations: ChannelOperation[];
+  waiting: number;
 }
 
 /**

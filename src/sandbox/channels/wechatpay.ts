@@ -340,12 +340,16 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
       const { book, outages } = cashier;
       const rawBody = express.raw({ type: () => true, limit: '64kb' });
 
-      /** Like the provider: an outage answers 503 before anything else; then the merchant's signature must hold. */
+      /**
+       * A held operation waits first (fault injection); then like the provider: an outage answers
+       * 503 before anything else, and the merchant's signature must hold.
+       */
       const guard =
         (operation: ChannelOperation): RequestHandler =>
         (req, res, next) => {
-          outages
-            .isDown(operation)
+          cashier
+            .admit(operation)
+            .then(() => outages.isDown(operation))
             .then((down) => {
               if (down) {
                 res
@@ -420,7 +424,10 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
           }
           const trade = await book.trade(String(req.params.outTradeNo));
           if (!trade) error(res, 404, 'ORDER_NOT_EXIST', 'the order does not exist');
-          else reply(res, 200, wechatpayTransactionOf(trade, keys));
+          else {
+            const tamperAmount = cashier.misreportsAmount(trade.order.outTradeNo);
+            reply(res, 200, wechatpayTransactionOf(trade, keys, { tamperAmount }));
+          }
         }),
       );
 

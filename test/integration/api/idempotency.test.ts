@@ -142,7 +142,7 @@ describe('Idempotency-Key', () => {
     await outage(true);
     try {
       const res = await stack.request('POST', '/v1/payments', buildPaymentRequest(), keyed(key));
-      expect(res.status).toBeGreaterThanOrEqual(500);
+      expect([res.status, res.body.error?.code]).toEqual([503, 'channels_unavailable']);
       expect(
         await stack.database.models.idempotencyRecords.countDocuments({ _id: `${stack.platformKey.keyId}:${key}` }),
       ).toBe(0);

@@ -205,7 +205,7 @@ describe('Alipay notify_time', () => {
       alipayNotification(payment.paymentId, payment.amount, { notify_time: '2001-01-01 00:00:00' }),
       { 'content-type': 'application/x-www-form-urlencoded' },
     );
-    expect(answer.text).not.toBe('success');
+    expect(answer).toEqual({ status: 400, text: 'fail' });
     const record = await stack.database.models.callbacks.findOne({ outTradeNo: payment.paymentId }).lean();
     expect(record).toMatchObject({ verified: false, outcome: 'rejected', reason: 'stale_notify_time' });
     expect((await stack.request('GET', `/v1/payments/${payment.paymentId}`)).body.status).toBe('awaiting_payment');

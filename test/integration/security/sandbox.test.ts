@@ -38,7 +38,7 @@ async function openPayment(channel: PaymentChannel) {
 
 /** How the payment's order ended at the channel (paid or closed); null while it is open. */
 async function channelOutcome(channel: PaymentChannel, paymentId: string) {
-  return stack.database.connection
+  return stack.sandboxDatabase.connection
     .collection('sandbox_channel_outcomes')
     .findOne({ _id: `${channel}:${paymentId}` as never });
 }
@@ -126,6 +126,10 @@ describe('the sandbox control API', () => {
   /** Every control route, with a body that would change something if it were let through. */
   const calls: [method: 'GET' | 'POST', path: (ids: Ids) => string, body?: (ids: Ids) => unknown][] = [
     ['POST', ({ paymentId }) => `/payments/${paymentId}/pay`, () => ({ outcome: 'success' })],
+    ['GET', ({ paymentId }) => `/payments/${paymentId}/books`],
+    ['POST', () => '/channels/alipay/hold', () => ({ operations: ['query'], enabled: true })],
+    ['GET', () => '/channels/alipay/hold'],
+    ['POST', () => '/channels/alipay/lost-refund-answers', () => ({ count: 1 })],
     ['POST', () => '/channels/alipay/outage', () => ({ operations: ['create', 'query'], enabled: true })],
     ['POST', () => '/channels/alipay/refund-behaviour', () => ({ outcome: 'closed' })],
     ['GET', () => '/channels/alipay/refund-behaviour'],
@@ -156,12 +160,17 @@ describe('the sandbox control API', () => {
       });
     }
 
-    const db = stack.database.connection;
+    const db = stack.sandboxDatabase.connection;
     expect(await channelOutcome('alipay', ids.paymentId)).toBeNull();
     expect(await db.collection('sandbox_channel_faults').countDocuments({})).toBe(0);
     expect(await db.collection('sandbox_channel_refund_behaviours').countDocuments({})).toBe(0);
     expect(await db.collection('sandbox_platform_refusals').countDocuments({ orderId: ids.orderId })).toBe(0);
     expect(await db.collection('sandbox_platform_outages').countDocuments({ orderId: ids.orderId })).toBe(0);
+    expect((await stack.request('GET', '/sandbox/v1/channels/alipay/hold')).body).toEqual({
+      channel: 'alipay',
+      operations: [],
+      waiting: 0,
+    });
     expect(await paymentStatus(ids.paymentId)).toBe('awaiting_payment');
   });
 
@@ -251,6 +260,20 @@ describe('malformed input to the sandbox', () => {
     expect(res.status, text).toBeLessThan(500);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expectErrorShape(JSON.parse(text), res.status, expected);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['/channels/alipay/hold', { operations: ['teleport'], enabled: true }, 'operations.0'],
+    ['/channels/alipay/hold', { operations: [], enabled: true }, 'operations'],
+    ['/channels/wechatpay/hold', { operations: ['refund'] }, 'enabled'],
+    ['/channels/wechatpay/lost-refund-answers', { count: -1 }, 'count'],
+    ['/channels/wechatpay/lost-refund-answers', { count: 21 }, 'count'],
+    ['/channels/alipay/lost-refund-answers', { count: 1, operation: 'query' }, 'operation'],
+  ])('refuses the fault injection POST %s %j with 422 naming the field', async (path, body, param) => {
+    const res = await stack.request('POST', `/sandbox/v1${path}`, body);
+    expect(res.status, JSON.stringify(res.body)).toBe(422);
+    expect(res.body.error).toMatchObject({ type: 'validation_error', param });
+    expect((await stack.request('GET', '/sandbox/v1/channels/alipay/hold')).body.operations).toEqual([]);
   });
 
   it('answers the control API’s malformed input 4xx too, once authenticated', async () => {
