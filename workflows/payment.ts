@@ -427,6 +427,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     }
     if (err instanceof ApplicationFailure && err.type === PaymentErrorCode.CallbackMismatch) {
       state.failureReason = err.message;
+      // A cancel waiting for the outcome is answered now: the payment is in review, not canceled.
+      state.cancelDecided = true;
       await state.moveTo('manual_review', state.failureReason);
       await condition(() => state.retryRequested);
       // Staff settled the difference outside: the case is closed, the payment stays in review.

@@ -291,28 +291,25 @@ describe('cancel', () => {
     await recordHistory(stack.temporal.client, `${payment.paymentId}-late`, 'late-refund');
   });
 
-  // Fails today: the mismatch branch of workflows/payment.ts never sets `cancelDecided`, so the
-  // cancel update waits for ever and `finish()` (which awaits every handler) never returns.
-  it.fails(
-    'a cancel that meets a channel reporting another amount ends in review, and the payment closes when staff close the case',
-    async () => {
-      const { payment } = await createPayment({ channel: 'wechatpay' });
-      await payAtChannel(stack, payment.paymentId, { notifications: 0, tamperQueryAmount: true });
-      // Settled either way, so a request left hanging fails only this test.
-      const canceling = stack.request('POST', `/v1/payments/${payment.paymentId}/cancel`).then(
-        (res) => [res.status, res.body.error?.code],
-        (err: unknown) => [String(err)],
-      );
-      const stuck = await waitForStatus(stack, payment.paymentId, 'manual_review');
-      expect(stuck.failureReason).toBe('wechatpay reports a payment of 20000 CNY, expected 19900 CNY');
-      await expectChannelBooks(stack, payment.paymentId, { captured: 19_900, refunds: [] });
+  // The cancel is answered once the payment goes to review; `finish()` (which awaits every
+  // handler) then returns when staff close the case.
+  it('a cancel that meets a channel reporting another amount ends in review, and the payment closes when staff close the case', async () => {
+    const { payment } = await createPayment({ channel: 'wechatpay' });
+    await payAtChannel(stack, payment.paymentId, { notifications: 0, tamperQueryAmount: true });
+    // Settled either way, so a request left hanging fails only this test.
+    const canceling = stack.request('POST', `/v1/payments/${payment.paymentId}/cancel`).then(
+      (res) => [res.status, res.body.error?.code],
+      (err: unknown) => [String(err)],
+    );
+    const stuck = await waitForStatus(stack, payment.paymentId, 'manual_review');
+    expect(stuck.failureReason).toBe('wechatpay reports a payment of 20000 CNY, expected 19900 CNY');
+    await expectChannelBooks(stack, payment.paymentId, { captured: 19_900, refunds: [] });
 
-      const handle = stack.temporal.client.workflow.getHandle(payment.paymentId);
-      await handle.signal(retryCompensationSignal);
-      await expect.poll(async () => (await handle.describe()).status.name, { timeout: 5_000 }).toBe('COMPLETED');
-      expect(await canceling).toEqual([409, 'payment_not_cancelable']);
-    },
-  );
+    const handle = stack.temporal.client.workflow.getHandle(payment.paymentId);
+    await handle.signal(retryCompensationSignal);
+    await expect.poll(async () => (await handle.describe()).status.name, { timeout: 5_000 }).toBe('COMPLETED');
+    expect(await canceling).toEqual([409, 'payment_not_cancelable']);
+  });
 
   it('answers 409 once the payment is paid', async () => {
     const { payment } = await createPayment();

@@ -171,7 +171,10 @@ export function installPaymentHandlers(state: PaymentState): void {
       if (state.status === 'canceled') return state.view();
       throw ApplicationFailure.create({
         type: PaymentErrorCode.NotCancelable,
-        message: `payment ${paymentId} was paid before it could be canceled`,
+        message:
+          state.status === 'manual_review'
+            ? `payment ${paymentId} needs review (${state.failureReason ?? 'see its timeline'}) and cannot be canceled`
+            : `payment ${paymentId} was paid before it could be canceled`,
         nonRetryable: true,
       });
     },
