@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` (pure logic, no servers) and `integration` (a real Temporal server and a
- * real MongoDB-wire server, provisioned once per run by test/support/global-setup.ts).
+ * Three projects: `unit` (pure logic, no servers), `integration` (a real Temporal server and a
+ * real MongoDB-wire server, provisioned once per run by test/support/global-setup.ts) and `chaos`
+ * (the shortened `npm run chaos`, which starts and kills servers of its own, so it overlaps with
+ * the rest).
  */
 export default defineConfig({
   test: {
@@ -31,6 +33,14 @@ export default defineConfig({
           // A workflow, a webhook or a channel notification takes seconds on a loaded machine,
           // not Vitest's default second; a poll that succeeds returns at once whatever the limit.
           expect: { poll: { timeout: 15_000, interval: 50 } },
+        },
+      },
+      {
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          testTimeout: 900_000,
+          pool: 'forks',
         },
       },
     ],

@@ -31,7 +31,7 @@ interface Books {
     captured: number;
     refunded: number;
     refunds: { outRequestNo: string; amount: number; state: string }[];
-    notifications?: { kind: string; state: string; acknowledgedAt: string }[];
+    notifications: { kind: 'payment' | 'refund'; outRequestNo: string | null; acknowledgedAt: string }[];
   }[];
   totals: { currency: string; captured: number; refunded: number }[];
 }
@@ -226,16 +226,21 @@ export async function checkInvariants(
     }
 
     for (const order of books.orders) {
-      for (const notice of order.notifications ?? []) {
+      for (const notice of order.notifications) {
         results.acknowledged.checked += 1;
-        if (notice.kind === 'payment' && notice.state === 'PAID') {
+        if (notice.kind === 'payment') {
+          // The channel was told "received": the payment took this charge, or gave it all back.
           const reflected =
             (paid && view.channelTradeNo === order.channelTradeNo) || (!paid && atChannel === 0 && order.refunded > 0);
           if (!reflected) {
             results.acknowledged.violations.push(
-              `${id}: ${order.channel} was told its payment notification was received, but the payment is ${view.status}`,
+              `${id}: ${order.channel} had its payment notification acknowledged, but the payment is ${view.status}`,
             );
           }
+        } else if (!view.refunds.some((r) => r.refundId === notice.outRequestNo && r.status === 'succeeded')) {
+          results.acknowledged.violations.push(
+            `${id}: ${order.channel} had refund ${notice.outRequestNo ?? '?'} acknowledged, but the payment shows it not succeeded`,
+          );
         }
       }
     }

@@ -4,14 +4,40 @@ import type { Logger } from '../../logger.js';
 import type { PaymentChannel } from '../../../domain/payment.js';
 import { ALIPAY_RESEND_SCHEDULE_MS, alipayProtocol } from './alipay.js';
 import { cashierFormTokens } from './cashier-form.js';
-import { sandboxChannelModels } from './models.js';
-import { createNotifier } from './notifier.js';
+import { notificationKey, sandboxChannelModels, type SandboxChannelModels } from './models.js';
+import { createNotifier, type OutgoingNotification } from './notifier.js';
+import { isDuplicateKeyError } from '../../db/errors.js';
 import { createOrderBook, createOutages, createRefundBehaviours } from './order-book.js';
 import { createChannelSimulator, type ChannelProtocol } from './simulator.js';
 import type { ChannelSimulator } from './types.js';
 import { WECHATPAY_RESEND_SCHEDULE_MS, wechatpayProtocol } from './wechatpay.js';
 
 export { CashierRefusedError } from './simulator.js';
+
+/** Books a notification the merchant acknowledged, once per event (the first acknowledgement stays). */
+async function recordAcknowledged(
+  ready: Promise<SandboxChannelModels>,
+  channel: PaymentChannel,
+  notification: OutgoingNotification,
+  at: Date,
+): Promise<void> {
+  const { event } = notification;
+  if (!event) return;
+  const models = await ready;
+  const outRequestNo = event.kind === 'refund' ? event.outRequestNo : null;
+  try {
+    await models.notifications.create({
+      _id: notificationKey(channel, notification.outTradeNo, event.kind, outRequestNo),
+      channel,
+      outTradeNo: notification.outTradeNo,
+      kind: event.kind,
+      outRequestNo,
+      acknowledgedAt: at,
+    });
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+  }
+}
 
 export interface ChannelSimulatorDeps {
   /** The process's mongoose connection; the sandbox keeps its books in `sandbox_channel_*` collections. */
@@ -65,7 +91,13 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
       book: createOrderBook(models, protocol.channel),
       outages: createOutages(models, protocol.channel),
       refundBehaviours: createRefundBehaviours(models, protocol.channel),
-      notifier: createNotifier({ channel: protocol.channel, resendScheduleMs, timeScale, logger }),
+      notifier: createNotifier({
+        channel: protocol.channel,
+        resendScheduleMs,
+        timeScale,
+        logger,
+        onAcknowledged: (notification, at) => recordAcknowledged(models, protocol.channel, notification, at),
+      }),
       formTokens,
       timeScale,
       logger,

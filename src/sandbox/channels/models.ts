@@ -109,11 +109,29 @@ const refundBehaviourSchema = new Schema(
   { collection: 'sandbox_channel_refund_behaviours', versionKey: false },
 );
 
+/**
+ * A notification the merchant acknowledged, as the channel counts it (a resend that gets through
+ * after an unanswered one counts once). Keyed `<channel>:<outTradeNo>:payment` or
+ * `<channel>:<outTradeNo>:refund:<outRequestNo>`; the first acknowledgement is kept.
+ */
+const notificationSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    channel,
+    outTradeNo: { type: String, required: true },
+    kind: { type: String, required: true, enum: ['payment', 'refund'] },
+    outRequestNo: { type: String, default: null },
+    acknowledgedAt: { type: Date, required: true },
+  },
+  { collection: 'sandbox_channel_notifications', versionKey: false },
+);
+
 export type SandboxOrder = InferSchemaType<typeof orderSchema>;
 export type SandboxOutcome = InferSchemaType<typeof outcomeSchema>;
 export type SandboxRefund = InferSchemaType<typeof refundSchema>;
 export type SandboxFault = InferSchemaType<typeof faultSchema>;
 export type SandboxRefundBehaviour = InferSchemaType<typeof refundBehaviourSchema>;
+export type SandboxNotification = InferSchemaType<typeof notificationSchema>;
 
 export interface SandboxChannelModels {
   orders: Model<SandboxOrder>;
@@ -121,6 +139,7 @@ export interface SandboxChannelModels {
   refunds: Model<SandboxRefund>;
   faults: Model<SandboxFault>;
   refundBehaviours: Model<SandboxRefundBehaviour>;
+  notifications: Model<SandboxNotification>;
 }
 
 /** The sandbox's models on `connection`, with their (unique) indexes created before it resolves. */
@@ -135,6 +154,11 @@ export async function sandboxChannelModels(connection: Connection): Promise<Sand
       'SandboxChannelRefundBehaviour',
       refundBehaviourSchema,
     ),
+    notifications: modelOn<SandboxChannelModels['notifications']>(
+      connection,
+      'SandboxChannelNotification',
+      notificationSchema,
+    ),
   };
   await Promise.all([
     models.orders.createIndexes(),
@@ -143,4 +167,14 @@ export async function sandboxChannelModels(connection: Connection): Promise<Sand
     models.faults.createIndexes(),
   ]);
   return models;
+}
+
+/** The `_id` of an acknowledged notification's record. */
+export function notificationKey(
+  channel: string,
+  outTradeNo: string,
+  kind: 'payment' | 'refund',
+  outRequestNo: string | null,
+): string {
+  return kind === 'payment' ? `${channel}:${outTradeNo}:payment` : `${channel}:${outTradeNo}:refund:${outRequestNo}`;
 }

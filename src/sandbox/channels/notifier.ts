@@ -9,7 +9,11 @@ export interface OutgoingNotification {
   build(): { body: string; headers: Record<string, string> };
   /** Whether the merchant's answer stops the resends, by the channel's own rule. */
   isAcknowledged(status: number, body: string): boolean;
+  /** What it tells, for the channel's books of acknowledged notifications. */
+  event?: NotificationEvent;
 }
+
+export type NotificationEvent = { kind: 'payment' } | { kind: 'refund'; outRequestNo: string };
 
 export interface Notifier {
   /**
@@ -37,6 +41,8 @@ export interface NotifierOptions {
   logger: Logger;
   /** How long one delivery may take before it counts as unanswered (WeChat Pay allows 5 s). */
   attemptTimeoutMs?: number;
+  /** Records that the merchant acknowledged `notification` (the channel's books); failures are logged. */
+  onAcknowledged?: (notification: OutgoingNotification, at: Date) => Promise<void>;
 }
 
 export function createNotifier(options: NotifierOptions): Notifier {
@@ -69,6 +75,16 @@ export function createNotifier(options: NotifierOptions): Notifier {
       { channel, outTradeNo: notification.outTradeNo, attempt, status, acknowledged },
       'sandbox notification',
     );
+    if (acknowledged && options.onAcknowledged) {
+      await options
+        .onAcknowledged(notification, new Date())
+        .catch((err: unknown) =>
+          logger.error(
+            { channel, outTradeNo: notification.outTradeNo, err: err instanceof Error ? err.message : String(err) },
+            'sandbox could not record an acknowledged notification',
+          ),
+        );
+    }
     return acknowledged;
   }
 

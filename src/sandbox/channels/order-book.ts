@@ -2,7 +2,14 @@ import { randomInt } from 'node:crypto';
 import type { PaymentChannel } from '../../../domain/payment.js';
 import type { ChannelOperation } from '../../channels/types.js';
 import { isDuplicateKeyError } from '../../db/errors.js';
-import type { SandboxChannelModels, SandboxOrder, SandboxOutcome, SandboxRefund } from './models.js';
+import {
+  notificationKey,
+  type SandboxChannelModels,
+  type SandboxNotification,
+  type SandboxOrder,
+  type SandboxOutcome,
+  type SandboxRefund,
+} from './models.js';
 import { DEFAULT_REFUND_BEHAVIOUR, type RefundBehaviour } from './types.js';
 
 /** A simulated channel's view of one order: what was created, how it ended, what was refunded. */
@@ -109,7 +116,9 @@ export interface OrderBook {
   refund(request: RefundRequestAtChannel): Promise<RefundDecision>;
   findRefund(outRequestNo: string): Promise<SandboxRefund | undefined>;
   /** The order with every refund made against it, oldest first; undefined when there is no such order. */
-  ledger(outTradeNo: string): Promise<{ trade: Trade; refunds: SandboxRefund[] } | undefined>;
+  ledger(
+    outTradeNo: string,
+  ): Promise<{ trade: Trade; refunds: SandboxRefund[]; notifications: SandboxNotification[] } | undefined>;
 }
 
 const MAX_REFUND_ATTEMPTS = 20;
@@ -156,7 +165,18 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
         trade(outTradeNo),
         models.refunds.find({ channel, outTradeNo }, { _id: 0 }).sort({ seq: 1 }).lean<SandboxRefund[]>(),
       ]);
-      return found ? { trade: found, refunds } : undefined;
+      if (!found) return undefined;
+      // Each by `_id`: the one lookup every MongoDB-wire server answers from an index.
+      const keys = [
+        notificationKey(channel, outTradeNo, 'payment', null),
+        ...refunds.map((r) => notificationKey(channel, outTradeNo, 'refund', r.outRequestNo)),
+      ];
+      const notifications = (
+        await Promise.all(
+          keys.map((_id) => models.notifications.findOne({ _id }, { _id: 0 }).lean<SandboxNotification>()),
+        )
+      ).filter((n) => n !== null);
+      return { trade: found, refunds, notifications };
     },
 
     async open(order) {

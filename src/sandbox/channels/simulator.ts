@@ -232,7 +232,7 @@ export function createChannelSimulator({
     if (settled.outcome?.channelTradeNo !== channelTradeNo) return result(settled, 0);
     if (settled.order.notifyUrl === '') return result(settled, 0);
     const notification = protocol.paymentNotification(settled as PaidTrade, payment.tamperAmount);
-    return result(settled, await notifier.send(notification, copies));
+    return result(settled, await notifier.send({ ...notification, event: { kind: 'payment' } }, copies));
   }
 
   const cashier: Cashier = {
@@ -303,7 +303,10 @@ export function createChannelSimulator({
       if (decision.kind === 'refunded' && !decision.replayed) {
         const { trade, refund } = decision;
         if (refund.notifyUrl !== '' && protocol.refundNotification !== undefined && trade.state === 'PAID') {
-          notifier.sendAt(refundSettlesAt(refund), protocol.refundNotification(trade as PaidTrade, refund));
+          notifier.sendAt(refundSettlesAt(refund), {
+            ...protocol.refundNotification(trade as PaidTrade, refund),
+            event: { kind: 'refund', outRequestNo: refund.outRequestNo },
+          });
         }
       }
       if (refundAnswersToLose > 0) {
@@ -404,7 +407,7 @@ export function createChannelSimulator({
     async books(outTradeNo) {
       const ledger = await book.ledger(outTradeNo);
       if (!ledger) return undefined;
-      const { trade, refunds } = ledger;
+      const { trade, refunds, notifications } = ledger;
       const now = new Date();
       return {
         channel,
@@ -422,6 +425,11 @@ export function createChannelSimulator({
           amount: r.amount,
           state: refundStateAt(r, now),
           at: r.at.toISOString(),
+        })),
+        notifications: notifications.map((n) => ({
+          kind: n.kind,
+          outRequestNo: n.outRequestNo ?? null,
+          acknowledgedAt: n.acknowledgedAt.toISOString(),
         })),
       };
     },

@@ -122,6 +122,8 @@ export interface ChannelBooks {
     state: 'PROCESSING' | 'SUCCEEDED' | 'ABNORMAL' | 'CLOSED';
     at: string;
   }[];
+  /** The notifications the merchant acknowledged: the payment's, and each refund's (by `outRequestNo`). */
+  notifications: { kind: 'payment' | 'refund'; outRequestNo: string | null; acknowledgedAt: string }[];
 }
 
 export class SandboxNotFoundError extends Error {

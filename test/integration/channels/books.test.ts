@@ -52,6 +52,7 @@ describe('the channel books of a payment', () => {
           captured: 0,
           refunded: 0,
           refunds: [],
+          notifications: [],
         },
       ],
       totals: [{ currency: 'CNY', captured: 0, refunded: 0 }],
@@ -78,6 +79,10 @@ describe('the channel books of a payment', () => {
         }),
       ]);
       expect(afterPay.totals).toEqual([{ currency: 'CNY', captured: 19_900, refunded: 0 }]);
+      // The channel books the notification the merchant acknowledged.
+      await expect
+        .poll(async () => (await channelBooks(stack, paymentId)).orders[0]?.notifications)
+        .toEqual([{ kind: 'payment', outRequestNo: null, acknowledgedAt: expect.any(String) }]);
 
       const asked = await stack.request('POST', `/v1/payments/${paymentId}/refunds`, {
         amount: 5_000,
@@ -97,6 +102,15 @@ describe('the channel books of a payment', () => {
         }),
       ]);
       expect(afterRefund.totals).toEqual([{ currency: 'CNY', captured: 19_900, refunded: 5_000 }]);
+      // WeChat Pay notifies a refund's outcome too; Alipay does not.
+      const acknowledged = channel === 'wechatpay' ? [{ kind: 'refund', outRequestNo: refundId }] : [];
+      await expect
+        .poll(async () =>
+          (await channelBooks(stack, paymentId)).orders[0]?.notifications
+            .filter((n) => n.kind === 'refund')
+            .map(({ kind, outRequestNo }) => ({ kind, outRequestNo })),
+        )
+        .toEqual(acknowledged);
     },
   );
 });
