@@ -309,10 +309,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** `uri` with `_sandbox` appended to its database name (`knowledge_pay` when it names none). */
+/**
+ * `uri` with `_sandbox` appended to its database name (`knowledge_pay` when it names none). A URI
+ * with credentials keeps authenticating against the original database (`authSource`), as the
+ * driver did before the name changed.
+ */
 export function sandboxDatabaseUri(uri: string): string {
-  const match = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/([^?]*))?(\?.*)?$/.exec(uri);
+  const match = /^(mongodb(?:\+srv)?:\/\/([^/?]+))(?:\/([^?]*))?(?:\?(.*))?$/.exec(uri);
   if (!match) return uri;
-  const [, server, database, query] = match;
-  return `${server}/${database || 'knowledge_pay'}_sandbox${query ?? ''}`;
+  const [, server, authority = '', database, query] = match;
+  const params = new URLSearchParams(query ?? '');
+  if (authority.includes('@') && !params.has('authSource')) params.set('authSource', database || 'admin');
+  const search = params.toString();
+  return `${server}/${database || 'knowledge_pay'}_sandbox${search ? `?${search}` : ''}`;
 }

@@ -46,6 +46,9 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
+/** How soon a retry takes over the Idempotency-Key of a request whose API process died. */
+const IDEMPOTENCY_LOCK_MS = 15_000;
+
 /** Tags every request with an id (the caller's `X-Request-Id` if sane) and logs one line per answer. */
 function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -198,7 +201,7 @@ export function createApp({
     }),
     requireJson,
     parseJson,
-    idempotency({ models, fieldCipher, logger, lockMs: config.API_RESPONSE_TIMEOUT_MS + 60_000 }),
+    idempotency({ models, fieldCipher, logger, lockMs: IDEMPOTENCY_LOCK_MS }),
   );
   app.use('/v1/payments', paymentRoutes({ payments, maxAmount: config.PAYMENT_MAX_AMOUNT }));
   // Staff (support, finance, admins) authenticate with a bearer token of their own.
@@ -211,7 +214,11 @@ export function createApp({
     notFound,
   );
   // The sandbox runs as its own process; its public URLs (cashier pages, control API) stay here.
-  if (config.SANDBOX_ENABLED) app.use('/sandbox', forwardToSandbox(config.SANDBOX_URL, config.API_RESPONSE_TIMEOUT_MS));
+  if (config.SANDBOX_ENABLED) {
+    // A second less than the response timeout, so a silent sandbox is named as such.
+    const forwardTimeoutMs = Math.max(500, config.API_RESPONSE_TIMEOUT_MS - 1_000);
+    app.use('/sandbox', forwardToSandbox(config.SANDBOX_URL, forwardTimeoutMs, logger));
+  }
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

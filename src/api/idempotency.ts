@@ -17,8 +17,9 @@ export interface IdempotencyOptions {
   fieldCipher: FieldCipher;
   logger: Logger;
   /**
-   * How long a first request holds its key. Longer than the API's response timeout, so a request
-   * still running after its 503 keeps the key; a process that died with it frees it after this.
+   * How long a first request holds its key without renewing it: the holder renews it every third
+   * of this while it runs (also after a 503 from the response timeout), so a process that died
+   * with it frees the key after at most this long.
    */
   lockMs: number;
   now?: () => number;
@@ -167,6 +168,26 @@ export function idempotency({
       }
     }
 
+    // The lock is a lease: renewed while this request runs, so a retry waits for a live holder
+    // however long it takes, and takes the key over within `lockMs` of a holder that died.
+    const renewal = setInterval(
+      () => {
+        void (async () => {
+          const current = await records.findOne({ _id }, { lockId: 1, state: 1 }).lean();
+          if (current?.lockId !== lockId || current.state !== 'in_flight') return;
+          await records.updateOne({ _id }, { $set: { lockedUntil: new Date(now() + lockMs) } });
+        })().catch((err: unknown) =>
+          logger.warn({ err: (err as Error).message }, 'could not renew an idempotency lock'),
+        );
+      },
+      Math.max(1_000, Math.floor(lockMs / 3)),
+    );
+    renewal.unref();
+    // A request the response timeout answered goes on and settles its record later (below).
+    res.once('close', () => {
+      if (!res.locals.timedOut) clearInterval(renewal);
+    });
+
     const send = res.json.bind(res);
     res.json = (body: unknown) => {
       // The response timeout answered for us: the request goes on and still settles the record.
@@ -174,13 +195,14 @@ export function idempotency({
       const status = res.statusCode;
       const rejectedInput = notStarted((body as { error?: { type?: string; code?: string } } | undefined)?.error);
       const settle = async () => {
-        // Read, then write by `_id` alone: the one filter every MongoDB-wire server answers from
-        // an index (a filter on `_id` and `lockId` reads the whole collection on FerretDB). Between
-        // the two, another holder can only take the key over after this one's lock ran out, and
-        // would then write its own answer after ours.
+        // Read, then write the answer by `_id` alone: the one filter every MongoDB-wire server
+        // answers from an index (a filter on `_id` and `lockId` reads the whole collection on
+        // FerretDB). Between the two, another holder can only take the key over after this one's
+        // lease ran out, and would then write its own answer after ours.
         const current = await records.findOne({ _id }, { lockId: 1 }).lean();
         if (current?.lockId !== lockId) return;
-        if (status >= 500 || rejectedInput) await records.deleteOne({ _id });
+        // Deleting keeps the lock id in its filter (a rare path): a newer holder's lock stays.
+        if (status >= 500 || rejectedInput) await records.deleteOne({ _id, lockId });
         else
           await records.updateOne(
             { _id },
@@ -190,6 +212,7 @@ export function idempotency({
       settle()
         .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not store an idempotent answer'))
         .finally(() => {
+          clearInterval(renewal);
           if (res.headersSent) return;
           res.status(status);
           send(body);

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { RequestHandler } from 'express';
+import type { Logger } from '../logger.js';
 import { ApiError } from './errors.js';
 
 /** Headers that belong to one connection (hop by hop) or are set anew for the next one. */
@@ -14,6 +15,8 @@ const NOT_FORWARDED = new Set([
   'upgrade',
   'host',
   'content-length',
+  // undici's fetch refuses it; the body is sent whole anyway.
+  'expect',
 ]);
 /** Also not copied from the sandbox's answer: `fetch` has already decoded its body. */
 const NOT_ANSWERED = new Set([...NOT_FORWARDED, 'content-encoding', 'set-cookie']);
@@ -23,10 +26,18 @@ const NOT_ANSWERED = new Set([...NOT_FORWARDED, 'content-encoding', 'set-cookie'
  * path, query, headers, body bytes untouched, so signatures over them still verify), and answers
  * with what the sandbox answered. The public URLs of the sandbox (cashier pages, the control API)
  * thus stay the API's while the sandbox runs as a process of its own. A sandbox that does not
- * answer within `timeoutMs` gives 503 `sandbox_unavailable`.
+ * answer within `timeoutMs` (shorter than the API's response timeout) gives 503
+ * `sandbox_unavailable`; where it listens is logged, never told to the caller.
  */
-export function forwardToSandbox(sandboxUrl: string, timeoutMs: number): RequestHandler {
+export function forwardToSandbox(sandboxUrl: string, timeoutMs: number, logger: Logger): RequestHandler {
+  const base = new URL(sandboxUrl);
   return async (req, res) => {
+    // Only the path and query are taken from the request: a request line in absolute form
+    // (`GET http://elsewhere/sandbox/...`) must never choose the host this fetches from.
+    const asked = new URL(req.originalUrl, 'http://sandbox.invalid');
+    const target = new URL(base.href);
+    target.pathname = `${base.pathname.replace(/\/+$/, '')}${asked.pathname}`;
+    target.search = asked.search;
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined || NOT_FORWARDED.has(name)) continue;
@@ -35,24 +46,27 @@ export function forwardToSandbox(sandboxUrl: string, timeoutMs: number): Request
     if (req.ip) headers.set('x-forwarded-for', req.ip);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     let answer: Response;
+    let body: Buffer;
     try {
-      answer = await fetch(new URL(req.originalUrl, sandboxUrl), {
+      answer = await fetch(target, {
         method: req.method,
         headers,
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
         ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } : {}),
       } as RequestInit);
+      body = Buffer.from(await answer.arrayBuffer());
     } catch (err) {
+      logger.warn({ err: (err as Error).message, sandboxUrl }, 'the sandbox did not answer a forwarded request');
       throw new ApiError(
         503,
         'service_unavailable_error',
         'sandbox_unavailable',
-        `The sandbox process at ${sandboxUrl} did not answer (${(err as Error).message}). ` +
-          '`npm start` starts it; otherwise run `npm run start:sandbox` or set SANDBOX_URL.',
+        'The sandbox process did not answer. `npm start` starts it; otherwise run `npm run start:sandbox`, or set SANDBOX_URL to where it listens.',
       );
     }
-    const body = Buffer.from(await answer.arrayBuffer());
+    // The response timeout may have answered already.
+    if (res.headersSent) return;
     res.status(answer.status);
     answer.headers.forEach((value, name) => {
       if (!NOT_ANSWERED.has(name)) res.setHeader(name, value);

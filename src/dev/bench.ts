@@ -24,6 +24,7 @@ import proto from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import mongoose from 'mongoose';
 import { PlatformClient } from '../client/index.js';
+import { loadConfig } from '../config.js';
 import { loadOrCreateDevPlatformKey } from '../crypto/platform-keys.js';
 import { sandboxControlTokenFor } from '../sandbox/control-token.js';
 import { provisionServers } from '../provision/index.js';
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
     closers.push(() => connection.close());
     // The baseline is bare: the default data converter, no codec.
     const client = new Client({ connection, namespace: settings.namespace });
-    await waitForSandbox(`http://127.0.0.1:${Number(values.port) + 1}`, children, settings.startupTimeoutMs);
+    await waitForSandbox(loadConfig(env).SANDBOX_URL, children, settings.startupTimeoutMs);
     await waitForApi(apiUrl, children, settings.startupTimeoutMs);
     await waitForWorker(client, env.TEMPORAL_TASK_QUEUE as string, children, settings.startupTimeoutMs);
     await waitForWorker(client, baselineTaskQueue, children, settings.startupTimeoutMs);

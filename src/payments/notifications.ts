@@ -222,7 +222,11 @@ export function createNotificationDelivery({
       if (!isDuplicateKeyError(err)) throw err;
     }
     const first = await models.appliedCallbackEvents.findOne({ _id }, { callbackId: 1 }).lean();
-    return first === null || first.callbackId.equals(record._id) ? 'applied' : 'duplicate';
+    if (first === null || first.callbackId.equals(record._id)) return 'applied';
+    // The delivery that claimed the event can only have been applied: say so, in case its process
+    // died between the claim and recording the outcome.
+    await models.callbacks.updateOne({ _id: first.callbackId }, { $set: { outcome: 'applied', reason: null } });
+    return 'duplicate';
   }
 
   return {

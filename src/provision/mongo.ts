@@ -51,8 +51,9 @@ async function mongoAnswers(uri: string): Promise<void> {
  * 2. a server already answering on the profile's port (reused, not stopped by us);
  * 3. a `mongod` on PATH;
  * 4. on connected machines, mongodb-memory-server's downloaded mongod;
- * 5. FerretDB v1.24 (SQLite backend), built once from the Go module proxy by the embedding
- *    program in `src/provision/ferretdb` and cached.
+ * 5. FerretDB v1.24, built once from the Go module proxy by the embedding
+ *    program in `src/provision/ferretdb` and cached, storing in PostgreSQL when it is installed
+ *    (see postgres.ts), else in SQLite.
  */
 export async function provisionMongo(settings: ProvisionSettings): Promise<ProvisionedMongo> {
   const timeoutMs = settings.startupTimeoutMs;
@@ -110,7 +111,8 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
     };
   }
 
-  const memory = await tryMemoryServer(settings);
+  // mongodb-memory-server runs its mongod where this process cannot kill it on its own.
+  const memory = settings.killable ? undefined : await tryMemoryServer(settings);
   if (memory) return memory;
 
   const binary = await buildFerretDb(settings);

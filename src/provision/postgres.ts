@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { onPath, say, startProcess, waitUntilReady, type ManagedProcess } from './processes.js';
 import type { ProvisionSettings } from './settings.js';
@@ -96,6 +96,14 @@ async function stopOrphan(dataDir: string): Promise<void> {
     }
   };
   if (!Number.isSafeInteger(pid) || pid <= 1 || !alive()) return;
+  // Only a postgres server of this very cluster: a pid in an old file may belong to anything now.
+  let commandLine: string[];
+  try {
+    commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return;
+  }
+  if (!commandLine[0]?.endsWith('postgres') || !commandLine.includes(dataDir)) return;
   say(`MongoDB: stopping PostgreSQL pid ${pid}, left running on ${dataDir} by an earlier run`);
   process.kill(pid, 'SIGTERM');
   for (let waited = 0; alive() && waited < 10_000; waited += 200) await new Promise((r) => setTimeout(r, 200));
@@ -114,14 +122,26 @@ export async function startPostgres(
 ): Promise<{ url: string; process: ManagedProcess; dataDir: string }> {
   const dataDir = postgresDataDir(settings, programs);
   const logFile = join(settings.dataDir, 'logs', 'postgresql.log');
+  await stopOrphan(dataDir);
   if (!settings.persistent) rmSync(dataDir, { recursive: true, force: true });
   const owner = programs.runAs ? userIds(programs.runAs) : undefined;
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     if (owner) {
-      // The shared parent only lets the server's user pass through to its own 0700 folder.
+      // The shared parent only lets the server's user pass through to its own 0700 folder. It
+      // must be root's own real folder: one another user made (or a link) could redirect root.
       const parent = join(dataDir, '..');
       mkdirSync(parent, { recursive: true, mode: 0o711 });
+      const stat = lstatSync(parent);
+      if (!stat.isDirectory() || stat.uid !== 0) {
+        throw new Error(
+          `${parent} is not a folder of root's own (a link, or made by another user); remove it, or set FERRETDB_BACKEND=sqlite.`,
+        );
+      }
       chmodSync(parent, 0o711);
+      const existing = lstatSync(dataDir, { throwIfNoEntry: false });
+      if (existing && (!existing.isDirectory() || existing.isSymbolicLink())) {
+        throw new Error(`${dataDir} is not a folder (a link?); remove it, or set FERRETDB_BACKEND=sqlite.`);
+      }
     }
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (owner) chownSync(dataDir, owner.uid, owner.gid);
@@ -141,7 +161,6 @@ export async function startPostgres(
       throw new Error(`initdb failed (exit ${result.status}): ${(result.stderr || result.stdout).slice(-500)}`);
     }
   }
-  await stopOrphan(dataDir);
   const [command, args] = asUser(programs, 'postgres', [
     '-D',
     dataDir,

@@ -56,6 +56,8 @@ export interface ProvisionSettings {
   startupTimeoutMs: number;
   /** Where a started dev server's Web UI sends payloads to decode (the API's codec server). */
   uiCodecEndpoint?: string;
+  /** The caller kills and restarts the servers (the chaos run): only a server run as our own child will do. */
+  killable?: boolean;
 }
 
 /** Dev listens on the well-known ports; tests on their own, so both can run side by side. */

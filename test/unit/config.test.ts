@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, sandboxDatabaseUri } from '../../src/config.js';
 import { loadProvisionSettings } from '../../src/provision/settings.js';
 
 describe('loadConfig', () => {
@@ -136,5 +136,26 @@ describe('PLATFORM_KEYS', () => {
     }
     expect(message).toMatch(/PLATFORM_KEYS/);
     expect(message).not.toContain(secret);
+  });
+});
+
+describe('the sandbox process', () => {
+  it('listens beside the API and keeps its books in a database of its own', () => {
+    const config = loadConfig({ NODE_ENV: 'development', API_PORT: '4100', MONGODB_URI: 'mongodb://db:27017/kp' });
+    expect(config.SANDBOX_PORT).toBe(4101);
+    expect(config.SANDBOX_URL).toBe('http://127.0.0.1:4101');
+    expect(config.SANDBOX_MONGODB_URI).toBe('mongodb://db:27017/kp_sandbox');
+    // The worker calls the simulated channels and the platform stub there, never through the API.
+    expect(config.ALIPAY_GATEWAY_URL).toBe('http://127.0.0.1:4101/sandbox/alipay/gateway.do');
+    expect(config.PLATFORM_WEBHOOK_URL).toBe('http://127.0.0.1:4101/sandbox/platform/webhooks');
+  });
+
+  it.each([
+    ['mongodb://127.0.0.1:27017/knowledge_pay', 'mongodb://127.0.0.1:27017/knowledge_pay_sandbox'],
+    ['mongodb://h', 'mongodb://h/knowledge_pay_sandbox'],
+    ['mongodb://u:p@h:1/kp?replicaSet=rs0', 'mongodb://u:p@h:1/kp_sandbox?replicaSet=rs0&authSource=kp'],
+    ['mongodb+srv://u:p@c.example/db?authSource=x', 'mongodb+srv://u:p@c.example/db_sandbox?authSource=x'],
+  ])('derives its database from %s', (uri, expected) => {
+    expect(sandboxDatabaseUri(uri)).toBe(expected);
   });
 });

@@ -118,8 +118,8 @@ export class ChaosCluster {
     for (const server of [this.temporal, this.mongo]) {
       if (!server.process) {
         throw new Error(
-          `the chaos run kills its servers, so it must start them itself, but it found one it did not start (${server.source}). ` +
-            'Unset TEMPORAL_ADDRESS and MONGODB_URI, or free the chaos ports.',
+          `the chaos run kills its servers, so it must start them itself, but it was given one it did not start (${server.source}): ` +
+            'unset TEMPORAL_ADDRESS and MONGODB_URI, or stop whatever listens on the chaos ports (TEMPORAL_PORT, MONGODB_PORT).',
         );
       }
     }

@@ -115,7 +115,7 @@ export function faultSchedule(
   ];
 }
 
-/** Runs the schedule, `gapMs` apart, while `isLoadRunning()`; records each fault. */
+/** Runs the schedule, each step `gapMs` after the previous one healed; records each fault. */
 export async function injectFaults(
   steps: FaultStep[],
   options: { gapMs: number; startedAt: number },

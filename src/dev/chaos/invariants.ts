@@ -96,11 +96,7 @@ export async function settle(
 
 function isSettled(view: PaymentView): boolean {
   return (
-    TERMINAL_STATUSES.has(view.status) &&
-    view.refunds.every(
-      (r) =>
-        r.status !== 'pending' && r.status !== 'processing' && r.status !== 'pending_review' && r.status !== 'approved',
-    )
+    TERMINAL_STATUSES.has(view.status) && view.refunds.every((r) => r.status !== 'pending' && r.status !== 'processing')
   );
 }
 

@@ -67,7 +67,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     CALLBACK_RATE_LIMIT_PER_MINUTE: '1000000',
   };
   const cluster = await ChaosCluster.start({
-    settings: { ...settings, persistent: true },
+    settings: { ...settings, persistent: true, killable: true },
     apis: options.apis,
     workers: options.workers,
     apiPort: options.basePort,
@@ -90,7 +90,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       sandboxToken,
       runId,
       tally,
-      requestDeadlineMs: 180_000,
+      requestDeadlineMs: 300_000,
     };
     const startedAt = Date.now();
     say(

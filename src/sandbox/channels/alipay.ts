@@ -136,7 +136,11 @@ const DEFAULT_TIMEOUT_MS = 2 * 60 * 60 * 1000;
  * (`alipay.trade.page.pay | query | close | refund | fastpay.refund.query`), GET with a signed
  * `alipay.trade.page.pay` query string is the payer's cashier.
  */
-export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
+/**
+ * `publicBaseUrl`: where payers reach the sandbox (the API, which forwards `/sandbox` to it); the
+ * precreate's `qr_code` (the payment's `payUrl`) points under it, never at the sandbox process.
+ */
+export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): ChannelProtocol {
   /** Answers like the gateway: JSON with the `*_response` member and Alipay's signature over its exact text. */
   function answer(res: Response, method: string | undefined, body: AlipayAnswer): void {
     const key = isAlipayMethod(method) ? alipayResponseKey(method) : 'error_response';
@@ -423,7 +427,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys): ChannelProtocol {
             return;
           }
           const checked = authenticate(params);
-          const cashierBase = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+          const cashierBase = `${publicBaseUrl.replace(/\/+$/, '')}/sandbox/alipay`;
           answer(
             res,
             method,

@@ -44,7 +44,7 @@ export interface ChannelSimulatorDeps {
   connection: Connection;
   /** Must hold the providers' private keys (`alipay.alipayPrivateKey`, `wechatpay.platformKeys[0].privateKey`). */
   keyring: Pick<SandboxKeyring, 'alipay' | 'wechatpay'>;
-  /** Base URL at which payers reach the API; WeChat Pay's `code_url` points under it. */
+  /** Base URL at which payers reach the API; Alipay's `qr_code` and WeChat Pay's `code_url` point under it. */
   publicBaseUrl: string;
   /** Multiplies the providers' delays: notification resends, refund processing (0.01: four minutes become 2.4 s). */
   timeScale: number;
@@ -104,7 +104,7 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
     });
 
   return {
-    alipay: simulate(alipayProtocol({ ...keyring.alipay, alipayPrivateKey }), ALIPAY_RESEND_SCHEDULE_MS),
+    alipay: simulate(alipayProtocol({ ...keyring.alipay, alipayPrivateKey }, publicBaseUrl), ALIPAY_RESEND_SCHEDULE_MS),
     wechatpay: simulate(
       wechatpayProtocol(
         { ...keyring.wechatpay, platformKey: { serial: platformKey.serial, privateKey: platformKey.privateKey } },

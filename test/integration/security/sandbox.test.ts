@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -228,6 +230,59 @@ describe.each(PAYMENT_CHANNELS)('the %s cashier forms', (channel) => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Payment successful');
     expect(await channelOutcome(channel, paymentId)).toMatchObject({ state: 'PAID' });
+  });
+});
+
+describe('the API forwarding /sandbox to the sandbox process', () => {
+  /** One raw HTTP/1.1 exchange with the API, so the request line is exactly as written. */
+  function rawRequest(requestLine: string, host: string): Promise<string> {
+    const { port } = new URL(stack.baseUrl);
+    return new Promise((resolve, reject) => {
+      let answer = '';
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write(`${requestLine}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+      );
+      socket.on('data', (chunk) => (answer += chunk.toString()));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  }
+
+  it('never fetches from the host an absolute request line names, only from the sandbox', async () => {
+    const answer = await rawRequest(
+      'GET http://169.254.169.254/sandbox/v1/platform/events?orderId=x HTTP/1.1',
+      '169.254.169.254',
+    );
+    // The sandbox itself answered: no token.
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+    expect(answer).toContain('authentication_required');
+  });
+
+  it('forwards a body sent with Expect: 100-continue (curl sends it on larger bodies)', async () => {
+    const body = JSON.stringify({ orderId: 'expect-continue-1' });
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        `${stack.baseUrl}/sandbox/v1/platform/refuse`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            authorization: `Bearer ${stack.sandbox.controlToken}`,
+            expect: '100-continue',
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('continue', () => req.end(body));
+      req.on('error', reject);
+    });
+    expect(answer.status, answer.text).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ orderId: 'expect-continue-1', refused: true });
   });
 });
 
