@@ -39,15 +39,23 @@ const REAL_CHANNELS = {
 };
 
 describe('docker-compose.yml', () => {
-  it('runs Temporal with its database and UI, MongoDB, the worker and the API', () => {
+  it('runs Temporal with its database and UI, MongoDB, the worker and the API; the sandbox only in its profile', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'api',
       'mongodb',
       'postgresql',
+      'sandbox',
       'temporal',
       'temporal-ui',
       'worker',
     ]);
+    const sandbox = compose.services.sandbox as ComposeService & { profiles?: string[] };
+    expect(sandbox.profiles).toEqual(['sandbox']);
+    expect(sandbox.command).toEqual(['node', 'dist/src/sandbox/main.js']);
+    // The API and the worker reach it where it listens, and it keeps its books apart.
+    const env = withDefaults(sandbox.environment ?? {}, { SANDBOX_ENABLED: 'true' });
+    expect(env.SANDBOX_URL).toBe(`http://sandbox:${env.SANDBOX_PORT}`);
+    expect(env.SANDBOX_MONGODB_URI).not.toBe(env.MONGODB_URI);
   });
 
   it('pins every third-party image to a version', () => {
