@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'API stopping');
     server.close(() => {
-      void close().then(() => process.exit(0));
+      void close().finally(() => process.exit(0));
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 10_000).unref();
