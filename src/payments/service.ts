@@ -39,13 +39,15 @@ export interface PaymentServiceDeps extends RefundServiceDeps, NotificationDeps 
   models: Models;
   config: RefundServiceDeps['config'] &
     NotificationDeps['config'] &
-    Pick<Config, 'ATTENTION_CHANNEL_AFTER_SECONDS' | 'ATTENTION_WEBHOOK_AFTER_SECONDS'>;
+    Pick<Config, 'ATTENTION_CHANNEL_AFTER_SECONDS' | 'ATTENTION_WEBHOOK_AFTER_SECONDS' | 'API_RESPONSE_TIMEOUT_MS'>;
   channels: Record<PaymentChannel, ChannelAdapter>;
   enabledChannels: readonly PaymentChannel[];
   /** The keyring's `paymentIdKey`: payment ids are a keyed MAC of the order id. */
   paymentIdKey: string;
 }
 
+/** How long a create may go on after the response timeout answered it 503. */
+const CREATE_GRACE_MS = 30_000;
 /** The platform-facing answer to a create: what the learner needs to go and pay. */
 function openedPayment(view: PaymentView) {
   return {
@@ -125,10 +127,14 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const fingerprint = requestFingerprint(request);
       let result: OpenPaymentResult;
       try {
-        result = await client.workflow.executeUpdateWithStart(openPaymentUpdate, {
-          args: [{ requestFingerprint: fingerprint }],
-          startWorkflowOperation: startOperation(paymentId, request, fingerprint, keyId),
-        });
+        // Bounded: a create the response timeout already answered must end (and free its
+        // Idempotency-Key for a retry) even when Temporal lost the update in a restart.
+        result = await client.withDeadline(Date.now() + config.API_RESPONSE_TIMEOUT_MS + CREATE_GRACE_MS, () =>
+          client.workflow.executeUpdateWithStart(openPaymentUpdate, {
+            args: [{ requestFingerprint: fingerprint }],
+            startWorkflowOperation: startOperation(paymentId, request, fingerprint, keyId),
+          }),
+        );
       } catch (err) {
         const failure = workflowFailure(err);
         if (failure.kind === 'refused' && failure.type === PaymentErrorCode.OrderConflict) {
