@@ -83,14 +83,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const sandboxToken = sandboxControlTokenFor({ NODE_ENV: 'test', KEYS_DIR: keysDir });
     const tally: RequestTally = { retried: {}, unusable: [] };
     const context = {
-      clients: cluster.apiUrls.map(
-        (baseUrl) => new PlatformClient({ baseUrl, ...key, maxRetries: 0, timeoutMs: 20_000 }),
-      ),
+      clients: cluster.apiUrls.map((baseUrl) => new PlatformClient({ baseUrl, ...key, maxRetries: 0 })),
       sandboxUrl: cluster.sandboxUrl,
       sandboxToken,
       runId,
       tally,
-      requestDeadlineMs: 300_000,
+      requestDeadlineMs: 600_000,
     };
     const startedAt = Date.now();
     say(
