@@ -44,6 +44,8 @@ export function forwardToSandbox(sandboxUrl: string, timeoutMs: number, logger: 
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     if (req.ip) headers.set('x-forwarded-for', req.ip);
+    // The sandbox's answers (errors included) carry the id this API gave the request.
+    if (typeof res.locals.requestId === 'string') headers.set('x-request-id', res.locals.requestId);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     let answer: Response;
     let body: Buffer;

@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { Config } from '../config.js';
 import type { SandboxKeyring } from '../crypto/keyring.js';
 import { openConnection, type Connected } from '../db/connect.js';
-import { errorHandler, notFound } from '../api/errors.js';
+import { ApiError, errorHandler, notFound } from '../api/errors.js';
 import type { Logger } from '../logger.js';
 import { sandboxControlRoutes } from './control.js';
 import { createSandbox, type Sandbox } from './index.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 export interface AssembledSandbox {
   app: Express;
@@ -29,6 +32,32 @@ export function createSandboxApp(options: {
   const { sandbox, database, logger } = options;
   const app = express();
   app.disable('x-powered-by');
+  // The request id the API gave the request it forwarded (or a new one): errors carry it.
+  app.use((req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID()}`;
+    res.locals.requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    next();
+  });
+  // No channel identifier holds a control character, and PostgreSQL cannot even look one up.
+  app.use((req, _res, next) => {
+    let path: string;
+    try {
+      path = decodeURIComponent(req.path);
+    } catch {
+      next(
+        new ApiError(400, 'invalid_request_error', 'malformed_path', 'The request path is not valid percent-encoding.'),
+      );
+      return;
+    }
+    // eslint-disable-next-line no-control-regex -- the point is to refuse control characters
+    if (/[\u0000-\u001f\u007f]/.test(path)) {
+      next(new ApiError(400, 'invalid_request_error', 'malformed_path', 'The request path holds control characters.'));
+      return;
+    }
+    next();
+  });
   app.get('/readyz', async (_req, res) => {
     try {
       await database.ping(options.timeoutMs);

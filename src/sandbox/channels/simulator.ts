@@ -137,6 +137,11 @@ export interface SimulatorParts {
  */
 function isCallerError(err: unknown): boolean {
   if (err instanceof URIError) return true;
+  // A NUL in an identifier: PostgreSQL (FerretDB's storage) refuses the text (SQLSTATE 22P05).
+  if (err instanceof Error && /22P05|unsupported Unicode escape|invalid byte sequence/.test(err.message)) {
+    (err as { status?: number }).status = 400;
+    return true;
+  }
   const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
   return typeof status === 'number' && status >= 400 && status < 500;
 }

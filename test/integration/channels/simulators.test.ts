@@ -194,8 +194,9 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
     const first = await adapter.refund(refund);
     const retried = await adapter.refund(refund);
 
-    // Refunds are asynchronous at both channels: processing first, settled after a short delay.
-    expect(first.status).toBe('PROCESSING');
+    // Refunds are asynchronous at both channels: processing first, settled after a short delay
+    // (so short here that a loaded machine may only see it settled).
+    expect(first.status).toMatch(/^(PROCESSING|SUCCEEDED)$/);
     // The retry answers the same refund (processing still, or settled on a slow run), not a new one.
     expect(retried).toEqual({ ...first, status: expect.stringMatching(/^(PROCESSING|SUCCEEDED)$/) });
     expect(await sandboxRefunds(paymentId)).toBe(1);
