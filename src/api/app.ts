@@ -201,7 +201,14 @@ export function createApp({
     }),
     requireJson,
     parseJson,
-    idempotency({ models, fieldCipher, logger, lockMs: IDEMPOTENCY_LOCK_MS }),
+    idempotency({
+      models,
+      fieldCipher,
+      logger,
+      lockMs: IDEMPOTENCY_LOCK_MS,
+      // A create may go on 30 s after the response timeout answered it (see the payment service).
+      maxHoldMs: config.API_RESPONSE_TIMEOUT_MS + 60_000,
+    }),
   );
   app.use('/v1/payments', paymentRoutes({ payments, maxAmount: config.PAYMENT_MAX_AMOUNT }));
   // Staff (support, finance, admins) authenticate with a bearer token of their own.

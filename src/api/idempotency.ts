@@ -22,6 +22,11 @@ export interface IdempotencyOptions {
    * with it frees the key after at most this long.
    */
   lockMs: number;
+  /**
+   * The longest a request may hold its key by renewing it: a request hung past this (a call that
+   * never returns) frees the key for a retry instead of holding it for good.
+   */
+  maxHoldMs: number;
   now?: () => number;
 }
 
@@ -77,6 +82,7 @@ export function idempotency({
   fieldCipher,
   logger,
   lockMs,
+  maxHoldMs,
   now = Date.now,
 }: IdempotencyOptions): RequestHandler {
   const records = models.idempotencyRecords;
@@ -168,14 +174,19 @@ export function idempotency({
       }
     }
 
-    // The lock is a lease: renewed while this request runs, so a retry waits for a live holder
-    // however long it takes, and takes the key over within `lockMs` of a holder that died.
+    // The lock is a lease: renewed while this request runs (up to `maxHoldMs`), so a retry waits
+    // for a live holder, and takes the key over within `lockMs` of a holder that died.
     const renewal = setInterval(
       () => {
         void (async () => {
+          const until = Math.min(now() + lockMs, at + maxHoldMs);
+          if (until <= now()) {
+            clearInterval(renewal);
+            return;
+          }
           const current = await records.findOne({ _id }, { lockId: 1, state: 1 }).lean();
           if (current?.lockId !== lockId || current.state !== 'in_flight') return;
-          await records.updateOne({ _id }, { $set: { lockedUntil: new Date(now() + lockMs) } });
+          await records.updateOne({ _id }, { $set: { lockedUntil: new Date(until) } });
         })().catch((err: unknown) =>
           logger.warn({ err: (err as Error).message }, 'could not renew an idempotency lock'),
         );
