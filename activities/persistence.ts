@@ -16,11 +16,19 @@ export interface PaymentSnapshot {
  * workflow, writes the same document again and never a second one. Personal data and free text
  * from outside (the customer id, the description, the failure reason and every timeline detail,
  * which quote a cancel reason or the platform's or a channel's answer) is encrypted before it is
- * written. Only the payment's own workflow writes it, so writes to one payment never race.
+ * written. The payment's own workflow writes it, and after the sale its refunds workflow writes the
+ * refunds and the status; a late retry of the sale's write never takes those back.
  */
 export function createPersistenceActivities({ models, fieldCipher }: { models: Models; fieldCipher: FieldCipher }) {
   return {
     async savePayment({ view, request, requestFingerprint, createdByKeyId }: PaymentSnapshot): Promise<void> {
+      if (view.status === 'succeeded') {
+        // A retried write of the sale can land after the refunds workflow has refunded part or
+        // all of it (this attempt's first try was written, its completion lost): it must not
+        // take the payment back to succeeded and drop the refunds.
+        const current = await models.payments.findOne({ _id: view.paymentId }, { status: 1 }).lean();
+        if (current?.status === 'partially_refunded' || current?.status === 'refunded') return;
+      }
       await models.payments.updateOne(
         { _id: view.paymentId },
         {
