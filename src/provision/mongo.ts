@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import type { MongoMemoryServer as MongoMemoryServerClass } from 'mongodb-memory-server-core';
@@ -212,11 +212,23 @@ async function tryMemoryServer(settings: ProvisionSettings): Promise<Provisioned
   }
 }
 
+/** Builds in progress in this process, by binary path: two servers provisioned at once share one build. */
+const builds = new Map<string, Promise<string>>();
+
 /** Builds the FerretDB embedding program once per source change; the binary is cached by hash. */
-async function buildFerretDb(settings: ProvisionSettings): Promise<string> {
+function buildFerretDb(settings: ProvisionSettings): Promise<string> {
   const hash = createHash('sha256');
   for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(FERRETDB_SOURCE, file)));
   const binary = join(settings.cacheDir, 'bin', `ferretdb-${hash.digest('hex').slice(0, 12)}`);
+  let build = builds.get(binary);
+  if (!build) {
+    build = buildFerretDbBinary(binary, settings).finally(() => builds.delete(binary));
+    builds.set(binary, build);
+  }
+  return build;
+}
+
+async function buildFerretDbBinary(binary: string, settings: ProvisionSettings): Promise<string> {
   if (existsSync(binary)) {
     say(`MongoDB: FerretDB binary cached at ${binary}`);
     return binary;
@@ -229,14 +241,17 @@ async function buildFerretDb(settings: ProvisionSettings): Promise<string> {
     );
   }
   const logFile = join(settings.cacheDir, 'logs', 'ferretdb-build.log');
+  const partial = `${binary}.${process.pid}.partial`;
   await withProgress(
     `MongoDB: building FerretDB v1.24.2 with ${go} from the Go module proxy (first run only; a minute or more; log ${logFile})`,
     () =>
-      runToCompletion('go build', go, ['build', '-trimpath', '-o', binary, '.'], {
+      runToCompletion('go build', go, ['build', '-trimpath', '-o', partial, '.'], {
         logFile,
         cwd: FERRETDB_SOURCE,
         env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
       }),
   );
+  // Another process building at the same time renames the same bytes over it: never half a binary.
+  renameSync(partial, binary);
   return binary;
 }
