@@ -88,4 +88,13 @@ export const localActivityPresets = {
     startToCloseTimeout: '5 seconds',
     retry: { maximumAttempts: 3 },
   },
+  /**
+   * Read-model writes and voucher issuance, run in the worker beside the workflow task: quick,
+   * idempotent (upserts and inserts keyed by the payment id), retried until MongoDB is back. They
+   * cost the Temporal server no task of their own; the SDK keeps a long retry alive with timers.
+   */
+  persistence: {
+    startToCloseTimeout: '10 seconds',
+    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  },
 } satisfies Record<string, LocalActivityOptions>;

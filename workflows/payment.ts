@@ -17,7 +17,7 @@ import { describe, failureType } from './failures.js';
 import { activity } from './payment/activities.js';
 import { CompensationStack } from './payment/compensations.js';
 import { installPaymentHandlers } from './payment/handlers.js';
-import { PATCHES, PaymentState, type Charge } from './payment/state.js';
+import { localSteps, PATCHES, PaymentState, type Charge } from './payment/state.js';
 import { PaymentChannelKey, type StuckReason } from './search-attributes.js';
 
 const MINUTE_MS = 60_000;
@@ -219,27 +219,29 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     compensations.clear();
     registerRefund(paid);
     state.note('payment.paid', `${state.channel} trade ${paid.channelTradeNo}`);
-    await state.moveTo('processing', 'paid; issuing the voucher');
+    // Paid and voucher issued reach the read model in one write (the voucher is a local step too).
+    const local = localSteps();
+    await state.moveTo('processing', 'paid; issuing the voucher', { persist: !local });
     compensations.push('void the voucher', async () => {
-      await activity.voidVoucher({ paymentId, reason: state.failureReason ?? 'payment refunded' });
+      const voiding = { paymentId, reason: state.failureReason ?? 'payment refunded' };
+      await (localSteps() ? activity.local.voidVoucher(voiding) : activity.voidVoucher(voiding));
       if (state.voucher) state.note('voucher.voided', state.voucher.voucherId);
     });
-    const signed = await activity.issueVoucher.executeWithOptions(
-      { ...activity.presets.voucher, summary: 'sign and record the voucher' },
-      [
-        {
-          paymentId,
-          orderId: request.orderId,
-          amount: paid.amount,
-          currency: request.currency,
-          channel: state.channel as PaymentChannel,
-          channelTradeNo: paid.channelTradeNo,
-          items: request.items,
-          paidAt: paid.paidAt,
-          issuedAt: new Date().toISOString(),
-        },
-      ],
-    );
+    const facts = {
+      paymentId,
+      orderId: request.orderId,
+      amount: paid.amount,
+      currency: request.currency,
+      channel: state.channel as PaymentChannel,
+      channelTradeNo: paid.channelTradeNo,
+      items: request.items,
+      paidAt: paid.paidAt,
+      issuedAt: new Date().toISOString(),
+    };
+    const summary = 'sign and record the voucher';
+    const signed = local
+      ? await activity.local.issueVoucher.executeWithOptions({ ...activity.localPresets.persistence, summary }, [facts])
+      : await activity.issueVoucher.executeWithOptions({ ...activity.presets.voucher, summary }, [facts]);
     state.voucher = { voucherId: signed.voucherId, digest: signed.digest };
     state.note('voucher.issued', signed.voucherId);
     await state.persist();

@@ -53,6 +53,25 @@ describe('replaying committed workflow histories', () => {
     );
   });
 
+  it('keeps the histories written before the quick steps became local activities', () => {
+    const earlier = files.filter((f) => f.endsWith('.v2.json')).map((f) => f.replace(/\.v2\.json$/, ''));
+    expect(earlier).toEqual(expect.arrayContaining(['succeeded-alipay', 'refunded-fulfilment-refused', 'expired']));
+  });
+
+  it('records today’s payments with read-model writes and the voucher as local activities, none as server tasks', () => {
+    const scheduled = (file: string) =>
+      decodeHistory(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as RecordedHistory)
+        .events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+        .filter((name): name is string => typeof name === 'string');
+    const quick = ['savePayment', 'issueVoucher', 'voidVoucher'];
+    for (const path of ['succeeded-alipay', 'refunded-fulfilment-refused']) {
+      expect(scheduled(`${path}.v2.json`).filter((name) => quick.includes(name)).length).toBeGreaterThan(0);
+      expect(scheduled(`${path}.json`).filter((name) => quick.includes(name))).toEqual([]);
+    }
+    // The happy path asks the server for two activity tasks only: the channel order and the webhook.
+    expect(scheduled('succeeded-alipay.json')).toEqual(['openChannelOrder', 'notifyPlatform']);
+  });
+
   it.each(files)('replays %s with today’s workflow code without a nondeterminism error', async (file) => {
     const record = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as RecordedHistory;
     await Worker.runReplayHistory(

@@ -17,6 +17,13 @@ export const activity = {
   ...pick(proxyActivities<PaymentActivities>(activityPresets.voucher), 'issueVoucher', 'voidVoucher'),
   ...pick(proxyActivities<PaymentActivities>(activityPresets.webhook), 'notifyPlatform'),
   ...pick(proxyLocalActivities<PaymentActivities>(localActivityPresets.messageCheck), 'verifyMessageSeal'),
+  /** The same steps as local activities, for payments that started after `PATCHES.localSteps`. */
+  local: pick(
+    proxyLocalActivities<PaymentActivities>(localActivityPresets.persistence),
+    'savePayment',
+    'issueVoucher',
+    'voidVoucher',
+  ),
 };
 
 /** Named activities of a proxy (a proxy has no keys of its own to spread). */

@@ -29,7 +29,14 @@ export const PATCHES = {
   needsAttention: 'needs-attention',
   /** Slow channel and webhook calls flag the payment; a closed case clears its flag. */
   slowCallFlags: 'slow-call-flags',
+  /** Read-model writes and voucher issuance run as local activities (no server task each). */
+  localSteps: 'local-steps',
 } as const;
+
+/** Whether this payment runs its quick, idempotent steps as local activities. */
+export function localSteps(): boolean {
+  return patched(PATCHES.localSteps);
+}
 
 /** What a `manual_review` waits on, for the `StuckReason` search attribute. */
 function stuckReasonOf(detail: string | undefined): StuckReason {
@@ -119,20 +126,23 @@ export class PaymentState {
   }
 
   persist(): Promise<void> {
-    return activity.savePayment.executeWithOptions(
-      { ...activity.presets.persistence, summary: `save the payment (${this.status})` },
-      [
-        {
-          view: this.view(),
-          request: this.request,
-          requestFingerprint: this.input.requestFingerprint,
-          createdByKeyId: this.input.createdByKeyId,
-        },
-      ],
-    );
+    const snapshot = {
+      view: this.view(),
+      request: this.request,
+      requestFingerprint: this.input.requestFingerprint,
+      createdByKeyId: this.input.createdByKeyId,
+    };
+    const summary = `save the payment (${this.status})`;
+    return localSteps()
+      ? activity.local.savePayment.executeWithOptions({ ...activity.localPresets.persistence, summary }, [snapshot])
+      : activity.savePayment.executeWithOptions({ ...activity.presets.persistence, summary }, [snapshot]);
   }
 
-  async moveTo(next: PaymentStatus, detail?: string): Promise<void> {
+  /**
+   * `persist: false` leaves the read model for the next step's write (a status that lasts only
+   * until that write, with nothing for a reader to act on).
+   */
+  async moveTo(next: PaymentStatus, detail?: string, { persist = true }: { persist?: boolean } = {}): Promise<void> {
     if (!isValidTransition(this.status, next)) {
       throw ApplicationFailure.nonRetryable(`invalid transition ${this.status} -> ${next}`, 'invalid_transition');
     }
@@ -144,7 +154,7 @@ export class PaymentState {
       this.flag(next !== 'manual_review' ? undefined : stuckReasonOf(detail));
     }
     this.showDetails();
-    await this.persist();
+    if (persist) await this.persist();
   }
 
   /** An outside party has been failing for long (`reason`); staff see it in the list. */
