@@ -15,7 +15,14 @@ export interface BenchReport {
   mongodb: string;
   processes: string;
   baselineProcesses: string;
-  options: { payments: number; concurrency: number; lowLoadPayments: number; soak: boolean };
+  options: {
+    payments: number;
+    /** The baseline pass's count: the product's, except in a soak (see `--baseline-payments`). */
+    baselinePayments?: number;
+    concurrency: number;
+    lowLoadPayments: number;
+    soak: boolean;
+  };
   /** CPU seconds per second each process used before the passes, with nothing driven. */
   idleCpuSecondsPerSecond: Record<MeasuredProcess, number | null>;
   baseline: PassFigures;
