@@ -48,6 +48,9 @@ export interface RefundServiceDeps {
 
 /** How long a staff ticket for the Web UI's Update form stays valid. */
 const TICKET_TTL_MS = 10 * 60 * 1000;
+/** How long a refund request waits for a paid payment's last read-model write, and how often it looks. */
+const SETTLE_WAIT_MS = 5_000;
+const SETTLE_POLL_MS = 200;
 const REFUND_ID_PATTERN = /^rfd_[0-9a-f]{32}$/;
 
 /**
@@ -150,6 +153,20 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
     return doc;
   }
 
+  /**
+   * The payment from the read model, given a moment to settle: the platform hears
+   * `payment.succeeded` just before the workflow's last write, so a refund asked for at once may
+   * find the payment paid (voucher issued) but not yet `succeeded`.
+   */
+  async function settledPaymentDocument(paymentId: string) {
+    const deadline = Date.now() + SETTLE_WAIT_MS;
+    for (;;) {
+      const doc = await paymentDocument(models, paymentId);
+      if (doc.status !== 'processing' || !doc.voucher || Date.now() >= deadline) return doc;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    }
+  }
+
   return {
     /**
      * Asks for a refund. `requestKey` (the platform key and its Idempotency-Key) makes a retried
@@ -161,8 +178,12 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
       requestedBy: RefundRequester,
       requestKey?: string,
     ): Promise<RefundView> {
-      const doc = await paymentDocument(models, paymentId);
-      if (doc.status !== 'succeeded' && doc.status !== 'partially_refunded') throw notRefundable(paymentId, doc.status);
+      const doc = await settledPaymentDocument(paymentId);
+      if (doc.status !== 'succeeded' && doc.status !== 'partially_refunded') {
+        throw doc.status === 'processing' && doc.voucher
+          ? notRefundable(paymentId, 'paid and still being settled; retry the refund in a few seconds')
+          : notRefundable(paymentId, doc.status);
+      }
       const workflowId = refundsWorkflowId(paymentId);
       const message: Omit<RequestRefundArgs, 'seal'> = {
         ...(requestKey === undefined ? {} : { requestKey }),

@@ -165,6 +165,34 @@ describe('the refundable balance', () => {
   });
 });
 
+describe('a refund asked for the moment the platform hears payment.succeeded', () => {
+  // The webhook goes out just before the workflow's last read-model write: here that write is held
+  // back by putting the read model one step behind, as it stands between the two.
+  const holdLastWrite = (paymentId: string) =>
+    stack.database.models.payments.updateOne({ _id: paymentId }, { $set: { status: 'processing' } });
+
+  it('waits for the payment to settle and is taken', async () => {
+    const { paymentId } = await paidPayment('alipay', 5_000);
+    await holdLastWrite(paymentId);
+    const settle = new Promise((resolve) => setTimeout(resolve, 800)).then(() =>
+      stack.database.models.payments.updateOne({ _id: paymentId }, { $set: { status: 'succeeded' } }),
+    );
+    const refund = await requestRefund(paymentId, 1_000);
+    await settle;
+    expect(refund.status, JSON.stringify(refund.body)).toBe(201);
+    await waitForRefund(paymentId, refund.body.refundId, 'succeeded');
+  });
+
+  it('answers a payment that does not settle with 409 payment_not_refundable that says to retry', async () => {
+    const { paymentId } = await paidPayment('wechatpay', 5_000);
+    await holdLastWrite(paymentId);
+    const refund = await requestRefund(paymentId, 1_000);
+    expect(refund.status).toBe(409);
+    expect(refund.body.error.code).toBe('payment_not_refundable');
+    expect(refund.body.error.message).toMatch(/still being settled; retry the refund in a few seconds/);
+  });
+});
+
 describe('review by finance', () => {
   it('a large refund waits for review; finance approves it and it is made; the audit holds the decision', async () => {
     const { paymentId } = await paidPayment('wechatpay', 30_000);
