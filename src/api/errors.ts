@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isDuplicateKeyError } from '../db/errors.js';
+import { isTemporalTransientError } from '../temporal/errors.js';
 import type { Logger } from '../logger.js';
 
 /** The `type` of every error the API answers with; each maps to one HTTP status family. */
@@ -150,6 +151,20 @@ function fromStorage(err: unknown): ApiError | undefined {
 }
 
 /**
+ * Temporal busy, restarting or unreachable (a query no worker took in time, an update refused
+ * while the workflow's task is retried): nothing happened twice, the caller may retry. 503.
+ */
+function fromTemporal(err: unknown): ApiError | undefined {
+  if (!isTemporalTransientError(err)) return undefined;
+  return new ApiError(
+    503,
+    'service_unavailable_error',
+    'request_timeout',
+    'The payment engine is busy or restarting; retry the request (with the same Idempotency-Key) in a moment.',
+  );
+}
+
+/**
  * Errors raised by Express itself for a caller's mistake carry a 4xx `status` (a malformed
  * percent-escape in the path is a `URIError` with status 400): a 400, never a 500.
  */
@@ -199,8 +214,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? 'unknown');
     const known = err instanceof ApiError ? err : (fromBodyParser(err) ?? fromExpress(err));
-    const storage = known ? undefined : fromStorage(err);
-    if (storage) logger.warn({ err: (err as Error).message, requestId }, 'storage error');
+    const storage = known ? undefined : (fromStorage(err) ?? fromTemporal(err));
+    if (storage) logger.warn({ err: (err as Error).message, requestId }, 'storage or Temporal unavailable');
     const apiError =
       known ??
       storage ??

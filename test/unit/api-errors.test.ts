@@ -1,3 +1,4 @@
+import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { ApiError, errorHandler } from '../../src/api/errors.js';
 import { createLogger } from '../../src/logger.js';
@@ -67,5 +68,28 @@ describe('errorHandler', () => {
     expect(body.error).toMatchObject({ type: 'api_error', code: 'internal_error' });
     expect(body.error.message).not.toContain('undefined');
     expect(lines.join('')).toContain('"level":50');
+  });
+
+  it('turns Temporal busy or restarting into a 503 the caller may retry, and keeps other Temporal errors a 500', () => {
+    const grpc = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details });
+    const queryTimedOut = new ServiceError('Failed to query Workflow', {
+      cause: grpc(4, 'query timed out before a worker could process it'),
+    });
+    const taskFailing = Object.assign(
+      new Error('Unable to perform workflow execution update due to Workflow Task in failed state.'),
+      { code: 9 },
+    );
+    const updateTimedOut = new WorkflowUpdateRPCTimeoutOrCancelledError('Deadline exceeded', {
+      cause: grpc(4, 'Deadline exceeded'),
+    });
+    for (const err of [queryTimedOut, taskFailing, updateTimedOut, grpc(14, 'connection refused')]) {
+      const { status, body, lines } = answer(err);
+      expect(status, String(err)).toBe(503);
+      expect(body.error).toMatchObject({ type: 'service_unavailable_error', code: 'request_timeout' });
+      expect(body.error.message).toMatch(/retry the request \(with the same Idempotency-Key\)/);
+      expect(lines.join('')).toContain('"level":40');
+    }
+    expect(answer(grpc(3, 'invalid argument')).status).toBe(500);
+    expect(answer(grpc(9, 'namespace is not active')).status).toBe(500);
   });
 });
