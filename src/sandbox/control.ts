@@ -23,6 +23,11 @@ const paySchema = z.strictObject({
   afterClose: z.boolean().default(false),
   /** Fault injection: the channel's order query reports another amount from now on. */
   tamperQueryAmount: z.boolean().default(false),
+  /**
+   * The channel whose order the payer pays: the one the payment's `payUrl` leads to. By default the
+   * newest order; a payment whose first channel timed out at creation may hold an older one there.
+   */
+  channel: z.enum(PAYMENT_CHANNELS).optional(),
 });
 /** Which operations of a channel an outage (or a hold) covers, and whether it starts or ends. */
 const channelOperationsSchema = z.strictObject({
@@ -75,10 +80,11 @@ export function sandboxControlRoutes({
       `No channel order for payment ${paymentId}.`,
       'paymentId',
     );
-    const [order] = await booksOf(paymentId);
+    const { channel, ...payOptions } = options;
+    const [order] = (await booksOf(paymentId)).filter((o) => channel === undefined || o.channel === channel);
     if (!order) throw notFound;
     try {
-      res.json(await simulators[order.channel].pay(paymentId, options));
+      res.json(await simulators[order.channel].pay(paymentId, payOptions));
     } catch (err) {
       if (err instanceof SandboxNotFoundError) throw notFound;
       if (err instanceof CashierRefusedError) {

@@ -180,7 +180,7 @@ export async function runJourney(context: JourneyContext, journey: Journey): Pro
     // Alternating per round of plans, so every plan meets both channels.
     channel: (index + Math.floor(index / PLANS.length)) % 2 === 0 ? 'alipay' : 'wechatpay',
   });
-  const paymentId = (created.body as { paymentId?: string } | undefined)?.paymentId;
+  const { paymentId, channel } = (created.body ?? {}) as { paymentId?: string; channel?: string };
   if ((created.status !== 201 && created.status !== 200) || !paymentId) {
     journey.error = `create answered ${created.status} ${JSON.stringify(created.body)}`;
     return;
@@ -196,13 +196,14 @@ export async function runJourney(context: JourneyContext, journey: Journey): Pro
     return;
   }
   if (plan === 'decline-then-pay') {
-    const declined = await sandboxCall(context, `/payments/${paymentId}/pay`, { outcome: 'declined' });
+    const declined = await sandboxCall(context, `/payments/${paymentId}/pay`, { outcome: 'declined', channel });
     if (declined.status !== 200) {
       journey.error = `declined pay answered ${declined.status} ${await declined.text()}`;
       return;
     }
   }
-  const paid = await sandboxCall(context, `/payments/${paymentId}/pay`, { outcome: 'success' });
+  // The learner pays where the payUrl leads: the channel the payment opened its order with.
+  const paid = await sandboxCall(context, `/payments/${paymentId}/pay`, { outcome: 'success', channel });
   if (paid.status !== 200) {
     journey.error = `pay answered ${paid.status} ${await paid.text()}`;
     return;

@@ -30,6 +30,24 @@ describe('the channel books of a payment', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('authentication_required');
   });
 
+  it('lets the payer pay at the channel the payUrl leads to, and no other', async () => {
+    const paymentId = await createPayment('alipay');
+    const elsewhere = await stack.request('POST', `/sandbox/v1/payments/${paymentId}/pay`, {
+      outcome: 'success',
+      channel: 'wechatpay',
+    });
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.body.error.code).toBe('payment_not_found');
+    expect((await channelBooks(stack, paymentId)).totals).toEqual([{ currency: 'CNY', captured: 0, refunded: 0 }]);
+    const there = await stack.request('POST', `/sandbox/v1/payments/${paymentId}/pay`, {
+      outcome: 'success',
+      channel: 'alipay',
+    });
+    expect(there.status, JSON.stringify(there.body)).toBe(200);
+    await waitForStatus(stack, paymentId, 'succeeded');
+    expect((await channelBooks(stack, paymentId)).totals).toEqual([{ currency: 'CNY', captured: 19_900, refunded: 0 }]);
+  });
+
   it('holds no order for a payment no channel knows', async () => {
     const unknown = 'pay_abcdefghijklmnopqrstuvwxyz23';
     expect(await channelBooks(stack, unknown)).toEqual({ paymentId: unknown, orders: [], totals: [] });
