@@ -20,6 +20,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Key generation and a whole-tree lint take seconds while the chaos run shares the cores.
+          testTimeout: 30_000,
         },
       },
       {
