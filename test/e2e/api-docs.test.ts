@@ -415,6 +415,11 @@ describe('the API document', () => {
       await staffCall(support.token, 'POST', `${staffPaymentPath}/retry`, {}),
       'missing_parameter',
     );
+    const bell = await staffCall(support.token, 'POST', `/staff/v1/payments/${awaiting.paymentId}/requery`, {
+      reason: 'ring\u0007the bell',
+    });
+    refused('POST', `/staff/v1/payments/${awaiting.paymentId}/requery`, bell, 'invalid_parameter');
+    expect(bell.body.error.param).toBe('reason');
 
     expect(mismatches).toEqual([]);
   });

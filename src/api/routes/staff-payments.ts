@@ -29,8 +29,7 @@ export const paymentListSchema = z.strictObject({
     .optional(),
 });
 export const refundListSchema = z.strictObject({ status: z.enum(REFUND_STATUSES).optional(), limit: limitQuery });
-export const nudgeSchema = z.strictObject({
-  reason: z.string().min(1).max(256),
+export const nudgeSchema = createStaffReasonSchema().extend({
   refundId: z
     .string()
     .regex(/^rfd_[0-9a-f]{32}$/, 'must be a refund id')
