@@ -55,12 +55,15 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
    */
   const watched = async <T>(reason: StuckReason, afterMs: number, call: () => Promise<T>): Promise<T> => {
     if (!patched(PATCHES.slowCallFlags)) return call();
+    const steady = patched(PATCHES.steadyTimers);
     let raised = false;
+    let answered = false;
     const timer = new CancellationScope();
     void timer
       .run(() => sleep(afterMs, { summary: `${reason} if still unanswered` }))
       .then(
         () => {
+          if (answered) return;
           raised = true;
           state.raiseSlowCall(reason);
         },
@@ -69,7 +72,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     try {
       return await call();
     } finally {
-      timer.cancel();
+      answered = true;
+      if (!steady) timer.cancel();
       if (raised) state.clearSlowCall(reason);
     }
   };
@@ -357,12 +361,21 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     state.opened = true;
 
     let windowMs = state.decidedAtChannel ? 1 : Math.max(Date.parse(expiresAt) - Date.now(), 1);
-    for (;;) {
-      await condition(
-        () => state.paidNotice !== null || state.cancelRequest !== null || state.requeryRequested,
-        windowMs,
-        { summary: 'the payment window' },
+    // The window's timer runs to its end even when the payment is decided sooner (PATCHES.steadyTimers).
+    const steady = patched(PATCHES.steadyTimers);
+    let windowEnded = false;
+    if (steady) {
+      void sleep(windowMs, { summary: 'the payment window' }).then(
+        () => {
+          windowEnded = true;
+        },
+        () => undefined,
       );
+    }
+    const decided = () => state.paidNotice !== null || state.cancelRequest !== null || state.requeryRequested;
+    for (;;) {
+      if (steady) await condition(() => windowEnded || decided());
+      else await condition(decided, windowMs, { summary: 'the payment window' });
       if (!state.requeryRequested || state.paidNotice !== null || state.cancelRequest !== null) break;
       // Staff asked the channel now (a notification may be lost): paid ends the wait.
       state.requeryRequested = false;

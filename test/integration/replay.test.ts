@@ -72,6 +72,18 @@ describe('replaying committed workflow histories', () => {
     expect(scheduled('succeeded-alipay.json')).toEqual(['openChannelOrder', 'notifyPlatform']);
   });
 
+  it('records today’s payments cancelling no timer: a cancel lost with its workflow task cannot meet the timer firing on replay', () => {
+    for (const file of files.filter((f) => !/\.v\d+\.json$/.test(f))) {
+      const { events } = decodeHistory(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as RecordedHistory);
+      if (events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name !== 'paymentWorkflow') continue;
+      expect(
+        events.filter((e) => e.timerCanceledEventAttributes),
+        file,
+      ).toEqual([]);
+      expect(events.filter((e) => e.timerStartedEventAttributes).length, file).toBeGreaterThan(0);
+    }
+  });
+
   it.each(files)('replays %s with today’s workflow code without a nondeterminism error', async (file) => {
     const record = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as RecordedHistory;
     await Worker.runReplayHistory(

@@ -31,6 +31,12 @@ export const PATCHES = {
   slowCallFlags: 'slow-call-flags',
   /** Read-model writes and voucher issuance run as local activities (no server task each). */
   localSteps: 'local-steps',
+  /**
+   * The payment window's and the slow-call flags' timers are left to fire, never cancelled: a
+   * cancel that a lost workflow task never recorded, replayed after the timer fired, is a fatal
+   * "invalid transition" in the SDK's timer state machine, and the payment would stick.
+   */
+  steadyTimers: 'steady-timers',
 } as const;
 
 /** Whether this payment runs its quick, idempotent steps as local activities. */
