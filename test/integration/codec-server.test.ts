@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provisionTemporal } from '../../src/provision/temporal.js';
+import { provisionTemporal, type ProvisionedTemporal } from '../../src/provision/temporal.js';
 import { loadProvisionSettings } from '../../src/provision/settings.js';
 import { launchBrowser } from '../support/browser.js';
 import { buildPaymentRequest } from '../support/builders.js';
@@ -129,16 +129,27 @@ describe('the codec server behind the Temporal Web UI (the one `temporal server 
     { timeout: 180_000 },
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'kp-codec-ui-'));
-      const [temporalPort, uiPort] = [await freePort(), await freePort()];
-      const temporal = await provisionTemporal({
-        ...loadProvisionSettings('test'),
-        profile: 'dev',
-        persistent: false,
-        temporalAddress: undefined,
-        temporalPort,
-        temporalUiPort: uiPort,
-        dataDir,
-      });
+      // A port found free can be taken before the server binds it (the tests share the machine):
+      // a server that exits at start is tried again on other ports.
+      const onFreePorts = async (attempt = 1): Promise<{ temporal: ProvisionedTemporal; uiPort: number }> => {
+        const [temporalPort, uiPort] = [await freePort(), await freePort()];
+        try {
+          const started = await provisionTemporal({
+            ...loadProvisionSettings('test'),
+            profile: 'dev',
+            persistent: false,
+            temporalAddress: undefined,
+            temporalPort,
+            temporalUiPort: uiPort,
+            dataDir,
+          });
+          return { temporal: started, uiPort };
+        } catch (err) {
+          if (attempt >= 3 || !/exited/.test(String(err))) throw err;
+          return onFreePorts(attempt + 1);
+        }
+      };
+      const { temporal, uiPort } = await onFreePorts();
       const ui = `http://127.0.0.1:${uiPort}`;
       const withUi = await startStack({ temporalAddress: temporal.address, env: { CODEC_CORS_ORIGINS: ui } });
       const browser = await launchBrowser();
