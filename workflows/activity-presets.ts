@@ -1,16 +1,19 @@
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { PaymentErrorCode } from '../domain/errors.js';
 
+/** Quick, idempotent MongoDB writes: a few seconds each, retried until MongoDB is back. */
+const untilMongoIsBack = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+} as const;
+
 /**
  * Named timeout and retry presets: every activity call picks one, none relies on defaults.
  * Non-retryable error types sit next to the preset that honours them.
  */
 export const activityPresets = {
   /** Read-model writes: quick, idempotent upserts; retried until MongoDB is back. */
-  persistence: {
-    startToCloseTimeout: '10 seconds',
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-  },
+  persistence: untilMongoIsBack,
   /**
    * Opening a channel order: a few quick tries, then the saga fails over to the next channel.
    * A business refusal (`channel_rejected`) is final for that channel.
@@ -65,10 +68,7 @@ export const activityPresets = {
     },
   },
   /** Voucher issuance and voiding: local signing plus an idempotent insert. */
-  voucher: {
-    startToCloseTimeout: '10 seconds',
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-  },
+  voucher: untilMongoIsBack,
   /** Platform webhooks: retried with backoff for up to a day, as webhook senders do. */
   webhook: {
     startToCloseTimeout: '20 seconds',
@@ -93,8 +93,5 @@ export const localActivityPresets = {
    * idempotent (upserts and inserts keyed by the payment id), retried until MongoDB is back. They
    * cost the Temporal server no task of their own; the SDK keeps a long retry alive with timers.
    */
-  persistence: {
-    startToCloseTimeout: '10 seconds',
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-  },
+  persistence: untilMongoIsBack,
 } satisfies Record<string, LocalActivityOptions>;

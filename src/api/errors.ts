@@ -214,11 +214,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? 'unknown');
     const known = err instanceof ApiError ? err : (fromBodyParser(err) ?? fromExpress(err));
-    const storage = known ? undefined : (fromStorage(err) ?? fromTemporal(err));
-    if (storage) logger.warn({ err: (err as Error).message, requestId }, 'storage or Temporal unavailable');
+    const unavailable = known ? undefined : (fromStorage(err) ?? fromTemporal(err));
+    if (unavailable) logger.warn({ err: (err as Error).message, requestId }, 'storage or Temporal unavailable');
     const apiError =
       known ??
-      storage ??
+      unavailable ??
       new ApiError(
         500,
         'api_error',
@@ -230,7 +230,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       if (!known) logger.warn({ err: (err as Error).message, requestId }, 'error after the answer was sent');
       return;
     }
-    if (!known && !storage)
+    if (!known && !unavailable)
       logger.error({ err, requestId, method: req.method, path: req.baseUrl + req.path }, 'unhandled error');
     // An error answers one request: no cache may keep it (nor the request id it carries).
     res.setHeader('Cache-Control', 'no-store');
