@@ -18,6 +18,7 @@ import { activity } from './payment/activities.js';
 import { CompensationStack } from './payment/compensations.js';
 import { installPaymentHandlers } from './payment/handlers.js';
 import { localSteps, PATCHES, PaymentState, type Charge } from './payment/state.js';
+import { steadyTimer } from './timers.js';
 import { PaymentChannelKey, type StuckReason } from './search-attributes.js';
 
 const MINUTE_MS = 60_000;
@@ -363,18 +364,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     let windowMs = state.decidedAtChannel ? 1 : Math.max(Date.parse(expiresAt) - Date.now(), 1);
     // The window's timer runs to its end even when the payment is decided sooner (PATCHES.steadyTimers).
     const steady = patched(PATCHES.steadyTimers);
-    let windowEnded = false;
-    if (steady) {
-      void sleep(windowMs, { summary: 'the payment window' }).then(
-        () => {
-          windowEnded = true;
-        },
-        () => undefined,
-      );
-    }
+    const windowEnded = steady ? steadyTimer(windowMs, 'the payment window') : () => false;
     const decided = () => state.paidNotice !== null || state.cancelRequest !== null || state.requeryRequested;
     for (;;) {
-      if (steady) await condition(() => windowEnded || decided());
+      if (steady) await condition(() => windowEnded() || decided());
       else await condition(decided, windowMs, { summary: 'the payment window' });
       if (!state.requeryRequested || state.paidNotice !== null || state.cancelRequest !== null) break;
       // Staff asked the channel now (a notification may be lost): paid ends the wait.

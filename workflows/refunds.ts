@@ -4,6 +4,7 @@ import {
   currentUpdateInfo,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -19,6 +20,8 @@ import { PaymentErrorCode } from '../domain/errors.js';
 import type { PaymentStatus } from '../domain/payment.js';
 import { requeryChannelUpdate, retryNowUpdate, type StaffNudgeArgs } from './contracts.js';
 import { describe, failureType, refusal, requireMessage } from './failures.js';
+import { PATCHES } from './payment/state.js';
+import { steadyTimer } from './timers.js';
 import {
   heldAmount,
   refundedAmount,
@@ -261,9 +264,14 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
         await markStuck(work, `the channel has not confirmed the refund after ${queries} queries`);
       }
       const wait = schedule[Math.min(queries, schedule.length - 1)] as number;
-      await condition(() => work.notice !== undefined || work.requeryRequested, wait, {
-        summary: `next query of refund ${work.refund.refundId}`,
-      });
+      const summary = `next query of refund ${work.refund.refundId}`;
+      const woken = () => work.notice !== undefined || work.requeryRequested;
+      if (patched(PATCHES.steadyTimers)) {
+        const due = steadyTimer(wait, summary);
+        await condition(() => due() || woken());
+      } else {
+        await condition(woken, wait, { summary });
+      }
       const notice = work.notice;
       if (notice) {
         work.notice = undefined;
@@ -588,9 +596,15 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
   const busy = () => running > 0 || works.some((w) => w.refund.status === 'pending_review');
   for (;;) {
     await condition(() => !busy() && allHandlersFinished());
-    const stillIdle = !(await condition(() => busy() || !allHandlersFinished(), input.idleMs, {
-      summary: 'end when idle',
-    }));
+    const woken = () => busy() || !allHandlersFinished();
+    let stillIdle: boolean;
+    if (patched(PATCHES.steadyTimers)) {
+      const over = steadyTimer(input.idleMs, 'end when idle');
+      await condition(() => over() || woken());
+      stillIdle = !woken();
+    } else {
+      stillIdle = !(await condition(woken, input.idleMs, { summary: 'end when idle' }));
+    }
     if (stillIdle) break;
   }
   await writes;

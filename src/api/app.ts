@@ -15,7 +15,7 @@ import { enabledChannels } from '../worker/activity-deps.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import type { PlatformKey } from '../crypto/request-signing.js';
 import { jsonBody, parseJson, readRawBody, requireJson } from './body.js';
-import { ApiError, errorBody, errorHandler, notFound } from './errors.js';
+import { ApiError, errorBody, errorHandler, notFound, retryAfterSeconds } from './errors.js';
 import { idempotency } from './idempotency.js';
 import { platformAuth } from './platform-auth.js';
 import { staffAuth } from './staff-auth.js';
@@ -99,6 +99,7 @@ function responseTimeout(ms: number): RequestHandler {
         'request_timeout',
         'The request took too long; retry it with the same Idempotency-Key.',
       );
+      res.setHeader('Retry-After', String(retryAfterSeconds(error)));
       res.status(503).json(errorBody(error, String(res.locals.requestId)));
     }, ms);
     res.on('close', () => clearTimeout(timer));

@@ -210,6 +210,17 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
 }
 
 /** The one error middleware: every error leaves the API in the same JSON shape, never cached. */
+/**
+ * `Retry-After` (seconds) for an answer worth retrying with the same request: a request under the
+ * same Idempotency-Key still running (1 s), or the service briefly unable to answer (2 s). Clients
+ * that honour it pace their retries instead of adding to the load that made them wait.
+ */
+export function retryAfterSeconds(error: ApiError): number | undefined {
+  if (error.code === 'idempotency_request_in_progress') return 1;
+  // An unreadable stored answer stays unreadable: the message says to use a new key instead.
+  return error.status === 503 && error.code !== 'idempotency_record_unreadable' ? 2 : undefined;
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? 'unknown');
@@ -234,6 +245,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       logger.error({ err, requestId, method: req.method, path: req.baseUrl + req.path }, 'unhandled error');
     // An error answers one request: no cache may keep it (nor the request id it carries).
     res.setHeader('Cache-Control', 'no-store');
+    const retryAfter = retryAfterSeconds(apiError);
+    if (retryAfter !== undefined && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(retryAfter));
     res.status(apiError.status).json(errorBody(apiError, requestId));
   };
 }

@@ -652,6 +652,11 @@ function errorResponses(codes: Codes): Record<string, JsonSchema> {
 }
 
 const RETRY_AFTER = { 'Retry-After': { description: 'Seconds until the rate limit window resets (on 429).' } };
+const RETRY_SOON = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying the same request (503; 409 `idempotency_request_in_progress`).',
+  },
+};
 
 function operation(spec: OperationSpec): JsonSchema {
   const responses: Record<string, JsonSchema> = {};
@@ -669,7 +674,13 @@ function operation(spec: OperationSpec): JsonSchema {
   for (const [status, errors] of Object.entries(errorResponses(spec.errors))) {
     const ok = responses[status];
     if (!ok) {
-      responses[status] = status === '429' ? { ...errors, headers: RETRY_AFTER } : errors;
+      const headers =
+        status === '429'
+          ? RETRY_AFTER
+          : status === '503' || (errors['x-error-codes'] as string[]).includes('idempotency_request_in_progress')
+            ? RETRY_SOON
+            : undefined;
+      responses[status] = headers ? { ...errors, headers } : errors;
       continue;
     }
     // The status also answers something else (a channel acknowledgement, a readiness report).

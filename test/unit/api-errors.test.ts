@@ -15,6 +15,9 @@ function answer(err: unknown) {
       sent.headers[name.toLowerCase()] = value;
       return this;
     },
+    hasHeader(name: string) {
+      return name.toLowerCase() in sent.headers;
+    },
     status(code: number) {
       sent.status = code;
       return this;
@@ -88,8 +91,10 @@ describe('errorHandler', () => {
       expect(body.error).toMatchObject({ type: 'service_unavailable_error', code: 'request_timeout' });
       expect(body.error.message).toMatch(/retry the request \(with the same Idempotency-Key\)/);
       expect(lines.join('')).toContain('"level":40');
+      expect(answer(err).headers['retry-after']).toBe('2');
     }
     expect(answer(grpc(3, 'invalid argument')).status).toBe(500);
+    expect(answer(grpc(3, 'invalid argument')).headers['retry-after']).toBeUndefined();
     expect(answer(grpc(9, 'namespace is not active')).status).toBe(500);
   });
 });

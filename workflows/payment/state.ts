@@ -21,7 +21,7 @@ export interface Charge {
   paidAt: string;
 }
 
-/** Which patch ids the payment workflow uses, so old histories replay as they were written. */
+/** Which patch ids the payment workflows use, so old histories replay as they were written. */
 export const PATCHES = {
   /** Channel notifications carry the API's seal. */
   sealedNotifications: 'sealed-notifications',
@@ -34,7 +34,8 @@ export const PATCHES = {
   /**
    * The payment window's and the slow-call flags' timers are left to fire, never cancelled: a
    * cancel that a lost workflow task never recorded, replayed after the timer fired, is a fatal
-   * "invalid transition" in the SDK's timer state machine, and the payment would stick.
+   * "invalid transition" in the SDK's timer state machine, and the payment would stick. The refunds
+   * workflow uses the same patch id for its refund-query and idle timers (workflows/timers.ts).
    */
   steadyTimers: 'steady-timers',
 } as const;

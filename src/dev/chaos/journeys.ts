@@ -67,6 +67,8 @@ export interface RequestTally {
   retried: Record<string, number>;
   /** Answers no client can act on: a 500, or a 4xx the request did not deserve. */
   unusable: { what: string; status: number; body: string }[];
+  /** The longest a client retried one request before its usable answer came. */
+  slowest?: { what: string; seconds: number };
 }
 
 export interface JourneyContext {
@@ -76,8 +78,12 @@ export interface JourneyContext {
   sandboxToken: string;
   runId: string;
   tally: RequestTally;
-  /** Gives up on one request after this long (the servers may be down for a while). */
-  requestDeadlineMs: number;
+  /**
+   * When a client gives up retrying (epoch ms): unbounded while faults are still being injected,
+   * then the run's settle time after the last one, as a client that retries until the system has
+   * had that long to recover. How long the slowest request took is reported (`tally.slowest`).
+   */
+  giveUpAt: number;
 }
 
 const RETRY_STATUSES = new Set([502, 503, 504, 429]);
@@ -100,10 +106,11 @@ export async function platformRequest(
   body?: unknown,
 ): Promise<RawResponse> {
   const idempotencyKey = method === 'POST' ? randomUUID() : undefined;
-  const deadline = Date.now() + context.requestDeadlineMs;
+  const firstAt = Date.now();
   for (let attempt = 0; ; attempt += 1) {
     const client = context.clients[(index + attempt) % context.clients.length] as PlatformClient;
     let retry: string;
+    let retryAfterMs = 0;
     try {
       const res = await client.send(method, path, {
         maxRetries: 0,
@@ -111,25 +118,31 @@ export async function platformRequest(
         ...(idempotencyKey ? { idempotencyKey } : {}),
       });
       const code = (res.body as { error?: { code?: string } } | undefined)?.error?.code;
+      retryAfterMs = 1000 * (Number(res.headers.get('retry-after')) || 0);
       if (res.status === 500) {
         context.tally.unusable.push({ what: `${method} ${path}`, status: 500, body: JSON.stringify(res.body) });
         retry = '500';
       } else if (RETRY_STATUSES.has(res.status)) retry = `${res.status} ${code ?? ''}`.trim();
       else if (res.status === 409 && code === 'idempotency_request_in_progress') retry = `409 ${code}`;
-      else return res;
+      else {
+        const seconds = (Date.now() - firstAt) / 1000;
+        if (seconds > (context.tally.slowest?.seconds ?? 0))
+          context.tally.slowest = { what: `${method} ${path}`, seconds };
+        return res;
+      }
     } catch {
       retry = 'network';
     }
     note(context.tally, retry);
-    if (Date.now() > deadline)
+    if (Date.now() > context.giveUpAt)
       throw new Error(`${method} ${path}: no usable answer within the deadline (last: ${retry})`);
-    await sleep(Math.min(250 * 2 ** Math.min(attempt, 4), 4_000));
+    // As a careful client would: the server's Retry-After when longer than its own backoff.
+    await sleep(Math.max(retryAfterMs, Math.min(250 * 2 ** Math.min(attempt, 4), 4_000)));
   }
 }
 
 /** A sandbox control call at the sandbox process itself (it never dies), retried while it answers 5xx. */
 async function sandboxCall(context: JourneyContext, path: string, body: unknown): Promise<Response> {
-  const deadline = Date.now() + context.requestDeadlineMs;
   for (let attempt = 0; ; attempt += 1) {
     try {
       const res = await fetch(`${context.sandboxUrl}/sandbox/v1${path}`, {
@@ -143,16 +156,15 @@ async function sandboxCall(context: JourneyContext, path: string, body: unknown)
     } catch {
       // the sandbox's database may be slow; try again
     }
-    if (Date.now() > deadline) throw new Error(`sandbox ${path}: no answer within the deadline`);
+    if (Date.now() > context.giveUpAt) throw new Error(`sandbox ${path}: no answer within the deadline`);
     await sleep(Math.min(250 * 2 ** Math.min(attempt, 4), 4_000));
   }
 }
 
 /** Polls the payment through the API until its status is one of `statuses`. */
 async function until(context: JourneyContext, journey: Journey, statuses: readonly string[]): Promise<string> {
-  const deadline = Date.now() + context.requestDeadlineMs * 4;
   let status = '';
-  for (let attempt = 0; Date.now() < deadline; attempt += 1) {
+  for (let attempt = 0; Date.now() < context.giveUpAt; attempt += 1) {
     const res = await platformRequest(context, journey.index + attempt, 'GET', `/v1/payments/${journey.paymentId}`);
     status = String((res.body as { status?: string } | undefined)?.status ?? `HTTP ${res.status}`);
     if (statuses.includes(status) || TERMINAL_STATUSES.has(status)) return status;
@@ -216,7 +228,6 @@ export async function runJourney(context: JourneyContext, journey: Journey): Pro
   }
   // GET answers from the payment's workflow; the refund is decided against the read model, which
   // lags while MongoDB is down: "is processing" then means "not written yet", so ask again.
-  const deadline = Date.now() + context.requestDeadlineMs;
   let refund: RawResponse;
   for (;;) {
     refund = await platformRequest(context, index, 'POST', `/v1/payments/${paymentId}/refunds`, {
@@ -226,7 +237,7 @@ export async function runJourney(context: JourneyContext, journey: Journey): Pro
     const error = (refund.body as { error?: { code?: string; message?: string } } | undefined)?.error;
     const lagging =
       refund.status === 409 && error?.code === 'payment_not_refundable' && /is processing/.test(error.message ?? '');
-    if (!lagging || Date.now() > deadline) break;
+    if (!lagging || Date.now() > context.giveUpAt) break;
     note(context.tally, '409 payment_not_refundable (read model not written yet)');
     await sleep(1_000);
   }

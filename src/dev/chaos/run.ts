@@ -31,6 +31,8 @@ export interface ChaosReport {
   options: Omit<ChaosOptions, 'settings'>;
   processes: string[];
   seconds: number;
+  /** When the last journey ended (its last answer came), from the start. */
+  journeysSeconds: number;
   faults: FaultRecord[];
   invariants: InvariantResult[];
   requests: RequestTally;
@@ -88,18 +90,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       sandboxToken,
       runId,
       tally,
-      requestDeadlineMs: 600_000,
+      giveUpAt: Number.POSITIVE_INFINITY,
     };
     const startedAt = Date.now();
     say(
       `chaos: ${options.payments} payments, ${options.inFlight} in flight, ${options.apis} API + ${options.workers} worker processes`,
     );
     const steps = faultSchedule(cluster, { url: cluster.sandboxUrl, token: sandboxToken }, options);
-    const faults = injectFaults(steps, { gapMs: options.gapMs, startedAt });
+    const faults = injectFaults(steps, { gapMs: options.gapMs, startedAt }).then((records) => {
+      context.giveUpAt = Date.now() + options.settleMs;
+      return records;
+    });
     const every = Math.max(1, Math.round(options.payments / 10));
     const journeys = await runJourneys(context, options.payments, options.inFlight, (done) => {
       if (done % every === 0) say(`chaos: ${done}/${options.payments} journeys done`);
     });
+    const journeysSeconds = (Date.now() - startedAt) / 1000;
     const faultRecords = await faults;
     say('chaos: load and faults done; waiting for every payment to settle');
     const views = await settle(context, journeys, options.settleMs, (settled, total) => {
@@ -112,6 +118,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       options: shown,
       processes,
       seconds,
+      journeysSeconds,
       faults: faultRecords,
       invariants,
       requests: tally,
@@ -155,6 +162,11 @@ export function reportLines(report: ChaosReport): string[] {
     '',
     `answers a client retried with the same Idempotency-Key: ${retried || 'none'}`,
     `answers no client can act on (500): ${report.requests.unusable.length}`,
+    `slowest request, from its first try to its usable answer: ${
+      report.requests.slowest
+        ? `${report.requests.slowest.seconds.toFixed(1)} s (${report.requests.slowest.what.replace(/pay_\w+/, ':id')})`
+        : 'none'
+    }; last journey ended at ${report.journeysSeconds.toFixed(0)} s`,
     ...report.requests.unusable.slice(0, 5).map((u) => `    ${u.what}: ${u.status} ${u.body.slice(0, 200)}`),
     `exits the run did not cause, restarted: ${
       Object.entries(report.crashes)

@@ -80,6 +80,7 @@ describe('Idempotency-Key', () => {
     const busy = await stack.request('POST', '/v1/payments', request, keyed(key));
     expect(busy.status).toBe(409);
     expect(busy.body.error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_request_in_progress' });
+    expect(busy.headers.get('retry-after')).toBe('1');
 
     // The process holding it died: once its lock runs out, a retry runs the request (which is
     // itself idempotent by order id) and answers for the same payment.
@@ -163,6 +164,7 @@ describe('Idempotency-Key', () => {
       const first = await slow.request('POST', '/v1/payments', request, keyed(key));
       expect(first.status).toBe(503);
       expect(first.body.error.code).toBe('request_timeout');
+      expect(first.headers.get('retry-after')).toBe('2');
       const meanwhile = await slow.request('POST', '/v1/payments', request, keyed(key));
       expect(meanwhile.status).toBe(409);
       expect(meanwhile.body.error.code).toBe('idempotency_request_in_progress');
