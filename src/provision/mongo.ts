@@ -26,6 +26,8 @@ export interface ProvisionedMongo {
   stop(): Promise<void>;
   /** The server process, when this run started one as a child. */
   process?: ManagedProcess;
+  /** The PostgreSQL cluster folder under FerretDB, when FerretDB stores there (tests read its statistics). */
+  postgresDataDir?: string;
   /** Every process of the server this run started (FerretDB and its PostgreSQL): the chaos run kills them all. */
   processes?: ManagedProcess[];
 }
@@ -143,6 +145,7 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
     return {
       uri,
       source: `FerretDB v1.24.2 embedded over PostgreSQL (${binary}); ${NO_AUTH}`,
+      postgresDataDir: cluster.dataDir,
       stop: async () => {
         await server.stop();
         await cluster.process.stop();

@@ -15,6 +15,8 @@ declare module 'vitest' {
     timeSkippingServerPath: string;
     /** Headless Chromium for the browser tests, or '' when none could be provisioned. */
     chromiumPath: string;
+    /** The PostgreSQL cluster folder FerretDB stores in, or '' when it stores elsewhere. */
+    postgresDataDir: string;
   }
 }
 
@@ -35,6 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('timeSkippingServerPath', timeSkipping ?? '');
     project.provide('temporalAddress', servers.temporal.address);
     project.provide('mongoUri', servers.mongo.uri);
+    project.provide('postgresDataDir', servers.mongo.postgresDataDir ?? '');
     project.provide('workflowBundlePath', bundle.path);
   } catch (err) {
     await servers.stop();
