@@ -130,6 +130,11 @@ export function reportLines(report: BenchReport): string[] {
           ? `soak ${service} ${what} ${mib(figure.firstTenthBytes)} in the first tenth, ${mib(figure.lastTenthBytes)} in the last: ${figure.growthBytes >= 0 ? '+' : ''}${mib(figure.growthBytes)} (${figure.growthPercent >= 0 ? '+' : ''}${figure.growthPercent.toFixed(1)}%, ${figure.samples} samples)`
           : `soak ${service} ${what} n/a (fewer than two samples)`,
       );
+      if (figure) {
+        lines.push(
+          `soak ${service} ${what} by tenths of the run: ${figure.tenthsBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB`,
+        );
+      }
     }
   }
   return lines;

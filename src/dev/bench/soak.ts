@@ -8,6 +8,8 @@ export interface MemoryGrowth {
   lastTenthBytes: number;
   growthBytes: number;
   growthPercent: number;
+  /** The mean of each tenth of the run, in order: a warm-up levels off, a leak keeps climbing. */
+  tenthsBytes: number[];
   series: { at: number; bytes: number }[];
 }
 
@@ -22,18 +24,24 @@ export interface SoakFigures {
   services: Record<string, ServiceMemory>;
 }
 
-function growth(series: { at: number; bytes: number }[]): MemoryGrowth | null {
+export function memoryGrowth(series: { at: number; bytes: number }[]): MemoryGrowth | null {
   if (series.length < 2) return null;
   const tenth = Math.max(1, Math.ceil(series.length / 10));
   const mean = (part: { bytes: number }[]) => part.reduce((sum, s) => sum + s.bytes, 0) / part.length;
   const first = mean(series.slice(0, tenth));
   const last = mean(series.slice(-tenth));
+  const tenthsBytes = Array.from({ length: 10 }, (_, i) =>
+    series.slice(Math.floor((i * series.length) / 10), Math.floor(((i + 1) * series.length) / 10)),
+  )
+    .filter((part) => part.length > 0)
+    .map(mean);
   return {
     samples: series.length,
     firstTenthBytes: first,
     lastTenthBytes: last,
     growthBytes: last - first,
     growthPercent: first > 0 ? ((last - first) / first) * 100 : 0,
+    tenthsBytes,
     series,
   };
 }
@@ -78,7 +86,7 @@ export function sampleMemory(
         services: Object.fromEntries(
           Object.entries(services).map(([name, { heapFile }]) => [
             name,
-            { rss: growth(rss.get(name) ?? []), heapUsed: growth(heapSeries(heapFile, from, to)) },
+            { rss: memoryGrowth(rss.get(name) ?? []), heapUsed: memoryGrowth(heapSeries(heapFile, from, to)) },
           ]),
         ),
       };
