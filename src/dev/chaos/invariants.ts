@@ -80,8 +80,10 @@ export async function settle(
       const id = journey.paymentId as string;
       const known = views.get(id);
       if (known && isSettled(known)) continue;
-      const res = await platformRequest(context, journey.index, 'GET', `/v1/payments/${id}`);
-      if (res.status === 200) views.set(id, res.body as PaymentView);
+      // A payment whose workflow cannot answer (its workflow task failing) stays unsettled and is
+      // reported by the invariants; it must not end the run.
+      const res = await platformRequest(context, journey.index, 'GET', `/v1/payments/${id}`).catch(() => undefined);
+      if (res?.status === 200) views.set(id, res.body as PaymentView);
     }
     const settled = pending.filter((j) => {
       const view = views.get(j.paymentId as string);

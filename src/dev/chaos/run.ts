@@ -108,9 +108,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const journeysSeconds = (Date.now() - startedAt) / 1000;
     const faultRecords = await faults;
     say('chaos: load and faults done; waiting for every payment to settle');
+    // The checks' own reads retry (as clients) within the settle time, then within a few minutes.
+    context.giveUpAt = Date.now() + options.settleMs;
     const views = await settle(context, journeys, options.settleMs, (settled, total) => {
       say(`chaos: ${settled}/${total} payments settled`);
     });
+    context.giveUpAt = Date.now() + 300_000;
     const invariants = await checkInvariants(context, journeys, views);
     const seconds = (Date.now() - startedAt) / 1000;
     const { settings: _settings, ...shown } = options;
