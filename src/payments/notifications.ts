@@ -1,3 +1,4 @@
+import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Types } from 'mongoose';
@@ -139,6 +140,7 @@ export function createNotificationDelivery({
       .start<typeof latePaymentWorkflow>('latePaymentWorkflow', {
         workflowId: `${notice.outTradeNo}-late`,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
+        workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
         args: [{ paymentId: notice.outTradeNo, orderId: payment.orderId, notice }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',

@@ -1,3 +1,4 @@
+import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
@@ -79,6 +80,7 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
     return new WithStartWorkflowOperation<typeof paymentRefundsWorkflow>('paymentRefundsWorkflow', {
       workflowId: refundsWorkflowId(doc.paymentId),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',

@@ -1,3 +1,4 @@
+import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { rankChannels } from '../channels/routing.js';
 import type { ChannelAdapter } from '../channels/types.js';
@@ -89,6 +90,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     return new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
       workflowId: paymentId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
       args: [
         {
           paymentId,

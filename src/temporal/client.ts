@@ -12,6 +12,16 @@ export interface TemporalClient {
   close(): Promise<void>;
 }
 
+/**
+ * The workflow task timeout the payment system's workflows start with (Temporal's default is
+ * 10 s). A worker keeps a task that waits on local activities alive at 80% of it; a loaded worker
+ * that missed that by seconds lost the task, and its replay, with an update's handler still
+ * waiting, met an SDK race that fails every later task of the workflow
+ * ("BadUpdateWorkflowExecutionMessage: ProtocolMessageCommand referenced absent message ID").
+ * The cost: a task a worker had started when it died waits this long before another takes it.
+ */
+export const WORKFLOW_TASK_TIMEOUT = '30 seconds';
+
 /** The process's one Temporal client, created at boot and passed to whoever needs it. */
 export async function connectTemporalClient(
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'DEPENDENCY_TIMEOUT_MS'>,

@@ -37,6 +37,9 @@ describe('POST /v1/payments', () => {
     const description = await stack.temporal.client.workflow.getHandle(res.body.paymentId).describe();
     expect(description.status.name).toBe('RUNNING');
     expect(description.taskQueue).toBe(stack.config.TEMPORAL_TASK_QUEUE);
+    // Longer than Temporal's 10 s default: a loaded worker keeps its tasks (src/temporal/client.ts).
+    const { executionConfig } = description.raw;
+    expect(Number(executionConfig?.defaultWorkflowTaskTimeout?.seconds)).toBe(30);
   });
 
   it('keeps a payment made before ids were keyed: a retried create of its order finds it by its old id', async () => {
