@@ -48,18 +48,24 @@ const callbacks: Callback[] = [];
 /** How many deliveries of an order's notification the notify endpoint still refuses. */
 const refusals = new Map<string, number>();
 
+/**
+ * Generous: no test here waits for a timeout (a lost answer drops the connection), and a machine
+ * busy with other work answered a forged-key query after more than 5 s.
+ */
+const ADAPTER_TIMEOUT_MS = 15_000;
+
 function adapterFor(channel: PaymentChannel, keys: Keyring = keyring): ChannelAdapter {
   return channel === 'alipay'
     ? createAlipayAdapter({
         gatewayUrl: `${baseUrl}/sandbox/alipay/gateway.do`,
         keyring: keys.alipay,
-        timeoutMs: 5_000,
+        timeoutMs: ADAPTER_TIMEOUT_MS,
         maxAmount: 100_000_000,
       })
     : createWechatPayAdapter({
         baseUrl: `${baseUrl}/sandbox/wechatpay`,
         keyring: keys.wechatpay,
-        timeoutMs: 5_000,
+        timeoutMs: ADAPTER_TIMEOUT_MS,
         maxAmount: 50_000_000,
       });
 }
