@@ -209,7 +209,6 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
   };
 }
 
-/** The one error middleware: every error leaves the API in the same JSON shape, never cached. */
 /**
  * `Retry-After` (seconds) for an answer worth retrying with the same request: a request under the
  * same Idempotency-Key still running (1 s), or the service briefly unable to answer (2 s). Clients
@@ -221,6 +220,7 @@ export function retryAfterSeconds(error: ApiError): number | undefined {
   return error.status === 503 && error.code !== 'idempotency_record_unreadable' ? 2 : undefined;
 }
 
+/** The one error middleware: every error leaves the API in the same JSON shape, never cached. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? 'unknown');

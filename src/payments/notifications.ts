@@ -1,4 +1,3 @@
-import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Types } from 'mongoose';
@@ -9,6 +8,7 @@ import type {
   ChannelRefundNotification,
   RawCallback,
 } from '../channels/types.js';
+import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import type { Config } from '../config.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';

@@ -1,5 +1,5 @@
-import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import type { Config } from '../config.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';

@@ -1,5 +1,5 @@
-import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import { rankChannels } from '../channels/routing.js';
 import type { ChannelAdapter } from '../channels/types.js';
 import type { Config } from '../config.js';
