@@ -55,6 +55,18 @@ export const activityPresets = {
     },
   },
   /**
+   * Asking the channel during the payment window whether the learner paid (a check-in): two quick
+   * tries at most; an unanswered check-in is skipped, the window's end asks again with `channelCall`.
+   */
+  channelCheckIn: {
+    startToCloseTimeout: '15 seconds',
+    retry: {
+      initialInterval: '1 second',
+      maximumAttempts: 2,
+      nonRetryableErrorTypes: [PaymentErrorCode.ChannelRejected],
+    },
+  },
+  /**
    * Asking the channel how a refund stands: a few tries, then the refunds workflow waits and asks
    * again later (and flags the refund to staff when the channel stays unreachable).
    */

@@ -15,6 +15,7 @@ import type { WebhookEvent, WebhookEventType } from '../domain/webhooks.js';
 import type { PaymentWorkflowInput } from './contracts.js';
 import { describe, failureType } from './failures.js';
 import { activity } from './payment/activities.js';
+import { checkInOffsets } from './payment/check-ins.js';
 import { CompensationStack } from './payment/compensations.js';
 import { installPaymentHandlers } from './payment/handlers.js';
 import { localSteps, PATCHES, PaymentState, type Charge } from './payment/state.js';
@@ -213,6 +214,26 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     return null;
   };
 
+  /**
+   * A check-in during the window: whether `on` says the learner paid. Two quick tries; a channel
+   * that does not answer is asked again at the next check-in or at the window's end.
+   */
+  const paidAtCheckIn = async (on: PaymentChannel, afterMs: number): Promise<boolean> => {
+    const after = `check-in ${Math.round(afterMs / MINUTE_MS)} min after opening`;
+    try {
+      const trade = await activity.queryChannelOrder.executeWithOptions(
+        { ...activity.presets.channelCheckIn, summary: `${after}: ask ${on} whether the order is paid` },
+        [{ channel: on, paymentId }],
+      );
+      state.note('channel.check_in', `${after}: ${on} reports ${trade.state}`);
+      return trade.state === 'PAID';
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      state.note('channel.check_in', `${after}: ${on} did not answer (${describe(err)})`);
+      return false;
+    }
+  };
+
   const registerRefund = (paid: Charge): void => {
     compensations.push('refund the charge', () =>
       refund(`${paymentId}-r1`, paid.amount, state.failureReason ?? 'payment compensated'),
@@ -366,9 +387,23 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     const steady = patched(PATCHES.steadyTimers);
     const windowEnded = steady ? steadyTimer(windowMs, 'the payment window') : () => false;
     const decided = () => state.paidNotice !== null || state.cancelRequest !== null || state.requeryRequested;
+    const checkIns = steady && patched(PATCHES.windowCheckIns) ? checkInOffsets(windowMs) : [];
+    const openedAt = Date.now();
+    let checkIn = 0;
+    const nextCheckIn = () =>
+      checkIn < checkIns.length
+        ? steadyTimer(Math.max(checkIns[checkIn]! - (Date.now() - openedAt), 1), 'ask the channel (check-in)')
+        : () => false;
+    let checkInDue = nextCheckIn();
     for (;;) {
-      if (steady) await condition(() => windowEnded() || decided());
+      if (steady) await condition(() => windowEnded() || decided() || checkInDue());
       else await condition(decided, windowMs, { summary: 'the payment window' });
+      if (checkInDue() && !windowEnded() && !decided()) {
+        checkIn += 1;
+        if (await paidAtCheckIn(chosen, checkIns[checkIn - 1]!)) break;
+        checkInDue = nextCheckIn();
+        continue;
+      }
       if (!state.requeryRequested || state.paidNotice !== null || state.cancelRequest !== null) break;
       // Staff asked the channel now (a notification may be lost): paid ends the wait.
       state.requeryRequested = false;

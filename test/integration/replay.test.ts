@@ -85,6 +85,21 @@ describe('replaying committed workflow histories', () => {
     );
   });
 
+  it('keeps the histories written before the saga asked the channel during the window', () => {
+    expect(keptAs('v4')).toEqual(expect.arrayContaining(['expired', 'lost-notification']));
+  });
+
+  it('records today’s expired payment asking the channel at its check-ins, then at the window’s end', () => {
+    const { events } = decodeHistory(
+      JSON.parse(readFileSync(join(HISTORIES_DIR, 'expired.json'), 'utf8')) as RecordedHistory,
+    );
+    const queries = events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'queryChannelOrder')
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+    // Three check-ins (1, 3, 7 minutes) and the window's end.
+    expect(queries).toHaveLength(4);
+  });
+
   it('records today’s workflows cancelling no timer: a cancel lost with its workflow task cannot meet the timer firing on replay', () => {
     const timed = new Set<string>();
     for (const file of files.filter((f) => !/\.v\d+\.json$/.test(f))) {

@@ -58,6 +58,10 @@ describe('the timeout ladder', () => {
       expect.arrayContaining(['payment.awaiting_payment', 'channel.close', 'payment.expired']),
     );
     expect(Date.parse(result.timeline.at(-1)!.at) - Date.parse(result.timeline[0]!.at)).toBeGreaterThanOrEqual(900_000);
+    // While the window was open the saga asked the channel at 1, 3 and 7 minutes: not paid.
+    expect(result.timeline.filter((t) => t.event === 'channel.check_in').map((t) => t.detail)).toEqual(
+      [1, 3, 7].map((m) => `check-in ${m} min after opening: alipay reports NOT_PAID`),
+    );
     const late = await stack.request('POST', `/sandbox/v1/payments/${paymentId}/pay`, { outcome: 'success' });
     expect([late.status, late.body.error?.code]).toEqual([409, 'order_closed']);
     await expectChannelBooks(stack, paymentId, { captured: 0, refunds: [] });
@@ -67,14 +71,18 @@ describe('the timeout ladder', () => {
     await recordHistory(env.client, paymentId, 'expired');
   });
 
-  it('finds a payment whose notification was lost by querying the channel when the window ends', async () => {
+  it('finds a payment whose notification was lost by asking the channel at a check-in, long before the window ends', async () => {
     const { paymentId, handle } = await startPayment(stack);
     await payAtChannel(stack, paymentId, { notifications: 0 });
     const result: PaymentView = await handle.result();
 
     expect(result.status).toBe('succeeded');
     expect(result.voucher).not.toBeNull();
-    expect(result.timeline.map((t) => t.event)).toContain('channel.query');
+    const at = (event: string) => Date.parse(result.timeline.find((t) => t.event === event)!.at);
+    expect(result.timeline.filter((t) => t.event === 'channel.check_in').at(-1)?.detail).toMatch(
+      /^check-in [137] min after opening: alipay reports PAID$/,
+    );
+    expect(at('payment.succeeded') - at('payment.awaiting_payment')).toBeLessThan(8 * 60_000);
     expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
     await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
     await recordHistory(env.client, paymentId, 'lost-notification');

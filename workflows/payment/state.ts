@@ -38,6 +38,8 @@ export const PATCHES = {
    * workflow uses the same patch id for its refund-query and idle timers (workflows/timers.ts).
    */
   steadyTimers: 'steady-timers',
+  /** The saga asks the channel during the window too, not only at its end (payment/check-ins.ts). */
+  windowCheckIns: 'window-check-ins',
 } as const;
 
 /** Whether this payment runs its quick, idempotent steps as local activities. */
