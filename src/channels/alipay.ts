@@ -57,16 +57,32 @@ export function parseAlipayTime(text: string): Date | undefined {
 }
 
 /**
- * The string Alipay signs: every parameter with a non-empty value, except those in `exclude`,
+ * The string a merchant signs a request over: every parameter with a non-empty value except `sign`,
  * sorted by name, joined as `k=v` with `&`, values as they are (not URL-encoded).
- * Requests exclude `sign`; notifications exclude `sign` and `sign_type`.
  */
-export function alipaySigningString(
+export function alipaySigningString(params: Readonly<Record<string, string | undefined>>): string {
+  return signingString(params, ['sign'], (value) => value !== '');
+}
+
+/**
+ * The string Alipay signs a notification over: every parameter it carries except `sign` and
+ * `sign_type`, empty values included (as Alipay's own SDKs check it), sorted by name, joined as
+ * `k=v` with `&`, values as they are.
+ */
+export function alipayNotificationSigningString(params: Readonly<Record<string, string | undefined>>): string {
+  return signingString(params, ['sign', 'sign_type'], () => true);
+}
+
+function signingString(
   params: Readonly<Record<string, string | undefined>>,
-  exclude: readonly string[] = ['sign'],
+  exclude: readonly string[],
+  keep: (value: string) => boolean,
 ): string {
   return Object.keys(params)
-    .filter((key) => !exclude.includes(key) && params[key] !== undefined && params[key] !== '')
+    .filter((key) => {
+      const value = params[key];
+      return !exclude.includes(key) && value !== undefined && keep(value);
+    })
     .sort()
     .map((key) => `${key}=${params[key]}`)
     .join('&');
@@ -530,7 +546,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
       const signature = fields.sign;
       if (!signature) return fail('missing_signature');
       if (fields.sign_type !== 'RSA2') return fail('unsupported_sign_type');
-      if (!verifyRsa2(alipaySigningString(fields, ['sign', 'sign_type']), signature, keyring.alipayPublicKey)) {
+      if (!verifyRsa2(alipayNotificationSigningString(fields), signature, keyring.alipayPublicKey)) {
         return fail('bad_signature');
       }
       const staleness = notifyTimeProblem(fields.notify_time);

@@ -3,6 +3,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import {
   ALIPAY_SUCCESS,
   alipayResponseKey,
+  alipayNotificationSigningString,
   alipaySigningString,
   formatAlipayTime,
   parseAlipayTime,
@@ -34,12 +35,12 @@ export type AlipaySandboxKeys = Pick<
 
 /**
  * Signs notification parameters as Alipay does (`sign_type=RSA2`; `sign` over the sorted
- * non-empty parameters except `sign` and `sign_type`) and answers the form-encoded body.
+ * parameters except `sign` and `sign_type`, empty values included) and answers the form-encoded body.
  * Tests use it to make arbitrary, forged or misreporting notifications.
  */
 export function signAlipayNotification(params: Readonly<Record<string, string>>, alipayPrivateKey: string): string {
   const signed: Record<string, string> = { ...params, sign_type: 'RSA2' };
-  signed.sign = signRsa2(alipaySigningString(signed, ['sign', 'sign_type']), alipayPrivateKey);
+  signed.sign = signRsa2(alipayNotificationSigningString(signed), alipayPrivateKey);
   return new URLSearchParams(signed).toString();
 }
 

@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentRequestSchema } from '../../../src/api/schemas.js';
-import { alipaySigningString, formatAlipayTime, signRsa2 } from '../../../src/channels/alipay.js';
+import { alipayNotificationSigningString, formatAlipayTime, signRsa2 } from '../../../src/channels/alipay.js';
 import { wechatpayMessage } from '../../../src/channels/wechatpay.js';
 import { formatMajor } from '../../../domain/money.js';
 import { buildPaymentRequest, testPaymentId, uniqueId } from '../../support/builders.js';
@@ -131,7 +131,7 @@ describe('channel callbacks, any input', () => {
             total_amount: formatMajor(amount, 'CNY'),
             seller_id: stack.keyring.alipay.sellerId,
           };
-          const content = alipaySigningString(fields, ['sign', 'sign_type']);
+          const content = alipayNotificationSigningString(fields);
           if (signing === 'garbage') fields.sign = randomBytes(256).toString('base64');
           if (signing === 'other-key') fields.sign = signRsa2(content, otherKey);
           if (signing === 'alipay-key') fields.sign = signRsa2(content, stack.keyring.alipay.alipayPrivateKey!);

@@ -1,6 +1,8 @@
 import { verify } from 'node:crypto';
+import { AlipaySdk } from 'alipay-sdk';
 import { describe, expect, it } from 'vitest';
 import {
+  alipayNotificationSigningString,
   alipaySigningString,
   createAlipayAdapter,
   formatAlipayTime,
@@ -50,13 +52,13 @@ function verifyBody(body: string) {
 }
 
 describe('Alipay signing', () => {
-  it('signs the non-empty parameters except sign, sorted by name, with raw values', () => {
+  it('signs a request over the non-empty parameters except sign, sorted by name, with raw values', () => {
     expect(alipaySigningString({ b: '2', a: 'x y&z', sign: 'S', empty: '', c: undefined })).toBe('a=x y&z&b=2');
   });
 
-  it('leaves out sign and sign_type when checking a notification', () => {
-    expect(alipaySigningString({ sign_type: 'RSA2', sign: 'S', notify_id: '1' }, ['sign', 'sign_type'])).toBe(
-      'notify_id=1',
+  it('checks a notification over every parameter but sign and sign_type, empty values included', () => {
+    expect(alipayNotificationSigningString({ sign_type: 'RSA2', sign: 'S', notify_id: '1', body: '' })).toBe(
+      'body=&notify_id=1',
     );
   });
 
@@ -162,6 +164,30 @@ describe('Alipay notification verification', () => {
     expect(result.ok && result.kind === 'payment' && result.notification.amount).toBe(minor);
   });
 
+  it('accepts a notification with empty fields, signed as Alipay signs, and Alipay’s own SDK agrees', () => {
+    const body = signAlipayNotification(notificationParams({ body: '', passback_params: '' }), alipayPrivateKey);
+    const fields = Object.fromEntries(new URLSearchParams(body));
+    expect(fields).toMatchObject({ body: '', passback_params: '' });
+
+    expect(verifyBody(body)).toMatchObject({ ok: true, kind: 'payment' });
+    const sdk = new AlipaySdk({
+      appId: keyring.alipay.appId,
+      privateKey: keyring.alipay.merchantPrivateKey,
+      alipayPublicKey: keyring.alipay.alipayPublicKey,
+      keyType: keyTypeOf(keyring.alipay.merchantPrivateKey),
+    });
+    expect(sdk.checkNotifySignV2(fields)).toBe(true);
+    // Signed the old way (empty values left out), the SDK refuses it, and so does the adapter.
+    const { sign: _sign, sign_type: _type, ...unsigned } = fields;
+    const dropped = new URLSearchParams({
+      ...unsigned,
+      sign_type: 'RSA2',
+      sign: signRsa2(alipaySigningString(unsigned), alipayPrivateKey),
+    });
+    expect(sdk.checkNotifySignV2(Object.fromEntries(dropped))).toBe(false);
+    expect(verifyBody(dropped.toString())).toMatchObject({ ok: false, reason: 'bad_signature' });
+  });
+
   it('rejects a notification with one byte changed', () => {
     const body = signAlipayNotification(notificationParams(), alipayPrivateKey).replace(
       'total_amount=199.00',
@@ -247,3 +273,8 @@ describe('Alipay routing and acknowledgements', () => {
     expect(adapter.ackFailure('bad_signature')).toEqual({ status: 400, contentType: 'text/plain', body: 'fail' });
   });
 });
+
+/** The SDK's name for the merchant key's PEM kind. */
+function keyTypeOf(pem: string): 'PKCS1' | 'PKCS8' {
+  return pem.includes('BEGIN RSA PRIVATE KEY') ? 'PKCS1' : 'PKCS8';
+}
