@@ -68,7 +68,7 @@ export interface RequestTally {
   /** Answers no client can act on: a 500, or a 4xx the request did not deserve. */
   unusable: { what: string; status: number; body: string }[];
   /** The longest a client retried one request before its usable answer came. */
-  slowest?: { what: string; seconds: number };
+  slowest?: { what: string; seconds: number; firstTryAt: string; paymentId?: string };
 }
 
 export interface JourneyContext {
@@ -126,8 +126,15 @@ export async function platformRequest(
       else if (res.status === 409 && code === 'idempotency_request_in_progress') retry = `409 ${code}`;
       else {
         const seconds = (Date.now() - firstAt) / 1000;
-        if (seconds > (context.tally.slowest?.seconds ?? 0))
-          context.tally.slowest = { what: `${method} ${path}`, seconds };
+        if (seconds > (context.tally.slowest?.seconds ?? 0)) {
+          const paymentId = (res.body as { paymentId?: unknown } | undefined)?.paymentId ?? /pay_\w+/.exec(path)?.[0];
+          context.tally.slowest = {
+            what: `${method} ${path}`,
+            seconds,
+            firstTryAt: new Date(firstAt).toISOString(),
+            ...(typeof paymentId === 'string' ? { paymentId } : {}),
+          };
+        }
         return res;
       }
     } catch {

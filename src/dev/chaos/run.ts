@@ -167,7 +167,7 @@ export function reportLines(report: ChaosReport): string[] {
     `answers no client can act on (500): ${report.requests.unusable.length}`,
     `slowest request, from its first try to its usable answer: ${
       report.requests.slowest
-        ? `${report.requests.slowest.seconds.toFixed(1)} s (${report.requests.slowest.what.replace(/pay_\w+/, ':id')})`
+        ? `${report.requests.slowest.seconds.toFixed(1)} s (${report.requests.slowest.what.replace(/pay_\w+/, ':id')}, first tried ${report.requests.slowest.firstTryAt}${report.requests.slowest.paymentId ? `, ${report.requests.slowest.paymentId}` : ''})`
         : 'none'
     }; last journey ended at ${report.journeysSeconds.toFixed(0)} s`,
     ...report.requests.unusable.slice(0, 5).map((u) => `    ${u.what}: ${u.status} ${u.body.slice(0, 200)}`),
