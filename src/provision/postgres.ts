@@ -149,14 +149,14 @@ export function runPsql(programs: PostgresPrograms, dataDir: string, sql: string
   return spawnSync(command, args, { input: sql, encoding: 'utf8' });
 }
 
-/** Installs {@link ID_LOOKUP_INDEXES}, retrying while the server is still starting up. */
+/** Installs {@link ID_LOOKUP_INDEXES}, retrying while the server is still starting up or recovering after a crash. */
 async function indexDocumentIds(programs: PostgresPrograms, dataDir: string, timeoutMs: number): Promise<void> {
   let last = '';
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(250)) {
     const result = runPsql(programs, dataDir, ID_LOOKUP_INDEXES);
     if (result.status === 0) return;
     last = (result.stderr || result.stdout || String(result.error ?? '')).trim().slice(-300);
-    if (result.error || !/starting up|No such file|Connection refused/i.test(last)) break;
+    if (result.error || !/starting up|not yet accepting connections|No such file|Connection refused/i.test(last)) break;
   }
   say(`MongoDB: could not add the _id lookup indexes to PostgreSQL (reads by _id will scan whole tables): ${last}`);
 }
