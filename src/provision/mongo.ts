@@ -37,14 +37,68 @@ const HOST = '127.0.0.1';
 const NO_AUTH = 'loopback only, no authentication: a local development server, not a production setup';
 const FERRETDB_SOURCE = join(PROJECT_ROOT, 'src/provision/ferretdb');
 
-async function mongoAnswers(uri: string): Promise<void> {
+async function mongoAnswers(uri: string, pingTimeoutMs = 2_000): Promise<void> {
   const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 2_000 });
   try {
     await withTimeout(connection.asPromise(), 3_000, 'MongoDB connect');
-    await withTimeout(connection.db!.command({ ping: 1 }), 2_000, 'MongoDB ping');
+    await withTimeout(connection.db!.command({ ping: 1 }), pingTimeoutMs, 'MongoDB ping');
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+/** How often the watchdog pings FerretDB, how many pings in a row may go unanswered, how long each may take (a loaded server answers slowly, not never). */
+export const FERRETDB_WATCHDOG = { everyMs: 10_000, misses: 3, pingTimeoutMs: 8_000 } as const;
+
+/**
+ * FerretDB v1.24 over PostgreSQL can stop answering for good while PostgreSQL sits idle: every
+ * connection of its pool taken and never given back (seen after a storm of crashes in the chaos
+ * run: 400 requests waiting for a pool connection, PostgreSQL's 50 backends idle). FerretDB keeps
+ * nothing of its own (the data is in PostgreSQL), so one that is still running but has answered no
+ * ping for {@link FERRETDB_WATCHDOG} `misses` checks in a row is started again on the same port;
+ * clients reconnect by themselves. A FerretDB that exited (stopped or killed by its owner) is left
+ * to its owner, and the watch ends.
+ */
+export function watchFerretDb(
+  uri: string,
+  current: () => ManagedProcess,
+  restart: () => Promise<void>,
+  options: { everyMs: number; misses: number; pingTimeoutMs: number } = FERRETDB_WATCHDOG,
+): { stop(): void } {
+  let missed = 0;
+  let busy = false;
+  const alive = (server: ManagedProcess) => server.child.exitCode === null && server.child.signalCode === null;
+  const timer = setInterval(() => {
+    if (busy) return;
+    const server = current();
+    if (!alive(server)) {
+      clearInterval(timer);
+      return;
+    }
+    busy = true;
+    void mongoAnswers(uri, options.pingTimeoutMs)
+      .then(
+        () => {
+          missed = 0;
+        },
+        async (err: unknown) => {
+          missed += 1;
+          if (missed < options.misses || !alive(server)) return;
+          say(
+            `MongoDB: FerretDB (pid ${server.child.pid}) answered no ping for ${(missed * options.everyMs) / 1000} s (${(err as Error).message}); starting it again (log ${server.logFile})`,
+          );
+          missed = 0;
+          await restart().catch((restartErr: unknown) =>
+            say(`MongoDB: could not start FerretDB again: ${(restartErr as Error).message}`),
+          );
+        },
+      )
+      .finally(() => {
+        busy = false;
+      });
+  }, options.everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /**
@@ -132,26 +186,39 @@ export async function provisionMongo(settings: ProvisionSettings): Promise<Provi
     // FerretDB v1.24's embeddable package offers no authentication (its SCRAM support is internal
     // and experimental): the loopback address is the only gate, so it must never listen elsewhere.
     say(`MongoDB: starting FerretDB v1.24 over PostgreSQL (${cluster.dataDir}), ${NO_AUTH}; log ${logFile}`);
-    const server = startProcess(
-      'ferretdb',
-      binary,
-      ['-listen', `${HOST}:${settings.mongodbPort}`, '-postgresql-url', cluster.url],
-      { logFile },
-    );
+    const start = () =>
+      startProcess('ferretdb', binary, ['-listen', `${HOST}:${settings.mongodbPort}`, '-postgresql-url', cluster.url], {
+        logFile,
+      });
+    let server = start();
     await waitFor('FerretDB', server.exited, logFile).catch(async (err: unknown) => {
       await cluster.process.stop();
       throw err;
     });
+    const watchdog = watchFerretDb(
+      uri,
+      () => server,
+      async () => {
+        await server.stop(2_000);
+        server = start();
+      },
+    );
     return {
       uri,
       source: `FerretDB v1.24.2 embedded over PostgreSQL (${binary}); ${NO_AUTH}`,
       postgresDataDir: cluster.dataDir,
       stop: async () => {
+        watchdog.stop();
         await server.stop();
         await cluster.process.stop();
       },
-      process: server,
-      processes: [server, cluster.process],
+      // Getters: the watchdog may have started FerretDB again since.
+      get process() {
+        return server;
+      },
+      get processes() {
+        return [server, cluster.process];
+      },
     };
   }
 
