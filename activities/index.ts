@@ -3,6 +3,7 @@ import { createChannelActivities, type ChannelDeps } from './channels.js';
 import { createHousekeepingActivities } from './housekeeping.js';
 import { createFulfilmentActivities, type FulfilmentDeps } from './fulfilment.js';
 import { createPersistenceActivities } from './persistence.js';
+import { createRecoveryActivities } from './recovery.js';
 import { createRefundActivities, type RefundDeps } from './refunds.js';
 import { createVoucherActivities, type VoucherDeps } from './vouchers.js';
 
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFulfilmentActivities(deps),
     ...createHousekeepingActivities(deps),
     ...createRefundActivities(deps),
+    ...createRecoveryActivities(),
   };
 }
 

@@ -4,3 +4,4 @@ export { voucherLedgerWorkflow } from './voucher-ledger.js';
 export { apiHousekeepingWorkflow } from './housekeeping.js';
 export { paymentRefundsWorkflow } from './refunds.js';
 export { webhookResendWorkflow } from './webhook-resend.js';
+export { stuckUpdateRecoveryWorkflow } from './stuck-update-recovery.js';

@@ -3,6 +3,8 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@tem
 export const LEDGER_SCHEDULE_ID = 'voucher-ledger';
 export const HOUSEKEEPING_SCHEDULE_ID = 'api-housekeeping';
 const HOUSEKEEPING_EVERY = '5 minutes';
+export const STUCK_UPDATE_RECOVERY_SCHEDULE_ID = 'stuck-update-recovery';
+const STUCK_UPDATE_RECOVERY_EVERY = '1 minute';
 
 async function ensureSchedule(
   client: Client,
@@ -27,7 +29,8 @@ async function ensureSchedule(
 /**
  * Makes sure the worker's schedules exist (created once, by whichever worker starts first; an
  * overlapping run is skipped): `voucher-ledger` seals every ledger period, `api-housekeeping`
- * sweeps expired nonces, idempotent answers and rate-limit windows every 5 minutes.
+ * sweeps expired nonces, idempotent answers and rate-limit windows every 5 minutes,
+ * `stuck-update-recovery` frees workflows stuck on the SDK's update replay fault every minute.
  */
 export async function ensureSchedules(
   client: Client,
@@ -44,5 +47,11 @@ export async function ensureSchedules(
       taskQueue: options.taskQueue,
       args: [],
     }),
+    [STUCK_UPDATE_RECOVERY_SCHEDULE_ID]: await ensureSchedule(
+      client,
+      STUCK_UPDATE_RECOVERY_SCHEDULE_ID,
+      STUCK_UPDATE_RECOVERY_EVERY,
+      { workflowType: 'stuckUpdateRecoveryWorkflow', taskQueue: options.taskQueue, args: [] },
+    ),
   };
 }

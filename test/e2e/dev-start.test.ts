@@ -185,9 +185,10 @@ describe('npm start', () => {
         const client = new Client({ connection });
         const history = await client.workflow.getHandle(payment.paymentId).fetchHistory();
         expect(history.events?.length).toBeGreaterThan(3);
-        // The worker keeps its schedules: ledger seals, and the sweep of expired API records.
+        // The worker keeps its schedules: ledger seals, the sweep of expired API records, and the
+        // recovery of workflows stuck on an update.
         // (Read raw: their arguments are encrypted, and this client has no codec.)
-        for (const scheduleId of ['voucher-ledger', 'api-housekeeping']) {
+        for (const scheduleId of ['voucher-ledger', 'api-housekeeping', 'stuck-update-recovery']) {
           const described = await client.workflowService.describeSchedule({ namespace: 'default', scheduleId });
           expect(described.schedule?.action?.startWorkflow?.workflowType?.name).toMatch(/Workflow$/);
         }

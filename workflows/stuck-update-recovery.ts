@@ -1,0 +1,16 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { PaymentActivities } from '../activities/index.js';
+
+const { recoverStuckUpdateWorkflows } = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 3 },
+});
+
+/**
+ * Started every minute by the `stuck-update-recovery` schedule (one at a time): resets any
+ * workflow stuck on the SDK's update replay fault to before the update (src/temporal/stuck-updates.ts).
+ * Its result, in the Web UI, names each workflow it reset.
+ */
+export async function stuckUpdateRecoveryWorkflow(): ReturnType<PaymentActivities['recoverStuckUpdateWorkflows']> {
+  return recoverStuckUpdateWorkflows();
+}
