@@ -47,8 +47,9 @@ describe('the FerretDB watchdog', () => {
       uri,
       () => current,
       async () => {
-        restarts.push(Date.now());
         await current.stop(1_000);
+        // Counted once the stuck one is gone, before its successor is up.
+        restarts.push(Date.now());
         ({ process: current } = await silentServer());
       },
       FAST,
