@@ -79,6 +79,11 @@ export const activityPresets = {
       nonRetryableErrorTypes: [PaymentErrorCode.ChannelRejected],
     },
   },
+  /** The stuck-update recovery's pass over running workflows: a few tries, the next minute's pass follows. */
+  stuckUpdateRecovery: {
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 3 },
+  },
   /** Voucher issuance and voiding: local signing plus an idempotent insert. */
   voucher: untilMongoIsBack,
   /** Platform webhooks: retried with backoff for up to a day, as webhook senders do. */

@@ -1,10 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/index.js';
+import { activityPresets } from './activity-presets.js';
 
-const { recoverStuckUpdateWorkflows } = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 3 },
-});
+const { recoverStuckUpdateWorkflows } = proxyActivities<PaymentActivities>(activityPresets.stuckUpdateRecovery);
 
 /**
  * Started every minute by the `stuck-update-recovery` schedule (one at a time): resets any
