@@ -1,9 +1,9 @@
 import type { Config } from '../config.js';
 import type { ApiKeyring } from '../crypto/keyring.js';
 import type { PaymentChannel } from '../../domain/payment.js';
-import { createAlipayAdapter } from './alipay.js';
+import { createAlipayAdapter } from './alipay/adapter.js';
 import type { ChannelAdapter } from './types.js';
-import { createWechatPayAdapter } from './wechatpay.js';
+import { createWechatPayAdapter } from './wechatpay/adapter.js';
 
 export type ChannelAdapterConfig = Pick<
   Config,

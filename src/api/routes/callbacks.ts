@@ -1,5 +1,5 @@
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import { WECHATPAY_AUTHORIZATION_MAX_LENGTH, WECHATPAY_HEADER_MAX_LENGTH } from '../../channels/wechatpay.js';
+import { WECHATPAY_AUTHORIZATION_MAX_LENGTH, WECHATPAY_HEADER_MAX_LENGTH } from '../../channels/wechatpay/protocol.js';
 import type { ChannelAck } from '../../channels/types.js';
 import type { Models } from '../../db/connect.js';
 import type { PaymentService } from '../../payments/service.js';

@@ -2,7 +2,7 @@ import type { Connection } from 'mongoose';
 import type { SandboxKeyring } from '../../crypto/keyring.js';
 import type { Logger } from '../../logger.js';
 import type { PaymentChannel } from '../../../domain/payment.js';
-import { ALIPAY_RESEND_SCHEDULE_MS, alipayProtocol } from './alipay.js';
+import { ALIPAY_RESEND_SCHEDULE_MS, alipayProtocol } from './alipay/protocol.js';
 import { cashierFormTokens } from './cashier-form.js';
 import { notificationKey, sandboxChannelModels, type SandboxChannelModels } from './models.js';
 import { createNotifier, type OutgoingNotification } from './notifier.js';
@@ -10,7 +10,7 @@ import { isDuplicateKeyError } from '../../db/errors.js';
 import { createOrderBook, createOutages, createRefundBehaviours } from './order-book.js';
 import { createChannelSimulator, type ChannelProtocol } from './simulator.js';
 import type { ChannelSimulator } from './types.js';
-import { WECHATPAY_RESEND_SCHEDULE_MS, wechatpayProtocol } from './wechatpay.js';
+import { WECHATPAY_RESEND_SCHEDULE_MS, wechatpayProtocol } from './wechatpay/protocol.js';
 
 export { CashierRefusedError } from './simulator.js';
 

@@ -2,8 +2,9 @@ import { createCipheriv, randomBytes, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentRequestSchema } from '../../../src/api/schemas.js';
-import { alipayNotificationSigningString, formatAlipayTime, signRsa2 } from '../../../src/channels/alipay.js';
-import { wechatpayMessage } from '../../../src/channels/wechatpay.js';
+import { alipayNotificationSigningString, formatAlipayTime } from '../../../src/channels/alipay/protocol.js';
+import { signSha256Rsa } from '../../../src/channels/rsa.js';
+import { wechatpayMessage } from '../../../src/channels/wechatpay/protocol.js';
 import { formatMajor } from '../../../domain/money.js';
 import { buildPaymentRequest, testPaymentId, uniqueId } from '../../support/builders.js';
 import { startStack, type TestStack } from '../../support/stack.js';
@@ -133,8 +134,8 @@ describe('channel callbacks, any input', () => {
           };
           const content = alipayNotificationSigningString(fields);
           if (signing === 'garbage') fields.sign = randomBytes(256).toString('base64');
-          if (signing === 'other-key') fields.sign = signRsa2(content, otherKey);
-          if (signing === 'alipay-key') fields.sign = signRsa2(content, stack.keyring.alipay.alipayPrivateKey!);
+          if (signing === 'other-key') fields.sign = signSha256Rsa(content, otherKey);
+          if (signing === 'alipay-key') fields.sign = signSha256Rsa(content, stack.keyring.alipay.alipayPrivateKey!);
           const res = await fetch(`${stack.baseUrl}/v1/callbacks/alipay`, {
             method: 'POST',
             headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -4,12 +4,8 @@ import express from 'express';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { errorHandler } from '../../../src/api/errors.js';
-import {
-  alipayResponseKey,
-  createAlipayAdapter,
-  signedAlipayRequest,
-  type AlipayMethod,
-} from '../../../src/channels/alipay.js';
+import { createAlipayAdapter } from '../../../src/channels/alipay/adapter.js';
+import { alipayResponseKey, signedAlipayRequest, type AlipayMethod } from '../../../src/channels/alipay/protocol.js';
 import {
   ChannelUnavailableError,
   type ChannelAdapter,
@@ -18,7 +14,7 @@ import {
   type RefundRequest,
   type VerificationResult,
 } from '../../../src/channels/types.js';
-import { createWechatPayAdapter } from '../../../src/channels/wechatpay.js';
+import { createWechatPayAdapter } from '../../../src/channels/wechatpay/adapter.js';
 import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
 import { createLogger } from '../../../src/logger.js';
 import { createChannelSimulators } from '../../../src/sandbox/channels/index.js';

@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import express from 'express';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAlipayAdapter, signedAlipayRequest } from '../../../src/channels/alipay.js';
+import { createAlipayAdapter } from '../../../src/channels/alipay/adapter.js';
+import { signedAlipayRequest } from '../../../src/channels/alipay/protocol.js';
 import {
   ChannelRejectedError,
   ChannelUnavailableError,
@@ -11,7 +12,7 @@ import {
   type RawCallback,
   type VerificationResult,
 } from '../../../src/channels/types.js';
-import { createWechatPayAdapter } from '../../../src/channels/wechatpay.js';
+import { createWechatPayAdapter } from '../../../src/channels/wechatpay/adapter.js';
 import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
 import { createLogger } from '../../../src/logger.js';
 import { CashierRefusedError, createChannelSimulators } from '../../../src/sandbox/channels/index.js';

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatAlipayTime } from '../../../src/channels/alipay.js';
+import { formatAlipayTime } from '../../../src/channels/alipay/protocol.js';
 import { FieldCipher } from '../../../src/crypto/field-cipher.js';
-import { signAlipayNotification } from '../../../src/sandbox/channels/alipay.js';
+import { signAlipayNotification } from '../../../src/sandbox/channels/alipay/protocol.js';
 import {
   buildWechatpayNotificationBody,
   encryptWechatpayResource,
   signWechatpayBody,
-} from '../../../src/sandbox/channels/wechatpay.js';
+} from '../../../src/sandbox/channels/wechatpay/protocol.js';
 import { formatMajor } from '../../../domain/money.js';
 import { buildPaymentRequest, uniqueId } from '../../support/builders.js';
 import { payAtChannel, pollUntil, waitForStatus } from '../../support/payments.js';

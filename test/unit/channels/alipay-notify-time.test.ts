@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createAlipayAdapter, formatAlipayTime, verifyRsa2 } from '../../../src/channels/alipay.js';
+import { createAlipayAdapter } from '../../../src/channels/alipay/adapter.js';
+import { formatAlipayTime } from '../../../src/channels/alipay/protocol.js';
+import { verifySha256Rsa } from '../../../src/channels/rsa.js';
 import { loadConfig } from '../../../src/config.js';
 import { generateKeyring } from '../../../src/crypto/keyring.js';
-import { signAlipayNotification } from '../../../src/sandbox/channels/alipay.js';
+import { signAlipayNotification } from '../../../src/sandbox/channels/alipay/protocol.js';
 
 /**
  * A captured Alipay notification stays validly signed forever: its signed `notify_time` is what
@@ -86,6 +88,6 @@ describe('the age of an Alipay notification', () => {
 
 describe('an RSA2 signature', () => {
   it('longer than any RSA signature is refused before it is decoded', () => {
-    expect(verifyRsa2('content', 'A'.repeat(1_048_576), keyring.alipay.alipayPublicKey)).toBe(false);
+    expect(verifySha256Rsa('content', 'A'.repeat(1_048_576), keyring.alipay.alipayPublicKey)).toBe(false);
   });
 });

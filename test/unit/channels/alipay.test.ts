@@ -1,19 +1,19 @@
 import { verify } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
 import { describe, expect, it } from 'vitest';
+import { createAlipayAdapter } from '../../../src/channels/alipay/adapter.js';
 import {
   alipayNotificationSigningString,
   alipaySigningString,
-  createAlipayAdapter,
   formatAlipayTime,
   openAlipayResponse,
   parseAlipayTime,
-  signRsa2,
   signedAlipayRequest,
-} from '../../../src/channels/alipay.js';
+} from '../../../src/channels/alipay/protocol.js';
+import { signSha256Rsa } from '../../../src/channels/rsa.js';
 import { ChannelRejectedError } from '../../../src/channels/types.js';
 import { generateKeyring } from '../../../src/crypto/keyring.js';
-import { signAlipayNotification } from '../../../src/sandbox/channels/alipay.js';
+import { signAlipayNotification } from '../../../src/sandbox/channels/alipay/protocol.js';
 
 const keyring = generateKeyring();
 const other = generateKeyring();
@@ -99,7 +99,7 @@ describe('Alipay signing', () => {
 describe('Alipay gateway answers', () => {
   const signedAnswer = (response: object, key = alipayPrivateKey, member = 'alipay_trade_query_response') => {
     const source = JSON.stringify(response);
-    return `{"${member}":${source},"sign":"${signRsa2(source, key)}"}`;
+    return `{"${member}":${source},"sign":"${signSha256Rsa(source, key)}"}`;
   };
 
   it('opens an answer whose *_response member carries Alipay’s signature over its exact text', () => {
@@ -182,7 +182,7 @@ describe('Alipay notification verification', () => {
     const dropped = new URLSearchParams({
       ...unsigned,
       sign_type: 'RSA2',
-      sign: signRsa2(alipaySigningString(unsigned), alipayPrivateKey),
+      sign: signSha256Rsa(alipaySigningString(unsigned), alipayPrivateKey),
     });
     expect(sdk.checkNotifySignV2(Object.fromEntries(dropped))).toBe(false);
     expect(verifyBody(dropped.toString())).toMatchObject({ ok: false, reason: 'bad_signature' });

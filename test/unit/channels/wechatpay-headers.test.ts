@@ -1,18 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createWechatPayAdapter } from '../../../src/channels/wechatpay/adapter.js';
 import {
   WECHATPAY_AUTHORIZATION_MAX_LENGTH,
   WECHATPAY_HEADER_MAX_LENGTH,
   WECHATPAY_SIGNATURE_TYPE,
   checkWechatpaySignature,
-  createWechatPayAdapter,
   parseQuotedParameters,
   parseWechatpayAuthorization,
   wechatpayAuthorization,
   wechatpayKeysOf,
-} from '../../../src/channels/wechatpay.js';
+} from '../../../src/channels/wechatpay/protocol.js';
 import { generateKeyring } from '../../../src/crypto/keyring.js';
-import { signWechatpayBody } from '../../../src/sandbox/channels/wechatpay.js';
+import { signWechatpayBody } from '../../../src/sandbox/channels/wechatpay/protocol.js';
 
 /**
  * Headers anyone can send are read in linear time and refused when longer than any genuine one.

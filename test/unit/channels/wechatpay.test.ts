@@ -1,14 +1,14 @@
 import { verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createWechatPayAdapter } from '../../../src/channels/wechatpay/adapter.js';
 import {
-  createWechatPayAdapter,
   decryptWechatpayResource,
   formatWechatpayTime,
   minorToFen,
   parseWechatpayAuthorization,
   wechatpayAuthorization,
   wechatpayRequestMessage,
-} from '../../../src/channels/wechatpay.js';
+} from '../../../src/channels/wechatpay/protocol.js';
 import type { RawCallback } from '../../../src/channels/types.js';
 import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
 import {
@@ -16,7 +16,7 @@ import {
   encryptWechatpayResource,
   signWechatpayBody,
   type WechatpaySigningKey,
-} from '../../../src/sandbox/channels/wechatpay.js';
+} from '../../../src/sandbox/channels/wechatpay/protocol.js';
 
 const keyring = generateKeyring();
 const other = generateKeyring();

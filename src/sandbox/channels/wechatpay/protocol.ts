@@ -1,7 +1,8 @@
-import { createCipheriv, randomBytes, randomUUID, sign } from 'node:crypto';
+import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import { verifyRsa2 } from '../../channels/alipay.js';
-import type { ChannelOperation } from '../../channels/types.js';
+import { isRecord, stringField } from '../../../channels/fields.js';
+import { signSha256Rsa, verifySha256Rsa } from '../../../channels/rsa.js';
+import type { ChannelOperation } from '../../../channels/types.js';
 import {
   formatWechatpayTime,
   parseWechatpayAuthorization,
@@ -10,9 +11,9 @@ import {
   wechatpayMessage,
   wechatpayNonce,
   type WechatpayResource,
-} from '../../channels/wechatpay.js';
-import type { Keyring } from '../../crypto/keyring.js';
-import type { SandboxRefund } from './models.js';
+} from '../../../channels/wechatpay/protocol.js';
+import type { Keyring } from '../../../crypto/keyring.js';
+import type { SandboxRefund } from '../models.js';
 import {
   randomDigits,
   refundSettlesAt,
@@ -20,9 +21,9 @@ import {
   shanghaiDate,
   type RefundState,
   type Trade,
-} from './order-book.js';
-import type { OutgoingNotification } from './notifier.js';
-import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from './simulator.js';
+} from '../order-book.js';
+import type { OutgoingNotification } from '../notifier.js';
+import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from '../simulator.js';
 
 /** WeChat Pay's resend waits after an unacknowledged notification: 16 deliveries over 24 h 4 min. */
 export const WECHATPAY_RESEND_SCHEDULE_MS: readonly number[] = [
@@ -69,10 +70,10 @@ export function signWechatpayBody(
 ): Record<string, string> {
   const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
   const nonce = options.nonce ?? wechatpayNonce();
-  const signature = sign('sha256', wechatpayMessage(timestamp, nonce, Buffer.from(body, 'utf8')), key.privateKey);
+  const signature = signSha256Rsa(wechatpayMessage(timestamp, nonce, Buffer.from(body, 'utf8')), key.privateKey);
   return {
     'Wechatpay-Serial': key.serial,
-    'Wechatpay-Signature': signature.toString('base64'),
+    'Wechatpay-Signature': signature,
     'Wechatpay-Timestamp': timestamp,
     'Wechatpay-Nonce': nonce,
     'Wechatpay-Signature-Type': WECHATPAY_SIGNATURE_TYPE,
@@ -198,15 +199,6 @@ const OUT_REFUND_NO = /^[A-Za-z0-9_\-|*@]{1,64}$/;
 const TIME_EXPIRE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const DEFAULT_TIMEOUT_MS = 2 * 60 * 60 * 1000;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function str(source: Record<string, unknown> | undefined, name: string): string | undefined {
-  const value = source?.[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
 function positiveInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 ? value : undefined;
 }
@@ -246,7 +238,7 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
       body,
       Buffer.from('\n', 'utf8'),
     ]);
-    return verifyRsa2(message, auth.signature, keys.merchantPublicKey)
+    return verifySha256Rsa(message, auth.signature, keys.merchantPublicKey)
       ? undefined
       : 'the request signature does not verify';
   }
@@ -372,13 +364,13 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
         handle(async (req, res) => {
           const body = jsonBody(req);
           const amount = isRecord(body?.amount) ? body.amount : undefined;
-          const outTradeNo = str(body, 'out_trade_no');
-          const description = str(body, 'description');
-          const notifyUrl = str(body, 'notify_url');
+          const outTradeNo = stringField(body, 'out_trade_no');
+          const description = stringField(body, 'description');
+          const notifyUrl = stringField(body, 'notify_url');
           const total = positiveInteger(amount?.total);
-          const timeExpire = str(body, 'time_expire');
+          const timeExpire = stringField(body, 'time_expire');
           const expiresAt = timeExpire === undefined ? new Date(Date.now() + DEFAULT_TIMEOUT_MS) : new Date(timeExpire);
-          if (!body || str(body, 'appid') !== keys.appId || str(body, 'mchid') !== keys.mchId) {
+          if (!body || stringField(body, 'appid') !== keys.appId || stringField(body, 'mchid') !== keys.mchId) {
             error(res, 400, 'PARAM_ERROR', 'appid and mchid must be the merchant’s');
           } else if (outTradeNo === undefined || !OUT_TRADE_NO.test(outTradeNo)) {
             error(res, 400, 'PARAM_ERROR', 'out_trade_no must be 6 to 32 letters, digits, _ - | *');
@@ -436,7 +428,7 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
         rawBody,
         guard('close'),
         handle(async (req, res) => {
-          if (str(jsonBody(req), 'mchid') !== keys.mchId) {
+          if (stringField(jsonBody(req), 'mchid') !== keys.mchId) {
             error(res, 400, 'PARAM_ERROR', 'mchid must be the merchant’s');
             return;
           }
@@ -469,11 +461,11 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
         handle(async (req, res) => {
           const body = jsonBody(req);
           const amount = isRecord(body?.amount) ? body.amount : undefined;
-          const outTradeNo = str(body, 'out_trade_no');
-          const outRefundNo = str(body, 'out_refund_no');
+          const outTradeNo = stringField(body, 'out_trade_no');
+          const outRefundNo = stringField(body, 'out_refund_no');
           const refund = positiveInteger(amount?.refund);
           const total = positiveInteger(amount?.total);
-          const notifyUrl = str(body, 'notify_url');
+          const notifyUrl = stringField(body, 'notify_url');
           if (outTradeNo === undefined || outRefundNo === undefined || !OUT_REFUND_NO.test(outRefundNo)) {
             error(res, 400, 'PARAM_ERROR', 'out_trade_no and out_refund_no are required');
             return;
@@ -495,7 +487,7 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
             outTradeNo,
             outRequestNo: outRefundNo,
             amount: refund,
-            reason: str(body, 'reason') ?? '',
+            reason: stringField(body, 'reason') ?? '',
             channelRefundId: `5030${randomDigits(25)}`,
             ...(notifyUrl === undefined ? {} : { notifyUrl }),
           });

@@ -1,8 +1,9 @@
-import { sign, verify, type KeyObject } from 'node:crypto';
-import type { ApiKeyring } from '../crypto/keyring.js';
-import type { ChannelTradeState } from '../../domain/payment.js';
-import { type Currency, formatMajor, parseMajor } from '../../domain/money.js';
-import { channelFetch } from './http.js';
+import type { ApiKeyring } from '../../crypto/keyring.js';
+import type { ChannelTradeState } from '../../../domain/payment.js';
+import { type Currency, formatMajor, parseMajor } from '../../../domain/money.js';
+import { stringField, truncate } from '../fields.js';
+import { channelFetch } from '../http.js';
+import { verifySha256Rsa } from '../rsa.js';
 import {
   ChannelRejectedError,
   ChannelUnavailableError,
@@ -16,261 +17,26 @@ import {
   type RefundOutcome,
   type RefundRequest,
   type VerificationResult,
-  merchantSigningKey,
-} from './types.js';
+} from '../types.js';
+import {
+  ALIPAY_BUSINESS_FAILED,
+  ALIPAY_RETRYABLE_SUB_CODES,
+  ALIPAY_SUCCESS,
+  ALIPAY_UNAVAILABLE,
+  type AlipayMethod,
+  type AlipayResponse,
+  alipayNotificationSigningString,
+  formatAlipayTime,
+  openAlipayResponse,
+  parseAlipayTime,
+  signedAlipayRequest,
+} from './protocol.js';
 
 /**
  * Alipay open-platform adapter (`alipay.trade.*`, RSA2). Requests are form posts to the gateway
  * signed with the merchant key; answers are JSON whose `*_response` member is signed by Alipay
  * and verified here before anything in it is used. See PROTOCOLS.md.
  */
-
-export type AlipayMethod =
-  | 'alipay.trade.precreate'
-  | 'alipay.trade.page.pay'
-  | 'alipay.trade.query'
-  | 'alipay.trade.close'
-  | 'alipay.trade.refund'
-  | 'alipay.trade.fastpay.refund.query';
-
-/** Gateway answer codes: success, service unavailable (retry), business refusal. */
-export const ALIPAY_SUCCESS = '10000';
-const ALIPAY_UNAVAILABLE = '20000';
-const ALIPAY_BUSINESS_FAILED = '40004';
-/** Business sub-codes that mean "try again", not "no". */
-const RETRYABLE_SUB_CODES = new Set(['ACQ.SYSTEM_ERROR', 'ACQ.INVALID_PARAMETER_RETRY', 'isp.unknow-error']);
-
-const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
-const ALIPAY_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
-
-/** Alipay's clock format: `yyyy-MM-dd HH:mm:ss` in Asia/Shanghai (UTC+8, no daylight saving). */
-export function formatAlipayTime(at: Date): string {
-  return new Date(at.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** Reads an Alipay `yyyy-MM-dd HH:mm:ss` (Asia/Shanghai); `undefined` unless it names a real instant. */
-export function parseAlipayTime(text: string): Date | undefined {
-  const m = ALIPAY_TIME.exec(text);
-  if (!m) return undefined;
-  const at = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`);
-  return Number.isNaN(at.getTime()) || formatAlipayTime(at) !== text ? undefined : at;
-}
-
-/**
- * The string a merchant signs a request over: every parameter with a non-empty value except `sign`,
- * sorted by name, joined as `k=v` with `&`, values as they are (not URL-encoded).
- */
-export function alipaySigningString(params: Readonly<Record<string, string | undefined>>): string {
-  return signingString(params, ['sign'], (value) => value !== '');
-}
-
-/**
- * The string Alipay signs a notification over: every parameter it carries except `sign` and
- * `sign_type`, empty values included (as Alipay's own SDKs check it), sorted by name, joined as
- * `k=v` with `&`, values as they are.
- */
-export function alipayNotificationSigningString(params: Readonly<Record<string, string | undefined>>): string {
-  return signingString(params, ['sign', 'sign_type'], () => true);
-}
-
-function signingString(
-  params: Readonly<Record<string, string | undefined>>,
-  exclude: readonly string[],
-  keep: (value: string) => boolean,
-): string {
-  return Object.keys(params)
-    .filter((key) => {
-      const value = params[key];
-      return !exclude.includes(key) && value !== undefined && keep(value);
-    })
-    .sort()
-    .map((key) => `${key}=${params[key]}`)
-    .join('&');
-}
-
-/** RSA2: SHA256withRSA (PKCS#1 v1.5), base64. */
-export function signRsa2(content: string, privateKeyPem: string): string {
-  return sign('sha256', Buffer.from(content, 'utf8'), privateKeyPem).toString('base64');
-}
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-/** Longest signature looked at: an RSA-4096 signature is 684 base64 characters. */
-const SIGNATURE_MAX_LENGTH = 1024;
-
-/**
- * Verifies an RSA2 (SHA256withRSA, PKCS#1 v1.5) signature, as Alipay and WeChat Pay both use.
- * The signature must be canonical base64: a lenient decode would let altered bytes pass.
- * `false` for anything malformed or longer than any RSA signature; never throws.
- */
-export function verifyRsa2(content: string | Buffer, signature: string, publicKey: string | KeyObject): boolean {
-  if (signature === '' || signature.length > SIGNATURE_MAX_LENGTH || !BASE64.test(signature)) return false;
-  try {
-    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    return verify('sha256', data, publicKey, Buffer.from(signature, 'base64'));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A merchant request with its common parameters, signed: the form posted to the gateway (and,
- * for `alipay.trade.page.pay`, the query string the payer's browser opens).
- */
-export function signedAlipayRequest(
-  merchant: Pick<ApiKeyring['alipay'], 'appId' | 'merchantPrivateKey'>,
-  method: AlipayMethod,
-  bizContent: Readonly<Record<string, string>>,
-  options: { now?: Date; notifyUrl?: string } = {},
-): Record<string, string> {
-  const params: Record<string, string> = {
-    app_id: merchant.appId,
-    method,
-    format: 'JSON',
-    charset: 'utf-8',
-    sign_type: 'RSA2',
-    timestamp: formatAlipayTime(options.now ?? new Date()),
-    version: '1.0',
-    ...(options.notifyUrl === undefined ? {} : { notify_url: options.notifyUrl }),
-    biz_content: JSON.stringify(bizContent),
-  };
-  params.sign = signRsa2(alipaySigningString(params), merchantSigningKey(merchant.merchantPrivateKey));
-  return params;
-}
-
-/** The member of an answer named after the method: `alipay.trade.query` -> `alipay_trade_query_response`. */
-export function alipayResponseKey(method: string): string {
-  return `${method.replaceAll('.', '_')}_response`;
-}
-
-/** What the gateway answers inside the signed `*_response` member. */
-export interface AlipayResponse {
-  code: string;
-  msg: string;
-  sub_code?: string;
-  sub_msg?: string;
-  [field: string]: unknown;
-}
-
-/**
- * Opens a gateway answer: finds the `*_response` member (or `error_response`) at the top level,
- * verifies Alipay's signature over its exact text, and parses that same text, so what is used is
- * exactly what was signed. Throws {@link ChannelRejectedError} (`bad_response_signature`,
- * `malformed_response`) otherwise.
- */
-export function openAlipayResponse(text: string, method: AlipayMethod, alipayPublicKey: string): AlipayResponse {
-  const members = topLevelMembers(text);
-  const source = members?.get(alipayResponseKey(method)) ?? members?.get('error_response');
-  if (members === undefined || source === undefined) {
-    throw new ChannelRejectedError(`Alipay's answer to ${method} is not a gateway response`, 'malformed_response');
-  }
-  const signature = members.get('sign');
-  let signatureText: unknown;
-  try {
-    signatureText = signature === undefined ? undefined : JSON.parse(signature);
-  } catch {
-    signatureText = undefined;
-  }
-  if (typeof signatureText !== 'string' || !verifyRsa2(source, signatureText, alipayPublicKey)) {
-    throw new ChannelRejectedError(
-      `Alipay's answer to ${method} does not carry a valid Alipay signature`,
-      'bad_response_signature',
-    );
-  }
-  const response: unknown = JSON.parse(source);
-  if (!isRecord(response) || typeof response.code !== 'string' || typeof response.msg !== 'string') {
-    throw new ChannelRejectedError(`Alipay's answer to ${method} has no code`, 'malformed_response');
-  }
-  return response as AlipayResponse;
-}
-
-/**
- * Splits a JSON object's top level into member name -> exact value text, without reparsing the
- * values. `undefined` for anything that is not a well-formed JSON object at the top.
- */
-function topLevelMembers(text: string): Map<string, string> | undefined {
-  try {
-    JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const members = new Map<string, string>();
-  let i = skipWhitespace(text, 0);
-  if (text[i] !== '{') return undefined;
-  i = skipWhitespace(text, i + 1);
-  if (text[i] === '}') return members;
-  for (;;) {
-    if (text[i] !== '"') return undefined;
-    const keyEnd = endOfString(text, i);
-    if (keyEnd === undefined) return undefined;
-    const key: unknown = JSON.parse(text.slice(i, keyEnd));
-    i = skipWhitespace(text, keyEnd);
-    if (text[i] !== ':') return undefined;
-    const valueStart = skipWhitespace(text, i + 1);
-    const valueEnd = endOfValue(text, valueStart);
-    if (valueEnd === undefined || typeof key !== 'string') return undefined;
-    members.set(key, text.slice(valueStart, valueEnd));
-    i = skipWhitespace(text, valueEnd);
-    if (text[i] === '}') break;
-    if (text[i] !== ',') return undefined;
-    i = skipWhitespace(text, i + 1);
-  }
-  return members;
-}
-
-function skipWhitespace(text: string, from: number): number {
-  let i = from;
-  while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i += 1;
-  return i;
-}
-
-/** Index just past the string literal starting at `from` (which is a `"`). */
-function endOfString(text: string, from: number): number | undefined {
-  for (let i = from + 1; i < text.length; i += 1) {
-    if (text[i] === '\\') i += 1;
-    else if (text[i] === '"') return i + 1;
-  }
-  return undefined;
-}
-
-function endOfValue(text: string, from: number): number | undefined {
-  const first = text[from];
-  if (first === undefined) return undefined;
-  if (first === '"') return endOfString(text, from);
-  if (first === '{' || first === '[') {
-    let depth = 0;
-    for (let i = from; i < text.length; i += 1) {
-      const c = text[i];
-      if (c === '"') {
-        const end = endOfString(text, i);
-        if (end === undefined) return undefined;
-        i = end - 1;
-      } else if (c === '{' || c === '[') depth += 1;
-      else if (c === '}' || c === ']') {
-        depth -= 1;
-        if (depth === 0) return i + 1;
-      }
-    }
-    return undefined;
-  }
-  let i = from;
-  while (i < text.length && !',}] \t\n\r'.includes(text[i] as string)) i += 1;
-  return i > from ? i : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function stringField(source: Record<string, unknown>, name: string): string | undefined {
-  const value = source[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** Cuts text to `max` characters without splitting a surrogate pair. */
-function truncate(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : chars.slice(0, max).join('');
-}
 
 /** Alipay's trade status in our terms. A paid trade only closes by being refunded in full. */
 function tradeStateOf(tradeStatus: string | undefined, wasPaid: boolean): ChannelTradeState | undefined {
@@ -349,7 +115,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
     }
     const response = openAlipayResponse(await res.text(), method, keyring.alipayPublicKey);
     const detail = `${response.code} ${response.sub_code ?? response.msg}`;
-    if (response.code === ALIPAY_UNAVAILABLE || RETRYABLE_SUB_CODES.has(response.sub_code ?? '')) {
+    if (response.code === ALIPAY_UNAVAILABLE || ALIPAY_RETRYABLE_SUB_CODES.has(response.sub_code ?? '')) {
       throw new ChannelUnavailableError(`Alipay could not serve ${method} now (${detail})`);
     }
     if (response.code !== ALIPAY_SUCCESS && response.code !== ALIPAY_BUSINESS_FAILED) {
@@ -546,7 +312,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
       const signature = fields.sign;
       if (!signature) return fail('missing_signature');
       if (fields.sign_type !== 'RSA2') return fail('unsupported_sign_type');
-      if (!verifyRsa2(alipayNotificationSigningString(fields), signature, keyring.alipayPublicKey)) {
+      if (!verifySha256Rsa(alipayNotificationSigningString(fields), signature, keyring.alipayPublicKey)) {
         return fail('bad_signature');
       }
       const staleness = notifyTimeProblem(fields.notify_time);

@@ -7,16 +7,16 @@ import {
   alipaySigningString,
   formatAlipayTime,
   parseAlipayTime,
-  signRsa2,
-  verifyRsa2,
   type AlipayMethod,
-} from '../../channels/alipay.js';
-import type { ChannelOperation } from '../../channels/types.js';
-import type { Keyring } from '../../crypto/keyring.js';
-import { formatMajor, parseMajor } from '../../../domain/money.js';
-import { randomDigits, refundSettlesAt, refundStateAt, shanghaiDate, type Trade } from './order-book.js';
-import type { OutgoingNotification } from './notifier.js';
-import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from './simulator.js';
+} from '../../../channels/alipay/protocol.js';
+import { stringField } from '../../../channels/fields.js';
+import { signSha256Rsa, verifySha256Rsa } from '../../../channels/rsa.js';
+import type { ChannelOperation } from '../../../channels/types.js';
+import type { Keyring } from '../../../crypto/keyring.js';
+import { formatMajor, parseMajor } from '../../../../domain/money.js';
+import { randomDigits, refundSettlesAt, refundStateAt, shanghaiDate, type Trade } from '../order-book.js';
+import type { OutgoingNotification } from '../notifier.js';
+import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from '../simulator.js';
 
 /** Alipay's resend waits after an unacknowledged notification: 8 deliveries in about 25 h. */
 export const ALIPAY_RESEND_SCHEDULE_MS: readonly number[] = [4, 10, 10, 60, 120, 360, 900].map((m) => m * 60_000);
@@ -40,7 +40,7 @@ export type AlipaySandboxKeys = Pick<
  */
 export function signAlipayNotification(params: Readonly<Record<string, string>>, alipayPrivateKey: string): string {
   const signed: Record<string, string> = { ...params, sign_type: 'RSA2' };
-  signed.sign = signRsa2(alipayNotificationSigningString(signed), alipayPrivateKey);
+  signed.sign = signSha256Rsa(alipayNotificationSigningString(signed), alipayPrivateKey);
   return new URLSearchParams(signed).toString();
 }
 
@@ -123,11 +123,6 @@ function paramsOf(req: Request): Params | undefined {
   return params;
 }
 
-function str(source: Record<string, unknown>, name: string): string | undefined {
-  const value = source[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
 const OUT_TRADE_NO = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_TOTAL_AMOUNT = 10_000_000_000;
 const DEFAULT_TIMEOUT_MS = 2 * 60 * 60 * 1000;
@@ -146,7 +141,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
   function answer(res: Response, method: string | undefined, body: AlipayAnswer): void {
     const key = isAlipayMethod(method) ? alipayResponseKey(method) : 'error_response';
     const source = JSON.stringify(body);
-    const sign = signRsa2(source, keys.alipayPrivateKey);
+    const sign = signSha256Rsa(source, keys.alipayPrivateKey);
     res.status(200).type('application/json;charset=utf-8').send(`{"${key}":${source},"sign":"${sign}"}`);
   }
 
@@ -157,7 +152,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
       return { error: invalidArguments('isv.invalid-signature-type', 'sign_type must be RSA2') };
     }
     if (!params.sign) return { error: invalidArguments('isv.missing-signature', 'sign is missing') };
-    if (!verifyRsa2(alipaySigningString(params), params.sign, keys.merchantPublicKey)) {
+    if (!verifySha256Rsa(alipaySigningString(params), params.sign, keys.merchantPublicKey)) {
       return { error: invalidArguments('isv.invalid-signature', 'the request signature does not verify') };
     }
     if ((params.charset ?? 'utf-8').toLowerCase() !== 'utf-8') {
@@ -211,11 +206,11 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
         params: Params,
         productCode: string | null = 'FAST_INSTANT_TRADE_PAY',
       ): Promise<{ trade: Trade } | { error: AlipayAnswer }> {
-        const outTradeNo = str(biz, 'out_trade_no');
-        const totalAmount = str(biz, 'total_amount');
+        const outTradeNo = stringField(biz, 'out_trade_no');
+        const totalAmount = stringField(biz, 'total_amount');
         const amount = totalAmount === undefined ? undefined : parseMajor(totalAmount, 'CNY');
-        const subject = str(biz, 'subject');
-        const timeExpire = str(biz, 'time_expire');
+        const subject = stringField(biz, 'subject');
+        const timeExpire = stringField(biz, 'time_expire');
         const expiresAt =
           timeExpire === undefined ? new Date(Date.now() + DEFAULT_TIMEOUT_MS) : parseAlipayTime(timeExpire);
         const notifyUrl = params.notify_url ?? '';
@@ -226,7 +221,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
           return { error: businessFailed('ACQ.INVALID_PARAMETER', 'total_amount must be 0.01 to 100000000.00') };
         }
         if (subject === undefined) return { error: businessFailed('ACQ.INVALID_PARAMETER', 'subject is missing') };
-        if (productCode !== null && str(biz, 'product_code') !== productCode) {
+        if (productCode !== null && stringField(biz, 'product_code') !== productCode) {
           return { error: businessFailed('ACQ.INVALID_PARAMETER', `product_code must be ${productCode}`) };
         }
         if (expiresAt === undefined) {
@@ -309,7 +304,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
         },
 
         async 'alipay.trade.query'(biz) {
-          const trade = await book.trade(str(biz, 'out_trade_no') ?? '');
+          const trade = await book.trade(stringField(biz, 'out_trade_no') ?? '');
           if (!trade) return businessFailed('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
           const paid = trade.state === 'PAID';
           const misreport = cashier.misreportsAmount(trade.order.outTradeNo) ? 100 : 0;
@@ -327,7 +322,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
         },
 
         async 'alipay.trade.close'(biz) {
-          const outTradeNo = str(biz, 'out_trade_no') ?? '';
+          const outTradeNo = stringField(biz, 'out_trade_no') ?? '';
           const trade = await book.trade(outTradeNo);
           if (!trade) return businessFailed('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
           const statusError = businessFailed('ACQ.TRADE_STATUS_ERROR', 'the trade status does not allow closing');
@@ -345,17 +340,17 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
         },
 
         async 'alipay.trade.refund'(biz) {
-          const outTradeNo = str(biz, 'out_trade_no') ?? '';
-          const refundAmount = str(biz, 'refund_amount');
+          const outTradeNo = stringField(biz, 'out_trade_no') ?? '';
+          const refundAmount = stringField(biz, 'refund_amount');
           const amount = refundAmount === undefined ? undefined : parseMajor(refundAmount, 'CNY');
           if (amount === undefined || amount < 1) {
             return businessFailed('ACQ.INVALID_PARAMETER', 'refund_amount must be a positive yuan amount');
           }
           const decision = await cashier.refund({
             outTradeNo,
-            outRequestNo: str(biz, 'out_request_no') ?? outTradeNo,
+            outRequestNo: stringField(biz, 'out_request_no') ?? outTradeNo,
             amount,
-            reason: str(biz, 'refund_reason') ?? '',
+            reason: stringField(biz, 'refund_reason') ?? '',
             channelRefundId: randomDigits(24),
           });
           if (decision.kind === 'refused') {
@@ -384,10 +379,10 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
         },
 
         async 'alipay.trade.fastpay.refund.query'(biz) {
-          const outTradeNo = str(biz, 'out_trade_no') ?? '';
+          const outTradeNo = stringField(biz, 'out_trade_no') ?? '';
           const trade = await book.trade(outTradeNo);
           if (!trade) return businessFailed('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
-          const refund = await book.findRefund(str(biz, 'out_request_no') ?? outTradeNo);
+          const refund = await book.findRefund(stringField(biz, 'out_request_no') ?? outTradeNo);
           // Like Alipay: an unknown refund is a success answer without refund fields.
           if (!refund || refund.outTradeNo !== outTradeNo) return success({ out_trade_no: outTradeNo });
           const common = {
