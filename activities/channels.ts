@@ -13,6 +13,11 @@ import {
 import type { Models } from '../src/db/connect.js';
 import { isDuplicateKeyError } from '../src/db/errors.js';
 import { channelOrderKey } from '../src/db/models/channel-order.js';
+import {
+  channelReferenceKey,
+  keptChannelReference,
+  reserveChannelReference,
+} from '../src/db/models/channel-reference.js';
 import { PaymentErrorCode } from '../domain/errors.js';
 import type { PaymentChannel } from '../domain/payment.js';
 
@@ -44,11 +49,39 @@ export function rethrowChannelError(err: unknown): never {
 }
 
 /**
+ * The references of channels that name them (`ChannelAdapter.newReference`): reserved before the
+ * call that creates an order or a refund, read back for every later call. Channels without them
+ * cost nothing here.
+ */
+export function channelReferences(models: Models, channels: Record<PaymentChannel, ChannelAdapter>) {
+  const reserve = (channel: PaymentChannel, kind: 'order' | 'refund', id: string): Promise<string | undefined> => {
+    const fresh = channels[channel].newReference?.(new Date());
+    if (fresh === undefined) return Promise.resolve(undefined);
+    return reserveChannelReference(models.channelReferences, channelReferenceKey(channel, kind, id), fresh);
+  };
+  const kept = (channel: PaymentChannel, kind: 'order' | 'refund', id: string): Promise<string | undefined> =>
+    channels[channel].newReference === undefined
+      ? Promise.resolve(undefined)
+      : keptChannelReference(models.channelReferences, channelReferenceKey(channel, kind, id));
+  return {
+    forNewOrder: (channel: PaymentChannel, paymentId: string) => reserve(channel, 'order', paymentId),
+    ofOrder: (channel: PaymentChannel, paymentId: string) => kept(channel, 'order', paymentId),
+    forRefund: (channel: PaymentChannel, refundId: string) => reserve(channel, 'refund', refundId),
+    ofRefund: (channel: PaymentChannel, refundId: string) => kept(channel, 'refund', refundId),
+  };
+}
+
+/** `reference` as an optional field: absent rather than undefined. */
+export const withReference = <K extends string>(name: K, reference: string | undefined) =>
+  (reference === undefined ? {} : { [name]: reference }) as Partial<Record<K, string>>;
+
+/**
  * Channel calls. Each is idempotent at the channel: orders are keyed by `out_trade_no` (the
  * payment id), refunds by the refund id; so a retried activity never charges or refunds twice.
  * Outages (5xx, timeouts) throw retryable errors; business refusals throw non-retryable ones.
  */
 export function createChannelActivities({ models, channels, enabledChannels, publicBaseUrl }: ChannelDeps) {
+  const references = channelReferences(models, channels);
   return {
     /** Routing decision, run as a local activity: which channels can take this payment, best first. */
     planChannelRoute(request: RouteRequest): Promise<PaymentChannel[]> {
@@ -61,8 +94,10 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
      */
     async openChannelOrder(args: OpenChannelOrderArgs): Promise<ChannelOrder> {
       let order: ChannelOrder;
+      const reference = await references.forNewOrder(args.channel, args.paymentId);
       try {
         order = await channels[args.channel].createOrder({
+          ...withReference('reference', reference),
           paymentId: args.paymentId,
           amount: args.amount,
           currency: args.currency,
@@ -102,7 +137,8 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
       channel: PaymentChannel;
       paymentId: string;
     }): Promise<ChannelTrade> {
-      return channels[channel].queryOrder(paymentId).catch(rethrowChannelError);
+      const reference = await references.ofOrder(channel, paymentId);
+      return channels[channel].queryOrder(paymentId, reference).catch(rethrowChannelError);
     },
 
     async closeChannelOrder({
@@ -112,7 +148,8 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
       channel: PaymentChannel;
       paymentId: string;
     }): Promise<CloseResult> {
-      const result = await channels[channel].closeOrder(paymentId).catch(rethrowChannelError);
+      const reference = await references.ofOrder(channel, paymentId);
+      const result = await channels[channel].closeOrder(paymentId, reference).catch(rethrowChannelError);
       if (result === 'CLOSED')
         await models.channelOrders.updateOne(
           { _id: channelOrderKey(paymentId, channel) },
@@ -142,8 +179,14 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
         if (!isDuplicateKeyError(err)) throw err;
       }
       const adapter = channels[args.channel];
+      const [orderReference, refundReference] = await Promise.all([
+        references.ofOrder(args.channel, args.paymentId),
+        references.forRefund(args.channel, args.refundId),
+      ]);
       let outcome = await adapter
         .refund({
+          ...withReference('orderReference', orderReference),
+          ...withReference('refundReference', refundReference),
           paymentId: args.paymentId,
           refundId: args.refundId,
           amount: args.amount,
@@ -153,7 +196,7 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
         })
         .catch(rethrowChannelError);
       if (outcome.status === 'PROCESSING')
-        outcome = await adapter.queryRefund(args.paymentId, args.refundId).catch(rethrowChannelError);
+        outcome = await adapter.queryRefund(args.paymentId, args.refundId, refundReference).catch(rethrowChannelError);
       if (outcome.status === 'PROCESSING')
         throw new Error(`refund ${args.refundId} is still processing at ${args.channel}`);
       const succeeded = outcome.status === 'SUCCEEDED';

@@ -1,5 +1,5 @@
 import type { ChannelAdapter, RefundOutcome } from '../src/channels/types.js';
-import { rethrowChannelError } from './channels.js';
+import { channelReferences, rethrowChannelError, withReference } from './channels.js';
 import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import type { Models } from '../src/db/connect.js';
 import type { MessageSealer, SealedMessageKind, StaffTicket } from '../src/temporal/message-seal.js';
@@ -97,6 +97,7 @@ function refundFromEntry(paymentId: string, currency: Currency, entry: Record<st
  * activity writes the same thing again and never a second one.
  */
 export function createRefundActivities({ models, channels, fieldCipher, sealer, publicBaseUrl }: RefundDeps) {
+  const references = channelReferences(models, channels);
   return {
     async loadRefundLedger({ paymentId }: { paymentId: string }): Promise<RefundLedgerSnapshot> {
       const doc = await models.payments.findOne({ _id: paymentId }).lean();
@@ -183,8 +184,14 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
      * refund stands; the workflow waits for the channel's confirmation of a `PROCESSING` one.
      */
     async startChannelRefund(args: ChannelRefundArgs): Promise<RefundOutcome> {
+      const [orderReference, refundReference] = await Promise.all([
+        references.ofOrder(args.channel, args.paymentId),
+        references.forRefund(args.channel, args.refundId),
+      ]);
       return channels[args.channel]
         .refund({
+          ...withReference('orderReference', orderReference),
+          ...withReference('refundReference', refundReference),
           paymentId: args.paymentId,
           refundId: args.refundId,
           amount: args.amount,
@@ -205,7 +212,8 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
       paymentId: string;
       refundId: string;
     }): Promise<RefundOutcome> {
-      return channels[channel].queryRefund(paymentId, refundId).catch(rethrowChannelError);
+      const reference = await references.ofRefund(channel, refundId);
+      return channels[channel].queryRefund(paymentId, refundId, reference).catch(rethrowChannelError);
     },
 
     /** Local activity: whether the API sealed this message for this workflow. */

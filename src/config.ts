@@ -84,13 +84,19 @@ const configSchema = z.object({
   SANDBOX_TIME_SCALE: z.coerce.number().positive().max(1).default(0.01),
   ALIPAY_GATEWAY_URL: z.url().optional(),
   WECHATPAY_BASE_URL: z.url().optional(),
+  /** UnionPay's ACP gateway base, for example `https://gateway.95516.com`. */
+  UNIONPAY_GATEWAY_URL: z.url().optional(),
   /** Channels payments may be routed to, in preference order. */
   CHANNELS_ENABLED: z
     .string()
-    .regex(/^(alipay|wechatpay)(,(alipay|wechatpay))*$/, 'expected a comma-separated list of alipay, wechatpay')
-    .default('alipay,wechatpay'),
+    .regex(
+      /^(alipay|wechatpay|unionpay)(,(alipay|wechatpay|unionpay))*$/,
+      'expected a comma-separated list of alipay, wechatpay, unionpay',
+    )
+    .default('alipay,wechatpay,unionpay'),
   ALIPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(100_000_000),
   WECHATPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(50_000_000),
+  UNIONPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(50_000_000),
   /** Timeout of every call to a channel, in milliseconds. */
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
 
@@ -232,6 +238,7 @@ export type Config = Omit<
   SANDBOX_MONGODB_URI: string;
   ALIPAY_GATEWAY_URL: string | undefined;
   WECHATPAY_BASE_URL: string | undefined;
+  UNIONPAY_GATEWAY_URL: string | undefined;
   PLATFORM_WEBHOOK_URL: string | undefined;
 };
 
@@ -267,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const missing = [
     !sandbox && !raw.ALIPAY_GATEWAY_URL && raw.CHANNELS_ENABLED.includes('alipay') && 'ALIPAY_GATEWAY_URL',
     !sandbox && !raw.WECHATPAY_BASE_URL && raw.CHANNELS_ENABLED.includes('wechatpay') && 'WECHATPAY_BASE_URL',
+    !sandbox && !raw.UNIONPAY_GATEWAY_URL && raw.CHANNELS_ENABLED.includes('unionpay') && 'UNIONPAY_GATEWAY_URL',
     !sandbox && !raw.PLATFORM_WEBHOOK_URL && 'PLATFORM_WEBHOOK_URL',
     !sandbox && !raw.PLATFORM_KEYS && 'PLATFORM_KEYS',
   ].filter((name): name is string => typeof name === 'string');
@@ -278,7 +286,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const refusals = [
       !raw.SANDBOX_IN_PRODUCTION &&
         'SANDBOX_ENABLED: the sandbox lets anyone pay any payment, so NODE_ENV=production refuses it. ' +
-          'For real channels set SANDBOX_ENABLED=false with ALIPAY_GATEWAY_URL, WECHATPAY_BASE_URL, ' +
+          "For real channels set SANDBOX_ENABLED=false with the enabled channels' URLs (ALIPAY_GATEWAY_URL, " +
+          'WECHATPAY_BASE_URL, UNIONPAY_GATEWAY_URL), ' +
           'PLATFORM_WEBHOOK_URL and PLATFORM_KEYS; only for a demo that must run as production, ' +
           `set SANDBOX_IN_PRODUCTION=${SANDBOX_IN_PRODUCTION_CONSENT}`,
       !raw.SANDBOX_CONTROL_TOKEN &&
@@ -305,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     SANDBOX_MONGODB_URI: raw.SANDBOX_MONGODB_URI ?? sandboxDatabaseUri(raw.MONGODB_URI),
     ALIPAY_GATEWAY_URL: raw.ALIPAY_GATEWAY_URL ?? (sandbox ? `${sandboxUrl}/sandbox/alipay/gateway.do` : undefined),
     WECHATPAY_BASE_URL: raw.WECHATPAY_BASE_URL ?? (sandbox ? `${sandboxUrl}/sandbox/wechatpay` : undefined),
+    UNIONPAY_GATEWAY_URL: raw.UNIONPAY_GATEWAY_URL ?? (sandbox ? `${sandboxUrl}/sandbox/unionpay` : undefined),
     PLATFORM_WEBHOOK_URL: raw.PLATFORM_WEBHOOK_URL ?? (sandbox ? `${sandboxUrl}/sandbox/platform/webhooks` : undefined),
   };
 }

@@ -155,8 +155,16 @@ export function createApp({
     config,
     channels,
     enabledChannels: enabledChannels(config),
-    appIds: { alipay: keyring.alipay.appId, wechatpay: keyring.wechatpay.appId },
-    merchantIds: { alipay: keyring.alipay.sellerId, wechatpay: keyring.wechatpay.mchId },
+    appIds: {
+      alipay: keyring.alipay.appId,
+      wechatpay: keyring.wechatpay.appId,
+      unionpay: keyring.unionpay?.merId ?? '',
+    },
+    merchantIds: {
+      alipay: keyring.alipay.sellerId,
+      wechatpay: keyring.wechatpay.mchId,
+      unionpay: keyring.unionpay?.merId ?? '',
+    },
     paymentIdKey: keyring.paymentIdKey,
     fieldCipher,
     sealer,

@@ -2,13 +2,16 @@ import type { Config } from '../config.js';
 import type { ApiKeyring } from '../crypto/keyring.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import { createAlipayAdapter } from './alipay/adapter.js';
-import type { ChannelAdapter } from './types.js';
+import { ChannelRejectedError, type ChannelAdapter } from './types.js';
+import { createUnionpayAdapter } from './unionpay/adapter.js';
 import { createWechatPayAdapter } from './wechatpay/adapter.js';
 
 export type ChannelAdapterConfig = Pick<
   Config,
   | 'ALIPAY_GATEWAY_URL'
   | 'WECHATPAY_BASE_URL'
+  | 'UNIONPAY_GATEWAY_URL'
+  | 'UNIONPAY_MAX_AMOUNT'
   | 'CHANNEL_TIMEOUT_MS'
   | 'ALIPAY_MAX_AMOUNT'
   | 'WECHATPAY_MAX_AMOUNT'
@@ -20,13 +23,39 @@ export type ChannelAdapterConfig = Pick<
 const DISABLED_CHANNEL_URL = 'http://channel-disabled.invalid';
 
 /**
+ * A channel the keyring holds no keys for: refused at boot when enabled; otherwise routing never
+ * picks it and its callbacks are refused.
+ */
+function unconfiguredChannel(channel: PaymentChannel, enabled: ReadonlySet<string>): ChannelAdapter {
+  if (enabled.has(channel)) {
+    throw new Error(
+      `${channel} is enabled (CHANNELS_ENABLED) but the keyring has no ${channel} section: add it, or leave ${channel} out of CHANNELS_ENABLED`,
+    );
+  }
+  const refuse = (): Promise<never> =>
+    Promise.reject(new ChannelRejectedError(`${channel} is not configured`, 'channel_not_configured'));
+  return {
+    channel,
+    supports: () => false,
+    createOrder: refuse,
+    queryOrder: refuse,
+    closeOrder: refuse,
+    refund: refuse,
+    queryRefund: refuse,
+    verifyNotification: () => ({ ok: false, reason: 'channel_not_configured' }),
+    ackSuccess: () => ({ status: 200, contentType: 'text/plain', body: 'ok' }),
+    ackFailure: () => ({ status: 400, contentType: 'text/plain', body: 'fail' }),
+  };
+}
+
+/**
  * One adapter per channel, built once per process from the configuration and the keyring.
  * Throws when an enabled channel's base URL is missing (with the sandbox on, `loadConfig` fills
  * both in). A disabled channel keeps an adapter, so its late notifications still verify.
  */
 export function createChannelAdapters(
   config: ChannelAdapterConfig,
-  keyring: Pick<ApiKeyring, 'alipay' | 'wechatpay'>,
+  keyring: Pick<ApiKeyring, 'alipay' | 'wechatpay' | 'unionpay'>,
 ): Record<PaymentChannel, ChannelAdapter> {
   const enabled = new Set(config.CHANNELS_ENABLED.split(','));
   const required = (channel: PaymentChannel, value: string | undefined, variable: string): string => {
@@ -48,5 +77,14 @@ export function createChannelAdapters(
       timeoutMs: config.CHANNEL_TIMEOUT_MS,
       maxAmount: config.WECHATPAY_MAX_AMOUNT,
     }),
+    unionpay:
+      keyring.unionpay === undefined
+        ? unconfiguredChannel('unionpay', enabled)
+        : createUnionpayAdapter({
+            gatewayUrl: required('unionpay', config.UNIONPAY_GATEWAY_URL, 'UNIONPAY_GATEWAY_URL'),
+            keyring: keyring.unionpay,
+            timeoutMs: config.CHANNEL_TIMEOUT_MS,
+            maxAmount: config.UNIONPAY_MAX_AMOUNT,
+          }),
   };
 }

@@ -19,6 +19,8 @@ export interface CreateChannelOrderRequest {
   expiresAt: string;
   /** Where the channel posts its asynchronous notifications. */
   notifyUrl: string;
+  /** The order's reference, for channels that name one ({@link ChannelAdapter.newReference}). */
+  reference?: string;
 }
 
 export interface ChannelOrder {
@@ -60,6 +62,9 @@ export interface RefundRequest {
   reason: string;
   /** Where the channel posts the refund's notification, where it sends one (WeChat Pay `notify_url`). */
   notifyUrl?: string;
+  /** For channels that name references: the paid order's and this refund's (UnionPay: their `txnTime`). */
+  orderReference?: string;
+  refundReference?: string;
 }
 
 export interface RefundOutcome {
@@ -139,11 +144,19 @@ export interface ChannelAdapter {
   readonly channel: PaymentChannel;
   /** Routing rule: can this channel take this currency and amount at all? */
   supports(currency: Currency, amount: number): boolean;
+  /**
+   * Channels that find a transaction by more than our id (UnionPay: by `orderId` and the
+   * `txnTime` it was sent at) name a reference for each order and refund, made once at `at` and
+   * kept by the caller: passed to the create or refund call and back to every later call about
+   * it. Channels without it take no references.
+   */
+  newReference?(at: Date): string;
   createOrder(request: CreateChannelOrderRequest): Promise<ChannelOrder>;
-  queryOrder(paymentId: string): Promise<ChannelTrade>;
-  closeOrder(paymentId: string): Promise<CloseResult>;
+  /** `reference`: the order's, for channels that name one; without it such a channel answers NOT_FOUND. */
+  queryOrder(paymentId: string, reference?: string): Promise<ChannelTrade>;
+  closeOrder(paymentId: string, reference?: string): Promise<CloseResult>;
   refund(request: RefundRequest): Promise<RefundOutcome>;
-  queryRefund(paymentId: string, refundId: string): Promise<RefundOutcome>;
+  queryRefund(paymentId: string, refundId: string, reference?: string): Promise<RefundOutcome>;
   /** Verifies on the raw bytes, fails closed, looks keys up by id/serial. Never throws. */
   verifyNotification(raw: RawCallback): VerificationResult;
   ackSuccess(): ChannelAck;

@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomBytes, createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { certificateSerialDecimal, issueCertificate } from './certificates.js';
 
 /**
  * Every key the system holds, in one file (`keyring.json`, mode 0600) under `KEYS_DIR`.
@@ -35,6 +36,25 @@ const keyringSchema = z.object({
     /** WeChat Pay's keys, looked up by the `Wechatpay-Serial` header; more than one during rotation. */
     platformKeys: z.array(z.object({ serial: z.string(), publicKey: pem, privateKey: pem.optional() })).min(1),
   }),
+  /**
+   * UnionPay's online gateway (ACP 5.1.0, RSA certificates). The merchant signs with its private
+   * key and names its certificate by serial (`certId`); UnionPay's messages carry their signing
+   * certificate, trusted when it chains to `rootCertificate` through `intermediateCertificate` and
+   * names `signerCommonName`. `signingPrivateKey` and `signingCertificate` are the sandbox's, which
+   * plays UnionPay. Optional: a deployment that does not enable UnionPay needs none of it.
+   */
+  unionpay: z
+    .object({
+      merId: z.string().regex(/^\d{15}$/),
+      merchantPrivateKey: pem,
+      merchantCertificate: pem,
+      rootCertificate: pem,
+      intermediateCertificate: pem,
+      signerCommonName: z.string().min(1),
+      signingCertificate: pem.optional(),
+      signingPrivateKey: pem.optional(),
+    })
+    .optional(),
   vouchers: z.object({
     activeKeyId: z.string(),
     keys: z
@@ -116,6 +136,58 @@ export function generateCodecKeys(now = new Date()): Keyring['temporalCodec'] {
   return { activeKeyId: keyId, keys: [{ keyId, createdAt: now.toISOString(), ...pair }] };
 }
 
+/** The CN of the sandbox's UnionPay signing certificate. */
+export const SANDBOX_UNIONPAY_SIGNER = 'UnionPay Sandbox Signing';
+
+/**
+ * A development UnionPay section: a root and an intermediate CA of the sandbox's own, the
+ * sandbox's signing certificate under them, and a merchant certificate (its serial is `certId`).
+ */
+export function generateUnionpayKeys(): NonNullable<Keyring['unionpay']> {
+  const root = issueCertificate({
+    commonName: 'UnionPay Sandbox Root CA',
+    organization: 'Sandbox',
+    serial: '1',
+    ca: true,
+  });
+  const intermediate = issueCertificate({
+    commonName: 'UnionPay Sandbox Intermediate CA',
+    organization: 'Sandbox',
+    serial: '2',
+    ca: true,
+    issuer: root,
+  });
+  const signer = issueCertificate({
+    commonName: SANDBOX_UNIONPAY_SIGNER,
+    organization: 'Sandbox',
+    serial: String(69_000_000_000 + randomBytes(3).readUIntBE(0, 3)),
+    ca: false,
+    issuer: intermediate,
+  });
+  const merchant = issueCertificate({
+    commonName: 'Sandbox Merchant',
+    organization: 'Sandbox',
+    serial: String(68_000_000_000 + randomBytes(3).readUIntBE(0, 3)),
+    ca: false,
+    issuer: intermediate,
+  });
+  return {
+    merId: '777290058110048',
+    merchantPrivateKey: merchant.privateKey,
+    merchantCertificate: merchant.certificate,
+    rootCertificate: root.certificate,
+    intermediateCertificate: intermediate.certificate,
+    signerCommonName: SANDBOX_UNIONPAY_SIGNER,
+    signingCertificate: signer.certificate,
+    signingPrivateKey: signer.privateKey,
+  };
+}
+
+/** UnionPay's `certId` of the merchant certificate: its serial number in decimal. */
+export function unionpayCertId(unionpay: Pick<NonNullable<Keyring['unionpay']>, 'merchantCertificate'>): string {
+  return certificateSerialDecimal(unionpay.merchantCertificate);
+}
+
 /** A fresh at-rest key section (one AES-256 key). */
 export function generateAtRestKeys(now = new Date()): Keyring['atRest'] {
   const key = randomBytes(32).toString('base64');
@@ -155,6 +227,7 @@ export function generateKeyring(now = new Date()): CompleteKeyring {
         },
       ],
     },
+    unionpay: generateUnionpayKeys(),
     vouchers: {
       activeKeyId: voucherKeyId,
       keys: [{ keyId: voucherKeyId, createdAt: now.toISOString(), ...voucher }],
@@ -212,9 +285,11 @@ export function loadKeyring(path: string): Keyring {
 export function channelPrivateKeysIn(keyring: {
   alipay: Pick<Keyring['alipay'], 'alipayPrivateKey'>;
   wechatpay: Pick<Keyring['wechatpay'], 'platformKeys'>;
+  unionpay?: Pick<NonNullable<Keyring['unionpay']>, 'signingPrivateKey'>;
 }): string[] {
   return [
     ...(keyring.alipay.alipayPrivateKey === undefined ? [] : ['alipay.alipayPrivateKey']),
+    ...(keyring.unionpay?.signingPrivateKey === undefined ? [] : ['unionpay.signingPrivateKey']),
     ...keyring.wechatpay.platformKeys.flatMap((k, i) =>
       k.privateKey === undefined ? [] : [`wechatpay.platformKeys[${i}].privateKey`],
     ),
@@ -238,9 +313,15 @@ export type WorkerKeyring = Omit<CompleteKeyring, 'paymentIdKey'>;
  * The API's keys: no merchant private key (only the worker signs requests to the channels), no
  * channel private key (the simulators run in the sandbox process) and no webhook secret.
  */
-export type ApiKeyring = Omit<CompleteKeyring, 'alipay' | 'wechatpay' | 'platformWebhookSecret'> & {
+export type ApiKeyring = Omit<CompleteKeyring, 'alipay' | 'wechatpay' | 'unionpay' | 'platformWebhookSecret'> & {
   alipay: Omit<Keyring['alipay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
   wechatpay: Omit<Keyring['wechatpay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
+  unionpay?: UnionpayKeys;
+};
+
+/** A UnionPay section as a process holds it: the merchant's private key only where requests are signed. */
+export type UnionpayKeys = Omit<NonNullable<Keyring['unionpay']>, 'merchantPrivateKey'> & {
+  merchantPrivateKey?: string;
 };
 
 /**
@@ -252,18 +333,30 @@ export type ApiKeyring = Omit<CompleteKeyring, 'alipay' | 'wechatpay' | 'platfor
 export type SandboxKeyring = {
   alipay: Omit<Keyring['alipay'], 'merchantPrivateKey'>;
   wechatpay: Omit<Keyring['wechatpay'], 'merchantPrivateKey'>;
+  unionpay?: Omit<NonNullable<Keyring['unionpay']>, 'merchantPrivateKey'>;
   platformWebhookSecret: string;
 };
 
 function withoutChannelPrivateKeys<K extends CompleteKeyring>(keyring: K): K {
   const { alipayPrivateKey: _alipayPrivateKey, ...alipay } = keyring.alipay;
   const platformKeys = keyring.wechatpay.platformKeys.map(({ serial, publicKey }) => ({ serial, publicKey }));
-  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys } };
+  const unionpay = keyring.unionpay && withoutUnionpaySigner(keyring.unionpay);
+  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys }, unionpay };
+}
+
+function withoutUnionpaySigner<U extends UnionpayKeys>(unionpay: U): U {
+  const { signingPrivateKey: _signingPrivateKey, signingCertificate: _signingCertificate, ...rest } = unionpay;
+  return rest as U;
 }
 
 function withoutVoucherPrivateKeys<K extends Keyring>(keyring: K): K {
   const keys = keyring.vouchers.keys.map(({ keyId, createdAt, publicKey }) => ({ keyId, createdAt, publicKey }));
   return { ...keyring, vouchers: { ...keyring.vouchers, keys } };
+}
+
+function withoutMerchantKey<U extends UnionpayKeys>(unionpay: U): Omit<U, 'merchantPrivateKey'> {
+  const { merchantPrivateKey: _merchantPrivateKey, ...rest } = unionpay;
+  return rest;
 }
 
 /**
@@ -286,14 +379,16 @@ export function narrowKeyring(
   if (role === 'sandbox') {
     const { merchantPrivateKey: _alipayKey, ...alipay } = keyring.alipay;
     const { merchantPrivateKey: _wechatpayKey, ...wechatpay } = keyring.wechatpay;
-    return { alipay, wechatpay, platformWebhookSecret: keyring.platformWebhookSecret };
+    const unionpay = keyring.unionpay && withoutMerchantKey(keyring.unionpay);
+    return { alipay, wechatpay, unionpay, platformWebhookSecret: keyring.platformWebhookSecret };
   }
   if (role === 'api') {
     const verifying = withoutVoucherPrivateKeys(withoutChannelPrivateKeys(keyring));
     const { merchantPrivateKey: _alipayKey, ...alipay } = verifying.alipay;
     const { merchantPrivateKey: _wechatpayKey, ...wechatpay } = verifying.wechatpay;
     const { platformWebhookSecret: _webhookSecret, ...rest } = verifying;
-    return { ...rest, alipay, wechatpay };
+    const unionpay = verifying.unionpay && withoutMerchantKey(verifying.unionpay);
+    return { ...rest, alipay, wechatpay, unionpay };
   }
   const { paymentIdKey: _paymentIdKey, ...worker } = withoutChannelPrivateKeys(keyring);
   return worker;
@@ -321,6 +416,19 @@ export function keyringFor(
   return keyring;
 }
 
+/**
+ * The UnionPay section of a development keyring written before UnionPay was a channel: one file
+ * beside it (`unionpay-keys.json`), generated once and shared by every process of the install.
+ */
+function lateUnionpayKeys(dir: string): NonNullable<Keyring['unionpay']> {
+  const path = join(dir, 'unionpay-keys.json');
+  publishOnce(path, () => JSON.stringify(generateUnionpayKeys(), null, 2));
+  const parsed = keyringSchema.shape.unionpay.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success || parsed.data === undefined)
+    throw new Error(`${path} is malformed: delete it to have it made again`);
+  return parsed.data;
+}
+
 function completeKeyringFor(config: KeyringConfig): CompleteKeyring {
   if (config.SANDBOX_ENABLED) {
     const { keyring } = loadOrCreateKeyring(config.KEYS_DIR);
@@ -332,7 +440,12 @@ function completeKeyringFor(config: KeyringConfig): CompleteKeyring {
       publishOnce(path, () => randomBytes(32).toString('base64'));
       return readFileSync(path, 'utf8').trim();
     };
-    return { ...keyring, workflowMessageKey: late('workflowMessageKey'), paymentIdKey: late('paymentIdKey') };
+    return {
+      ...keyring,
+      unionpay: keyring.unionpay ?? lateUnionpayKeys(config.KEYS_DIR),
+      workflowMessageKey: late('workflowMessageKey'),
+      paymentIdKey: late('paymentIdKey'),
+    };
   }
   const path = keyringPath(config.KEYS_DIR);
   if (!existsSync(path)) {

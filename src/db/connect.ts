@@ -7,6 +7,7 @@ import {
   type CallbackModel,
 } from './models/callback.js';
 import { channelOrderModel, type ChannelOrderModel } from './models/channel-order.js';
+import { channelReferenceModel, type ChannelReferenceModel } from './models/channel-reference.js';
 import { paymentModel, type PaymentModel } from './models/payment.js';
 import { refundModel, type RefundModel } from './models/refund.js';
 import { voucherModel, type VoucherModel } from './models/voucher.js';
@@ -22,6 +23,7 @@ import { auditEntryModel, type AuditEntryModel } from './models/audit-entry.js';
 export interface Models {
   payments: PaymentModel;
   channelOrders: ChannelOrderModel;
+  channelReferences: ChannelReferenceModel;
   callbacks: CallbackModel;
   appliedCallbackEvents: AppliedCallbackEventModel;
   vouchers: VoucherModel;
@@ -39,6 +41,7 @@ export function createModels(connection: Connection): Models {
   return {
     payments: paymentModel(connection),
     channelOrders: channelOrderModel(connection),
+    channelReferences: channelReferenceModel(connection),
     callbacks: callbackModel(connection),
     appliedCallbackEvents: appliedCallbackEventModel(connection),
     vouchers: voucherModel(connection),

@@ -32,7 +32,8 @@ function productionKeyring(): CompleteKeyring {
   const keyring = structuredClone(development);
   const { alipayPrivateKey: _alipayPrivateKey, ...alipay } = keyring.alipay;
   const platformKeys = keyring.wechatpay.platformKeys.map(({ serial, publicKey }) => ({ serial, publicKey }));
-  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys } };
+  const { signingPrivateKey: _signingKey, signingCertificate: _signingCert, ...unionpay } = keyring.unionpay!;
+  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys }, unionpay };
 }
 
 describe('the keyring, with the sandbox off', () => {
@@ -53,6 +54,7 @@ describe('the keyring, with the sandbox off', () => {
       expect(message).toMatch(/channel simulators' private keys/);
       expect(message).toContain('alipay.alipayPrivateKey');
       expect(message).toContain('wechatpay.platformKeys[0].privateKey');
+      expect(message).toContain('unionpay.signingPrivateKey');
       expect(message).toMatch(/SANDBOX_ENABLED/);
       expect(message).not.toContain('BEGIN');
     },
@@ -81,6 +83,8 @@ describe('the keyring, with the sandbox off', () => {
     // It never calls a channel, and the platform stub that verifies webhooks runs in the sandbox.
     expect(api.alipay.merchantPrivateKey).toBeUndefined();
     expect(api.wechatpay.merchantPrivateKey).toBeUndefined();
+    expect(api.unionpay && 'merchantPrivateKey' in api.unionpay).toBe(false);
+    expect(api.unionpay?.rootCertificate).toBe(keyring.unionpay?.rootCertificate);
     expect('platformWebhookSecret' in api).toBe(false);
   });
 
@@ -91,6 +95,7 @@ describe('the keyring, with the sandbox off', () => {
     expect(worker.platformWebhookSecret).toBe(keyring.platformWebhookSecret);
     expect(worker.alipay.merchantPrivateKey).toBe(keyring.alipay.merchantPrivateKey);
     expect(worker.wechatpay.merchantPrivateKey).toBe(keyring.wechatpay.merchantPrivateKey);
+    expect(worker.unionpay?.merchantPrivateKey).toBe(keyring.unionpay?.merchantPrivateKey);
     expect(worker.temporalCodec).toEqual(keyring.temporalCodec);
     expect(worker.atRest).toEqual(keyring.atRest);
     expect(worker.workflowMessageKey).toBe(keyring.workflowMessageKey);
@@ -101,6 +106,17 @@ describe('the keyring, with the sandbox off', () => {
 
 describe('the keyring, with the sandbox on', () => {
   const on = (dir: string) => ({ KEYS_DIR: dir, SANDBOX_ENABLED: true });
+
+  it('gives a keyring written before UnionPay a UnionPay section of its own, the same in every process', () => {
+    const { unionpay: _unionpay, ...older } = development;
+    const dir = mounted(older);
+    const api = keyringFor(on(dir), 'api');
+    const sandbox = keyringFor(on(dir), 'sandbox');
+    expect(api.unionpay?.rootCertificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(sandbox.unionpay?.rootCertificate).toBe(api.unionpay?.rootCertificate);
+    expect(sandbox.unionpay?.signingPrivateKey).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(api.unionpay && 'signingPrivateKey' in api.unionpay).toBe(false);
+  });
 
   it('keeps the simulators’ private keys in the sandbox process only', () => {
     const dir = mounted(development);
@@ -120,8 +136,10 @@ describe('the keyring, with the sandbox on', () => {
 
   it('gives the sandbox nothing of the payment system’s own keys', () => {
     const sandbox = keyringFor(on(mounted(development)), 'sandbox');
-    expect(Object.keys(sandbox).sort()).toEqual(['alipay', 'platformWebhookSecret', 'wechatpay']);
+    expect(Object.keys(sandbox).sort()).toEqual(['alipay', 'platformWebhookSecret', 'unionpay', 'wechatpay']);
     expect('merchantPrivateKey' in sandbox.alipay).toBe(false);
+    expect(sandbox.unionpay && 'merchantPrivateKey' in sandbox.unionpay).toBe(false);
+    expect(sandbox.unionpay?.signingPrivateKey).toBe(development.unionpay?.signingPrivateKey);
     expect('merchantPrivateKey' in sandbox.wechatpay).toBe(false);
     expect(sandbox.alipay.merchantPublicKey).toBe(development.alipay.merchantPublicKey);
   });

@@ -5,6 +5,7 @@ import type { Currency } from '../../domain/money.js';
 const adapters = {
   alipay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 1_000 },
   wechatpay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 500 },
+  unionpay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 2_000 },
 };
 
 describe('channel routing', () => {
@@ -28,6 +29,17 @@ describe('channel routing', () => {
     expect(rankChannels(adapters, ['alipay'], { currency: 'CNY', amount: 100, preferred: 'wechatpay' })).toEqual([
       'alipay',
     ]);
+  });
+
+  it('routes 1500 to UnionPay when Alipay takes at most 1000 and WeChat Pay is not available', () => {
+    expect(rankChannels(adapters, ['alipay', 'unionpay'], { currency: 'CNY', amount: 1_500 })).toEqual(['unionpay']);
+    expect(
+      rankChannels(adapters, ['alipay', 'wechatpay', 'unionpay'], {
+        currency: 'CNY',
+        amount: 1_500,
+        preferred: 'alipay',
+      }),
+    ).toEqual(['unionpay']);
   });
 
   it('finds no channel for a currency none supports', () => {

@@ -10,6 +10,7 @@ import { CASHIER_FORM_TOKEN_FIELD } from './cashier-form.js';
 const BRANDS: Record<PaymentChannel, { name: string; color: string }> = {
   alipay: { name: 'Alipay', color: '#1677ff' },
   wechatpay: { name: 'WeChat Pay', color: '#07c160' },
+  unionpay: { name: 'UnionPay', color: '#d7000f' },
 };
 
 /** Headers for every cashier page: nothing loads from elsewhere, forms post only back here. */

@@ -10,6 +10,7 @@ import { isDuplicateKeyError } from '../../db/errors.js';
 import { createOrderBook, createOutages, createRefundBehaviours } from './order-book.js';
 import { createChannelSimulator, type ChannelProtocol } from './simulator.js';
 import type { ChannelSimulator } from './types.js';
+import { UNIONPAY_RESEND_SCHEDULE_MS, unionpayProtocol } from './unionpay/protocol.js';
 import { WECHATPAY_RESEND_SCHEDULE_MS, wechatpayProtocol } from './wechatpay/protocol.js';
 
 export { CashierRefusedError } from './simulator.js';
@@ -43,7 +44,7 @@ export interface ChannelSimulatorDeps {
   /** The process's mongoose connection; the sandbox keeps its books in `sandbox_channel_*` collections. */
   connection: Connection;
   /** Must hold the providers' private keys (`alipay.alipayPrivateKey`, `wechatpay.platformKeys[0].privateKey`). */
-  keyring: Pick<SandboxKeyring, 'alipay' | 'wechatpay'>;
+  keyring: Pick<SandboxKeyring, 'alipay' | 'wechatpay' | 'unionpay'>;
   /** Base URL at which payers reach the API; Alipay's `qr_code` and WeChat Pay's `code_url` point under it. */
   publicBaseUrl: string;
   /** Multiplies the providers' delays: notification resends, refund processing (0.01: four minutes become 2.4 s). */
@@ -75,6 +76,12 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
   if (platformKey?.privateKey === undefined) {
     throw new Error(
       'the WeChat Pay sandbox needs keyring.wechatpay.platformKeys[0].privateKey (a generated development keyring has it)',
+    );
+  }
+  const unionpay = keyring.unionpay;
+  if (unionpay?.signingPrivateKey === undefined || unionpay.signingCertificate === undefined) {
+    throw new Error(
+      'the UnionPay sandbox needs keyring.unionpay.signingPrivateKey and signingCertificate (a generated development keyring has them)',
     );
   }
   const models = sandboxChannelModels(connection);
@@ -111,6 +118,18 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
         publicBaseUrl,
       ),
       WECHATPAY_RESEND_SCHEDULE_MS,
+    ),
+    unionpay: simulate(
+      unionpayProtocol(
+        {
+          merId: unionpay.merId,
+          merchantCertificate: unionpay.merchantCertificate,
+          signingCertificate: unionpay.signingCertificate,
+          signingPrivateKey: unionpay.signingPrivateKey,
+        },
+        publicBaseUrl,
+      ),
+      UNIONPAY_RESEND_SCHEDULE_MS,
     ),
   };
 }

@@ -27,6 +27,8 @@ const orderSchema = new Schema(
     notifyUrl: { type: String, default: '' },
     expiresAt: { type: Date, required: true },
     createdAt: { type: Date, required: true },
+    /** What else the channel finds the order by (UnionPay: the `txnTime` it was sent at); null for none. */
+    reference: { type: String, default: null },
   },
   { collection: 'sandbox_channel_orders', versionKey: false },
 );
@@ -77,6 +79,8 @@ const refundSchema = new Schema(
     outcome: { type: String, enum: REFUND_OUTCOMES },
     /** Where the channel notifies the refund's outcome; empty for none. */
     notifyUrl: { type: String, default: '' },
+    /** What else the channel finds the refund by (UnionPay: its `txnTime`); null for none. */
+    reference: { type: String, default: null },
   },
   { collection: 'sandbox_channel_refunds', versionKey: false },
 );

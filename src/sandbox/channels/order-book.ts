@@ -95,11 +95,15 @@ export interface RefundRequestAtChannel {
   outcome: RefundBehaviour['outcome'];
   /** Where its outcome is notified; '' for nowhere. */
   notifyUrl: string;
+  /** What else the channel finds the refund by (UnionPay: its `txnTime`). */
+  reference?: string;
 }
 
 export interface OrderBook {
   /** Registers an order; idempotent by `out_trade_no` for the same amount, currency and subject. */
-  open(order: Omit<SandboxOrder, '_id' | 'channel' | 'createdAt'>): Promise<OpenOrderResult>;
+  open(
+    order: Omit<SandboxOrder, '_id' | 'channel' | 'createdAt' | 'reference'> & { reference?: string | null },
+  ): Promise<OpenOrderResult>;
   trade(outTradeNo: string): Promise<Trade | undefined>;
   /**
    * Ends the order's payment window as paid or closed, unless it has already ended; answers the
@@ -115,6 +119,8 @@ export interface OrderBook {
    */
   refund(request: RefundRequestAtChannel): Promise<RefundDecision>;
   findRefund(outRequestNo: string): Promise<SandboxRefund | undefined>;
+  /** The `out_trade_no` of the order paid as `channelTradeNo` (UnionPay refunds name the payment by it). */
+  orderOfTradeNo(channelTradeNo: string): Promise<string | undefined>;
   /** The order with every refund made against it, oldest first; undefined when there is no such order. */
   ledger(
     outTradeNo: string,
@@ -158,6 +164,14 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
   return {
     trade,
     findRefund,
+
+    async orderOfTradeNo(channelTradeNo) {
+      const models = await ready;
+      const outcome = await models.outcomes
+        .findOne({ channel, channelTradeNo, state: 'PAID' }, { _id: 0, outTradeNo: 1 })
+        .lean<Pick<SandboxOutcome, 'outTradeNo'>>();
+      return outcome?.outTradeNo ?? undefined;
+    },
 
     async ledger(outTradeNo) {
       const models = await ready;
@@ -254,6 +268,7 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
           settlesAt: request.settlesAt.getTime() < now.getTime() ? now : request.settlesAt,
           outcome: request.outcome,
           notifyUrl: request.notifyUrl,
+          reference: request.reference ?? null,
         };
         try {
           await models.refunds.create(refund);

@@ -55,6 +55,11 @@ export interface ChannelProtocol {
   newChannelTradeNo(at: Date): string;
   /** The payer's id at the channel (`buyer_id` / `openid`). */
   newBuyerId(): string;
+  /**
+   * The channel's order number of a payment, where it is not the payment id itself (UnionPay's
+   * `orderId` may not carry `_`): the control API and the books are asked by payment id.
+   */
+  orderNoOf?(paymentId: string): string;
   /** The signed payment notification of a paid trade; `tamperAmount` misreports the amount by one yuan. */
   paymentNotification(trade: PaidTrade, tamperAmount: boolean): OutgoingNotification;
   /** How long an asynchronous refund processes, in milliseconds of real provider time. */
@@ -203,6 +208,8 @@ export function createChannelSimulator({
   const holds = createHolds();
   const misreported = new Set<string>();
   let refundAnswersToLose = 0;
+
+  const orderNoOf = (paymentId: string): string => protocol.orderNoOf?.(paymentId) ?? paymentId;
 
   async function pay(outTradeNo: string, payment: SimulatedPayment): Promise<SimulatedPayResult> {
     if (!Number.isSafeInteger(payment.notifications) || payment.notifications < 0) {
@@ -396,7 +403,7 @@ export function createChannelSimulator({
   return {
     channel,
     router,
-    pay,
+    pay: async (paymentId, payment) => ({ ...(await pay(orderNoOf(paymentId), payment)), outTradeNo: paymentId }),
     setOutage: (operations, enabled) => outages.set(operations, enabled),
     setRefundBehaviour: (behaviour) => refundBehaviours.set(behaviour),
     hold: (operations, enabled) => holds.set(operations, enabled),
@@ -406,11 +413,12 @@ export function createChannelSimulator({
       refundAnswersToLose = count;
     },
     refundBehaviour: () => refundBehaviours.get(),
-    async hasOrder(outTradeNo) {
-      return (await book.trade(outTradeNo)) !== undefined;
+    async hasOrder(paymentId) {
+      return (await book.trade(orderNoOf(paymentId))) !== undefined;
     },
-    async books(outTradeNo) {
-      const ledger = await book.ledger(outTradeNo);
+    async books(paymentId) {
+      const outTradeNo = paymentId;
+      const ledger = await book.ledger(orderNoOf(paymentId));
       if (!ledger) return undefined;
       const { trade, refunds, notifications } = ledger;
       const now = new Date();

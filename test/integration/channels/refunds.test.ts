@@ -14,6 +14,7 @@ import {
   type RefundRequest,
   type VerificationResult,
 } from '../../../src/channels/types.js';
+import { createUnionpayAdapter } from '../../../src/channels/unionpay/adapter.js';
 import { createWechatPayAdapter } from '../../../src/channels/wechatpay/adapter.js';
 import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
 import { createLogger } from '../../../src/logger.js';
@@ -23,6 +24,7 @@ import { sandboxControlRoutes } from '../../../src/sandbox/control.js';
 import { createPlatformStub } from '../../../src/sandbox/platform.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../domain/payment.js';
 import { testPaymentId, uniqueId } from '../../support/builders.js';
+import { keepingReferences } from '../../support/channel-references.js';
 import { withDatabase } from '../../support/stack.js';
 
 /**
@@ -90,10 +92,19 @@ beforeAll(async () => {
       timeoutMs: 5_000,
       maxAmount: 50_000_000,
     }),
+    unionpay: keepingReferences(
+      createUnionpayAdapter({
+        gatewayUrl: `${baseUrl}/sandbox/unionpay`,
+        keyring: keyring.unionpay!,
+        timeoutMs: 5_000,
+        maxAmount: 50_000_000,
+      }),
+    ),
   };
   const platform = await createPlatformStub(connection, keyring.platformWebhookSecret);
   app.use('/sandbox/alipay', simulators.alipay.router);
   app.use('/sandbox/wechatpay', simulators.wechatpay.router);
+  app.use('/sandbox/unionpay', simulators.unionpay.router);
   app.use(
     '/sandbox/v1',
     sandboxControlRoutes({
