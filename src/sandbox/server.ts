@@ -1,3 +1,4 @@
+import { PAYMENT_CHANNELS } from '../../domain/payment.js';
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { Config } from '../config.js';
@@ -19,7 +20,7 @@ export interface AssembledSandbox {
 }
 
 /**
- * The sandbox's HTTP face: the simulated channels (`/sandbox/alipay`, `/sandbox/wechatpay`), the
+ * The sandbox's HTTP face: the simulated channels (`/sandbox/<channel>`), the
  * platform stub (`/sandbox/platform`), the control API (`/sandbox/v1`) and `GET /readyz`.
  */
 export function createSandboxApp(options: {
@@ -66,8 +67,7 @@ export function createSandboxApp(options: {
       res.status(503).json({ status: 'not_ready', database: (err as Error).message });
     }
   });
-  app.use('/sandbox/alipay', sandbox.simulators.alipay.router);
-  app.use('/sandbox/wechatpay', sandbox.simulators.wechatpay.router);
+  for (const channel of PAYMENT_CHANNELS) app.use(`/sandbox/${channel}`, sandbox.simulators[channel].router);
   app.use('/sandbox/platform', sandbox.platform.router);
   app.use(
     '/sandbox/v1',

@@ -1,7 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentView } from '../../domain/payment.js';
+import type { PaymentChannel, PaymentView } from '../../domain/payment.js';
 import { retryCompensationSignal } from '../../workflows/contracts.js';
 import { expectChannelBooks } from '../support/books.js';
 import { payAtChannel, platformEvents, waitForStatus } from '../support/payments.js';
@@ -24,7 +24,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const startPayment = (channel: 'alipay' | 'wechatpay') =>
+const startPayment = (channel: PaymentChannel) =>
   startPaymentOnTestServer(env, stack, { channel, expiresInSeconds: 60 });
 
 /** The kinds of the webhooks the platform stub received for an order, once `count` have come. */
@@ -50,20 +50,23 @@ async function completedActivities(handle: WorkflowHandle): Promise<string[]> {
 }
 
 describe('when the payment window ends', () => {
-  it('a payment whose notification was lost is found by the query and succeeds', async () => {
-    const { request, paymentId, handle } = await startPayment('wechatpay');
-    await payAtChannel(stack, paymentId, { notifications: 0 });
-    const done: PaymentView = await handle.result();
+  it.each(['wechatpay', 'unionpay'] as const)(
+    'a %s payment whose notification was lost is found by the query and succeeds',
+    async (channel) => {
+      const { request, paymentId, handle } = await startPayment(channel);
+      await payAtChannel(stack, paymentId, { notifications: 0 });
+      const done: PaymentView = await handle.result();
 
-    expect(done.status).toBe('succeeded');
-    expect(done.voucher).not.toBeNull();
-    expect(events(done)).toContainEqual(['channel.query', 'wechatpay reports the payment made']);
-    expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
-    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
-    expect(await platformHeard(request.orderId, 1)).toEqual([
-      expect.objectContaining({ type: 'payment.succeeded', deliveries: 1 }),
-    ]);
-  });
+      expect(done.status).toBe('succeeded');
+      expect(done.voucher).not.toBeNull();
+      expect(events(done)).toContainEqual(['channel.query', `${channel} reports the payment made`]);
+      expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
+      await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
+      expect(await platformHeard(request.orderId, 1)).toEqual([
+        expect.objectContaining({ type: 'payment.succeeded', deliveries: 1 }),
+      ]);
+    },
+  );
 
   it('a success notified after the payment expired is refunded automatically, once', async () => {
     const { request, paymentId, handle } = await startPayment('alipay');
