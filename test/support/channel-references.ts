@@ -31,3 +31,8 @@ export function keepingReferences(adapter: ChannelAdapter): ChannelAdapter {
       adapter.queryRefund(paymentId, refundId, reference ?? refunds.get(refundId)),
   };
 }
+
+/** The channel's own order number of a payment, as the sandbox books it: UnionPay's `orderId` carries no `pay_`. */
+export function channelOrderNo(channel: string, paymentId: string): string {
+  return channel === 'unionpay' ? paymentId.slice('pay_'.length) : paymentId;
+}

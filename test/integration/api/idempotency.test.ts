@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAYMENT_CHANNELS } from '../../../domain/payment.js';
 import { buildPaymentRequest, testPaymentId, uniqueId } from '../../support/builders.js';
 import { startStack, type TestStack } from '../../support/stack.js';
 
@@ -136,7 +137,7 @@ describe('Idempotency-Key', () => {
     // Every channel is down, so the payment cannot be opened: 503, and nothing kept.
     const outage = (enabled: boolean) =>
       Promise.all(
-        ['alipay', 'wechatpay'].map((channel) =>
+        PAYMENT_CHANNELS.map((channel) =>
           stack.request('POST', `/sandbox/v1/channels/${channel}/outage`, { operations: ['create'], enabled }),
         ),
       );

@@ -21,7 +21,7 @@ import { CashierRefusedError, createChannelSimulators } from '../../../src/sandb
 import { SandboxNotFoundError, type ChannelSimulator } from '../../../src/sandbox/channels/types.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../domain/payment.js';
 import { testPaymentId, uniqueId } from '../../support/builders.js';
-import { keepingReferences } from '../../support/channel-references.js';
+import { channelOrderNo, keepingReferences } from '../../support/channel-references.js';
 import { cashierFormOf } from '../../support/payments.js';
 import { withDatabase } from '../../support/stack.js';
 
@@ -46,6 +46,12 @@ let server: Server;
 let baseUrl: string;
 let connection: Connection;
 let keyring: Keyring;
+/**
+ * Another merchant's and other providers' keys, made before the tests: generating keys blocks
+ * the event loop this process's simulators answer on, and a connection kept alive across a long
+ * block can be reset under the client.
+ */
+let stranger: Keyring;
 let simulators: Record<PaymentChannel, ChannelSimulator>;
 let adapters: Record<PaymentChannel, ChannelAdapter>;
 const callbacks: Callback[] = [];
@@ -95,6 +101,7 @@ beforeAll(async () => {
     })
     .asPromise();
   keyring = generateKeyring();
+  stranger = generateKeyring();
   const app = express();
   server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -176,10 +183,6 @@ function openOrderWith(adapter: ChannelAdapter) {
     notifyUrl: `${baseUrl}/notify/unionpay`,
   });
 }
-
-/** The channel's order number of a payment: UnionPay's `orderId` carries no `pay_`. */
-const orderNoOf = (channel: PaymentChannel, paymentId: string) =>
-  channel === 'unionpay' ? paymentId.slice('pay_'.length) : paymentId;
 
 const paySuccess = { outcome: 'success', notifications: 1, tamperAmount: false } as const;
 
@@ -505,7 +508,6 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
   });
 
   it('refuses a request signed with another merchant key', async () => {
-    const stranger = generateKeyring();
     const forged = adapterFor(channel, {
       ...keyring,
       alipay: { ...keyring.alipay, merchantPrivateKey: stranger.alipay.merchantPrivateKey },
@@ -521,7 +523,6 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
   });
 
   it('fails closed on an answer not signed by a key it holds', async () => {
-    const stranger = generateKeyring();
     const misled = adapterFor(channel, {
       ...keyring,
       alipay: { ...keyring.alipay, alipayPublicKey: stranger.alipay.alipayPublicKey },
@@ -554,7 +555,7 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
     expect(html).toContain('data-testid="pay"');
     expect(html).toContain('data-testid="decline"');
     const action = /action="([^"]+\/pay)"/.exec(html)?.[1];
-    expect(action).toBe(`/sandbox/${channel}/cashier/${orderNoOf(channel, paymentId)}/pay`);
+    expect(action).toBe(`/sandbox/${channel}/cashier/${channelOrderNo(channel, paymentId)}/pay`);
 
     const result = await fetch(`${baseUrl}${action}`, { method: 'POST', body: cashierFormOf(html) });
     expect(result.status).toBe(200);
@@ -565,7 +566,7 @@ describe.each(PAYMENT_CHANNELS)('%s through its sandbox', (channel) => {
 
   it('shows "Payment declined" after the Decline button, and refuses the Pay button once closed', async () => {
     const { paymentId } = await openOrder(channel);
-    const base = `${baseUrl}/sandbox/${channel}/cashier/${orderNoOf(channel, paymentId)}`;
+    const base = `${baseUrl}/sandbox/${channel}/cashier/${channelOrderNo(channel, paymentId)}`;
     const form = cashierFormOf(await (await fetch(base)).text());
 
     const declined = await fetch(`${base}/decline`, { method: 'POST', body: form });
@@ -694,8 +695,8 @@ describe('UnionPay sandbox gateway', () => {
     await simulators.unionpay.pay(paymentId, paySuccess);
     const delivered = callbacksFor(paymentId)[0]?.raw;
     if (!delivered || keyring.unionpay === undefined) throw new Error('no notification arrived');
-    const stranger = generateKeyring().unionpay;
-    if (stranger === undefined) throw new Error('no UnionPay keys');
+    const strangerUnionpay = stranger.unionpay;
+    if (strangerUnionpay === undefined) throw new Error('no UnionPay keys');
 
     const renamed = adapterFor('unionpay', {
       ...keyring,
@@ -703,7 +704,7 @@ describe('UnionPay sandbox gateway', () => {
     });
     const elsewhere = adapterFor('unionpay', {
       ...keyring,
-      unionpay: { ...keyring.unionpay, intermediateCertificate: stranger.intermediateCertificate },
+      unionpay: { ...keyring.unionpay, intermediateCertificate: strangerUnionpay.intermediateCertificate },
     });
 
     expect(adapters.unionpay.verifyNotification(delivered)).toMatchObject({ ok: true, kind: 'payment' });

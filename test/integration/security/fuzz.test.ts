@@ -2,6 +2,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import type { Router } from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PAYMENT_CHANNELS } from '../../../domain/payment.js';
 import { z } from 'zod';
 import { API_ERRORS, isApiErrorCode } from '../../../src/api/errors.js';
 import { buildOpenApiDocument } from '../../../src/api/openapi.js';
@@ -45,7 +46,7 @@ beforeAll(async () => {
     paymentId: payments,
     outTradeNo: payments,
     voucherId: [succeeded.voucher.voucherId as string],
-    channel: ['alipay', 'wechatpay'],
+    channel: [...PAYMENT_CHANNELS],
     action: ['pay', 'decline'],
   };
 }, 120_000);

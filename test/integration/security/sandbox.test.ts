@@ -11,6 +11,7 @@ import { createSandbox } from '../../../src/sandbox/index.js';
 import { PROJECT_ROOT } from '../../../src/worker/workflow-bundle.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../domain/payment.js';
 import { buildPaymentRequest } from '../../support/builders.js';
+import { channelOrderNo } from '../../support/channel-references.js';
 import { cashierFormOf } from '../../support/payments.js';
 import { startStack, type TestStack } from '../../support/stack.js';
 
@@ -42,7 +43,7 @@ async function openPayment(channel: PaymentChannel) {
 async function channelOutcome(channel: PaymentChannel, paymentId: string) {
   return stack.sandboxDatabase.connection
     .collection('sandbox_channel_outcomes')
-    .findOne({ _id: `${channel}:${paymentId}` as never });
+    .findOne({ _id: `${channel}:${channelOrderNo(channel, paymentId)}` as never });
 }
 
 async function paymentStatus(paymentId: string): Promise<string> {
@@ -205,7 +206,9 @@ describe.each(PAYMENT_CHANNELS)('the %s cashier forms', (channel) => {
     [
       'an expired token',
       ({ paymentId }) => ({
-        body: new URLSearchParams({ form_token: forms().issue(channel, paymentId, Date.now() - 16 * 60_000) }),
+        body: new URLSearchParams({
+          form_token: forms().issue(channel, channelOrderNo(channel, paymentId), Date.now() - 16 * 60_000),
+        }),
       }),
     ],
     ['a token in JSON', ({ other }) => ({ body: JSON.stringify(Object.fromEntries(other)) })],
