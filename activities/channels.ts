@@ -54,19 +54,30 @@ export function rethrowChannelError(err: unknown): never {
  * cost nothing here.
  */
 export function channelReferences(models: Models, channels: Record<PaymentChannel, ChannelAdapter>) {
-  const reserve = (channel: PaymentChannel, kind: 'order' | 'refund', id: string): Promise<string | undefined> => {
+  type Kind = 'order' | 'refund';
+  const keep = (channel: PaymentChannel, kind: Kind, id: string, reference: string): Promise<string> =>
+    reserveChannelReference(models.channelReferences, channelReferenceKey(channel, kind, id), reference);
+  /** The reference the adapter names up front, reserved once; undefined for adapters that name none. */
+  const reserve = (channel: PaymentChannel, kind: Kind, id: string): Promise<string | undefined> => {
     const fresh = channels[channel].newReference?.(new Date());
-    if (fresh === undefined) return Promise.resolve(undefined);
-    return reserveChannelReference(models.channelReferences, channelReferenceKey(channel, kind, id), fresh);
+    return fresh === undefined ? Promise.resolve(undefined) : keep(channel, kind, id, fresh);
   };
-  const kept = (channel: PaymentChannel, kind: 'order' | 'refund', id: string): Promise<string | undefined> =>
-    channels[channel].newReference === undefined
-      ? Promise.resolve(undefined)
-      : keptChannelReference(models.channelReferences, channelReferenceKey(channel, kind, id));
+  const kept = (channel: PaymentChannel, kind: Kind, id: string): Promise<string | undefined> =>
+    channels[channel].keepsReferences === true
+      ? keptChannelReference(models.channelReferences, channelReferenceKey(channel, kind, id))
+      : Promise.resolve(undefined);
+  /** Keeps what the channel answered, for adapters that keep references and named none up front. */
+  const learn = async (channel: PaymentChannel, kind: Kind, id: string, answered: string | undefined) => {
+    if (channels[channel].keepsReferences === true && answered !== undefined) await keep(channel, kind, id, answered);
+  };
   return {
     forNewOrder: (channel: PaymentChannel, paymentId: string) => reserve(channel, 'order', paymentId),
+    learnOrder: (channel: PaymentChannel, paymentId: string, answered: string | undefined) =>
+      learn(channel, 'order', paymentId, answered),
     ofOrder: (channel: PaymentChannel, paymentId: string) => kept(channel, 'order', paymentId),
     forRefund: (channel: PaymentChannel, refundId: string) => reserve(channel, 'refund', refundId),
+    learnRefund: (channel: PaymentChannel, refundId: string, answered: string | undefined) =>
+      learn(channel, 'refund', refundId, answered),
     ofRefund: (channel: PaymentChannel, refundId: string) => kept(channel, 'refund', refundId),
   };
 }
@@ -114,6 +125,7 @@ export function createChannelActivities({ models, channels, enabledChannels, pub
         if (!earlier) rethrowChannelError(err);
         return { channel: args.channel, payUrl: earlier.payUrl, merchantId: earlier.merchantId, decided: true };
       }
+      if (reference === undefined) await references.learnOrder(args.channel, args.paymentId, order.reference);
       try {
         await models.channelOrders.create({
           _id: channelOrderKey(args.paymentId, args.channel),

@@ -188,7 +188,7 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
         references.ofOrder(args.channel, args.paymentId),
         references.forRefund(args.channel, args.refundId),
       ]);
-      return channels[args.channel]
+      const outcome = await channels[args.channel]
         .refund({
           ...withReference('orderReference', orderReference),
           ...withReference('refundReference', refundReference),
@@ -201,6 +201,9 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
           notifyUrl: `${publicBaseUrl}/v1/callbacks/${args.channel}`,
         })
         .catch(rethrowChannelError);
+      if (refundReference === undefined)
+        await references.learnRefund(args.channel, args.refundId, outcome.channelRefundId);
+      return outcome;
     },
 
     async queryChannelRefund({

@@ -30,7 +30,7 @@ export const PAYMENT_STATUSES = [
 ] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
-export const PAYMENT_CHANNELS = ['alipay', 'wechatpay', 'unionpay'] as const;
+export const PAYMENT_CHANNELS = ['alipay', 'wechatpay', 'unionpay', 'card'] as const;
 export type PaymentChannel = (typeof PAYMENT_CHANNELS)[number];
 
 export interface PaymentItem {

@@ -86,17 +86,23 @@ const configSchema = z.object({
   WECHATPAY_BASE_URL: z.url().optional(),
   /** UnionPay's ACP gateway base, for example `https://gateway.95516.com`. */
   UNIONPAY_GATEWAY_URL: z.url().optional(),
+  /** The card processor's API base (Stripe: `https://api.stripe.com`). */
+  CARD_API_URL: z.url().optional(),
+  /** Where a learner confirms a card PaymentIntent; the intent's id is appended. */
+  CARD_PAY_PAGE_URL: z.url().optional(),
   /** Channels payments may be routed to, in preference order. */
   CHANNELS_ENABLED: z
     .string()
     .regex(
-      /^(alipay|wechatpay|unionpay)(,(alipay|wechatpay|unionpay))*$/,
-      'expected a comma-separated list of alipay, wechatpay, unionpay',
+      /^(alipay|wechatpay|unionpay|card)(,(alipay|wechatpay|unionpay|card))*$/,
+      'expected a comma-separated list of alipay, wechatpay, unionpay, card',
     )
-    .default('alipay,wechatpay,unionpay'),
+    .default('alipay,wechatpay,unionpay,card'),
   ALIPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(100_000_000),
   WECHATPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(50_000_000),
   UNIONPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(50_000_000),
+  /** The card channel's limit, in minor units of whichever currency the payment is in. */
+  CARD_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(10_000_000),
   /** Timeout of every call to a channel, in milliseconds. */
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
 
@@ -239,6 +245,8 @@ export type Config = Omit<
   ALIPAY_GATEWAY_URL: string | undefined;
   WECHATPAY_BASE_URL: string | undefined;
   UNIONPAY_GATEWAY_URL: string | undefined;
+  CARD_API_URL: string | undefined;
+  CARD_PAY_PAGE_URL: string | undefined;
   PLATFORM_WEBHOOK_URL: string | undefined;
 };
 
@@ -275,6 +283,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     !sandbox && !raw.ALIPAY_GATEWAY_URL && raw.CHANNELS_ENABLED.includes('alipay') && 'ALIPAY_GATEWAY_URL',
     !sandbox && !raw.WECHATPAY_BASE_URL && raw.CHANNELS_ENABLED.includes('wechatpay') && 'WECHATPAY_BASE_URL',
     !sandbox && !raw.UNIONPAY_GATEWAY_URL && raw.CHANNELS_ENABLED.includes('unionpay') && 'UNIONPAY_GATEWAY_URL',
+    !sandbox && !raw.CARD_API_URL && raw.CHANNELS_ENABLED.includes('card') && 'CARD_API_URL',
+    !sandbox && !raw.CARD_PAY_PAGE_URL && raw.CHANNELS_ENABLED.includes('card') && 'CARD_PAY_PAGE_URL',
     !sandbox && !raw.PLATFORM_WEBHOOK_URL && 'PLATFORM_WEBHOOK_URL',
     !sandbox && !raw.PLATFORM_KEYS && 'PLATFORM_KEYS',
   ].filter((name): name is string => typeof name === 'string');
@@ -287,7 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       !raw.SANDBOX_IN_PRODUCTION &&
         'SANDBOX_ENABLED: the sandbox lets anyone pay any payment, so NODE_ENV=production refuses it. ' +
           "For real channels set SANDBOX_ENABLED=false with the enabled channels' URLs (ALIPAY_GATEWAY_URL, " +
-          'WECHATPAY_BASE_URL, UNIONPAY_GATEWAY_URL), ' +
+          'WECHATPAY_BASE_URL, UNIONPAY_GATEWAY_URL, CARD_API_URL and CARD_PAY_PAGE_URL), ' +
           'PLATFORM_WEBHOOK_URL and PLATFORM_KEYS; only for a demo that must run as production, ' +
           `set SANDBOX_IN_PRODUCTION=${SANDBOX_IN_PRODUCTION_CONSENT}`,
       !raw.SANDBOX_CONTROL_TOKEN &&
@@ -315,6 +325,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ALIPAY_GATEWAY_URL: raw.ALIPAY_GATEWAY_URL ?? (sandbox ? `${sandboxUrl}/sandbox/alipay/gateway.do` : undefined),
     WECHATPAY_BASE_URL: raw.WECHATPAY_BASE_URL ?? (sandbox ? `${sandboxUrl}/sandbox/wechatpay` : undefined),
     UNIONPAY_GATEWAY_URL: raw.UNIONPAY_GATEWAY_URL ?? (sandbox ? `${sandboxUrl}/sandbox/unionpay` : undefined),
+    CARD_API_URL: raw.CARD_API_URL ?? (sandbox ? `${sandboxUrl}/sandbox/card` : undefined),
+    CARD_PAY_PAGE_URL: raw.CARD_PAY_PAGE_URL ?? (sandbox ? `${base}/sandbox/card/pay` : undefined),
     PLATFORM_WEBHOOK_URL: raw.PLATFORM_WEBHOOK_URL ?? (sandbox ? `${sandboxUrl}/sandbox/platform/webhooks` : undefined),
   };
 }

@@ -159,11 +159,13 @@ export function createApp({
       alipay: keyring.alipay.appId,
       wechatpay: keyring.wechatpay.appId,
       unionpay: keyring.unionpay?.merId ?? '',
+      card: keyring.card?.accountId ?? '',
     },
     merchantIds: {
       alipay: keyring.alipay.sellerId,
       wechatpay: keyring.wechatpay.mchId,
       unionpay: keyring.unionpay?.merId ?? '',
+      card: keyring.card?.accountId ?? '',
     },
     paymentIdKey: keyring.paymentIdKey,
     fieldCipher,

@@ -3,6 +3,7 @@ import type { ApiKeyring } from '../crypto/keyring.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import { createAlipayAdapter } from './alipay/adapter.js';
 import { ChannelRejectedError, type ChannelAdapter } from './types.js';
+import { createCardAdapter } from './card/adapter.js';
 import { createUnionpayAdapter } from './unionpay/adapter.js';
 import { createWechatPayAdapter } from './wechatpay/adapter.js';
 
@@ -12,6 +13,9 @@ export type ChannelAdapterConfig = Pick<
   | 'WECHATPAY_BASE_URL'
   | 'UNIONPAY_GATEWAY_URL'
   | 'UNIONPAY_MAX_AMOUNT'
+  | 'CARD_API_URL'
+  | 'CARD_PAY_PAGE_URL'
+  | 'CARD_MAX_AMOUNT'
   | 'CHANNEL_TIMEOUT_MS'
   | 'ALIPAY_MAX_AMOUNT'
   | 'WECHATPAY_MAX_AMOUNT'
@@ -55,7 +59,7 @@ function unconfiguredChannel(channel: PaymentChannel, enabled: ReadonlySet<strin
  */
 export function createChannelAdapters(
   config: ChannelAdapterConfig,
-  keyring: Pick<ApiKeyring, 'alipay' | 'wechatpay' | 'unionpay'>,
+  keyring: Pick<ApiKeyring, 'alipay' | 'wechatpay' | 'unionpay' | 'card'>,
 ): Record<PaymentChannel, ChannelAdapter> {
   const enabled = new Set(config.CHANNELS_ENABLED.split(','));
   const required = (channel: PaymentChannel, value: string | undefined, variable: string): string => {
@@ -85,6 +89,16 @@ export function createChannelAdapters(
             keyring: keyring.unionpay,
             timeoutMs: config.CHANNEL_TIMEOUT_MS,
             maxAmount: config.UNIONPAY_MAX_AMOUNT,
+          }),
+    card:
+      keyring.card === undefined
+        ? unconfiguredChannel('card', enabled)
+        : createCardAdapter({
+            apiUrl: required('card', config.CARD_API_URL, 'CARD_API_URL'),
+            payPageUrl: required('card', config.CARD_PAY_PAGE_URL, 'CARD_PAY_PAGE_URL'),
+            keyring: keyring.card,
+            timeoutMs: config.CHANNEL_TIMEOUT_MS,
+            maxAmount: config.CARD_MAX_AMOUNT,
           }),
   };
 }

@@ -30,6 +30,12 @@ export interface ChannelOrder {
   /** The merchant id the channel will echo in notifications (`seller_id` / `mchid`). */
   merchantId: string;
   /**
+   * The channel's own name for the order, for adapters that keep references
+   * ({@link ChannelAdapter.keepsReferences}) and learn it only from the channel (a card processor's
+   * PaymentIntent id): the caller keeps it and passes it back.
+   */
+  reference?: string;
+  /**
    * The channel had already paid or closed this order (a re-run of the workflow, e.g. after staff
    * reset it): the saga asks the channel for the outcome instead of waiting for a payment.
    */
@@ -151,6 +157,12 @@ export interface ChannelAdapter {
    * it. Channels without it take no references.
    */
   newReference?(at: Date): string;
+  /**
+   * Whether the adapter needs its references passed back: those it names up front
+   * ({@link newReference}) and those the channel answers (`ChannelOrder.reference`, and a refund's
+   * `channelRefundId`). Without them it answers NOT_FOUND and PROCESSING.
+   */
+  readonly keepsReferences?: boolean;
   createOrder(request: CreateChannelOrderRequest): Promise<ChannelOrder>;
   /** `reference`: the order's, for channels that name one; without it such a channel answers NOT_FOUND. */
   queryOrder(paymentId: string, reference?: string): Promise<ChannelTrade>;

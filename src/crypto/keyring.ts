@@ -55,6 +55,18 @@ const keyringSchema = z.object({
       signingPrivateKey: pem.optional(),
     })
     .optional(),
+  /**
+   * International cards through a Stripe-compatible processor: the secret API key the worker
+   * calls it with, the webhook endpoint's signing secret the API verifies `Stripe-Signature` with,
+   * and the account id the processor's objects belong to. Optional, like UnionPay's section.
+   */
+  card: z
+    .object({
+      accountId: z.string().regex(/^acct_[A-Za-z0-9]{8,}$/),
+      secretKey: z.string().regex(/^sk_(test|live)_[A-Za-z0-9]{16,}$/),
+      webhookSecret: z.string().regex(/^whsec_[A-Za-z0-9+/=_-]{16,}$/),
+    })
+    .optional(),
   vouchers: z.object({
     activeKeyId: z.string(),
     keys: z
@@ -183,6 +195,15 @@ export function generateUnionpayKeys(): NonNullable<Keyring['unionpay']> {
   };
 }
 
+/** A development card section: sandbox keys in Stripe's formats. */
+export function generateCardKeys(): NonNullable<Keyring['card']> {
+  return {
+    accountId: `acct_${randomBytes(8).toString('hex')}`,
+    secretKey: `sk_test_${randomBytes(24).toString('hex')}`,
+    webhookSecret: `whsec_${randomBytes(24).toString('base64url')}`,
+  };
+}
+
 /** UnionPay's `certId` of the merchant certificate: its serial number in decimal. */
 export function unionpayCertId(unionpay: Pick<NonNullable<Keyring['unionpay']>, 'merchantCertificate'>): string {
   return certificateSerialDecimal(unionpay.merchantCertificate);
@@ -228,6 +249,7 @@ export function generateKeyring(now = new Date()): CompleteKeyring {
       ],
     },
     unionpay: generateUnionpayKeys(),
+    card: generateCardKeys(),
     vouchers: {
       activeKeyId: voucherKeyId,
       keys: [{ keyId: voucherKeyId, createdAt: now.toISOString(), ...voucher }],
@@ -313,7 +335,12 @@ export type WorkerKeyring = Omit<CompleteKeyring, 'paymentIdKey'>;
  * The API's keys: no merchant private key (only the worker signs requests to the channels), no
  * channel private key (the simulators run in the sandbox process) and no webhook secret.
  */
-export type ApiKeyring = Omit<CompleteKeyring, 'alipay' | 'wechatpay' | 'unionpay' | 'platformWebhookSecret'> & {
+export type ApiKeyring = Omit<
+  CompleteKeyring,
+  'alipay' | 'wechatpay' | 'unionpay' | 'card' | 'platformWebhookSecret'
+> & {
+  /** Verifies webhooks; never calls the processor, so no secret key. */
+  card?: Omit<NonNullable<Keyring['card']>, 'secretKey'> & { secretKey?: string };
   alipay: Omit<Keyring['alipay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
   wechatpay: Omit<Keyring['wechatpay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
   unionpay?: UnionpayKeys;
@@ -334,6 +361,8 @@ export type SandboxKeyring = {
   alipay: Omit<Keyring['alipay'], 'merchantPrivateKey'>;
   wechatpay: Omit<Keyring['wechatpay'], 'merchantPrivateKey'>;
   unionpay?: Omit<NonNullable<Keyring['unionpay']>, 'merchantPrivateKey'>;
+  /** The simulated processor checks the secret key callers present and signs webhooks, as the real one does. */
+  card?: NonNullable<Keyring['card']>;
   platformWebhookSecret: string;
 };
 
@@ -380,7 +409,7 @@ export function narrowKeyring(
     const { merchantPrivateKey: _alipayKey, ...alipay } = keyring.alipay;
     const { merchantPrivateKey: _wechatpayKey, ...wechatpay } = keyring.wechatpay;
     const unionpay = keyring.unionpay && withoutMerchantKey(keyring.unionpay);
-    return { alipay, wechatpay, unionpay, platformWebhookSecret: keyring.platformWebhookSecret };
+    return { alipay, wechatpay, unionpay, card: keyring.card, platformWebhookSecret: keyring.platformWebhookSecret };
   }
   if (role === 'api') {
     const verifying = withoutVoucherPrivateKeys(withoutChannelPrivateKeys(keyring));
@@ -388,7 +417,8 @@ export function narrowKeyring(
     const { merchantPrivateKey: _wechatpayKey, ...wechatpay } = verifying.wechatpay;
     const { platformWebhookSecret: _webhookSecret, ...rest } = verifying;
     const unionpay = verifying.unionpay && withoutMerchantKey(verifying.unionpay);
-    return { ...rest, alipay, wechatpay, unionpay };
+    const card = verifying.card && { accountId: verifying.card.accountId, webhookSecret: verifying.card.webhookSecret };
+    return { ...rest, alipay, wechatpay, unionpay, card };
   }
   const { paymentIdKey: _paymentIdKey, ...worker } = withoutChannelPrivateKeys(keyring);
   return worker;
@@ -416,17 +446,25 @@ export function keyringFor(
   return keyring;
 }
 
+/** Channel sections added after the first development keyrings were written, and how to make each. */
+const LATE_CHANNELS = {
+  unionpay: generateUnionpayKeys,
+  card: generateCardKeys,
+} as const;
+type LateChannel = keyof typeof LATE_CHANNELS;
+
 /**
- * The UnionPay section of a development keyring written before UnionPay was a channel: one file
- * beside it (`unionpay-keys.json`), generated once and shared by every process of the install.
+ * A channel's section for a development keyring written before that channel existed: one file
+ * beside it (`<channel>-keys.json`), generated once and shared by every process of the install.
  */
-function lateUnionpayKeys(dir: string): NonNullable<Keyring['unionpay']> {
-  const path = join(dir, 'unionpay-keys.json');
-  publishOnce(path, () => JSON.stringify(generateUnionpayKeys(), null, 2));
-  const parsed = keyringSchema.shape.unionpay.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success || parsed.data === undefined)
+function lateChannelKeys<C extends LateChannel>(dir: string, channel: C): NonNullable<Keyring[C]> {
+  const path = join(dir, `${channel}-keys.json`);
+  publishOnce(path, () => JSON.stringify(LATE_CHANNELS[channel](), null, 2));
+  const parsed = keyringSchema.shape[channel].safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success || parsed.data === undefined) {
     throw new Error(`${path} is malformed: delete it to have it made again`);
-  return parsed.data;
+  }
+  return parsed.data as NonNullable<Keyring[C]>;
 }
 
 function completeKeyringFor(config: KeyringConfig): CompleteKeyring {
@@ -442,7 +480,8 @@ function completeKeyringFor(config: KeyringConfig): CompleteKeyring {
     };
     return {
       ...keyring,
-      unionpay: keyring.unionpay ?? lateUnionpayKeys(config.KEYS_DIR),
+      unionpay: keyring.unionpay ?? lateChannelKeys(config.KEYS_DIR, 'unionpay'),
+      card: keyring.card ?? lateChannelKeys(config.KEYS_DIR, 'card'),
       workflowMessageKey: late('workflowMessageKey'),
       paymentIdKey: late('paymentIdKey'),
     };

@@ -50,7 +50,7 @@ async function completedActivities(handle: WorkflowHandle): Promise<string[]> {
 }
 
 describe('when the payment window ends', () => {
-  it.each(['wechatpay', 'unionpay'] as const)(
+  it.each(['wechatpay', 'unionpay', 'card'] as const)(
     'a %s payment whose notification was lost is found by the query and succeeds',
     async (channel) => {
       const { request, paymentId, handle } = await startPayment(channel);

@@ -85,6 +85,7 @@ describe('the keyring, with the sandbox off', () => {
     expect(api.wechatpay.merchantPrivateKey).toBeUndefined();
     expect(api.unionpay && 'merchantPrivateKey' in api.unionpay).toBe(false);
     expect(api.unionpay?.rootCertificate).toBe(keyring.unionpay?.rootCertificate);
+    expect(api.card).toEqual({ accountId: keyring.card?.accountId, webhookSecret: keyring.card?.webhookSecret });
     expect('platformWebhookSecret' in api).toBe(false);
   });
 
@@ -96,6 +97,7 @@ describe('the keyring, with the sandbox off', () => {
     expect(worker.alipay.merchantPrivateKey).toBe(keyring.alipay.merchantPrivateKey);
     expect(worker.wechatpay.merchantPrivateKey).toBe(keyring.wechatpay.merchantPrivateKey);
     expect(worker.unionpay?.merchantPrivateKey).toBe(keyring.unionpay?.merchantPrivateKey);
+    expect(worker.card?.secretKey).toBe(keyring.card?.secretKey);
     expect(worker.temporalCodec).toEqual(keyring.temporalCodec);
     expect(worker.atRest).toEqual(keyring.atRest);
     expect(worker.workflowMessageKey).toBe(keyring.workflowMessageKey);
@@ -136,7 +138,7 @@ describe('the keyring, with the sandbox on', () => {
 
   it('gives the sandbox nothing of the payment system’s own keys', () => {
     const sandbox = keyringFor(on(mounted(development)), 'sandbox');
-    expect(Object.keys(sandbox).sort()).toEqual(['alipay', 'platformWebhookSecret', 'unionpay', 'wechatpay']);
+    expect(Object.keys(sandbox).sort()).toEqual(['alipay', 'card', 'platformWebhookSecret', 'unionpay', 'wechatpay']);
     expect('merchantPrivateKey' in sandbox.alipay).toBe(false);
     expect(sandbox.unionpay && 'merchantPrivateKey' in sandbox.unionpay).toBe(false);
     expect(sandbox.unionpay?.signingPrivateKey).toBe(development.unionpay?.signingPrivateKey);

@@ -6,6 +6,7 @@ const adapters = {
   alipay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 1_000 },
   wechatpay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 500 },
   unionpay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 2_000 },
+  card: { supports: (currency: Currency, amount: number) => currency !== 'CNY' && amount <= 5_000 },
 };
 
 describe('channel routing', () => {
@@ -44,5 +45,15 @@ describe('channel routing', () => {
 
   it('finds no channel for a currency none supports', () => {
     expect(rankChannels(adapters, ['alipay', 'wechatpay'], { currency: 'USD', amount: 100 })).toEqual([]);
+  });
+
+  it('sends a payment in dollars to the card channel, whatever the preference', () => {
+    expect(
+      rankChannels(adapters, ['alipay', 'wechatpay', 'unionpay', 'card'], {
+        currency: 'USD',
+        amount: 100,
+        preferred: 'alipay',
+      }),
+    ).toEqual(['card']);
   });
 });

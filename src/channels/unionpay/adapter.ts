@@ -241,6 +241,7 @@ export function createUnionpayAdapter(options: UnionpayAdapterOptions): ChannelA
 
   return {
     channel: 'unionpay',
+    keepsReferences: true,
 
     supports(currency: Currency, amount: number): boolean {
       return currency === CURRENCY && amount >= 1 && amount <= maxAmount;

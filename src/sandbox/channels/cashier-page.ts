@@ -11,6 +11,7 @@ const BRANDS: Record<PaymentChannel, { name: string; color: string }> = {
   alipay: { name: 'Alipay', color: '#1677ff' },
   wechatpay: { name: 'WeChat Pay', color: '#07c160' },
   unionpay: { name: 'UnionPay', color: '#d7000f' },
+  card: { name: 'Card', color: '#635bff' },
 };
 
 /** Headers for every cashier page: nothing loads from elsewhere, forms post only back here. */

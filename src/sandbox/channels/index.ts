@@ -10,6 +10,7 @@ import { isDuplicateKeyError } from '../../db/errors.js';
 import { createOrderBook, createOutages, createRefundBehaviours } from './order-book.js';
 import { createChannelSimulator, type ChannelProtocol } from './simulator.js';
 import type { ChannelSimulator } from './types.js';
+import { CARD_RESEND_SCHEDULE_MS, cardProtocol } from './card/protocol.js';
 import { UNIONPAY_RESEND_SCHEDULE_MS, unionpayProtocol } from './unionpay/protocol.js';
 import { WECHATPAY_RESEND_SCHEDULE_MS, wechatpayProtocol } from './wechatpay/protocol.js';
 
@@ -44,7 +45,7 @@ export interface ChannelSimulatorDeps {
   /** The process's mongoose connection; the sandbox keeps its books in `sandbox_channel_*` collections. */
   connection: Connection;
   /** Must hold the providers' private keys (`alipay.alipayPrivateKey`, `wechatpay.platformKeys[0].privateKey`). */
-  keyring: Pick<SandboxKeyring, 'alipay' | 'wechatpay' | 'unionpay'>;
+  keyring: Pick<SandboxKeyring, 'alipay' | 'wechatpay' | 'unionpay' | 'card'>;
   /** Base URL at which payers reach the API; Alipay's `qr_code` and WeChat Pay's `code_url` point under it. */
   publicBaseUrl: string;
   /** Multiplies the providers' delays: notification resends, refund processing (0.01: four minutes become 2.4 s). */
@@ -83,6 +84,10 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
     throw new Error(
       'the UnionPay sandbox needs keyring.unionpay.signingPrivateKey and signingCertificate (a generated development keyring has them)',
     );
+  }
+  const card = keyring.card;
+  if (card === undefined) {
+    throw new Error('the card sandbox needs keyring.card (a generated development keyring has it)');
   }
   const models = sandboxChannelModels(connection);
   models.catch((err: unknown) => {
@@ -131,5 +136,6 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
       ),
       UNIONPAY_RESEND_SCHEDULE_MS,
     ),
+    card: simulate(cardProtocol(card, publicBaseUrl), CARD_RESEND_SCHEDULE_MS),
   };
 }

@@ -69,6 +69,12 @@ export interface ChannelProtocol {
    * that notify refunds to the refund request's `notify_url`.
    */
   refundNotification?(trade: PaidTrade, refund: SandboxRefund): OutgoingNotification;
+  /**
+   * The signed notification of a declined attempt, for channels that tell the merchant (a card
+   * processor's `payment_intent.payment_failed`). Not booked as the order's notification: the
+   * order stays payable.
+   */
+  declineNotification?(trade: Trade): OutgoingNotification;
   /** Registers the provider's API (and its cashier entry) on the simulator's router. */
   mountApi(router: Router, cashier: Cashier): void;
 }
@@ -229,7 +235,10 @@ export function createChannelSimulator({
     const late = payment.afterClose === true;
     if (trade.state === 'CLOSED' && !late)
       throw new CashierRefusedError('The order is closed and can no longer be paid.', 'closed');
-    if (payment.outcome === 'declined') return result(trade, 0);
+    if (payment.outcome === 'declined') {
+      if (protocol.declineNotification === undefined || trade.order.notifyUrl === '') return result(trade, 0);
+      return result(trade, await notifier.send(protocol.declineNotification(trade), copies));
+    }
     const now = new Date();
     if (now.getTime() > trade.order.expiresAt.getTime() && !late) {
       throw new CashierRefusedError('The payment window of this order has ended.', 'expired');

@@ -14,6 +14,7 @@ import {
   type RefundRequest,
   type VerificationResult,
 } from '../../../src/channels/types.js';
+import { createCardAdapter } from '../../../src/channels/card/adapter.js';
 import { createUnionpayAdapter } from '../../../src/channels/unionpay/adapter.js';
 import { createWechatPayAdapter } from '../../../src/channels/wechatpay/adapter.js';
 import { generateKeyring, type Keyring } from '../../../src/crypto/keyring.js';
@@ -92,6 +93,15 @@ beforeAll(async () => {
       timeoutMs: 5_000,
       maxAmount: 50_000_000,
     }),
+    card: keepingReferences(
+      createCardAdapter({
+        apiUrl: `${baseUrl}/sandbox/card`,
+        payPageUrl: `${baseUrl}/sandbox/card/pay`,
+        keyring: keyring.card!,
+        timeoutMs: 5_000,
+        maxAmount: 10_000_000,
+      }),
+    ),
     unionpay: keepingReferences(
       createUnionpayAdapter({
         gatewayUrl: `${baseUrl}/sandbox/unionpay`,
@@ -105,6 +115,7 @@ beforeAll(async () => {
   app.use('/sandbox/alipay', simulators.alipay.router);
   app.use('/sandbox/wechatpay', simulators.wechatpay.router);
   app.use('/sandbox/unionpay', simulators.unionpay.router);
+  app.use('/sandbox/card', simulators.card.router);
   app.use(
     '/sandbox/v1',
     sandboxControlRoutes({
