@@ -1,5 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { rankChannels, type RouteRequest } from '../src/channels/routing.js';
+import type { ChannelHealth } from '../src/channels/health.js';
+import { rankChannels, type RouteOptions, type RouteRequest } from '../src/channels/routing.js';
+import type { Logger } from '../src/logger.js';
 import {
   ChannelRejectedError,
   type ChannelAdapter,
@@ -24,6 +26,10 @@ import type { PaymentChannel } from '../domain/payment.js';
 export interface ChannelDeps {
   models: Models;
   channels: Record<PaymentChannel, ChannelAdapter>;
+  /** What the workers know of the channels' health: routing skips open breakers and ranks by it. */
+  health: ChannelHealth;
+  routing: Pick<RouteOptions, 'weights' | 'exploration'>;
+  logger: Logger;
   enabledChannels: readonly PaymentChannel[];
   /** Where channels post notifications: `${PUBLIC_BASE_URL}/v1/callbacks/<channel>`. */
   publicBaseUrl: string;
@@ -91,12 +97,43 @@ export const withReference = <K extends string>(name: K, reference: string | und
  * payment id), refunds by the refund id; so a retried activity never charges or refunds twice.
  * Outages (5xx, timeouts) throw retryable errors; business refusals throw non-retryable ones.
  */
-export function createChannelActivities({ models, channels, enabledChannels, publicBaseUrl }: ChannelDeps) {
+export function createChannelActivities({
+  models,
+  channels,
+  health,
+  routing,
+  logger,
+  enabledChannels,
+  publicBaseUrl,
+}: ChannelDeps) {
   const references = channelReferences(models, channels);
   return {
-    /** Routing decision, run as a local activity: which channels can take this payment, best first. */
-    planChannelRoute(request: RouteRequest): Promise<PaymentChannel[]> {
-      return Promise.resolve(rankChannels(channels, enabledChannels, request));
+    /**
+     * Routing decision, run as a local activity: which channels can take this payment, best first,
+     * by their limits, the platform's preference and what every worker has seen of their health.
+     * Health is advice: when it cannot be read, the static order stands.
+     */
+    async planChannelRoute(request: RouteRequest): Promise<PaymentChannel[]> {
+      const plain = rankChannels(channels, enabledChannels, request);
+      const views = await health.view().catch((err: unknown) => {
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'channel health unread; routing by configuration',
+        );
+        return [];
+      });
+      const open = new Set(views.filter((v) => v.breakers.create.state === 'open').map((v) => v.channel));
+      const ranked = rankChannels(channels, enabledChannels, request, {
+        ...routing,
+        health: { open, score: new Map(views.map((v) => [v.channel, v.score])) },
+      });
+      if (ranked.join() !== plain.join()) {
+        logger.info(
+          { route: ranked, configured: plain, open: [...open].filter((c) => plain.includes(c)) },
+          'channel health changed a payment’s route',
+        );
+      }
+      return ranked;
     },
 
     /**

@@ -1,3 +1,5 @@
+import { parseChannelWeights } from './channels/routing.js';
+import { PAYMENT_CHANNELS } from '../domain/payment.js';
 import { z } from 'zod';
 import { DEFAULT_PLATFORM_ID, PLATFORM_KEYS_PATTERN, parsePlatformKeys } from './crypto/platform-keys.js';
 import { isAddressRangeList } from './api/address-ranges.js';
@@ -103,6 +105,18 @@ const configSchema = z.object({
   UNIONPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(50_000_000),
   /** The card channel's limit, in minor units of whichever currency the payment is in. */
   CARD_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(10_000_000),
+  /** A volume split between channels, `alipay:3,wechatpay:1`: routing draws the order by these weights. */
+  CHANNEL_WEIGHTS: z.string().optional(),
+  /** Share of payments (0-0.5) for which a ranked-down channel goes first, to keep measuring it; off by default. */
+  CHANNEL_EXPLORATION: z.coerce.number().min(0).max(0.5).default(0),
+  /** The sliding window of channel health, in minutes. */
+  CHANNEL_HEALTH_WINDOW_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
+  /** Calls of one channel operation in the window before its breaker may open. */
+  CHANNEL_BREAKER_MIN_CALLS: z.coerce.number().int().min(1).max(10_000).default(5),
+  /** Share of failed calls (0-1) that opens a channel operation's breaker. */
+  CHANNEL_BREAKER_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
+  /** How long an open breaker waits before a call may test the channel again, in seconds. */
+  CHANNEL_BREAKER_COOLDOWN_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
   /** Timeout of every call to a channel, in milliseconds. */
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
 
@@ -305,6 +319,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       !raw.PLATFORM_KEYS && 'PLATFORM_KEYS: required in production; no development key is generated there',
     ].filter((problem): problem is string => typeof problem === 'string');
     if (refusals.length > 0) throw new ConfigError(refusals);
+  }
+  try {
+    parseChannelWeights(raw.CHANNEL_WEIGHTS, PAYMENT_CHANNELS);
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
   }
   const platformKeys =
     raw.PLATFORM_KEYS === undefined ? undefined : parsePlatformKeys(raw.PLATFORM_KEYS, raw.PLATFORM_ID);

@@ -8,6 +8,12 @@ import {
 } from './models/callback.js';
 import { channelOrderModel, type ChannelOrderModel } from './models/channel-order.js';
 import { channelReferenceModel, type ChannelReferenceModel } from './models/channel-reference.js';
+import {
+  channelBreakerModel,
+  channelCallsModel,
+  type ChannelBreakerModel,
+  type ChannelCallsModel,
+} from './models/channel-health.js';
 import { paymentModel, type PaymentModel } from './models/payment.js';
 import { refundModel, type RefundModel } from './models/refund.js';
 import { voucherModel, type VoucherModel } from './models/voucher.js';
@@ -24,6 +30,8 @@ export interface Models {
   payments: PaymentModel;
   channelOrders: ChannelOrderModel;
   channelReferences: ChannelReferenceModel;
+  channelCalls: ChannelCallsModel;
+  channelBreakers: ChannelBreakerModel;
   callbacks: CallbackModel;
   appliedCallbackEvents: AppliedCallbackEventModel;
   vouchers: VoucherModel;
@@ -42,6 +50,8 @@ export function createModels(connection: Connection): Models {
     payments: paymentModel(connection),
     channelOrders: channelOrderModel(connection),
     channelReferences: channelReferenceModel(connection),
+    channelCalls: channelCallsModel(connection),
+    channelBreakers: channelBreakerModel(connection),
     callbacks: callbackModel(connection),
     appliedCallbackEvents: appliedCallbackEventModel(connection),
     vouchers: voucherModel(connection),

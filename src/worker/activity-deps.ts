@@ -1,5 +1,9 @@
 import type { ActivityDeps } from '../../activities/index.js';
+import { createChannelHealth, instrumentAdapter, type ChannelHealth } from '../channels/health.js';
 import { createChannelAdapters } from '../channels/index.js';
+import { parseChannelWeights } from '../channels/routing.js';
+import type { ChannelAdapter } from '../channels/types.js';
+import { createLogger, type Logger } from '../logger.js';
 import type { Config } from '../config.js';
 import { FieldCipher } from '../crypto/field-cipher.js';
 import type { WorkerKeyring } from '../crypto/keyring.js';
@@ -12,12 +16,43 @@ export function enabledChannels(config: Pick<Config, 'CHANNELS_ENABLED'>): Payme
   return [...new Set(config.CHANNELS_ENABLED.split(',') as PaymentChannel[])];
 }
 
+/** The process's channel health, counting every call its adapters make (see src/channels/health.ts). */
+export function channelHealthFor(config: Config, models: Models, logger: Logger): ChannelHealth {
+  return createChannelHealth({
+    models,
+    channels: enabledChannels(config),
+    logger,
+    options: {
+      windowMinutes: config.CHANNEL_HEALTH_WINDOW_MINUTES,
+      breakerMinCalls: config.CHANNEL_BREAKER_MIN_CALLS,
+      breakerFailureRate: config.CHANNEL_BREAKER_FAILURE_RATE,
+      breakerCooldownMs: config.CHANNEL_BREAKER_COOLDOWN_SECONDS * 1000,
+    },
+  });
+}
+
 /** Everything the activities need, built once per worker process. */
-export function buildActivityDeps(config: Config, models: Models, keyring: WorkerKeyring): ActivityDeps {
+export function buildActivityDeps(
+  config: Config,
+  models: Models,
+  keyring: WorkerKeyring,
+  logger: Logger = createLogger(config, 'worker'),
+): ActivityDeps {
   if (!config.PLATFORM_WEBHOOK_URL) throw new Error('PLATFORM_WEBHOOK_URL is not set');
+  const health = channelHealthFor(config, models, logger);
+  const adapters = createChannelAdapters(config, keyring);
+  const channels = Object.fromEntries(
+    Object.entries(adapters).map(([channel, adapter]) => [channel, instrumentAdapter(adapter, health)]),
+  ) as Record<PaymentChannel, ChannelAdapter>;
   return {
     models,
-    channels: createChannelAdapters(config, keyring),
+    channels,
+    health,
+    routing: {
+      weights: parseChannelWeights(config.CHANNEL_WEIGHTS, enabledChannels(config)),
+      exploration: config.CHANNEL_EXPLORATION,
+    },
+    logger,
     enabledChannels: enabledChannels(config),
     publicBaseUrl: config.PUBLIC_BASE_URL,
     voucherKeys: keyring.vouchers,

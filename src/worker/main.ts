@@ -52,11 +52,12 @@ async function main(): Promise<void> {
   }
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const deps = buildActivityDeps(config, database.models, keyring, logger);
   const worker = await createPaymentWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: buildActivityDeps(config, database.models, keyring),
+    deps,
     dataConverter: dataConverterFor(keyring),
     ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: config.WORKFLOW_BUNDLE_PATH } : {}),
     shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    await deps.health.close();
     await connection.close();
     await database.close();
     logger.info('worker stopped');

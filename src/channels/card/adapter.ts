@@ -353,7 +353,7 @@ export function createCardAdapter(options: CardAdapterOptions): ChannelAdapter {
 
     /** Anything but 2xx makes the processor resend; the reason stays in our records. */
     ackFailure(_reason: string): ChannelAck {
-      return { status: 400, contentType: 'application/json', body: '{"received":false}' };
+      return { status: 400, contentType: 'text/plain', body: 'fail' };
     },
   };
 }
