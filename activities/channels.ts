@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChannelHealth } from '../src/channels/health.js';
+import { isChannelFailure, type ChannelHealth } from '../src/channels/health.js';
 import { rankChannels, type RouteOptions, type RouteRequest } from '../src/channels/routing.js';
 import type { Logger } from '../src/logger.js';
 import {
@@ -88,6 +88,11 @@ export function channelReferences(models: Models, channels: Record<PaymentChanne
   };
 }
 
+/** The order the probe asks about: a well-formed payment id no payment has. */
+export const PROBE_PAYMENT_ID = `pay_${'a'.repeat(28)}`;
+/** The reference the probe names to channels that find orders by one the channel made. */
+const PROBE_REFERENCE = `pi_${'a'.repeat(28)}`;
+
 /** `reference` as an optional field: absent rather than undefined. */
 export const withReference = <K extends string>(name: K, reference: string | undefined) =>
   (reference === undefined ? {} : { [name]: reference }) as Partial<Record<K, string>>;
@@ -134,6 +139,36 @@ export function createChannelActivities({
         );
       }
       return ranked;
+    },
+
+    /**
+     * The schedule's probe: asks every enabled channel about an order nobody made (an answer,
+     * even "no such order", shows the channel up), counted in the channels' health like any
+     * call, then reads the health so breakers that have cooled down move on.
+     */
+    async probeChannels(): Promise<{ channel: PaymentChannel; ok: boolean; ms: number; answer: string }[]> {
+      const results = await Promise.all(
+        enabledChannels.map(async (channel) => {
+          const adapter = channels[channel];
+          const started = performance.now();
+          const reference =
+            adapter.newReference?.(new Date()) ?? (adapter.keepsReferences ? PROBE_REFERENCE : undefined);
+          try {
+            const trade = await adapter.queryOrder(PROBE_PAYMENT_ID, reference);
+            return { channel, ok: true, ms: Math.round(performance.now() - started), answer: trade.state };
+          } catch (err) {
+            const ok = !isChannelFailure(err);
+            return {
+              channel,
+              ok,
+              ms: Math.round(performance.now() - started),
+              answer: err instanceof Error ? err.name : 'error',
+            };
+          }
+        }),
+      );
+      await health.view();
+      return results;
     },
 
     /**

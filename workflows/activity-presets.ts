@@ -84,6 +84,11 @@ export const activityPresets = {
     startToCloseTimeout: '2 minutes',
     retry: { maximumAttempts: 3 },
   },
+  /** The minute's probe of every channel: one try (the next minute's probe follows), each channel call bounded by the channel timeout. */
+  channelProbe: {
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 1 },
+  },
   /** Voucher issuance and voiding: local signing plus an idempotent insert. */
   voucher: untilMongoIsBack,
   /** Platform webhooks: retried with backoff for up to a day, as webhook senders do. */

@@ -5,3 +5,4 @@ export { apiHousekeepingWorkflow } from './housekeeping.js';
 export { paymentRefundsWorkflow } from './refunds.js';
 export { webhookResendWorkflow } from './webhook-resend.js';
 export { stuckUpdateRecoveryWorkflow } from './stuck-update-recovery.js';
+export { channelProbeWorkflow } from './channel-probe.js';

@@ -11,7 +11,7 @@ import type { Models } from '../db/connect.js';
 import type { Logger } from '../logger.js';
 import { MessageSealer } from '../temporal/message-seal.js';
 import { createPaymentService } from '../payments/service.js';
-import { enabledChannels } from '../worker/activity-deps.js';
+import { channelHealthFor, enabledChannels } from '../worker/activity-deps.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import type { PlatformKey } from '../crypto/request-signing.js';
 import { jsonBody, parseJson, readRawBody, requireJson } from './body.js';
@@ -28,6 +28,7 @@ import { codecRoutes } from './routes/codec.js';
 import { healthRoutes, type Dependency } from './routes/health.js';
 import { paymentRoutes } from './routes/payments.js';
 import { staffRoutes } from './routes/staff.js';
+import { staffChannelRoutes } from './routes/staff-channels.js';
 import { staffPaymentRoutes } from './routes/staff-payments.js';
 import { voucherRoutes } from './routes/vouchers.js';
 
@@ -229,6 +230,11 @@ export function createApp({
     staffAuth({ models }),
     staffRoutes({ models }),
     staffPaymentRoutes({ payments, maxAmount: config.PAYMENT_MAX_AMOUNT }),
+    staffChannelRoutes({
+      models,
+      health: channelHealthFor(config, models, logger),
+      enabled: enabledChannels(config),
+    }),
     notFound,
   );
   // The sandbox runs as its own process; its public URLs (cashier pages, control API) stay here.

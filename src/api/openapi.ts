@@ -1,3 +1,4 @@
+import { breakerRequestSchema } from './routes/staff-channels.js';
 import { z } from 'zod';
 import { WEBHOOK_EVENT_TYPES } from '../../domain/webhooks.js';
 import { PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../domain/payment.js';
@@ -297,6 +298,26 @@ const auditEntrySchema = z.strictObject({
   via: z.enum(AUDIT_VIA),
 });
 
+const breakerSchema = z.strictObject({
+  state: z.enum(['closed', 'open', 'half_open']),
+  since: z.string().nullable(),
+  manual: z.boolean().describe('Opened or closed by hand: it stays so until staff change it.'),
+  reason: z.string().nullable(),
+});
+const channelHealthSchema = z.strictObject({
+  channel: z.enum(PAYMENT_CHANNELS),
+  state: z
+    .enum(['healthy', 'degraded', 'open'])
+    .describe('`open`: its create breaker is open, routing skips it; `degraded`: failing or slow.'),
+  successRate: z.number().min(0).max(1),
+  p95Ms: z.number().nullable().describe('Upper bound of the latency slot of the 95th percentile call.'),
+  errorRate: z.number().min(0).max(1),
+  calls: z.number().int(),
+  window: z.string().describe('The sliding window, e.g. `5m`.'),
+  since: z.string().describe('When its create breaker last changed, or the window’s start.'),
+  breakers: z.record(z.enum(['create', 'query', 'close', 'refund']), breakerSchema),
+});
+
 const staffMeSchema = z.strictObject({
   name: z.string(),
   role: z.enum(STAFF_ROLES),
@@ -376,6 +397,7 @@ function requestSchemas(limits: PaymentSchemaLimits) {
     StaffReason: createStaffReasonSchema(),
     StaffNudge: nudgeSchema,
     RefundTicketRequest: ticketSchema,
+    BreakerRequest: breakerRequestSchema,
     CodecPayloads: codecRequestSchema,
   } satisfies Record<string, z.ZodType>;
 }
@@ -400,6 +422,8 @@ const responseSchemas = {
   WebhookResend: webhookResendSchema,
   RefundPage: z.strictObject({ refunds: z.array(refundSchema) }),
   RefundTicket: refundTicketSchema,
+  ChannelHealth: channelHealthSchema,
+  ChannelHealthList: z.strictObject({ channels: z.array(channelHealthSchema) }),
   CodecPayloadsResult: codecResultSchema,
   Error: errorSchema,
 } satisfies Record<string, z.ZodType>;
@@ -734,6 +758,28 @@ const paymentIdParam = pathParam(
   PAYMENT_ID_PATTERN,
   'The payment id from the create answer; any other id answers 404 `payment_not_found`.',
 );
+const channelParam = {
+  name: 'channel',
+  in: 'path',
+  required: true,
+  description: 'An enabled channel; any other answers 404 `unknown_channel`.',
+  schema: { type: 'string', enum: [...PAYMENT_CHANNELS] },
+};
+const closedBreaker = { state: 'closed', since: null, manual: false, reason: null } as const;
+const channelHealthExample = {
+  channel: 'alipay' as const,
+  state: 'healthy' as const,
+  successRate: 0.996,
+  p95Ms: 500,
+  errorRate: 0.004,
+  calls: 1250,
+  window: '5m',
+  since: '2026-12-02T09:55:00.000Z',
+  breakers: { create: closedBreaker, query: closedBreaker, close: closedBreaker, refund: closedBreaker } as Record<
+    'create' | 'query' | 'close' | 'refund',
+    { state: 'closed' | 'open'; since: string | null; manual: boolean; reason: string | null }
+  >,
+};
 const refundIdParam = pathParam(
   'refundId',
   REFUND_ID_PATTERN,
@@ -1083,6 +1129,7 @@ function staffOperations(): Record<string, Record<string, JsonSchema>> {
                 'refunds.request',
                 'webhooks.resend',
                 'audit.read',
+                'channels.read',
               ],
             },
           },
@@ -1204,6 +1251,55 @@ function staffOperations(): Record<string, Record<string, JsonSchema>> {
           },
         },
         errors: [...PATH_PARAM, ...VALIDATION, 'payment_not_found', 'nothing_to_do'],
+      }),
+    },
+    '/staff/v1/channels': {
+      get: staff({
+        operationId: 'staffChannels',
+        summary: 'Every enabled channel’s health over the window, as every process sees it',
+        permission: 'channels.read',
+        responses: {
+          '200': {
+            description: 'Channel health',
+            schema: 'ChannelHealthList',
+            example: { channels: [channelHealthExample] },
+          },
+        },
+        errors: [],
+      }),
+    },
+    '/staff/v1/channels/{channel}/breaker': {
+      post: staff({
+        operationId: 'staffSetBreaker',
+        summary: 'Open a channel operation’s breaker by hand, or close it (audited)',
+        description: 'An open `create` breaker makes routing skip the channel until it is closed.',
+        permission: 'channels.manage',
+        parameters: [channelParam],
+        request: {
+          schema: 'BreakerRequest',
+          example: { operation: 'create', state: 'open', reason: 'Alipay announced maintenance until 02:00' },
+          required: true,
+        },
+        responses: {
+          '200': {
+            description: 'The channel’s health after the change',
+            schema: 'ChannelHealth',
+            example: {
+              ...channelHealthExample,
+              state: 'open',
+              breakers: {
+                ...channelHealthExample.breakers,
+                create: {
+                  state: 'open',
+                  since: '2026-12-02T10:00:00.000Z',
+                  manual: true,
+                  reason: 'Alipay announced maintenance until 02:00',
+                },
+              },
+            },
+          },
+        },
+        errors: [...PATH_PARAM, ...VALIDATION, 'unknown_channel'],
       }),
     },
     '/staff/v1/refunds': {

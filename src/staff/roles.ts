@@ -12,9 +12,10 @@ const SUPPORT_PERMISSIONS = [
   'refunds.request',
   'webhooks.resend',
   'audit.read',
+  'channels.read',
 ] as const;
 const FINANCE_PERMISSIONS = [...SUPPORT_PERMISSIONS, 'refunds.decide'] as const;
-const ADMIN_PERMISSIONS = [...FINANCE_PERMISSIONS, 'staff.manage'] as const;
+const ADMIN_PERMISSIONS = [...FINANCE_PERMISSIONS, 'staff.manage', 'channels.manage'] as const;
 
 /** Every permission a role can hold. */
 export const STAFF_PERMISSIONS = ADMIN_PERMISSIONS;

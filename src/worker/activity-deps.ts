@@ -16,7 +16,7 @@ export function enabledChannels(config: Pick<Config, 'CHANNELS_ENABLED'>): Payme
   return [...new Set(config.CHANNELS_ENABLED.split(',') as PaymentChannel[])];
 }
 
-/** The process's channel health, counting every call its adapters make (see src/channels/health.ts). */
+/** The process's channel health, from the configuration (see src/channels/health.ts). */
 export function channelHealthFor(config: Config, models: Models, logger: Logger): ChannelHealth {
   return createChannelHealth({
     models,

@@ -5,6 +5,8 @@ export const HOUSEKEEPING_SCHEDULE_ID = 'api-housekeeping';
 const HOUSEKEEPING_EVERY = '5 minutes';
 export const STUCK_UPDATE_RECOVERY_SCHEDULE_ID = 'stuck-update-recovery';
 const STUCK_UPDATE_RECOVERY_EVERY = '1 minute';
+export const CHANNEL_PROBE_SCHEDULE_ID = 'channel-probe';
+const CHANNEL_PROBE_EVERY = '1 minute';
 
 async function ensureSchedule(
   client: Client,
@@ -30,7 +32,8 @@ async function ensureSchedule(
  * Makes sure the worker's schedules exist (created once, by whichever worker starts first; an
  * overlapping run is skipped): `voucher-ledger` seals every ledger period, `api-housekeeping`
  * sweeps expired nonces, idempotent answers and rate-limit windows every 5 minutes,
- * `stuck-update-recovery` frees workflows stuck on the SDK's update replay fault every minute.
+ * `stuck-update-recovery` frees workflows stuck on the SDK's update replay fault every minute,
+ * `channel-probe` asks every enabled channel about a made-up order every minute (channel health).
  */
 export async function ensureSchedules(
   client: Client,
@@ -53,5 +56,10 @@ export async function ensureSchedules(
       STUCK_UPDATE_RECOVERY_EVERY,
       { workflowType: 'stuckUpdateRecoveryWorkflow', taskQueue: options.taskQueue, args: [] },
     ),
+    [CHANNEL_PROBE_SCHEDULE_ID]: await ensureSchedule(client, CHANNEL_PROBE_SCHEDULE_ID, CHANNEL_PROBE_EVERY, {
+      workflowType: 'channelProbeWorkflow',
+      taskQueue: options.taskQueue,
+      args: [],
+    }),
   };
 }
