@@ -268,7 +268,8 @@ export function createChannelHealth(deps: {
     const countsSince = (channel: string, operation: string, since: Date | undefined) => {
       let counts = emptyCounts();
       for (const minute of minutes) {
-        if (since !== undefined && minute.getTime() < minuteOf(since).getTime()) continue;
+        // Minute buckets cannot split a minute: after a breaker closes, its minute no longer counts.
+        if (since !== undefined && minute.getTime() <= minuteOf(since).getTime()) continue;
         const doc = byId.get(bucketId(channel, operation, minute));
         if (!doc) continue;
         // A lean read gives the Map field as a plain object.

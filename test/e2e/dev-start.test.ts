@@ -188,7 +188,7 @@ describe('npm start', () => {
         // The worker keeps its schedules: ledger seals, the sweep of expired API records, and the
         // recovery of workflows stuck on an update.
         // (Read raw: their arguments are encrypted, and this client has no codec.)
-        for (const scheduleId of ['voucher-ledger', 'api-housekeeping', 'stuck-update-recovery']) {
+        for (const scheduleId of ['voucher-ledger', 'api-housekeeping', 'stuck-update-recovery', 'channel-probe']) {
           const described = await client.workflowService.describeSchedule({ namespace: 'default', scheduleId });
           expect(described.schedule?.action?.startWorkflow?.workflowType?.name).toMatch(/Workflow$/);
         }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { rankChannels } from '../../src/channels/routing.js';
+import { parseChannelWeights, rankChannels, type RouteHealth } from '../../src/channels/routing.js';
+import type { PaymentChannel } from '../../domain/payment.js';
 import type { Currency } from '../../domain/money.js';
 
 const adapters = {
@@ -55,5 +56,68 @@ describe('channel routing', () => {
         preferred: 'alipay',
       }),
     ).toEqual(['card']);
+  });
+
+  const all: PaymentChannel[] = ['alipay', 'wechatpay', 'unionpay'];
+  const health = (open: PaymentChannel[], scores: Partial<Record<PaymentChannel, number>> = {}): RouteHealth => ({
+    open: new Set(open),
+    score: new Map(Object.entries(scores) as [PaymentChannel, number][]),
+  });
+
+  it('skips a channel whose breaker is open, preferred or not, without trying it', () => {
+    const request = { currency: 'CNY', amount: 100, preferred: 'alipay' } as const;
+    expect(rankChannels(adapters, all, request, { health: health(['alipay']) })).toEqual(['wechatpay', 'unionpay']);
+  });
+
+  it('routes 1500 to UnionPay when Alipay takes at most 1000 and WeChat Pay’s breaker is open', () => {
+    expect(rankChannels(adapters, all, { currency: 'CNY', amount: 1_500 }, { health: health(['wechatpay']) })).toEqual([
+      'unionpay',
+    ]);
+  });
+
+  it('tries every able channel in configured order when all their breakers are open', () => {
+    expect(
+      rankChannels(
+        adapters,
+        all,
+        { currency: 'CNY', amount: 100 },
+        { health: health(['alipay', 'wechatpay', 'unionpay']) },
+      ),
+    ).toEqual(all);
+  });
+
+  it('ranks by health score after the preferred channel, ignoring differences of less than a step', () => {
+    const request = { currency: 'CNY', amount: 100 } as const;
+    expect(
+      rankChannels(adapters, all, request, { health: health([], { alipay: 0.4, wechatpay: 0.97, unionpay: 0.99 }) }),
+    ).toEqual(['wechatpay', 'unionpay', 'alipay']);
+    expect(
+      rankChannels(adapters, all, { ...request, preferred: 'alipay' }, { health: health([], { alipay: 0.4 }) }),
+    ).toEqual(['alipay', 'wechatpay', 'unionpay']);
+  });
+
+  it('draws the order by weight for a volume split, and explores a ranked-down channel when asked', () => {
+    const request = { currency: 'CNY', amount: 100 } as const;
+    const weights = { alipay: 3, wechatpay: 1, unionpay: 0 };
+    // The first draw lands in alipay's three quarters, the second in wechatpay's share of what is left.
+    expect(rankChannels(adapters, all, request, { weights, random: () => 0.5 })).toEqual([
+      'alipay',
+      'wechatpay',
+      'unionpay',
+    ]);
+    expect(rankChannels(adapters, all, request, { weights, random: () => 0.9 })[0]).toBe('wechatpay');
+    const draws = [0.01, 0.99];
+    expect(rankChannels(adapters, all, request, { exploration: 0.05, random: () => draws.shift() ?? 0 })).toEqual([
+      'unionpay',
+      'alipay',
+      'wechatpay',
+    ]);
+  });
+
+  it('reads CHANNEL_WEIGHTS, and refuses an unknown channel or a weight that is not a number', () => {
+    expect(parseChannelWeights('alipay:3, wechatpay:1', all)).toEqual({ alipay: 3, wechatpay: 1 });
+    expect(parseChannelWeights(undefined, all)).toBeUndefined();
+    expect(() => parseChannelWeights('paypal:1', all)).toThrow(/CHANNEL_WEIGHTS/);
+    expect(() => parseChannelWeights('alipay:x', all)).toThrow(/CHANNEL_WEIGHTS/);
   });
 });
