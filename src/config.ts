@@ -92,14 +92,18 @@ const configSchema = z.object({
   CARD_API_URL: z.url().optional(),
   /** Where a learner confirms a card PaymentIntent; the intent's id is appended. */
   CARD_PAY_PAGE_URL: z.url().optional(),
-  /** Channels payments may be routed to, in preference order. */
+  /**
+   * Channels payments may be routed to, in preference order. Unset: every channel with the sandbox
+   * on; Alipay and WeChat Pay with it off (UnionPay and cards need their keyring sections, so a
+   * deployment enables them by name).
+   */
   CHANNELS_ENABLED: z
     .string()
     .regex(
       /^(alipay|wechatpay|unionpay|card)(,(alipay|wechatpay|unionpay|card))*$/,
       'expected a comma-separated list of alipay, wechatpay, unionpay, card',
     )
-    .default('alipay,wechatpay,unionpay,card'),
+    .optional(),
   ALIPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(100_000_000),
   WECHATPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(50_000_000),
   UNIONPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(50_000_000),
@@ -245,7 +249,9 @@ export type Config = Omit<
   | 'SANDBOX_PORT'
   | 'SANDBOX_URL'
   | 'SANDBOX_MONGODB_URI'
+  | 'CHANNELS_ENABLED'
 > & {
+  CHANNELS_ENABLED: string;
   SANDBOX_ENABLED: boolean;
   /** The sandbox runs with `NODE_ENV=production`, by the operator's explicit consent. */
   SANDBOX_IN_PRODUCTION: boolean;
@@ -293,12 +299,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const base = (
     raw.PUBLIC_BASE_URL ?? `http://${raw.API_HOST === '0.0.0.0' ? '127.0.0.1' : raw.API_HOST}:${raw.API_PORT}`
   ).replace(/\/+$/, '');
+  const channelsEnabled = raw.CHANNELS_ENABLED ?? (sandbox ? 'alipay,wechatpay,unionpay,card' : 'alipay,wechatpay');
   const missing = [
-    !sandbox && !raw.ALIPAY_GATEWAY_URL && raw.CHANNELS_ENABLED.includes('alipay') && 'ALIPAY_GATEWAY_URL',
-    !sandbox && !raw.WECHATPAY_BASE_URL && raw.CHANNELS_ENABLED.includes('wechatpay') && 'WECHATPAY_BASE_URL',
-    !sandbox && !raw.UNIONPAY_GATEWAY_URL && raw.CHANNELS_ENABLED.includes('unionpay') && 'UNIONPAY_GATEWAY_URL',
-    !sandbox && !raw.CARD_API_URL && raw.CHANNELS_ENABLED.includes('card') && 'CARD_API_URL',
-    !sandbox && !raw.CARD_PAY_PAGE_URL && raw.CHANNELS_ENABLED.includes('card') && 'CARD_PAY_PAGE_URL',
+    !sandbox && !raw.ALIPAY_GATEWAY_URL && channelsEnabled.includes('alipay') && 'ALIPAY_GATEWAY_URL',
+    !sandbox && !raw.WECHATPAY_BASE_URL && channelsEnabled.includes('wechatpay') && 'WECHATPAY_BASE_URL',
+    !sandbox && !raw.UNIONPAY_GATEWAY_URL && channelsEnabled.includes('unionpay') && 'UNIONPAY_GATEWAY_URL',
+    !sandbox && !raw.CARD_API_URL && channelsEnabled.includes('card') && 'CARD_API_URL',
+    !sandbox && !raw.CARD_PAY_PAGE_URL && channelsEnabled.includes('card') && 'CARD_PAY_PAGE_URL',
     !sandbox && !raw.PLATFORM_WEBHOOK_URL && 'PLATFORM_WEBHOOK_URL',
     !sandbox && !raw.PLATFORM_KEYS && 'PLATFORM_KEYS',
   ].filter((name): name is string => typeof name === 'string');
@@ -334,6 +341,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   ).replace(/\/+$/, '');
   return {
     ...raw,
+    CHANNELS_ENABLED: channelsEnabled,
     PLATFORM_KEYS: platformKeys?.keys,
     SANDBOX_ENABLED: sandbox,
     SANDBOX_IN_PRODUCTION: sandboxInProduction,

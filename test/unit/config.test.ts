@@ -99,6 +99,18 @@ describe('channel adapters', () => {
     expect(adapters.alipay.supports('CNY', 100)).toBe(true);
     expect(() => loadConfig({ ...production, CHANNELS_ENABLED: 'alipay,wechatpay' })).toThrow(/WECHATPAY_BASE_URL/);
   });
+
+  it('default to every channel with the sandbox on, and to Alipay and WeChat Pay with it off', () => {
+    expect(loadConfig({}).CHANNELS_ENABLED).toBe('alipay,wechatpay,unionpay,card');
+    const production = {
+      NODE_ENV: 'production',
+      PLATFORM_WEBHOOK_URL: 'https://platform.example/webhooks',
+      ALIPAY_GATEWAY_URL: 'https://openapi.alipay.com/gateway.do',
+      WECHATPAY_BASE_URL: 'https://api.mch.weixin.qq.com',
+      PLATFORM_KEYS: `shop:${'s'.repeat(32)}`,
+    };
+    expect(loadConfig(production).CHANNELS_ENABLED).toBe('alipay,wechatpay');
+  });
 });
 
 describe('PLATFORM_KEYS', () => {
