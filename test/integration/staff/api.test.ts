@@ -88,6 +88,7 @@ describe('staff authentication', () => {
         'refunds.request',
         'webhooks.resend',
         'audit.read',
+        'channels.read',
       ],
     });
     const admin = await staffWith('admin');
