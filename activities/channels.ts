@@ -225,6 +225,24 @@ export function createChannelActivities({
       return channels[channel].queryOrder(paymentId, reference).catch(rethrowChannelError);
     },
 
+    /**
+     * Takes the money of an order the payer approved (channels where the merchant captures:
+     * PayPal), idempotent per payment at the channel. A channel without captures is asked
+     * instead: its approvals do not exist.
+     */
+    async captureChannelOrder({
+      channel,
+      paymentId,
+    }: {
+      channel: PaymentChannel;
+      paymentId: string;
+    }): Promise<ChannelTrade> {
+      const reference = await references.ofOrder(channel, paymentId);
+      const adapter = channels[channel];
+      const capture = adapter.captureOrder?.bind(adapter) ?? adapter.queryOrder.bind(adapter);
+      return capture(paymentId, reference).catch(rethrowChannelError);
+    },
+
     async closeChannelOrder({
       channel,
       paymentId,

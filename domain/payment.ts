@@ -30,7 +30,7 @@ export const PAYMENT_STATUSES = [
 ] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
-export const PAYMENT_CHANNELS = ['alipay', 'wechatpay', 'unionpay', 'card'] as const;
+export const PAYMENT_CHANNELS = ['alipay', 'wechatpay', 'unionpay', 'card', 'paypal'] as const;
 export type PaymentChannel = (typeof PAYMENT_CHANNELS)[number];
 
 export interface PaymentItem {
@@ -58,6 +58,7 @@ export interface PaymentRequest {
 /** The channel's view of a trade, normalised across providers. */
 export type ChannelTradeState =
   | 'NOT_PAID' // created, not (yet) paid: Alipay WAIT_BUYER_PAY, WeChat NOTPAY/USERPAYING/PAYERROR
+  | 'APPROVED' // the payer approved; no money moves until the merchant captures: PayPal APPROVED
   | 'PAID' // Alipay TRADE_SUCCESS/TRADE_FINISHED, WeChat SUCCESS
   | 'CLOSED' // closed unpaid: Alipay TRADE_CLOSED (unpaid), WeChat CLOSED/REVOKED
   | 'REFUNDED' // paid, then refunded: WeChat REFUND, Alipay TRADE_CLOSED after a full refund

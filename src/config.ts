@@ -92,16 +92,23 @@ const configSchema = z.object({
   CARD_API_URL: z.url().optional(),
   /** Where a learner confirms a card PaymentIntent; the intent's id is appended. */
   CARD_PAY_PAGE_URL: z.url().optional(),
+  /** PayPal's REST API base (`https://api-m.paypal.com`, or `https://api-m.sandbox.paypal.com`). */
+  PAYPAL_API_URL: z.url().optional(),
+  /**
+   * The only place a webhook's `PAYPAL-CERT-URL` may point (scheme, host and path prefix): the API
+   * fetches the signing certificate from there, so it must be PayPal's own certificate host.
+   */
+  PAYPAL_CERT_URL_PREFIX: z.url().optional(),
   /**
    * Channels payments may be routed to, in preference order. Unset: every channel with the sandbox
-   * on; Alipay and WeChat Pay with it off (UnionPay and cards need their keyring sections, so a
+   * on; Alipay and WeChat Pay with it off (UnionPay, cards and PayPal need their keyring sections, so a
    * deployment enables them by name).
    */
   CHANNELS_ENABLED: z
     .string()
     .regex(
-      /^(alipay|wechatpay|unionpay|card)(,(alipay|wechatpay|unionpay|card))*$/,
-      'expected a comma-separated list of alipay, wechatpay, unionpay, card',
+      /^(alipay|wechatpay|unionpay|card|paypal)(,(alipay|wechatpay|unionpay|card|paypal))*$/,
+      'expected a comma-separated list of alipay, wechatpay, unionpay, card, paypal',
     )
     .optional(),
   ALIPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(100_000_000),
@@ -109,6 +116,8 @@ const configSchema = z.object({
   UNIONPAY_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(50_000_000),
   /** The card channel's limit, in minor units of whichever currency the payment is in. */
   CARD_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(10_000_000),
+  /** PayPal's limit, in minor units of whichever currency the payment is in. */
+  PAYPAL_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(10_000_000),
   /** A volume split between channels, `alipay:3,wechatpay:1`: routing draws the order by these weights. */
   CHANNEL_WEIGHTS: z.string().optional(),
   /** Share of payments (0-0.5) for which a ranked-down channel goes first, to keep measuring it; off by default. */
@@ -250,6 +259,7 @@ export type Config = Omit<
   | 'SANDBOX_URL'
   | 'SANDBOX_MONGODB_URI'
   | 'CHANNELS_ENABLED'
+  | 'PAYPAL_CERT_URL_PREFIX'
 > & {
   CHANNELS_ENABLED: string;
   SANDBOX_ENABLED: boolean;
@@ -267,6 +277,8 @@ export type Config = Omit<
   UNIONPAY_GATEWAY_URL: string | undefined;
   CARD_API_URL: string | undefined;
   CARD_PAY_PAGE_URL: string | undefined;
+  PAYPAL_API_URL: string | undefined;
+  PAYPAL_CERT_URL_PREFIX: string;
   PLATFORM_WEBHOOK_URL: string | undefined;
 };
 
@@ -293,19 +305,24 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv)
   return result.data;
 }
 
+/** Where PayPal serves the certificates its webhooks are signed with. */
+export const PAYPAL_CERT_URL_PREFIX = 'https://api.paypal.com/v1/notifications/certs/';
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = parseEnv(configSchema, env);
   const sandbox = raw.SANDBOX_ENABLED === undefined ? raw.NODE_ENV !== 'production' : raw.SANDBOX_ENABLED === 'true';
   const base = (
     raw.PUBLIC_BASE_URL ?? `http://${raw.API_HOST === '0.0.0.0' ? '127.0.0.1' : raw.API_HOST}:${raw.API_PORT}`
   ).replace(/\/+$/, '');
-  const channelsEnabled = raw.CHANNELS_ENABLED ?? (sandbox ? 'alipay,wechatpay,unionpay,card' : 'alipay,wechatpay');
+  const channelsEnabled =
+    raw.CHANNELS_ENABLED ?? (sandbox ? 'alipay,wechatpay,unionpay,card,paypal' : 'alipay,wechatpay');
   const missing = [
     !sandbox && !raw.ALIPAY_GATEWAY_URL && channelsEnabled.includes('alipay') && 'ALIPAY_GATEWAY_URL',
     !sandbox && !raw.WECHATPAY_BASE_URL && channelsEnabled.includes('wechatpay') && 'WECHATPAY_BASE_URL',
     !sandbox && !raw.UNIONPAY_GATEWAY_URL && channelsEnabled.includes('unionpay') && 'UNIONPAY_GATEWAY_URL',
     !sandbox && !raw.CARD_API_URL && channelsEnabled.includes('card') && 'CARD_API_URL',
     !sandbox && !raw.CARD_PAY_PAGE_URL && channelsEnabled.includes('card') && 'CARD_PAY_PAGE_URL',
+    !sandbox && !raw.PAYPAL_API_URL && channelsEnabled.includes('paypal') && 'PAYPAL_API_URL',
     !sandbox && !raw.PLATFORM_WEBHOOK_URL && 'PLATFORM_WEBHOOK_URL',
     !sandbox && !raw.PLATFORM_KEYS && 'PLATFORM_KEYS',
   ].filter((name): name is string => typeof name === 'string');
@@ -318,7 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       !raw.SANDBOX_IN_PRODUCTION &&
         'SANDBOX_ENABLED: the sandbox lets anyone pay any payment, so NODE_ENV=production refuses it. ' +
           "For real channels set SANDBOX_ENABLED=false with the enabled channels' URLs (ALIPAY_GATEWAY_URL, " +
-          'WECHATPAY_BASE_URL, UNIONPAY_GATEWAY_URL, CARD_API_URL and CARD_PAY_PAGE_URL), ' +
+          'WECHATPAY_BASE_URL, UNIONPAY_GATEWAY_URL, CARD_API_URL, CARD_PAY_PAGE_URL and PAYPAL_API_URL), ' +
           'PLATFORM_WEBHOOK_URL and PLATFORM_KEYS; only for a demo that must run as production, ' +
           `set SANDBOX_IN_PRODUCTION=${SANDBOX_IN_PRODUCTION_CONSENT}`,
       !raw.SANDBOX_CONTROL_TOKEN &&
@@ -354,6 +371,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     UNIONPAY_GATEWAY_URL: raw.UNIONPAY_GATEWAY_URL ?? (sandbox ? `${sandboxUrl}/sandbox/unionpay` : undefined),
     CARD_API_URL: raw.CARD_API_URL ?? (sandbox ? `${sandboxUrl}/sandbox/card` : undefined),
     CARD_PAY_PAGE_URL: raw.CARD_PAY_PAGE_URL ?? (sandbox ? `${base}/sandbox/card/pay` : undefined),
+    PAYPAL_API_URL: raw.PAYPAL_API_URL ?? (sandbox ? `${sandboxUrl}/sandbox/paypal` : undefined),
+    PAYPAL_CERT_URL_PREFIX:
+      raw.PAYPAL_CERT_URL_PREFIX ??
+      (sandbox ? `${sandboxUrl}/sandbox/paypal/v1/notifications/certs/` : PAYPAL_CERT_URL_PREFIX),
     PLATFORM_WEBHOOK_URL: raw.PLATFORM_WEBHOOK_URL ?? (sandbox ? `${sandboxUrl}/sandbox/platform/webhooks` : undefined),
   };
 }

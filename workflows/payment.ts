@@ -24,6 +24,9 @@ import { PaymentChannelKey, type StuckReason } from './search-attributes.js';
 
 const MINUTE_MS = 60_000;
 
+/** What a channel says of an order. */
+type ChannelTrade = Awaited<ReturnType<typeof activity.queryChannelOrder>>;
+
 /**
  * One payment, from the platform's request to a terminal status: a saga.
  *
@@ -89,6 +92,30 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         [{ channel: on, paymentId }],
       ),
     );
+  /**
+   * Takes the money of an order the payer approved (PayPal); `why` says what showed the approval.
+   * Answers the trade after the capture: `PAID`, or `NOT_PAID` when the payer's funding failed.
+   */
+  const captureApproved = async (on: PaymentChannel, why: string): Promise<ChannelTrade> => {
+    const trade = await channelCall(() =>
+      activity.captureChannelOrder.executeWithOptions(
+        { ...activity.presets.channelCall, summary: `capture the approved ${on} order` },
+        [{ channel: on, paymentId }],
+      ),
+    );
+    state.note(
+      'channel.capture',
+      trade.state === 'PAID'
+        ? `${why}: ${on} captured ${trade.channelTradeNo ?? ''}`.trim()
+        : `${why}: ${on} did not take the money (${trade.declineReason ?? trade.state})`,
+    );
+    return trade;
+  };
+  /** What the channel says of the order; an approved one is captured first. */
+  const askChannel = async (on: PaymentChannel, why: string): Promise<ChannelTrade> => {
+    const trade = await queryChannel(on);
+    return trade.state === 'APPROVED' ? captureApproved(on, why) : trade;
+  };
   const closeChannel = (on: PaymentChannel) =>
     channelCall(() =>
       activity.closeChannelOrder.executeWithOptions(
@@ -188,7 +215,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
    */
   const confirmUnpaidAndClose = async (on: PaymentChannel): Promise<Charge | null> => {
     const asPaid = async (): Promise<Charge | null> => {
-      const trade = await queryChannel(on);
+      const trade = await askChannel(on, 'approved before the window ended');
       if (trade.state !== 'PAID') return null;
       if (trade.amount !== request.amount) {
         throw ApplicationFailure.nonRetryable(
@@ -226,6 +253,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         [{ channel: on, paymentId }],
       );
       state.note('channel.check_in', `${after}: ${on} reports ${trade.state}`);
+      if (trade.state === 'APPROVED')
+        return (await captureApproved(on, `approval found at the ${after}`)).state === 'PAID';
       return trade.state === 'PAID';
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -386,7 +415,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     // The window's timer runs to its end even when the payment is decided sooner (PATCHES.steadyTimers).
     const steady = patched(PATCHES.steadyTimers);
     const windowEnded = steady ? steadyTimer(windowMs, 'the payment window') : () => false;
-    const decided = () => state.paidNotice !== null || state.cancelRequest !== null || state.requeryRequested;
+    const decided = () =>
+      state.paidNotice !== null ||
+      state.cancelRequest !== null ||
+      state.requeryRequested ||
+      state.approvalNotice !== null;
     const checkIns = steady && patched(PATCHES.windowCheckIns) ? checkInOffsets(windowMs) : [];
     const openedAt = Date.now();
     let checkIn = 0;
@@ -404,10 +437,18 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         checkInDue = nextCheckIn();
         continue;
       }
+      const approval = state.approvalNotice;
+      if (approval !== null && state.paidNotice === null && state.cancelRequest === null) {
+        // The payer approved (PayPal): capture; a declined capture leaves the payment payable.
+        state.approvalNotice = null;
+        const captured = await captureApproved(chosen, `approved (notification ${approval.notificationId})`);
+        if (captured.state === 'PAID') break;
+        continue;
+      }
       if (!state.requeryRequested || state.paidNotice !== null || state.cancelRequest !== null) break;
       // Staff asked the channel now (a notification may be lost): paid ends the wait.
       state.requeryRequested = false;
-      const trade = await queryChannel(chosen);
+      const trade = await askChannel(chosen, 'approval found when staff asked');
       state.note('channel.query', `asked by staff: ${chosen} reports ${trade.state}`);
       if (trade.state === 'PAID') break;
       windowMs = Math.max(Date.parse(expiresAt) - Date.now(), 1);

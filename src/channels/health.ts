@@ -402,6 +402,8 @@ export function instrumentAdapter(adapter: ChannelAdapter, health: Pick<ChannelH
     createOrder: timed('create', adapter.createOrder.bind(adapter)),
     queryOrder: timed('query', adapter.queryOrder.bind(adapter)),
     closeOrder: timed('close', adapter.closeOrder.bind(adapter)),
+    // Capturing is the second half of taking the money: counted with the creates.
+    ...(adapter.captureOrder ? { captureOrder: timed('create', adapter.captureOrder.bind(adapter)) } : {}),
     refund: timed('refund', adapter.refund.bind(adapter)),
     queryRefund: timed('refund', adapter.queryRefund.bind(adapter)),
   };

@@ -4,6 +4,7 @@ import type { PaymentChannel } from '../../domain/payment.js';
 import { createAlipayAdapter } from './alipay/adapter.js';
 import { ChannelRejectedError, type ChannelAdapter } from './types.js';
 import { createCardAdapter } from './card/adapter.js';
+import { createPaypalAdapter } from './paypal/adapter.js';
 import { createUnionpayAdapter } from './unionpay/adapter.js';
 import { createWechatPayAdapter } from './wechatpay/adapter.js';
 
@@ -16,6 +17,9 @@ export type ChannelAdapterConfig = Pick<
   | 'CARD_API_URL'
   | 'CARD_PAY_PAGE_URL'
   | 'CARD_MAX_AMOUNT'
+  | 'PAYPAL_API_URL'
+  | 'PAYPAL_CERT_URL_PREFIX'
+  | 'PAYPAL_MAX_AMOUNT'
   | 'CHANNEL_TIMEOUT_MS'
   | 'ALIPAY_MAX_AMOUNT'
   | 'WECHATPAY_MAX_AMOUNT'
@@ -59,7 +63,7 @@ function unconfiguredChannel(channel: PaymentChannel, enabled: ReadonlySet<strin
  */
 export function createChannelAdapters(
   config: ChannelAdapterConfig,
-  keyring: Pick<ApiKeyring, 'alipay' | 'wechatpay' | 'unionpay' | 'card'>,
+  keyring: Pick<ApiKeyring, 'alipay' | 'wechatpay' | 'unionpay' | 'card' | 'paypal'>,
 ): Record<PaymentChannel, ChannelAdapter> {
   const enabled = new Set(config.CHANNELS_ENABLED.split(','));
   const required = (channel: PaymentChannel, value: string | undefined, variable: string): string => {
@@ -99,6 +103,16 @@ export function createChannelAdapters(
             keyring: keyring.card,
             timeoutMs: config.CHANNEL_TIMEOUT_MS,
             maxAmount: config.CARD_MAX_AMOUNT,
+          }),
+    paypal:
+      keyring.paypal === undefined
+        ? unconfiguredChannel('paypal', enabled)
+        : createPaypalAdapter({
+            apiUrl: required('paypal', config.PAYPAL_API_URL, 'PAYPAL_API_URL'),
+            certUrlPrefix: config.PAYPAL_CERT_URL_PREFIX,
+            keyring: keyring.paypal,
+            timeoutMs: config.CHANNEL_TIMEOUT_MS,
+            maxAmount: config.PAYPAL_MAX_AMOUNT,
           }),
   };
 }

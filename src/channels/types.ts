@@ -53,6 +53,8 @@ export interface ChannelTrade {
   currency?: Currency;
   /** ISO-8601. */
   paidAt?: string;
+  /** Why a capture did not take the money, in the channel's words (PayPal `INSTRUMENT_DECLINED`). */
+  declineReason?: string;
 }
 
 export type CloseResult = 'CLOSED' | 'ALREADY_PAID' | 'NOT_FOUND';
@@ -166,11 +168,21 @@ export interface ChannelAdapter {
   createOrder(request: CreateChannelOrderRequest): Promise<ChannelOrder>;
   /** `reference`: the order's, for channels that name one; without it such a channel answers NOT_FOUND. */
   queryOrder(paymentId: string, reference?: string): Promise<ChannelTrade>;
+  /**
+   * Channels where the payer approves and the merchant then takes the money (PayPal): captures an
+   * `APPROVED` order, idempotent per payment. Answers the trade after it: `PAID` once captured,
+   * `NOT_PAID` (with `declineReason`) when the capture was declined and the payer may approve
+   * again. Channels that take the money when the payer pays have none.
+   */
+  captureOrder?(paymentId: string, reference?: string): Promise<ChannelTrade>;
   closeOrder(paymentId: string, reference?: string): Promise<CloseResult>;
   refund(request: RefundRequest): Promise<RefundOutcome>;
   queryRefund(paymentId: string, refundId: string, reference?: string): Promise<RefundOutcome>;
-  /** Verifies on the raw bytes, fails closed, looks keys up by id/serial. Never throws. */
-  verifyNotification(raw: RawCallback): VerificationResult;
+  /**
+   * Verifies on the raw bytes, fails closed, looks keys up by id/serial. Never throws (nor
+   * rejects). Asynchronous where the channel's key must be fetched (PayPal's certificate URL).
+   */
+  verifyNotification(raw: RawCallback): VerificationResult | Promise<VerificationResult>;
   ackSuccess(): ChannelAck;
   /**
    * The channel's failure answer, so that it sends the notification again: the same answer for
@@ -179,6 +191,11 @@ export interface ChannelAdapter {
    */
   ackFailure(reason: string): ChannelAck;
 }
+
+/** An adapter that verifies notifications with keys it holds, so without waiting. */
+export type LocallyVerifyingAdapter = Omit<ChannelAdapter, 'verifyNotification'> & {
+  verifyNotification(raw: RawCallback): VerificationResult;
+};
 
 /**
  * The merchant's private key, for signing a request to a channel. Only the worker calls the

@@ -67,6 +67,25 @@ const keyringSchema = z.object({
       webhookSecret: z.string().regex(/^whsec_[A-Za-z0-9+/=_-]{16,}$/),
     })
     .optional(),
+  /**
+   * PayPal's REST API: the app's client id and secret the worker gets OAuth tokens with; the id of
+   * the webhook subscription (part of what PayPal signs); and the trust the API checks a webhook's
+   * signing certificate against: PayPal's root CA and the certificate's common name. The
+   * certificate itself is fetched from `PAYPAL-CERT-URL` (only under `PAYPAL_CERT_URL_PREFIX`).
+   * `signingPrivateKey` and `signingCertificates` (leaf and intermediate) are the sandbox's, which
+   * plays PayPal. Optional, like UnionPay's section.
+   */
+  paypal: z
+    .object({
+      clientId: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/),
+      clientSecret: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/),
+      webhookId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
+      rootCertificate: pem,
+      signerCommonName: z.string().min(1),
+      signingCertificates: pem.optional(),
+      signingPrivateKey: pem.optional(),
+    })
+    .optional(),
   vouchers: z.object({
     activeKeyId: z.string(),
     keys: z
@@ -204,6 +223,45 @@ export function generateCardKeys(): NonNullable<Keyring['card']> {
   };
 }
 
+/** The CN of PayPal's webhook signing certificate, which the sandbox's certificate carries too. */
+export const PAYPAL_SIGNER_COMMON_NAME = 'messageverificationcerts.paypal.com';
+
+/**
+ * A development PayPal section: client credentials and a webhook id in PayPal's shapes, and a
+ * root and intermediate CA of the sandbox's own with its webhook signing certificate under them.
+ */
+export function generatePaypalKeys(): NonNullable<Keyring['paypal']> {
+  const root = issueCertificate({
+    commonName: 'PayPal Sandbox Root CA',
+    organization: 'Sandbox',
+    serial: '1',
+    ca: true,
+  });
+  const intermediate = issueCertificate({
+    commonName: 'PayPal Sandbox Intermediate CA',
+    organization: 'Sandbox',
+    serial: '2',
+    ca: true,
+    issuer: root,
+  });
+  const signer = issueCertificate({
+    commonName: PAYPAL_SIGNER_COMMON_NAME,
+    organization: 'Sandbox',
+    serial: String(70_000_000_000 + randomBytes(3).readUIntBE(0, 3)),
+    ca: false,
+    issuer: intermediate,
+  });
+  return {
+    clientId: `A${randomBytes(30).toString('base64url')}`,
+    clientSecret: `E${randomBytes(30).toString('base64url')}`,
+    webhookId: `${randomBytes(8).toString('hex').toUpperCase()}-WH`,
+    rootCertificate: root.certificate,
+    signerCommonName: PAYPAL_SIGNER_COMMON_NAME,
+    signingCertificates: `${signer.certificate.trim()}\n${intermediate.certificate.trim()}\n`,
+    signingPrivateKey: signer.privateKey,
+  };
+}
+
 /** UnionPay's `certId` of the merchant certificate: its serial number in decimal. */
 export function unionpayCertId(unionpay: Pick<NonNullable<Keyring['unionpay']>, 'merchantCertificate'>): string {
   return certificateSerialDecimal(unionpay.merchantCertificate);
@@ -250,6 +308,7 @@ export function generateKeyring(now = new Date()): CompleteKeyring {
     },
     unionpay: generateUnionpayKeys(),
     card: generateCardKeys(),
+    paypal: generatePaypalKeys(),
     vouchers: {
       activeKeyId: voucherKeyId,
       keys: [{ keyId: voucherKeyId, createdAt: now.toISOString(), ...voucher }],
@@ -308,9 +367,11 @@ export function channelPrivateKeysIn(keyring: {
   alipay: Pick<Keyring['alipay'], 'alipayPrivateKey'>;
   wechatpay: Pick<Keyring['wechatpay'], 'platformKeys'>;
   unionpay?: Pick<NonNullable<Keyring['unionpay']>, 'signingPrivateKey'>;
+  paypal?: Partial<Pick<NonNullable<Keyring['paypal']>, 'clientId' | 'signingPrivateKey'>>;
 }): string[] {
   return [
     ...(keyring.alipay.alipayPrivateKey === undefined ? [] : ['alipay.alipayPrivateKey']),
+    ...(keyring.paypal?.signingPrivateKey === undefined ? [] : ['paypal.signingPrivateKey']),
     ...(keyring.unionpay?.signingPrivateKey === undefined ? [] : ['unionpay.signingPrivateKey']),
     ...keyring.wechatpay.platformKeys.flatMap((k, i) =>
       k.privateKey === undefined ? [] : [`wechatpay.platformKeys[${i}].privateKey`],
@@ -337,13 +398,23 @@ export type WorkerKeyring = Omit<CompleteKeyring, 'paymentIdKey'>;
  */
 export type ApiKeyring = Omit<
   CompleteKeyring,
-  'alipay' | 'wechatpay' | 'unionpay' | 'card' | 'platformWebhookSecret'
+  'alipay' | 'wechatpay' | 'unionpay' | 'card' | 'paypal' | 'platformWebhookSecret'
 > & {
   /** Verifies webhooks; never calls the processor, so no secret key. */
   card?: Omit<NonNullable<Keyring['card']>, 'secretKey'> & { secretKey?: string };
+  /** Verifies webhooks; never calls PayPal's API, so no client secret. */
+  paypal?: PaypalKeys;
   alipay: Omit<Keyring['alipay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
   wechatpay: Omit<Keyring['wechatpay'], 'merchantPrivateKey'> & { merchantPrivateKey?: string };
   unionpay?: UnionpayKeys;
+};
+
+/** A PayPal section as a process holds it: the client secret only where PayPal's API is called. */
+export type PaypalKeys = Omit<
+  NonNullable<Keyring['paypal']>,
+  'clientSecret' | 'signingPrivateKey' | 'signingCertificates'
+> & {
+  clientSecret?: string;
 };
 
 /** A UnionPay section as a process holds it: the merchant's private key only where requests are signed. */
@@ -363,6 +434,8 @@ export type SandboxKeyring = {
   unionpay?: Omit<NonNullable<Keyring['unionpay']>, 'merchantPrivateKey'>;
   /** The simulated processor checks the secret key callers present and signs webhooks, as the real one does. */
   card?: NonNullable<Keyring['card']>;
+  /** The simulated PayPal checks the client credentials callers present and signs webhooks. */
+  paypal?: NonNullable<Keyring['paypal']>;
   platformWebhookSecret: string;
 };
 
@@ -370,7 +443,31 @@ function withoutChannelPrivateKeys<K extends CompleteKeyring>(keyring: K): K {
   const { alipayPrivateKey: _alipayPrivateKey, ...alipay } = keyring.alipay;
   const platformKeys = keyring.wechatpay.platformKeys.map(({ serial, publicKey }) => ({ serial, publicKey }));
   const unionpay = keyring.unionpay && withoutUnionpaySigner(keyring.unionpay);
-  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys }, unionpay };
+  const paypal = keyring.paypal && withoutPaypalSecrets(keyring.paypal, true);
+  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys }, unionpay, paypal };
+}
+
+/** A PayPal section without the sandbox's signer, and without the client secret unless `keepClientSecret`. */
+function withoutPaypalSecrets(
+  paypal: PaypalKeys & Pick<NonNullable<Keyring['paypal']>, 'signingPrivateKey' | 'signingCertificates'>,
+  keepClientSecret: true,
+): NonNullable<Keyring['paypal']>;
+function withoutPaypalSecrets(
+  paypal: PaypalKeys & Pick<NonNullable<Keyring['paypal']>, 'signingPrivateKey' | 'signingCertificates'>,
+  keepClientSecret: false,
+): PaypalKeys;
+function withoutPaypalSecrets(
+  paypal: PaypalKeys & Pick<NonNullable<Keyring['paypal']>, 'signingPrivateKey' | 'signingCertificates'>,
+  keepClientSecret: boolean,
+): PaypalKeys {
+  const { clientId, clientSecret, webhookId, rootCertificate, signerCommonName } = paypal;
+  return {
+    clientId,
+    webhookId,
+    rootCertificate,
+    signerCommonName,
+    ...(keepClientSecret && clientSecret !== undefined ? { clientSecret } : {}),
+  };
 }
 
 function withoutUnionpaySigner<U extends UnionpayKeys>(unionpay: U): U {
@@ -409,7 +506,14 @@ export function narrowKeyring(
     const { merchantPrivateKey: _alipayKey, ...alipay } = keyring.alipay;
     const { merchantPrivateKey: _wechatpayKey, ...wechatpay } = keyring.wechatpay;
     const unionpay = keyring.unionpay && withoutMerchantKey(keyring.unionpay);
-    return { alipay, wechatpay, unionpay, card: keyring.card, platformWebhookSecret: keyring.platformWebhookSecret };
+    return {
+      alipay,
+      wechatpay,
+      unionpay,
+      card: keyring.card,
+      paypal: keyring.paypal,
+      platformWebhookSecret: keyring.platformWebhookSecret,
+    };
   }
   if (role === 'api') {
     const verifying = withoutVoucherPrivateKeys(withoutChannelPrivateKeys(keyring));
@@ -418,7 +522,8 @@ export function narrowKeyring(
     const { platformWebhookSecret: _webhookSecret, ...rest } = verifying;
     const unionpay = verifying.unionpay && withoutMerchantKey(verifying.unionpay);
     const card = verifying.card && { accountId: verifying.card.accountId, webhookSecret: verifying.card.webhookSecret };
-    return { ...rest, alipay, wechatpay, unionpay, card };
+    const paypal = verifying.paypal && withoutPaypalSecrets(verifying.paypal, false);
+    return { ...rest, alipay, wechatpay, unionpay, card, paypal };
   }
   const { paymentIdKey: _paymentIdKey, ...worker } = withoutChannelPrivateKeys(keyring);
   return worker;
@@ -450,6 +555,7 @@ export function keyringFor(
 const LATE_CHANNELS = {
   unionpay: generateUnionpayKeys,
   card: generateCardKeys,
+  paypal: generatePaypalKeys,
 } as const;
 type LateChannel = keyof typeof LATE_CHANNELS;
 
@@ -482,6 +588,7 @@ function completeKeyringFor(config: KeyringConfig): CompleteKeyring {
       ...keyring,
       unionpay: keyring.unionpay ?? lateChannelKeys(config.KEYS_DIR, 'unionpay'),
       card: keyring.card ?? lateChannelKeys(config.KEYS_DIR, 'card'),
+      paypal: keyring.paypal ?? lateChannelKeys(config.KEYS_DIR, 'paypal'),
       workflowMessageKey: late('workflowMessageKey'),
       paymentIdKey: late('paymentIdKey'),
     };

@@ -242,7 +242,7 @@ export function createNotificationDelivery({
      */
     async receiveCallback(channel: PaymentChannel, raw: RawCallback): Promise<ChannelAck> {
       const adapter = channels[channel];
-      const verification = adapter.verifyNotification(raw);
+      const verification = await adapter.verifyNotification(raw);
       const verified = verification.ok
         ? verification.kind === 'payment'
           ? verification.notification

@@ -32,6 +32,7 @@ export async function createSandbox(deps: {
     | 'SANDBOX_IN_PRODUCTION'
     | 'NODE_ENV'
     | 'KEYS_DIR'
+    | 'PAYPAL_API_URL'
   >;
   logger: Logger;
 }): Promise<Sandbox> {
@@ -48,6 +49,7 @@ export async function createSandbox(deps: {
     connection: deps.connection,
     keyring: deps.keyring,
     publicBaseUrl: config.PUBLIC_BASE_URL,
+    ...(config.PAYPAL_API_URL === undefined ? {} : { paypalApiUrl: config.PAYPAL_API_URL }),
     timeScale: config.SANDBOX_TIME_SCALE,
     formSecret: controlToken,
     logger,

@@ -357,8 +357,8 @@ describe('the API document', () => {
     refused('POST', '/v1/vouchers/keys', await call('POST', '/v1/vouchers/keys'), 'method_not_allowed');
     refused(
       'POST',
-      '/v1/callbacks/paypal',
-      await call('POST', '/v1/callbacks/paypal', { body: 'x' }),
+      '/v1/callbacks/applepay',
+      await call('POST', '/v1/callbacks/applepay', { body: 'x' }),
       'unknown_channel',
     );
     refused('GET', '/v1/callbacks/alipay', await call('GET', '/v1/callbacks/alipay'), 'route_not_found');

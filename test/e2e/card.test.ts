@@ -136,9 +136,13 @@ describe('paying a course by card', () => {
     expect(books.orders.map((o: { channel: string }) => o.channel)).toEqual(['alipay']);
   });
 
-  it('answers a dollar payment 503 while the only channel that takes dollars is down, keeping nothing', async () => {
+  it('answers a dollar payment 503 while every channel that takes dollars is down, keeping nothing', async () => {
     const outage = (enabled: boolean) =>
-      stack.request('POST', '/sandbox/v1/channels/card/outage', { operations: ['create'], enabled });
+      Promise.all(
+        ['card', 'paypal'].map((channel) =>
+          stack.request('POST', `/sandbox/v1/channels/${channel}/outage`, { operations: ['create'], enabled }),
+        ),
+      );
     await outage(true);
     try {
       const res = await stack.request('POST', '/v1/payments', buildPaymentRequest({ currency: 'USD' }));

@@ -68,6 +68,28 @@ describe('when the payment window ends', () => {
     },
   );
 
+  it('a PayPal approval whose notification was lost is captured when the window ends, and succeeds', async () => {
+    const { request, paymentId, handle } = await startPaymentOnTestServer(env, stack, {
+      channel: 'paypal',
+      currency: 'USD',
+      expiresInSeconds: 60,
+    });
+    expect((await payAtChannel(stack, paymentId, { notifications: 0 })).tradeState).toBe('APPROVED');
+    const done: PaymentView = await handle.result();
+
+    expect(done.status).toBe('succeeded');
+    expect(events(done)).toContainEqual([
+      'channel.capture',
+      expect.stringMatching(/^approved before the window ended: paypal captured [0-9A-F]{17}$/),
+    ]);
+    expect(events(done)).toContainEqual(['channel.query', 'paypal reports the payment made']);
+    expect(await stack.database.models.callbacks.countDocuments({ outTradeNo: paymentId })).toBe(0);
+    await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
+    expect(await platformHeard(request.orderId, 1)).toEqual([
+      expect.objectContaining({ type: 'payment.succeeded', deliveries: 1 }),
+    ]);
+  });
+
   it('a success notified after the payment expired is refunded automatically, once', async () => {
     const { request, paymentId, handle } = await startPayment('alipay');
     const expired: PaymentView = await handle.result();

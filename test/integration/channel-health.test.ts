@@ -118,7 +118,7 @@ describe('channel health and routing', () => {
       reason: 'x',
     });
     expect(bySupport.status).toBe(403);
-    const unknown = await asStaff(admin, 'POST', '/staff/v1/channels/paypal/breaker', { state: 'open', reason: 'x' });
+    const unknown = await asStaff(admin, 'POST', '/staff/v1/channels/applepay/breaker', { state: 'open', reason: 'x' });
     expect([unknown.status, unknown.body.error?.code]).toEqual([404, 'unknown_channel']);
   });
 });

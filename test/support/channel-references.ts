@@ -28,6 +28,12 @@ export function keepingReferences(adapter: ChannelAdapter): ChannelAdapter {
     },
     queryOrder: (paymentId, reference) => adapter.queryOrder(paymentId, reference ?? orders.get(paymentId)),
     closeOrder: (paymentId, reference) => adapter.closeOrder(paymentId, reference ?? orders.get(paymentId)),
+    ...(adapter.captureOrder
+      ? {
+          captureOrder: (paymentId: string, reference?: string) =>
+            adapter.captureOrder!(paymentId, reference ?? orders.get(paymentId)),
+        }
+      : {}),
     async refund(request) {
       const orderReference = request.orderReference ?? orders.get(request.paymentId);
       const refundReference = request.refundReference ?? reserve(refunds, request.refundId);

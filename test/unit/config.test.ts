@@ -101,7 +101,7 @@ describe('channel adapters', () => {
   });
 
   it('default to every channel with the sandbox on, and to Alipay and WeChat Pay with it off', () => {
-    expect(loadConfig({}).CHANNELS_ENABLED).toBe('alipay,wechatpay,unionpay,card');
+    expect(loadConfig({}).CHANNELS_ENABLED).toBe('alipay,wechatpay,unionpay,card,paypal');
     const production = {
       NODE_ENV: 'production',
       PLATFORM_WEBHOOK_URL: 'https://platform.example/webhooks',

@@ -33,7 +33,8 @@ function productionKeyring(): CompleteKeyring {
   const { alipayPrivateKey: _alipayPrivateKey, ...alipay } = keyring.alipay;
   const platformKeys = keyring.wechatpay.platformKeys.map(({ serial, publicKey }) => ({ serial, publicKey }));
   const { signingPrivateKey: _signingKey, signingCertificate: _signingCert, ...unionpay } = keyring.unionpay!;
-  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys }, unionpay };
+  const { signingPrivateKey: _paypalKey, signingCertificates: _paypalCerts, ...paypal } = keyring.paypal!;
+  return { ...keyring, alipay, wechatpay: { ...keyring.wechatpay, platformKeys }, unionpay, paypal };
 }
 
 describe('the keyring, with the sandbox off', () => {
@@ -55,6 +56,7 @@ describe('the keyring, with the sandbox off', () => {
       expect(message).toContain('alipay.alipayPrivateKey');
       expect(message).toContain('wechatpay.platformKeys[0].privateKey');
       expect(message).toContain('unionpay.signingPrivateKey');
+      expect(message).toContain('paypal.signingPrivateKey');
       expect(message).toMatch(/SANDBOX_ENABLED/);
       expect(message).not.toContain('BEGIN');
     },
@@ -78,6 +80,13 @@ describe('the keyring, with the sandbox off', () => {
     expect(api.temporalCodec).toEqual(keyring.temporalCodec);
     expect(api.codecServerToken).toBe(keyring.codecServerToken);
     expect(api.paymentIdKey).toBe(keyring.paymentIdKey);
+    // PayPal: what verifies webhooks, never the client secret that calls PayPal.
+    expect(api.paypal).toEqual({
+      clientId: keyring.paypal!.clientId,
+      webhookId: keyring.paypal!.webhookId,
+      rootCertificate: keyring.paypal!.rootCertificate,
+      signerCommonName: keyring.paypal!.signerCommonName,
+    });
     expect(api.workflowMessageKey).toBe(keyring.workflowMessageKey);
     expect(api.atRest).toEqual(keyring.atRest);
     // It never calls a channel, and the platform stub that verifies webhooks runs in the sandbox.
@@ -98,6 +107,7 @@ describe('the keyring, with the sandbox off', () => {
     expect(worker.wechatpay.merchantPrivateKey).toBe(keyring.wechatpay.merchantPrivateKey);
     expect(worker.unionpay?.merchantPrivateKey).toBe(keyring.unionpay?.merchantPrivateKey);
     expect(worker.card?.secretKey).toBe(keyring.card?.secretKey);
+    expect(worker.paypal?.clientSecret).toBe(keyring.paypal?.clientSecret);
     expect(worker.temporalCodec).toEqual(keyring.temporalCodec);
     expect(worker.atRest).toEqual(keyring.atRest);
     expect(worker.workflowMessageKey).toBe(keyring.workflowMessageKey);
@@ -138,7 +148,15 @@ describe('the keyring, with the sandbox on', () => {
 
   it('gives the sandbox nothing of the payment system’s own keys', () => {
     const sandbox = keyringFor(on(mounted(development)), 'sandbox');
-    expect(Object.keys(sandbox).sort()).toEqual(['alipay', 'card', 'platformWebhookSecret', 'unionpay', 'wechatpay']);
+    expect(Object.keys(sandbox).sort()).toEqual([
+      'alipay',
+      'card',
+      'paypal',
+      'platformWebhookSecret',
+      'unionpay',
+      'wechatpay',
+    ]);
+    expect(sandbox.paypal?.signingPrivateKey).toBe(development.paypal?.signingPrivateKey);
     expect('merchantPrivateKey' in sandbox.alipay).toBe(false);
     expect(sandbox.unionpay && 'merchantPrivateKey' in sandbox.unionpay).toBe(false);
     expect(sandbox.unionpay?.signingPrivateKey).toBe(development.unionpay?.signingPrivateKey);

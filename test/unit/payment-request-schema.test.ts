@@ -33,7 +33,7 @@ describe('payment request schema', () => {
     ['items', buildPaymentRequest({ items: [], amount: 19_900 })],
     ['items.0.quantity', buildPaymentRequest({ items: [buildItem({ quantity: 0 })], amount: 19_900 })],
     ['items.0.title', buildPaymentRequest({ items: [buildItem({ title: 'bad\u0007title' })] })],
-    ['channel', buildPaymentRequest({ channel: 'paypal' })],
+    ['channel', buildPaymentRequest({ channel: 'applepay' })],
     ['expiresInSeconds', buildPaymentRequest({ expiresInSeconds: 59 })],
     ['expiresInSeconds', buildPaymentRequest({ expiresInSeconds: 86_401 })],
     ['description', buildPaymentRequest({ description: 'line\nbreak' })],

@@ -8,6 +8,7 @@ const adapters = {
   wechatpay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 500 },
   unionpay: { supports: (currency: Currency, amount: number) => currency === 'CNY' && amount <= 2_000 },
   card: { supports: (currency: Currency, amount: number) => currency !== 'CNY' && amount <= 5_000 },
+  paypal: { supports: (currency: Currency, amount: number) => currency === 'USD' && amount <= 3_000 },
 };
 
 describe('channel routing', () => {

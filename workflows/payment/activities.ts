@@ -12,6 +12,7 @@ export const activity = {
   ...pick(proxyActivities<PaymentActivities>(activityPresets.persistence), 'savePayment', 'recordStaffAction'),
   ...pick(proxyLocalActivities<PaymentActivities>(localActivityPresets.routing), 'planChannelRoute'),
   ...pick(proxyActivities<PaymentActivities>(activityPresets.channelCreate), 'openChannelOrder'),
+  ...pick(proxyActivities<PaymentActivities>(activityPresets.channelCall), 'captureChannelOrder'),
   ...pick(proxyActivities<PaymentActivities>(activityPresets.channelCall), 'queryChannelOrder', 'closeChannelOrder'),
   ...pick(proxyActivities<PaymentActivities>(activityPresets.refund), 'refundPayment'),
   ...pick(proxyActivities<PaymentActivities>(activityPresets.voucher), 'issueVoucher', 'voidVoucher'),

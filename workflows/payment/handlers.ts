@@ -132,6 +132,14 @@ export function installPaymentHandlers(state: PaymentState): void {
           throw refusal(PaymentErrorCode.MessageNotSealed, 'channel notifications come through the API only');
         }
       }
+      if (notice.state === 'APPROVED') {
+        // Approval moves no money: the saga captures, once, while the payment still waits for one.
+        if (state.status !== 'awaiting_payment' || state.paidNotice || state.cancelRequest) return 'ignored' as const;
+        if (state.approvalNotice?.notificationId === notice.notificationId) return 'duplicate' as const;
+        state.approvalNotice = notice;
+        state.note('callback.approved', `${notice.channel} notification ${notice.notificationId}: capturing`);
+        return 'applied' as const;
+      }
       if (notice.state !== 'PAID') return 'ignored' as const;
       if (state.paidNotice || state.charge || state.latePaidNotice) return 'duplicate' as const;
       if (state.status === 'expired' || state.status === 'canceled') {

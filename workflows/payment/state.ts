@@ -87,6 +87,8 @@ export class PaymentState {
   openRequests = 0;
   paidNotice: ChannelNotificationArgs | null = null;
   latePaidNotice: ChannelNotificationArgs | null = null;
+  /** The payer approved at a channel where the merchant captures (PayPal): the saga captures next. */
+  approvalNotice: ChannelNotificationArgs | null = null;
   cancelRequest: { reason: string } | null = null;
   cancelDecided = false;
   retryRequested = false;

@@ -8,7 +8,7 @@ import {
   ChannelRejectedError,
   ChannelUnavailableError,
   type ChannelAck,
-  type ChannelAdapter,
+  type LocallyVerifyingAdapter,
   type ChannelOrder,
   type ChannelTrade,
   type CloseResult,
@@ -77,7 +77,7 @@ export const ALIPAY_NOTIFY_CLOCK_SKEW_SECONDS = 300;
 
 const CURRENCY: Currency = 'CNY';
 
-export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapter {
+export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerifyingAdapter {
   const { gatewayUrl, keyring, timeoutMs, maxAmount, notifyMaxAgeSeconds, now = () => new Date() } = options;
 
   /** Why a signed `notify_time` is not acceptable now, if it is not. */
@@ -252,6 +252,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): ChannelAdapt
         case 'NOT_FOUND':
           return trade.state;
         case 'NOT_PAID':
+        case 'APPROVED':
           throw new ChannelUnavailableError('Alipay refused to close a trade it still holds as unpaid');
       }
     },

@@ -7,7 +7,7 @@ import {
   ChannelRejectedError,
   ChannelUnavailableError,
   type ChannelAck,
-  type ChannelAdapter,
+  type LocallyVerifyingAdapter,
   type ChannelOrder,
   type ChannelTrade,
   type CloseResult,
@@ -98,7 +98,7 @@ function channelErrorOf(err: unknown, what: string): Error {
 
 const isMissing = (err: unknown) => err instanceof Stripe.errors.StripeError && err.code === 'resource_missing';
 
-export function createCardAdapter(options: CardAdapterOptions): ChannelAdapter {
+export function createCardAdapter(options: CardAdapterOptions): LocallyVerifyingAdapter {
   const { keyring, maxAmount, webhookToleranceSeconds = 300 } = options;
   const base = new URL(options.apiUrl.replace(/\/+$/, ''));
   const basePath = base.pathname === '/' ? '' : base.pathname;

@@ -9,7 +9,7 @@ import {
   ChannelUnavailableError,
   merchantSigningKey,
   type ChannelAck,
-  type ChannelAdapter,
+  type LocallyVerifyingAdapter,
   type ChannelOrder,
   type ChannelTrade,
   type CloseResult,
@@ -87,7 +87,7 @@ function tradeStateOf(origRespCode: string | undefined): ChannelTradeState {
   return 'CLOSED';
 }
 
-export function createUnionpayAdapter(options: UnionpayAdapterOptions): ChannelAdapter {
+export function createUnionpayAdapter(options: UnionpayAdapterOptions): LocallyVerifyingAdapter {
   const { keyring, timeoutMs, maxAmount, now = () => new Date() } = options;
   const gatewayUrl = options.gatewayUrl.replace(/\/+$/, '');
   const trust = unionpayTrustOf(keyring);

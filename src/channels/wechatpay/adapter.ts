@@ -6,7 +6,7 @@ import { channelFetch } from '../http.js';
 import {
   ChannelRejectedError,
   type ChannelAck,
-  type ChannelAdapter,
+  type LocallyVerifyingAdapter,
   type ChannelOrder,
   type ChannelTrade,
   type CloseResult,
@@ -111,7 +111,7 @@ interface WechatpayAnswer {
   body: Record<string, unknown> | undefined;
 }
 
-export function createWechatPayAdapter(options: WechatPayAdapterOptions): ChannelAdapter {
+export function createWechatPayAdapter(options: WechatPayAdapterOptions): LocallyVerifyingAdapter {
   const { keyring, timeoutMs, maxAmount } = options;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const platformKeys = wechatpayKeysOf(keyring.platformKeys);

@@ -12,6 +12,7 @@ const BRANDS: Record<PaymentChannel, { name: string; color: string }> = {
   wechatpay: { name: 'WeChat Pay', color: '#07c160' },
   unionpay: { name: 'UnionPay', color: '#d7000f' },
   card: { name: 'Card', color: '#635bff' },
+  paypal: { name: 'PayPal', color: '#003087' },
 };
 
 /** Headers for every cashier page: nothing loads from elsewhere, forms post only back here. */

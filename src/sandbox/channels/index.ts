@@ -11,6 +11,7 @@ import { createOrderBook, createOutages, createRefundBehaviours } from './order-
 import { createChannelSimulator, type ChannelProtocol } from './simulator.js';
 import type { ChannelSimulator } from './types.js';
 import { CARD_RESEND_SCHEDULE_MS, cardProtocol } from './card/protocol.js';
+import { PAYPAL_RESEND_SCHEDULE_MS, paypalProtocol } from './paypal/protocol.js';
 import { UNIONPAY_RESEND_SCHEDULE_MS, unionpayProtocol } from './unionpay/protocol.js';
 import { WECHATPAY_RESEND_SCHEDULE_MS, wechatpayProtocol } from './wechatpay/protocol.js';
 
@@ -45,9 +46,14 @@ export interface ChannelSimulatorDeps {
   /** The process's mongoose connection; the sandbox keeps its books in `sandbox_channel_*` collections. */
   connection: Connection;
   /** Must hold the providers' private keys (`alipay.alipayPrivateKey`, `wechatpay.platformKeys[0].privateKey`). */
-  keyring: Pick<SandboxKeyring, 'alipay' | 'wechatpay' | 'unionpay' | 'card'>;
+  keyring: Pick<SandboxKeyring, 'alipay' | 'wechatpay' | 'unionpay' | 'card' | 'paypal'>;
   /** Base URL at which payers reach the API; Alipay's `qr_code` and WeChat Pay's `code_url` point under it. */
   publicBaseUrl: string;
+  /**
+   * Where the merchant reaches the simulated PayPal (`PAYPAL_API_URL`): its links and webhook
+   * certificate URLs point there. Default: `<publicBaseUrl>/sandbox/paypal`.
+   */
+  paypalApiUrl?: string;
   /** Multiplies the providers' delays: notification resends, refund processing (0.01: four minutes become 2.4 s). */
   timeScale: number;
   /**
@@ -88,6 +94,12 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
   const card = keyring.card;
   if (card === undefined) {
     throw new Error('the card sandbox needs keyring.card (a generated development keyring has it)');
+  }
+  const paypal = keyring.paypal;
+  if (paypal?.signingPrivateKey === undefined || paypal.signingCertificates === undefined) {
+    throw new Error(
+      'the PayPal sandbox needs keyring.paypal.signingPrivateKey and signingCertificates (a generated development keyring has them)',
+    );
   }
   const models = sandboxChannelModels(connection);
   models.catch((err: unknown) => {
@@ -137,5 +149,19 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
       UNIONPAY_RESEND_SCHEDULE_MS,
     ),
     card: simulate(cardProtocol(card, publicBaseUrl), CARD_RESEND_SCHEDULE_MS),
+    paypal: simulate(
+      paypalProtocol(
+        {
+          clientId: paypal.clientId,
+          clientSecret: paypal.clientSecret,
+          webhookId: paypal.webhookId,
+          signingPrivateKey: paypal.signingPrivateKey,
+          signingCertificates: paypal.signingCertificates,
+        },
+        publicBaseUrl,
+        deps.paypalApiUrl ?? `${publicBaseUrl.replace(/\/+$/, '')}/sandbox/paypal`,
+      ),
+      PAYPAL_RESEND_SCHEDULE_MS,
+    ),
   };
 }

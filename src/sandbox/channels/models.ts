@@ -53,6 +53,27 @@ const outcomeSchema = new Schema(
 );
 outcomeSchema.index({ channel: 1, outTradeNo: 1 }, { unique: true });
 
+/**
+ * A payer's approval of an order at a channel where the merchant then captures (PayPal): the
+ * order stays unpaid until the capture. Keyed like the order; replaced when the payer approves
+ * again after a declined capture, removed by that decline.
+ */
+const approvalSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    channel,
+    outTradeNo: { type: String, required: true },
+    payerId: { type: String, required: true },
+    at: { type: Date, required: true },
+    /** The capture of this approval is declined (the payer's funding fails). */
+    declined: { type: Boolean, required: true },
+    /** How the capture is notified, as the payer's `pay` asked: copies sent, and a tampered amount. */
+    notifications: { type: Number, required: true, min: 0 },
+    tamperAmount: { type: Boolean, required: true },
+  },
+  { collection: 'sandbox_channel_approvals', versionKey: false },
+);
+
 export const REFUND_OUTCOMES = ['success', 'abnormal', 'closed'] as const;
 
 /**
@@ -133,6 +154,7 @@ const notificationSchema = new Schema(
 export type SandboxOrder = InferSchemaType<typeof orderSchema>;
 export type SandboxOutcome = InferSchemaType<typeof outcomeSchema>;
 export type SandboxRefund = InferSchemaType<typeof refundSchema>;
+export type SandboxApproval = InferSchemaType<typeof approvalSchema>;
 export type SandboxFault = InferSchemaType<typeof faultSchema>;
 export type SandboxRefundBehaviour = InferSchemaType<typeof refundBehaviourSchema>;
 export type SandboxNotification = InferSchemaType<typeof notificationSchema>;
@@ -144,6 +166,7 @@ export interface SandboxChannelModels {
   faults: Model<SandboxFault>;
   refundBehaviours: Model<SandboxRefundBehaviour>;
   notifications: Model<SandboxNotification>;
+  approvals: Model<SandboxApproval>;
 }
 
 /** The sandbox's models on `connection`, with their (unique) indexes created before it resolves. */
@@ -163,6 +186,7 @@ export async function sandboxChannelModels(connection: Connection): Promise<Sand
       'SandboxChannelNotification',
       notificationSchema,
     ),
+    approvals: modelOn<SandboxChannelModels['approvals']>(connection, 'SandboxChannelApproval', approvalSchema),
   };
   await Promise.all([
     models.orders.createIndexes(),

@@ -4,6 +4,7 @@ import type { ChannelOperation } from '../../channels/types.js';
 import { isDuplicateKeyError } from '../../db/errors.js';
 import {
   notificationKey,
+  type SandboxApproval,
   type SandboxChannelModels,
   type SandboxNotification,
   type SandboxOrder,
@@ -121,6 +122,12 @@ export interface OrderBook {
   findRefund(outRequestNo: string): Promise<SandboxRefund | undefined>;
   /** The `out_trade_no` of the order paid as `channelTradeNo` (UnionPay refunds name the payment by it). */
   orderOfTradeNo(channelTradeNo: string): Promise<string | undefined>;
+  /** Records the payer's approval of an unpaid order (channels where the merchant captures), replacing an earlier one. */
+  approve(outTradeNo: string, approval: Omit<SandboxApproval, '_id' | 'channel' | 'outTradeNo'>): Promise<void>;
+  /** The order's standing approval, if the payer approved it and no capture declined since. */
+  approval(outTradeNo: string): Promise<SandboxApproval | undefined>;
+  /** A declined capture withdraws the approval: the payer must approve again. */
+  withdrawApproval(outTradeNo: string): Promise<void>;
   /** The order with every refund made against it, oldest first; undefined when there is no such order. */
   ledger(
     outTradeNo: string,
@@ -164,6 +171,22 @@ export function createOrderBook(ready: Promise<SandboxChannelModels>, channel: P
   return {
     trade,
     findRefund,
+
+    async approve(outTradeNo, approval) {
+      const models = await ready;
+      const _id = keyOf(outTradeNo);
+      await models.approvals.replaceOne({ _id }, { ...approval, _id, channel, outTradeNo }, { upsert: true });
+    },
+
+    async approval(outTradeNo) {
+      const models = await ready;
+      return (await models.approvals.findOne({ _id: keyOf(outTradeNo) }).lean<SandboxApproval>()) ?? undefined;
+    },
+
+    async withdrawApproval(outTradeNo) {
+      const models = await ready;
+      await models.approvals.deleteOne({ _id: keyOf(outTradeNo) });
+    },
 
     async orderOfTradeNo(channelTradeNo) {
       const models = await ready;

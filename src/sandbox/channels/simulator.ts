@@ -68,13 +68,20 @@ export interface ChannelProtocol {
    * The signed notification of a refund's outcome (as it stands once it settles), for channels
    * that notify refunds to the refund request's `notify_url`.
    */
-  refundNotification?(trade: PaidTrade, refund: SandboxRefund): OutgoingNotification;
+  refundNotification?(trade: PaidTrade, refund: SandboxRefund): OutgoingNotification | undefined;
   /**
    * The signed notification of a declined attempt, for channels that tell the merchant (a card
    * processor's `payment_intent.payment_failed`). Not booked as the order's notification: the
    * order stays payable.
    */
   declineNotification?(trade: Trade): OutgoingNotification;
+  /**
+   * Channels where the payer approves and the merchant then captures (PayPal): the signed
+   * notification that the payer approved. With it, the payer's `pay` records an approval, and the
+   * money moves only when the merchant captures ({@link Cashier.capture}); a declined `pay` is an
+   * approval whose capture is declined, notified then with {@link declineNotification}.
+   */
+  approvalNotification?(trade: Trade): OutgoingNotification;
   /** Registers the provider's API (and its cashier entry) on the simulator's router. */
   mountApi(router: Router, cashier: Cashier): void;
 }
@@ -105,7 +112,17 @@ export interface Cashier {
    * when it settles; a retry is not notified again.
    */
   refund(request: CashierRefundRequest): Promise<RefundDecision>;
+  /**
+   * The merchant captures an approved order (channels with {@link ChannelProtocol.approvalNotification}):
+   * it is paid and notified as the approval asked; a capture of a paid order answers it again
+   * (`replayed`). A declined approval is withdrawn and notified as declined.
+   */
+  capture(outTradeNo: string): Promise<CaptureResult>;
 }
+
+export type CaptureResult =
+  | { kind: 'captured'; trade: PaidTrade; replayed: boolean }
+  | { kind: 'not_found' | 'not_approved' | 'declined' | 'closed' };
 
 /** Adapts an async handler to Express: a rejection goes to the router's error handler. */
 export function handle(fn: (req: Request, res: Response) => Promise<void>): RequestHandler {
@@ -235,7 +252,8 @@ export function createChannelSimulator({
     const late = payment.afterClose === true;
     if (trade.state === 'CLOSED' && !late)
       throw new CashierRefusedError('The order is closed and can no longer be paid.', 'closed');
-    if (payment.outcome === 'declined') {
+    const approving = protocol.approvalNotification !== undefined;
+    if (payment.outcome === 'declined' && !approving) {
       if (protocol.declineNotification === undefined || trade.order.notifyUrl === '') return result(trade, 0);
       return result(trade, await notifier.send(protocol.declineNotification(trade), copies));
     }
@@ -243,17 +261,70 @@ export function createChannelSimulator({
     if (now.getTime() > trade.order.expiresAt.getTime() && !late) {
       throw new CashierRefusedError('The payment window of this order has ended.', 'expired');
     }
-    const channelTradeNo = protocol.newChannelTradeNo(now);
-    const outcome = { state: 'PAID' as const, channelTradeNo, buyerId: protocol.newBuyerId(), at: now };
+    if (payment.tamperQueryAmount === true) misreported.add(outTradeNo);
+    if (approving) {
+      await book.approve(outTradeNo, {
+        payerId: protocol.newBuyerId(),
+        at: now,
+        declined: payment.outcome === 'declined',
+        notifications: copies,
+        tamperAmount: payment.tamperAmount,
+      });
+      const sent =
+        trade.order.notifyUrl === '' ? 0 : await notifier.send(protocol.approvalNotification!(trade), copies);
+      return { ...result(trade, sent), tradeState: 'APPROVED' };
+    }
+    const paid = await settlePaid(outTradeNo, { copies, tamperAmount: payment.tamperAmount, late, at: now });
+    return result(paid.trade, paid.notificationsSent);
+  }
+
+  /**
+   * Ends the order's window as paid at `at`, and notifies the payment unless another payment
+   * already won; throws {@link CashierRefusedError} when the order was closed first.
+   */
+  async function settlePaid(
+    outTradeNo: string,
+    { copies, tamperAmount, late, at }: { copies: number; tamperAmount: boolean; late: boolean; at: Date },
+  ): Promise<{ trade: Trade; notificationsSent: number; won: boolean }> {
+    const channelTradeNo = protocol.newChannelTradeNo(at);
+    const outcome = { state: 'PAID' as const, channelTradeNo, buyerId: protocol.newBuyerId(), at };
     const settled = late ? await book.settleAfterClose(outTradeNo, outcome) : await book.settle(outTradeNo, outcome);
     if (settled.state === 'CLOSED') {
       throw new CashierRefusedError('The order was closed and can no longer be paid.', 'closed');
     }
-    if (payment.tamperQueryAmount === true) misreported.add(outTradeNo);
-    if (settled.outcome?.channelTradeNo !== channelTradeNo) return result(settled, 0);
-    if (settled.order.notifyUrl === '') return result(settled, 0);
-    const notification = protocol.paymentNotification(settled as PaidTrade, payment.tamperAmount);
-    return result(settled, await notifier.send({ ...notification, event: { kind: 'payment' } }, copies));
+    const won = settled.outcome?.channelTradeNo === channelTradeNo;
+    if (!won || settled.order.notifyUrl === '') return { trade: settled, notificationsSent: 0, won };
+    const notification = protocol.paymentNotification(settled as PaidTrade, tamperAmount);
+    const notificationsSent = await notifier.send({ ...notification, event: { kind: 'payment' } }, copies);
+    return { trade: settled, notificationsSent, won };
+  }
+
+  async function capture(outTradeNo: string): Promise<CaptureResult> {
+    const trade = await book.trade(outTradeNo);
+    if (!trade) return { kind: 'not_found' };
+    if (trade.state === 'PAID') return { kind: 'captured', trade: trade as PaidTrade, replayed: true };
+    if (trade.state === 'CLOSED') return { kind: 'closed' };
+    const approval = await book.approval(outTradeNo);
+    if (!approval) return { kind: 'not_approved' };
+    if (approval.declined) {
+      await book.withdrawApproval(outTradeNo);
+      if (protocol.declineNotification !== undefined && trade.order.notifyUrl !== '') {
+        await notifier.send(protocol.declineNotification(trade), Math.max(approval.notifications, 1));
+      }
+      return { kind: 'declined' };
+    }
+    try {
+      const paid = await settlePaid(outTradeNo, {
+        copies: approval.notifications,
+        tamperAmount: approval.tamperAmount,
+        late: false,
+        at: new Date(),
+      });
+      return { kind: 'captured', trade: paid.trade as PaidTrade, replayed: !paid.won };
+    } catch (err) {
+      if (err instanceof CashierRefusedError) return { kind: 'closed' };
+      throw err;
+    }
   }
 
   const cashier: Cashier = {
@@ -262,6 +333,7 @@ export function createChannelSimulator({
     logger,
     admit: (operation) => holds.admit(operation),
     misreportsAmount: (outTradeNo) => misreported.has(outTradeNo),
+    capture,
     show(res, trade, routerBase) {
       const order = cashierOrderOf(trade);
       res.set(CASHIER_PAGE_HEADERS).type('html');
@@ -323,9 +395,13 @@ export function createChannelSimulator({
       });
       if (decision.kind === 'refunded' && !decision.replayed) {
         const { trade, refund } = decision;
-        if (refund.notifyUrl !== '' && protocol.refundNotification !== undefined && trade.state === 'PAID') {
+        const notification =
+          refund.notifyUrl !== '' && trade.state === 'PAID'
+            ? protocol.refundNotification?.(trade as PaidTrade, refund)
+            : undefined;
+        if (notification !== undefined) {
           notifier.sendAt(refundSettlesAt(refund), {
-            ...protocol.refundNotification(trade as PaidTrade, refund),
+            ...notification,
             event: { kind: 'refund', outRequestNo: refund.outRequestNo },
           });
         }
@@ -370,6 +446,7 @@ export function createChannelSimulator({
         const trade = await book.trade(outTradeNo);
         const order = trade ? cashierOrderOf(trade) : undefined;
         const paid = result.tradeState === 'PAID';
+        const approved = result.tradeState === 'APPROVED';
         res
           .set(CASHIER_PAGE_HEADERS)
           .type('html')
@@ -382,7 +459,13 @@ export function createChannelSimulator({
                     message: `Paid. Transaction ${result.channelTradeNo ?? ''}`,
                     tone: 'ok',
                   }
-                : { title: 'Payment declined', message: 'Nothing was charged.', tone: 'bad' },
+                : approved
+                  ? {
+                      title: 'Payment approved',
+                      message: 'You approved the payment; the merchant completes it now.',
+                      tone: 'ok',
+                    }
+                  : { title: 'Payment declined', message: 'Nothing was charged.', tone: 'bad' },
               order,
             ),
           );

@@ -24,8 +24,11 @@ export interface SimulatedPayment {
 export interface SimulatedPayResult {
   channel: PaymentChannel;
   outTradeNo: string;
-  /** The order's state at the channel after the payer acted. */
-  tradeState: 'PAID' | 'NOT_PAID';
+  /**
+   * The order's state at the channel after the payer acted; `APPROVED` at channels where the
+   * merchant captures (PayPal): the payment completes when the merchant captures it.
+   */
+  tradeState: 'PAID' | 'APPROVED' | 'NOT_PAID';
   channelTradeNo: string | null;
   notificationsSent: number;
 }

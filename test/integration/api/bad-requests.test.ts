@@ -291,7 +291,7 @@ const rows: [string, Row][] = [
     'a C1 control character in an item title',
     { body: withItem({ title: 'Course\u0085' }), ...invalid('items.0.title') },
   ],
-  ['an unknown channel', { body: request({ channel: 'paypal' }), ...invalid('channel') }],
+  ['an unknown channel', { body: request({ channel: 'applepay' }), ...invalid('channel') }],
   ['a payment window under a minute', { body: request({ expiresInSeconds: 10 }), ...invalid('expiresInSeconds') }],
   [
     'a currency no enabled channel takes',
