@@ -112,6 +112,32 @@ export function createChannelActivities({
   publicBaseUrl,
 }: ChannelDeps) {
   const references = channelReferences(models, channels);
+
+  /** The route, and how health changed it from the configured order (undefined when it did not). */
+  async function planRoute(request: RouteRequest): Promise<{ route: PaymentChannel[]; change?: string }> {
+    const plain = rankChannels(channels, enabledChannels, request);
+    const views = await health.view().catch((err: unknown) => {
+      logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'channel health unread; routing by configuration',
+      );
+      return [];
+    });
+    const open = new Set(views.filter((v) => v.breakers.create.state === 'open').map((v) => v.channel));
+    const ranked = rankChannels(channels, enabledChannels, request, {
+      ...routing,
+      health: { open, score: new Map(views.map((v) => [v.channel, v.score])) },
+    });
+    if (ranked.join() === plain.join()) return { route: ranked };
+    const skipped = plain.filter((c) => open.has(c));
+    logger.info({ route: ranked, configured: plain, open: skipped }, 'channel health changed a payment’s route');
+    const parts = [
+      ...(skipped.length > 0 ? [`skipped ${skipped.join(', ')} (breaker open)`] : []),
+      `tries ${ranked.length > 0 ? ranked.join(', ') : 'none'} (configured: ${plain.join(', ')})`,
+    ];
+    return { route: ranked, change: `channel health changed the route: ${parts.join('; ')}` };
+  }
+
   return {
     /**
      * Routing decision, run as a local activity: which channels can take this payment, best first,
@@ -119,26 +145,16 @@ export function createChannelActivities({
      * Health is advice: when it cannot be read, the static order stands.
      */
     async planChannelRoute(request: RouteRequest): Promise<PaymentChannel[]> {
-      const plain = rankChannels(channels, enabledChannels, request);
-      const views = await health.view().catch((err: unknown) => {
-        logger.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'channel health unread; routing by configuration',
-        );
-        return [];
-      });
-      const open = new Set(views.filter((v) => v.breakers.create.state === 'open').map((v) => v.channel));
-      const ranked = rankChannels(channels, enabledChannels, request, {
-        ...routing,
-        health: { open, score: new Map(views.map((v) => [v.channel, v.score])) },
-      });
-      if (ranked.join() !== plain.join()) {
-        logger.info(
-          { route: ranked, configured: plain, open: [...open].filter((c) => plain.includes(c)) },
-          'channel health changed a payment’s route',
-        );
-      }
-      return ranked;
+      return (await planRoute(request)).route;
+    },
+
+    /**
+     * {@link planChannelRoute}, and when channel health changed the route from the configured
+     * order, how: for the payment's timeline.
+     */
+    async planChannelRouteExplained(request: RouteRequest): Promise<{ route: PaymentChannel[]; change?: string }> {
+      const { route, change } = await planRoute(request);
+      return change === undefined ? { route } : { route, change };
     },
 
     /**

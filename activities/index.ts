@@ -5,9 +5,13 @@ import { createFulfilmentActivities, type FulfilmentDeps } from './fulfilment.js
 import { createPersistenceActivities } from './persistence.js';
 import { createRecoveryActivities } from './recovery.js';
 import { createRefundActivities, type RefundDeps } from './refunds.js';
+import { createRiskActivities, type RiskDeps } from './risk.js';
 import { createVoucherActivities, type VoucherDeps } from './vouchers.js';
 
-export type ActivityDeps = ChannelDeps & VoucherDeps & FulfilmentDeps & RefundDeps & { fieldCipher: FieldCipher };
+export type ActivityDeps = ChannelDeps &
+  VoucherDeps &
+  FulfilmentDeps &
+  RefundDeps & { fieldCipher: FieldCipher; riskRules: RiskDeps['rules'] };
 
 /** Every activity the payment worker registers, built from the process's shared dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -19,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHousekeepingActivities(deps),
     ...createRefundActivities(deps),
     ...createRecoveryActivities(),
+    ...createRiskActivities({ models: deps.models, rules: deps.riskRules, logger: deps.logger }),
   };
 }
 

@@ -35,5 +35,7 @@ export const PaymentErrorCode = {
   MessageMalformed: 'message_malformed',
   /** A staff action that does not apply to the payment's present state. */
   NothingToDo: 'nothing_to_do',
+  /** The risk check refused the payment before any channel order was opened. */
+  RiskBlocked: 'risk_blocked',
 } as const;
 export type PaymentErrorCode = (typeof PaymentErrorCode)[keyof typeof PaymentErrorCode];

@@ -27,6 +27,7 @@ export const PAYMENT_STATUSES = [
   'partially_refunded',
   'refunded',
   'manual_review',
+  'risk_review',
 ] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
@@ -53,6 +54,11 @@ export interface PaymentRequest {
   /** Payment window in seconds, 60 to 86400. */
   expiresInSeconds: number;
   description?: string;
+  /**
+   * The learner's IP address as the platform saw it, for the risk check's velocity per address.
+   * Only its keyed hash is kept: the API takes it out of the request before anything is stored.
+   */
+  clientIp?: string;
 }
 
 /** The channel's view of a trade, normalised across providers. */

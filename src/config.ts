@@ -1,6 +1,7 @@
 import { parseChannelWeights } from './channels/routing.js';
 import { PAYMENT_CHANNELS } from '../domain/payment.js';
 import { z } from 'zod';
+import type { RiskRules } from '../domain/risk.js';
 import { DEFAULT_PLATFORM_ID, PLATFORM_KEYS_PATTERN, parsePlatformKeys } from './crypto/platform-keys.js';
 import { isAddressRangeList } from './api/address-ranges.js';
 import { KEY_ID_PATTERN, type PlatformKey } from './crypto/request-signing.js';
@@ -118,6 +119,27 @@ const configSchema = z.object({
   CARD_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(10_000_000),
   /** PayPal's limit, in minor units of whichever currency the payment is in. */
   PAYPAL_MAX_AMOUNT: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(10_000_000),
+  /** The risk check's velocity window, in minutes. Every rule below is off at 0 (its default). */
+  RISK_WINDOW_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
+  /** Payments one customer may start in the window before the payment waits for staff review. */
+  RISK_CUSTOMER_MAX_PAYMENTS: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  /** Minor units (per currency) one customer may start in the window before review. */
+  RISK_CUSTOMER_MAX_AMOUNT: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  /** Payments one client address may start in the window before review. */
+  RISK_ADDRESS_MAX_PAYMENTS: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  /** Review an amount above this many times the customer's usual paid amount (after 3 paid payments). */
+  RISK_UNUSUAL_AMOUNT_FACTOR: z.coerce.number().min(0).max(1_000).default(0),
+  /** Block a customer whose latest payments ended unpaid this many times in a row. */
+  RISK_MAX_FAILED_IN_A_ROW: z.coerce.number().int().min(0).max(1_000).default(0),
+  /** Blocked customers and client addresses: comma-separated keyed hashes (`npm run risk-hash`). */
+  RISK_BLOCKED_CUSTOMERS: z
+    .string()
+    .regex(/^[0-9a-f]{64}(,[0-9a-f]{64})*$/, 'expected comma-separated 64-hex hashes from npm run risk-hash')
+    .optional(),
+  RISK_BLOCKED_ADDRESSES: z
+    .string()
+    .regex(/^[0-9a-f]{64}(,[0-9a-f]{64})*$/, 'expected comma-separated 64-hex hashes from npm run risk-hash')
+    .optional(),
   /** A volume split between channels, `alipay:3,wechatpay:1`: routing draws the order by these weights. */
   CHANNEL_WEIGHTS: z.string().optional(),
   /** Share of payments (0-0.5) for which a ranked-down channel goes first, to keep measuring it; off by default. */
@@ -392,4 +414,20 @@ export function sandboxDatabaseUri(uri: string): string {
   if (authority.includes('@') && !params.has('authSource')) params.set('authSource', database || 'admin');
   const search = params.toString();
   return `${server}/${database || 'knowledge_pay'}_sandbox${search ? `?${search}` : ''}`;
+}
+
+/** The risk rules of a configuration (domain/risk.ts). */
+export function riskRulesOf(config: Config): RiskRules {
+  const hashes = (list: string | undefined) => new Set(list === undefined ? [] : list.split(','));
+  return {
+    windowMinutes: config.RISK_WINDOW_MINUTES,
+    customerMaxPayments: config.RISK_CUSTOMER_MAX_PAYMENTS,
+    customerMaxAmount: config.RISK_CUSTOMER_MAX_AMOUNT,
+    addressMaxPayments: config.RISK_ADDRESS_MAX_PAYMENTS,
+    unusualAmountFactor: config.RISK_UNUSUAL_AMOUNT_FACTOR,
+    usualAfterPayments: 3,
+    maxFailedInARow: config.RISK_MAX_FAILED_IN_A_ROW,
+    blockedCustomers: hashes(config.RISK_BLOCKED_CUSTOMERS),
+    blockedAddresses: hashes(config.RISK_BLOCKED_ADDRESSES),
+  };
 }

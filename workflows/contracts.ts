@@ -2,6 +2,7 @@
  * The payment workflow's message contracts: its input, the update that opens a payment, the query
  * that reads it, and the staff Updates. The vocabulary they speak is in domain/.
  */
+import type { RiskSubject } from '../domain/risk.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ChannelNotificationArgs, NotificationOutcome, PaymentRequest, PaymentView } from '../domain/payment.js';
 
@@ -20,6 +21,8 @@ export interface PaymentWorkflowInput {
    * (`NeedsAttention`); defaults: the channel 5 minutes, the platform's webhook endpoint 30 minutes.
    */
   attention?: { channelUnreachableAfterMs: number; webhookFailingAfterMs: number };
+  /** Whom the risk check looks at (keyed hashes); payments opened before the check have none. */
+  risk?: RiskSubject;
 }
 
 export interface CancelPaymentArgs {
@@ -64,3 +67,7 @@ export interface StaffNudgeArgs {
 export const retryNowUpdate = defineUpdate<string, [StaffNudgeArgs]>('retryNow');
 /** Staff: ask the channel now instead of waiting for its notification or the next query. */
 export const requeryChannelUpdate = defineUpdate<string, [StaffNudgeArgs]>('requeryChannel');
+/** Staff: let a payment the risk check held go on to a channel. */
+export const allowPaymentUpdate = defineUpdate<string, [StaffNudgeArgs]>('allowPayment');
+/** Staff: refuse a payment the risk check held; it fails with `risk_blocked`. */
+export const blockPaymentUpdate = defineUpdate<string, [StaffNudgeArgs]>('blockPayment');

@@ -12,6 +12,7 @@ import { PaymentErrorCode } from '../domain/errors.js';
 import type { PaymentChannel, PaymentView, RefundSummary } from '../domain/payment.js';
 import { businessRuleViolation, paymentSubject } from '../domain/payment-rules.js';
 import type { WebhookEvent, WebhookEventType } from '../domain/webhooks.js';
+import type { RiskSubject } from '../domain/risk.js';
 import type { PaymentWorkflowInput } from './contracts.js';
 import { describe, failureType } from './failures.js';
 import { activity } from './payment/activities.js';
@@ -345,6 +346,48 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     return state.view();
   };
 
+  /** The risk check refused the payment (`risk.block` in the timeline is what the API answers `risk_blocked` by). */
+  const blockedByRisk = async (why: string): Promise<PaymentView> => {
+    state.note('risk.block', why);
+    return failOpening(`blocked by the risk check: ${why}`);
+  };
+
+  /**
+   * The risk check, before any channel order exists: undefined to go on routing, or the payment's
+   * end. A payment held for review answers the platform at once (`risk_review`, no cashier link)
+   * and waits for staff to allow or block it, for a cancel, or for its window to end.
+   */
+  const checkRisk = async (subject: RiskSubject): Promise<PaymentView | undefined> => {
+    const verdict = await activity.local.assessPaymentRisk.executeWithOptions(
+      { ...activity.localPresets.persistence, summary: 'risk check' },
+      [{ paymentId, subject, amount: request.amount, currency: request.currency }],
+    );
+    const why = verdict.reasons.join('; ');
+    if (verdict.decision === 'allow') {
+      if (why !== '') state.note('risk.allow', why);
+      return undefined;
+    }
+    if (verdict.decision === 'block') return blockedByRisk(why);
+    await state.moveTo('risk_review', why);
+    state.opened = true;
+    const windowEnded = steadyTimer(
+      Math.max(Date.parse(expiresAt) - Date.now(), 1),
+      'the payment window (risk review)',
+    );
+    await condition(() => state.riskDecision !== null || state.cancelRequest !== null || windowEnded());
+    if (state.riskDecision === 'allow') {
+      await state.moveTo('processing', 'allowed by staff after the risk check');
+      return undefined;
+    }
+    if (state.riskDecision === 'block') return blockedByRisk('staff refused the payment after review');
+    state.cancelDecided = true;
+    const cancel = state.cancelRequest;
+    if (cancel) await state.moveTo('canceled', cancel.reason);
+    else await state.moveTo('expired', 'nobody decided the risk review within the payment window');
+    await tellPlatform(cancel ? 'payment.canceled' : 'payment.expired');
+    return finish();
+  };
+
   /** The payment could not be opened: tell the platform and end. */
   const failOpening = async (reason: string): Promise<PaymentView> => {
     state.failureReason = reason;
@@ -357,17 +400,25 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   try {
     const violation = businessRuleViolation(request);
     if (violation) return await failOpening(violation);
+    if (input.risk !== undefined && patched(PATCHES.riskCheck)) {
+      const ended = await checkRisk(input.risk);
+      if (ended !== undefined) return ended;
+    }
 
-    const candidates = await activity.planChannelRoute.executeWithOptions(
-      { ...activity.localPresets.routing, summary: 'choose the channels that can take the payment' },
-      [
-        {
-          currency: request.currency,
-          amount: request.amount,
-          ...(request.channel ? { preferred: request.channel } : {}),
-        },
-      ],
-    );
+    const routeRequest = {
+      currency: request.currency,
+      amount: request.amount,
+      ...(request.channel ? { preferred: request.channel } : {}),
+    };
+    const routeOptions = { ...activity.localPresets.routing, summary: 'choose the channels that can take the payment' };
+    let candidates: PaymentChannel[];
+    if (patched(PATCHES.routeReasons)) {
+      const plan = await activity.planChannelRouteExplained.executeWithOptions(routeOptions, [routeRequest]);
+      if (plan.change !== undefined) state.note('channel.route', plan.change);
+      candidates = plan.route;
+    } else {
+      candidates = await activity.planChannelRoute.executeWithOptions(routeOptions, [routeRequest]);
+    }
     for (const candidate of candidates) {
       // Compensation first: an order may exist even when creating it timed out.
       compensations.push(`close the ${candidate} order`, async () => {

@@ -23,6 +23,7 @@ export const StuckReasonKey = defineSearchAttributeKey('StuckReason', SearchAttr
  * - `webhook_failing`: the platform has not accepted a webhook for long.
  * - `amount_mismatch`: the channel reports another amount than the payment's.
  * - `compensation_failed`: a refund the saga owed could not be made (`manual_review`).
+ * - `risk_review`: the risk check held the payment for staff to allow or block.
  */
 export const STUCK_REASONS = [
   'refund_review',
@@ -31,6 +32,7 @@ export const STUCK_REASONS = [
   'webhook_failing',
   'amount_mismatch',
   'compensation_failed',
+  'risk_review',
 ] as const;
 export type StuckReason = (typeof STUCK_REASONS)[number];
 

@@ -65,6 +65,7 @@ export const API_ERRORS = {
   no_channel_available: { status: 422, type: 'validation_error' },
   refund_exceeds_refundable: { status: 422, type: 'validation_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
+  risk_blocked: { status: 403, type: 'permission_error' },
   internal_error: { status: 500, type: 'api_error' },
   storage_unavailable: { status: 503, type: 'service_unavailable_error' },
   request_timeout: { status: 503, type: 'service_unavailable_error' },

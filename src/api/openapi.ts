@@ -80,6 +80,7 @@ export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
   request_timeout: 'The request took too long; retry it (with the same Idempotency-Key).',
   codec_busy: 'The codec server has too many payloads waiting for decryption; retry after `Retry-After` seconds.',
   channels_unavailable: 'No channel could open the payment; retry later with a new orderId.',
+  risk_blocked: 'The risk check refused the payment (a blocklist, or failed payments in a row); nothing was opened.',
   idempotency_record_unreadable: 'The answer kept for this Idempotency-Key cannot be read; use a new key.',
 };
 
@@ -819,7 +820,9 @@ function platformOperations(): Record<string, Record<string, JsonSchema>> {
         summary: 'Start a payment (or get the one already started for this order)',
         description:
           'Opens a channel order and answers once the learner can pay. The same order id with the same ' +
-          'parameters answers the same payment (200); with other parameters, 409 `order_conflict`.',
+          'parameters answers the same payment (200); with other parameters, 409 `order_conflict`. A payment ' +
+          'the risk check holds answers `status: "risk_review"` with no `payUrl` until staff allow it; one it ' +
+          'refuses answers 403 `risk_blocked`.',
         tag: 'Payments',
         auth: 'signed',
         parameters: [idempotencyKeyParam],
@@ -843,6 +846,7 @@ function platformOperations(): Record<string, Record<string, JsonSchema>> {
           'no_channel_available',
           'order_conflict',
           'channels_unavailable',
+          'risk_blocked',
         ],
       }),
     },
@@ -1077,6 +1081,33 @@ function staffOperations(): Record<string, Record<string, JsonSchema>> {
       },
       errors: [...PATH_PARAM, ...VALIDATION, 'payment_not_found', 'refund_not_found', 'nothing_to_do'],
     });
+  const riskDecision = (decision: 'allow' | 'block') =>
+    staff({
+      operationId: decision === 'allow' ? 'staffAllowPayment' : 'staffBlockPayment',
+      summary:
+        decision === 'allow'
+          ? 'Let a payment the risk check held go on to a channel (audited)'
+          : 'Refuse a payment the risk check held: it fails, nothing is opened (audited)',
+      description: '409 `nothing_to_do` unless the payment is `risk_review`.',
+      permission: 'risk.decide',
+      parameters: [paymentIdParam],
+      request: {
+        schema: 'StaffReason',
+        example: { reason: decision === 'allow' ? 'The learner confirmed by phone' : 'Card testing pattern' },
+        required: true,
+      },
+      responses: {
+        '200': {
+          description: "The workflow's answer",
+          schema: 'StaffNudgeResult',
+          example: {
+            paymentId: EX.paymentId,
+            result: decision === 'allow' ? 'allowed: routing the payment' : 'blocked: the payment fails',
+          },
+        },
+      },
+      errors: [...PATH_PARAM, ...VALIDATION, 'payment_not_found', 'nothing_to_do'],
+    });
   const decide = (decision: 'approve' | 'reject') =>
     staff({
       operationId: decision === 'approve' ? 'staffApproveRefund' : 'staffRejectRefund',
@@ -1226,6 +1257,8 @@ function staffOperations(): Record<string, Record<string, JsonSchema>> {
         `retryNow sent to ${EX.refundId}`,
       ),
     },
+    '/staff/v1/payments/{paymentId}/allow': { post: riskDecision('allow') },
+    '/staff/v1/payments/{paymentId}/block': { post: riskDecision('block') },
     '/staff/v1/payments/{paymentId}/resend-webhook': {
       post: staff({
         operationId: 'staffResendWebhook',

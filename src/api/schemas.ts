@@ -46,6 +46,10 @@ export function createPaymentRequestSchema(limits: PaymentSchemaLimits) {
       channel: z.enum(PAYMENT_CHANNELS).optional(),
       expiresInSeconds: z.number().int().min(60).max(86_400).default(900),
       description: printable(256).optional(),
+      clientIp: z
+        .union([z.ipv4(), z.ipv6()])
+        .optional()
+        .describe('The learner’s IP address, for the risk check; only a keyed hash of it is kept.'),
     })
     .superRefine((request, ctx) => {
       const total = request.items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);

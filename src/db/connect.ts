@@ -24,6 +24,7 @@ import { requestNonceModel, type RequestNonceModel } from './models/request-nonc
 import { webhookDeliveryModel, type WebhookDeliveryModel } from './models/webhook-delivery.js';
 import { staffMemberModel, type StaffMemberModel } from './models/staff-member.js';
 import { auditEntryModel, type AuditEntryModel } from './models/audit-entry.js';
+import { riskModels, type RiskModels } from './models/risk.js';
 
 /** The read model: every collection the API and the activities use. */
 export interface Models {
@@ -43,6 +44,7 @@ export interface Models {
   rateLimitWindows: RateLimitWindowModel;
   staffMembers: StaffMemberModel;
   auditEntries: AuditEntryModel;
+  risk: RiskModels;
 }
 
 export function createModels(connection: Connection): Models {
@@ -63,6 +65,7 @@ export function createModels(connection: Connection): Models {
     rateLimitWindows: rateLimitWindowModel(connection),
     staffMembers: staffMemberModel(connection),
     auditEntries: auditEntryModel(connection),
+    risk: riskModels(connection),
   };
 }
 

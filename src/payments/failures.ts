@@ -102,6 +102,14 @@ export const notOpened = (view: PaymentView) =>
     `Payment ${view.paymentId} could not be opened: ${view.failureReason ?? 'no channel was available'}. Retry later with a new orderId.`,
   );
 
+export const riskBlocked = (view: PaymentView) =>
+  new ApiError(
+    403,
+    'permission_error',
+    PaymentErrorCode.RiskBlocked,
+    `Payment ${view.paymentId} was refused by the risk check; nothing was opened at any channel. Contact the payment provider's support with the payment id.`,
+  );
+
 /** `state` is the payment's status, or `paid` for one the learner has paid but that is not settled yet. */
 export const notCancelable = (paymentId: string, state: string) =>
   new ApiError(

@@ -49,3 +49,15 @@ export const PAYMENT_ID_PATTERN = /^pay_[a-z2-7]{28}$/;
 export function requestFingerprint(request: PaymentRequest): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
+
+export type { RiskSubject } from '../../domain/risk.js';
+
+/**
+ * The keyed hash the risk check knows a customer or a client address by (and blocklists name):
+ * HMAC-SHA256 under a key derived from `paymentIdKey`, hex. Keyed, so a list of hashes reveals
+ * no address (there are only 2^32 IPv4 addresses to try); `npm run risk-hash` prints one.
+ */
+export function riskSubjectHash(kind: 'customer' | 'address', value: string, keyBase64: string): string {
+  const key = createHmac('sha256', Buffer.from(keyBase64, 'base64')).update('risk subjects').digest();
+  return createHmac('sha256', key).update(`${kind}:${value}`).digest('hex');
+}

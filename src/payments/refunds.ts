@@ -1,3 +1,4 @@
+import { PaymentErrorCode } from '../../domain/errors.js';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import type { Config } from '../config.js';
@@ -5,7 +6,13 @@ import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
 import { recordAudit } from '../staff/audit.js';
 import type { MessageSealer } from '../temporal/message-seal.js';
-import { requeryChannelUpdate, retryNowUpdate, type StaffNudgeArgs } from '../../workflows/contracts.js';
+import {
+  requeryChannelUpdate,
+  retryNowUpdate,
+  type StaffNudgeArgs,
+  allowPaymentUpdate,
+  blockPaymentUpdate,
+} from '../../workflows/contracts.js';
 import type { Currency } from '../../domain/money.js';
 import type { RefundRequester, RefundView } from '../../domain/refunds.js';
 import {
@@ -321,6 +328,27 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
           );
         }
         asApiError(err);
+      }
+    },
+
+    /** Staff allow or block a payment the risk check held (audited by its workflow). */
+    async decideRisk(paymentId: string, decision: 'allow' | 'block', staff: StaffIdentity, reason: string) {
+      const doc = await paymentDocument(models, paymentId);
+      const message: Omit<StaffNudgeArgs, 'seal'> = { operator: staff.name, role: staff.role, reason };
+      const args: StaffNudgeArgs = { ...message, seal: sealer.seal('staff-nudge', paymentId, message) };
+      try {
+        return await client.workflow
+          .getHandle(paymentId)
+          .executeUpdate(decision === 'allow' ? allowPaymentUpdate : blockPaymentUpdate, { args: [args] });
+      } catch (err) {
+        const failure = workflowFailure(err);
+        if (failure.kind === 'closed') {
+          throw nothingToDo(`Payment ${paymentId} is ${doc.status}; its workflow has ended and no risk review waits.`);
+        }
+        // The workflow's one refusal here: the payment is not (or no longer) held for review.
+        if (failure.kind === 'refused' && failure.type === PaymentErrorCode.NothingToDo)
+          throw nothingToDo(failure.message);
+        throw err;
       }
     },
   };

@@ -25,11 +25,19 @@ import {
   noChannelAvailable,
   notCancelable,
   notOpened,
+  riskBlocked,
   orderConflict,
   paymentNotFound,
   workflowFailure,
 } from './failures.js';
-import { PAYMENT_ID_PATTERN, legacyPaymentIdForOrder, paymentIdForOrder, requestFingerprint } from './identity.js';
+import {
+  PAYMENT_ID_PATTERN,
+  legacyPaymentIdForOrder,
+  paymentIdForOrder,
+  requestFingerprint,
+  riskSubjectHash,
+  type RiskSubject,
+} from './identity.js';
 import { createNotificationDelivery, type NotificationDeps } from './notifications.js';
 import { paymentDocument, publicPaymentView, viewFromDocument } from './read-model.js';
 import { createRefundService, type RefundServiceDeps } from './refunds.js';
@@ -86,7 +94,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     return (await models.payments.exists({ _id: legacy })) ? legacy : paymentIdForOrder(orderId, paymentIdKey);
   }
 
-  function startOperation(paymentId: string, request: PaymentRequest, fingerprint: string, createdByKeyId: string) {
+  function startOperation(
+    paymentId: string,
+    request: PaymentRequest,
+    fingerprint: string,
+    createdByKeyId: string,
+    risk: RiskSubject,
+  ) {
     return new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
       workflowId: paymentId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -99,6 +113,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           acceptedAt: new Date().toISOString(),
           createdByKeyId,
           attention,
+          risk,
         },
       ],
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -123,7 +138,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * opened it. A retried request answers the same payment, even after its workflow closed, whichever
      * of the platform's keys signed it; the payment records the key id that opened it (`createdByKeyId`).
      */
-    async open(request: PaymentRequest, keyId: string) {
+    async open(received: PaymentRequest, keyId: string) {
+      // The learner's address is personal data: only its keyed hash goes on (to the risk check).
+      const { clientIp, ...request } = received;
+      const risk: RiskSubject = {
+        customer: riskSubjectHash('customer', request.customerId, paymentIdKey),
+        ...(clientIp === undefined ? {} : { address: riskSubjectHash('address', clientIp, paymentIdKey) }),
+      };
       if (rankChannels(channels, enabledChannels, request).length === 0) throw noChannelAvailable(request);
       const paymentId = await paymentIdOf(request.orderId);
       const fingerprint = requestFingerprint(request);
@@ -134,7 +155,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         result = await client.withDeadline(Date.now() + config.API_RESPONSE_TIMEOUT_MS + CREATE_GRACE_MS, () =>
           client.workflow.executeUpdateWithStart(openPaymentUpdate, {
             args: [{ requestFingerprint: fingerprint }],
-            startWorkflowOperation: startOperation(paymentId, request, fingerprint, keyId),
+            startWorkflowOperation: startOperation(paymentId, request, fingerprint, keyId, risk),
           }),
         );
       } catch (err) {
@@ -149,7 +170,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         if (doc.requestFingerprint !== fingerprint) throw orderConflict(request.orderId);
         result = { created: false, payment: viewFromDocument(doc, fieldCipher) };
       }
-      if (result.payment.status === 'failed') throw notOpened(result.payment);
+      if (result.payment.status === 'failed') {
+        throw result.payment.timeline.some((t) => t.event === 'risk.block')
+          ? riskBlocked(result.payment)
+          : notOpened(result.payment);
+      }
       return { created: result.created, payment: openedPayment(result.payment) };
     },
 

@@ -14,7 +14,7 @@ const SUPPORT_PERMISSIONS = [
   'audit.read',
   'channels.read',
 ] as const;
-const FINANCE_PERMISSIONS = [...SUPPORT_PERMISSIONS, 'refunds.decide'] as const;
+const FINANCE_PERMISSIONS = [...SUPPORT_PERMISSIONS, 'refunds.decide', 'risk.decide'] as const;
 const ADMIN_PERMISSIONS = [...FINANCE_PERMISSIONS, 'staff.manage', 'channels.manage'] as const;
 
 /** Every permission a role can hold. */

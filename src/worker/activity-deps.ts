@@ -4,7 +4,7 @@ import { createChannelAdapters } from '../channels/index.js';
 import { parseChannelWeights } from '../channels/routing.js';
 import type { ChannelAdapter } from '../channels/types.js';
 import { createLogger, type Logger } from '../logger.js';
-import type { Config } from '../config.js';
+import { riskRulesOf, type Config } from '../config.js';
 import { FieldCipher } from '../crypto/field-cipher.js';
 import type { WorkerKeyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
@@ -61,5 +61,6 @@ export function buildActivityDeps(
     timeoutMs: config.PLATFORM_WEBHOOK_TIMEOUT_MS,
     fieldCipher: new FieldCipher(keyring.atRest),
     sealer: new MessageSealer(keyring.workflowMessageKey),
+    riskRules: riskRulesOf(config),
   };
 }

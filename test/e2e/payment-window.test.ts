@@ -7,6 +7,10 @@ import { expectChannelBooks } from '../support/books.js';
 import { payAtChannel, platformEvents, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
 import { startPaymentOnTestServer, startTimeSkippingEnvironment } from '../support/time-skipping.js';
+import { buildPaymentRequest, testPaymentId } from '../support/builders.js';
+import { requestFingerprint } from '../../src/payments/identity.js';
+import type { PaymentRequest } from '../../domain/payment.js';
+import type { paymentWorkflow } from '../../workflows/payment.js';
 
 /**
  * The end of a one-minute payment window (the shortest a platform may ask for), on Temporal's
@@ -88,6 +92,44 @@ describe('when the payment window ends', () => {
     expect(await platformHeard(request.orderId, 1)).toEqual([
       expect.objectContaining({ type: 'payment.succeeded', deliveries: 1 }),
     ]);
+  });
+
+  it('a payment the risk check held expires with its window when nobody decides, with no channel order', async () => {
+    const held = await startStack({ temporalAddress: env.address, env: { RISK_CUSTOMER_MAX_AMOUNT: '1' } });
+    try {
+      const request = buildPaymentRequest({ expiresInSeconds: 60 }) as unknown as PaymentRequest;
+      const paymentId = testPaymentId(request.orderId);
+      const handle = await env.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+        workflowId: paymentId,
+        taskQueue: held.config.TEMPORAL_TASK_QUEUE,
+        args: [
+          {
+            paymentId,
+            request,
+            requestFingerprint: requestFingerprint(request),
+            acceptedAt: new Date(await env.currentTimeMs()).toISOString(),
+            risk: { customer: 'c'.repeat(64) },
+          },
+        ],
+      });
+      const done: PaymentView = await handle.result();
+      expect(done.status).toBe('expired');
+      expect(events(done)).toContainEqual([
+        'payment.risk_review',
+        expect.stringMatching(/^19900 minor units by the customer in 60 min \(limit 1\)$/),
+      ]);
+      expect(events(done)).toContainEqual([
+        'payment.expired',
+        'nobody decided the risk review within the payment window',
+      ]);
+      expect(done.channel).toBeNull();
+      expect((await held.request('GET', `/sandbox/v1/payments/${paymentId}/books`)).body.orders ?? []).toEqual([]);
+      await expect
+        .poll(async () => (await platformEvents(held, request.orderId)).map((e) => e.type))
+        .toEqual(['payment.expired']);
+    } finally {
+      await held.stop();
+    }
   });
 
   it('a success notified after the payment expired is refunded automatically, once', async () => {

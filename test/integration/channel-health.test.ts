@@ -95,7 +95,13 @@ describe('channel health and routing', () => {
       breakers: { create: { state: 'open', manual: true, reason: 'maintenance window' } },
     });
     try {
-      expect((await createPayment({ channel: 'alipay' })).channel).toBe('wechatpay');
+      const rerouted = await createPayment({ channel: 'alipay' });
+      expect(rerouted.channel).toBe('wechatpay');
+      expect(await timelineOf(rerouted.paymentId)).toContainEqual(
+        expect.stringMatching(
+          /^channel\.route channel health changed the route: skipped alipay \(breaker open\); tries wechatpay, .*\(configured: alipay, wechatpay, .*\)$/,
+        ),
+      );
     } finally {
       await setBreaker('alipay', 'closed');
     }

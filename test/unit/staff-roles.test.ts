@@ -48,6 +48,7 @@ describe('staff roles', () => {
   it('names the roles that hold a permission, least privileged first', () => {
     expect(rolesWith('audit.read')).toEqual([...STAFF_ROLES]);
     expect(rolesWith('refunds.decide')).toEqual(['finance', 'admin']);
+    expect(rolesWith('risk.decide')).toEqual(['finance', 'admin']);
     expect(rolesWith('staff.manage')).toEqual(['admin']);
   });
 });

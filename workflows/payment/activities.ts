@@ -10,7 +10,11 @@ export const activity = {
   presets: activityPresets,
   localPresets: localActivityPresets,
   ...pick(proxyActivities<PaymentActivities>(activityPresets.persistence), 'savePayment', 'recordStaffAction'),
-  ...pick(proxyLocalActivities<PaymentActivities>(localActivityPresets.routing), 'planChannelRoute'),
+  ...pick(
+    proxyLocalActivities<PaymentActivities>(localActivityPresets.routing),
+    'planChannelRoute',
+    'planChannelRouteExplained',
+  ),
   ...pick(proxyActivities<PaymentActivities>(activityPresets.channelCreate), 'openChannelOrder'),
   ...pick(proxyActivities<PaymentActivities>(activityPresets.channelCall), 'captureChannelOrder'),
   ...pick(proxyActivities<PaymentActivities>(activityPresets.channelCall), 'queryChannelOrder', 'closeChannelOrder'),
@@ -24,6 +28,7 @@ export const activity = {
     'savePayment',
     'issueVoucher',
     'voidVoucher',
+    'assessPaymentRisk',
   ),
 };
 

@@ -3,6 +3,8 @@ import { PaymentErrorCode } from '../../domain/errors.js';
 import type { ChannelNotificationArgs } from '../../domain/payment.js';
 import { noticeMismatch } from '../../domain/payment-rules.js';
 import {
+  allowPaymentUpdate,
+  blockPaymentUpdate,
   cancelPaymentUpdate,
   channelNotificationUpdate,
   getPaymentQuery,
@@ -97,6 +99,30 @@ export function installPaymentHandlers(state: PaymentState): void {
       },
     },
   );
+  for (const [update, decision] of [
+    [allowPaymentUpdate, 'allow'],
+    [blockPaymentUpdate, 'block'],
+  ] as const) {
+    setHandler(
+      update,
+      async (args) => {
+        await auditNudge(`risk_${decision}`, args);
+        state.riskDecision = decision;
+        return decision === 'allow' ? 'allowed: routing the payment' : 'blocked: the payment fails';
+      },
+      {
+        validator: (args: StaffNudgeArgs) => {
+          nudgeShape(args);
+          if (state.status !== 'risk_review' || state.riskDecision !== null) {
+            throw refusal(
+              PaymentErrorCode.NothingToDo,
+              `payment ${paymentId} is ${state.status}: no risk review waits`,
+            );
+          }
+        },
+      },
+    );
+  }
   setHandler(
     openPaymentUpdate,
     async () => {
@@ -189,7 +215,8 @@ export function installPaymentHandlers(state: PaymentState): void {
     {
       validator: (args: CancelPaymentArgs) => {
         requireMessage(args, '{ reason? }');
-        if (state.status !== 'awaiting_payment' || state.paidNotice !== null || state.cancelDecided) {
+        const cancelable = state.status === 'awaiting_payment' || state.status === 'risk_review';
+        if (!cancelable || state.paidNotice !== null || state.cancelDecided) {
           throw ApplicationFailure.create({
             type: PaymentErrorCode.NotCancelable,
             message: `payment ${paymentId} is ${state.status === 'awaiting_payment' ? 'paid' : state.status} and cannot be canceled`,

@@ -40,6 +40,10 @@ export const PATCHES = {
   steadyTimers: 'steady-timers',
   /** The saga asks the channel during the window too, not only at its end (payment/check-ins.ts). */
   windowCheckIns: 'window-check-ins',
+  /** The route's plan says when channel health changed it, for the timeline (`channel.route`). */
+  routeReasons: 'route-reasons',
+  /** A risk check decides before routing (domain/risk.ts); `risk_review` waits for staff. */
+  riskCheck: 'risk-check',
 } as const;
 
 /** Whether this payment runs its quick, idempotent steps as local activities. */
@@ -59,6 +63,8 @@ const WAITING: Partial<Record<PaymentStatus, string>> = {
   processing: 'Working: opening the channel order, or confirming and fulfilling a charge.',
   awaiting_payment:
     'Waiting for the learner to pay until the window ends. A learner who paid but shows unpaid: send the Update requeryChannel { operator, reason }.',
+  risk_review:
+    'Held by the risk check (see the timeline for why): staff allow it with the Update allowPayment { operator, reason } or refuse it with blockPayment; it expires with its window.',
   manual_review:
     'Waiting for staff: read failureReason (Query getPayment), fix the cause, then send the Update retryNow { operator, reason }. See docs/runbook.md.',
 };
@@ -90,6 +96,8 @@ export class PaymentState {
   /** The payer approved at a channel where the merchant captures (PayPal): the saga captures next. */
   approvalNotice: ChannelNotificationArgs | null = null;
   cancelRequest: { reason: string } | null = null;
+  /** Staff decided a payment the risk check held. */
+  riskDecision: 'allow' | 'block' | null = null;
   cancelDecided = false;
   retryRequested = false;
   /** Staff asked to ask the channel now, while the payment awaits payment. */
@@ -158,12 +166,16 @@ export class PaymentState {
       throw ApplicationFailure.nonRetryable(`invalid transition ${this.status} -> ${next}`, 'invalid_transition');
     }
     const wasReview = this.status === 'manual_review';
+    const wasRiskReview = this.status === 'risk_review';
     this.status = next;
     this.note(`payment.${next}`, detail);
     upsertSearchAttributes([{ key: PaymentStatusKey, value: next }]);
     if ((next === 'manual_review' || wasReview) && patched(PATCHES.needsAttention)) {
       this.flag(next !== 'manual_review' ? undefined : stuckReasonOf(detail));
     }
+    // Only payments that passed PATCHES.riskCheck reach risk_review.
+    if (next === 'risk_review') this.flag('risk_review');
+    else if (wasRiskReview) this.flag(undefined);
     this.showDetails();
     if (persist) await this.persist();
   }

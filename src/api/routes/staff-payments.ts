@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { PaymentService } from '../../payments/service.js';
 import { PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../../domain/payment.js';
@@ -95,6 +95,20 @@ export function staffPaymentRoutes({ payments, maxAmount }: StaffPaymentRoutesDe
       })
       .all(methodNotAllowed(['POST']));
   }
+
+  const decideRisk = (decision: 'allow' | 'block') => async (req: Request, res: Response) => {
+    const { reason } = parseOrThrow(reasonSchema, req.body ?? {});
+    const result = await payments.decideRisk(String(req.params.paymentId), decision, staffOf(res), reason);
+    res.json({ paymentId: req.params.paymentId, result });
+  };
+  router
+    .route('/payments/:paymentId/allow')
+    .post(requireStaffPermission('risk.decide'), decideRisk('allow'))
+    .all(methodNotAllowed(['POST']));
+  router
+    .route('/payments/:paymentId/block')
+    .post(requireStaffPermission('risk.decide'), decideRisk('block'))
+    .all(methodNotAllowed(['POST']));
 
   router
     .route('/payments/:paymentId/resend-webhook')
