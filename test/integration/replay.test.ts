@@ -89,6 +89,24 @@ describe('replaying committed workflow histories', () => {
     expect(keptAs('v4')).toEqual(expect.arrayContaining(['expired', 'lost-notification']));
   });
 
+  it('keeps the histories written before the risk check and the explained route, and records today’s with both', () => {
+    expect(keptAs('v5')).toEqual(expect.arrayContaining(['succeeded-alipay', 'failover', 'canceled', 'expired']));
+    const patches = (file: string) =>
+      decodeHistory(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as RecordedHistory)
+        .events.map((e) => e.markerRecordedEventAttributes)
+        .filter((m) => m?.markerName === 'core_patch')
+        .map(
+          (m) =>
+            (
+              JSON.parse(Buffer.from(m?.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString()) as {
+                id: string;
+              }
+            ).id,
+        );
+    expect(patches('succeeded-alipay.json')).toEqual(expect.arrayContaining(['risk-check', 'route-reasons']));
+    expect(patches('succeeded-alipay.v5.json')).not.toContain('risk-check');
+  });
+
   it('records today’s expired payment asking the channel at its check-ins, then at the window’s end', () => {
     const { events } = decodeHistory(
       JSON.parse(readFileSync(join(HISTORIES_DIR, 'expired.json'), 'utf8')) as RecordedHistory,
