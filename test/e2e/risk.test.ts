@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { riskSubjectHash } from '../../src/payments/identity.js';
 import { addStaff } from '../../src/staff/store.js';
 import { buildItem, buildPaymentRequest, TEST_PAYMENT_ID_KEY, uniqueId } from '../support/builders.js';
-import { payAtChannel, platformEvents, waitForStatus } from '../support/payments.js';
+import { payAtChannel, platformEvents, pollUntil, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 /**
@@ -49,6 +49,18 @@ const timeline = async (paymentId: string): Promise<string[]> =>
     `${t.event} ${t.detail ?? ''}`.trim(),
   );
 
+/** Whether the Temporal server's visibility lists `paymentId` for `query`, once it does (or no longer does). */
+const listed = (query: string, paymentId: string, present: boolean) =>
+  pollUntil(
+    async () => {
+      const ids: string[] = [];
+      for await (const wf of stack.temporal.client.workflow.list({ query })) ids.push(wf.workflowId);
+      return ids;
+    },
+    (ids) => ids.includes(paymentId) === present,
+    20_000,
+  );
+
 const channelOrders = async (paymentId: string): Promise<string[]> =>
   ((await stack.request('GET', `/sandbox/v1/payments/${paymentId}/books`)).body.orders ?? []).map(
     (o: { channel: string }) => o.channel,
@@ -91,11 +103,15 @@ describe('the risk check', () => {
       expect.stringMatching(/^payment\.risk_review 3 payments by the customer in 60 min \(limit 2\)$/),
     );
     expect(await channelOrders(paymentId)).toEqual([]);
+    // The runbook's Web UI filter finds it while it waits, and no longer once it is decided.
+    const filter = `NeedsAttention = true AND StuckReason = "risk_review" AND OrderId = "${held.body.orderId as string}"`;
+    await listed(filter, paymentId, true);
 
     expect((await asStaff(support, `/staff/v1/payments/${paymentId}/allow`, 'looks fine')).status).toBe(403);
     const allowed = await asStaff(finance, `/staff/v1/payments/${paymentId}/allow`, 'the learner confirmed by phone');
     expect(allowed).toMatchObject({ status: 200, body: { paymentId, result: 'allowed: routing the payment' } });
     const open = await waitForStatus(stack, paymentId, 'awaiting_payment');
+    await listed(filter, paymentId, false);
     expect(open.payUrl).toMatch(/^http/);
     expect(await channelOrders(paymentId)).toEqual(['alipay']);
     const again = await asStaff(finance, `/staff/v1/payments/${paymentId}/allow`, 'twice');
