@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
@@ -75,4 +77,39 @@ describe.each(['alipay', 'wechatpay'] as const)('the %s cashier page, in a real 
     await expectChannelBooks(stack, paymentId, { captured: 19_900, refunds: [] });
     expect((await platformEvents(stack, body.orderId as string)).map((e) => e.type)).toEqual(['payment.succeeded']);
   });
+});
+
+/** Where the cashier screenshots go, for a person to look at. */
+const SCREENSHOTS = join(process.cwd(), '.cache', 'screenshots', 'cashier');
+
+describe('paying with each of the five channels in a real browser', () => {
+  it.each([
+    ['alipay', 'CNY', /Payment successful/],
+    ['wechatpay', 'CNY', /Payment successful/],
+    ['unionpay', 'CNY', /Payment successful/],
+    ['card', 'USD', /Payment successful/],
+    ['paypal', 'USD', /Payment approved/],
+  ] as const)(
+    'pays a course with %s from its cashier page, and the payment succeeds',
+    async (channel, currency, shown) => {
+      const body = buildPaymentRequest({ channel, currency });
+      const created = await stack.request('POST', '/v1/payments', body);
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body.channel).toBe(channel);
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      const page = await browser.newPage({ viewport: { width: 390, height: 760 } });
+      try {
+        await page.goto(created.body.payUrl as string);
+        await expect.poll(() => page.textContent('body')).toContain('199.00');
+        await page.screenshot({ path: join(SCREENSHOTS, `${channel}-cashier.png`), fullPage: true });
+        await page.click('[data-testid="pay"]');
+        await expect.poll(() => page.textContent('body')).toMatch(shown);
+        await page.screenshot({ path: join(SCREENSHOTS, `${channel}-paid.png`), fullPage: true });
+      } finally {
+        await page.close();
+      }
+      const done = await waitForStatus(stack, created.body.paymentId as string, 'succeeded');
+      expect(done.voucher?.voucherId).toMatch(/^vch_/);
+    },
+  );
 });
