@@ -4,7 +4,8 @@ import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { ChannelAdapter } from '../channels/types.js';
-import type { Config } from '../config.js';
+import { riskRulesOf, type Config } from '../config.js';
+import { riskRulesOn } from '../../domain/risk.js';
 import { FieldCipher } from '../crypto/field-cipher.js';
 import type { ApiKeyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
@@ -150,6 +151,7 @@ export function createApp({
   const fieldCipher = new FieldCipher(keyring.atRest);
   const sealer = new MessageSealer(keyring.workflowMessageKey);
   const payments = createPaymentService({
+    riskCheck: riskRulesOn(riskRulesOf(config)),
     client: temporal.client,
     models,
     logger,

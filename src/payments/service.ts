@@ -49,6 +49,11 @@ export interface PaymentServiceDeps extends RefundServiceDeps, NotificationDeps 
   config: RefundServiceDeps['config'] &
     NotificationDeps['config'] &
     Pick<Config, 'ATTENTION_CHANNEL_AFTER_SECONDS' | 'ATTENTION_WEBHOOK_AFTER_SECONDS' | 'API_RESPONSE_TIMEOUT_MS'>;
+  /**
+   * Whether any risk rule is on (the workers read the same configuration): only then does a new
+   * payment carry the hashes the risk check needs, and its workflow ask the check.
+   */
+  riskCheck: boolean;
   channels: Record<PaymentChannel, ChannelAdapter>;
   enabledChannels: readonly PaymentChannel[];
   /** The keyring's `paymentIdKey`: payment ids are a keyed MAC of the order id. */
@@ -99,7 +104,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     request: PaymentRequest,
     fingerprint: string,
     createdByKeyId: string,
-    risk: RiskSubject,
+    risk: RiskSubject | undefined,
   ) {
     return new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
       workflowId: paymentId,
@@ -113,7 +118,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           acceptedAt: new Date().toISOString(),
           createdByKeyId,
           attention,
-          risk,
+          ...(risk === undefined ? {} : { risk }),
         },
       ],
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -141,10 +146,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     async open(received: PaymentRequest, keyId: string) {
       // The learner's address is personal data: only its keyed hash goes on (to the risk check).
       const { clientIp, ...request } = received;
-      const risk: RiskSubject = {
-        customer: riskSubjectHash('customer', request.customerId, paymentIdKey),
-        ...(clientIp === undefined ? {} : { address: riskSubjectHash('address', clientIp, paymentIdKey) }),
-      };
+      const risk: RiskSubject | undefined = deps.riskCheck
+        ? {
+            customer: riskSubjectHash('customer', request.customerId, paymentIdKey),
+            ...(clientIp === undefined ? {} : { address: riskSubjectHash('address', clientIp, paymentIdKey) }),
+          }
+        : undefined;
       if (rankChannels(channels, enabledChannels, request).length === 0) throw noChannelAvailable(request);
       const paymentId = await paymentIdOf(request.orderId);
       const fingerprint = requestFingerprint(request);
