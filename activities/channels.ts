@@ -213,7 +213,19 @@ export function createChannelActivities({
         if (!earlier) rethrowChannelError(err);
         return { channel: args.channel, payUrl: earlier.payUrl, merchantId: earlier.merchantId, decided: true };
       }
-      if (reference === undefined) await references.learnOrder(args.channel, args.paymentId, order.reference);
+      if (reference === undefined) {
+        await references.learnOrder(args.channel, args.paymentId, order.reference);
+        const kept = await references.ofOrder(args.channel, args.paymentId);
+        // A second order at the channel (an earlier one's answer was lost and its request id had
+        // lapsed): the learner would approve one the saga does not know. Refused; the next channel goes.
+        if (kept !== undefined && order.reference !== undefined && kept !== order.reference) {
+          throw ApplicationFailure.create({
+            type: PaymentErrorCode.ChannelRejected,
+            message: `${args.channel} opened a second order (${order.reference}) for ${args.paymentId}, which has ${kept}`,
+            nonRetryable: true,
+          });
+        }
+      }
       try {
         await models.channelOrders.create({
           _id: channelOrderKey(args.paymentId, args.channel),
@@ -249,14 +261,19 @@ export function createChannelActivities({
     async captureChannelOrder({
       channel,
       paymentId,
+      attempt = 0,
     }: {
       channel: PaymentChannel;
       paymentId: string;
+      /** Captures asked after declined ones (see `ChannelAdapter.captureOrder`). */
+      attempt?: number;
     }): Promise<ChannelTrade> {
       const reference = await references.ofOrder(channel, paymentId);
       const adapter = channels[channel];
-      const capture = adapter.captureOrder?.bind(adapter) ?? adapter.queryOrder.bind(adapter);
-      return capture(paymentId, reference).catch(rethrowChannelError);
+      const trade = adapter.captureOrder
+        ? adapter.captureOrder(paymentId, reference, attempt)
+        : adapter.queryOrder(paymentId, reference);
+      return trade.catch(rethrowChannelError);
     },
 
     async closeChannelOrder({
@@ -313,8 +330,12 @@ export function createChannelActivities({
           reason: args.reason,
         })
         .catch(rethrowChannelError);
+      // Channels that answer the refund's own id (cards, PayPal) are asked about it by that id.
+      if (refundReference === undefined)
+        await references.learnRefund(args.channel, args.refundId, outcome.channelRefundId);
+      const queryReference = refundReference ?? (await references.ofRefund(args.channel, args.refundId));
       if (outcome.status === 'PROCESSING')
-        outcome = await adapter.queryRefund(args.paymentId, args.refundId, refundReference).catch(rethrowChannelError);
+        outcome = await adapter.queryRefund(args.paymentId, args.refundId, queryReference).catch(rethrowChannelError);
       if (outcome.status === 'PROCESSING')
         throw new Error(`refund ${args.refundId} is still processing at ${args.channel}`);
       const succeeded = outcome.status === 'SUCCEEDED';

@@ -22,7 +22,11 @@ const RECENT_PAYMENTS = 20;
 /** A velocity window is counted in at most this many buckets. */
 const BUCKETS_PER_WINDOW = 30;
 const PAID = new Set(['succeeded', 'partially_refunded', 'refunded']);
-const UNPAID = new Set(['failed', 'expired', 'canceled']);
+/**
+ * Payments a learner started and did not complete. Not `failed`: those never reached a channel (a
+ * block by this very check, an outage), and counting them would lock a customer out for good.
+ */
+const UNPAID = new Set(['expired', 'canceled']);
 
 /**
  * The risk check before routing (domain/risk.ts). Decided once per payment: the decision is kept
@@ -42,20 +46,43 @@ export function createRiskActivities({ models, rules, logger }: RiskDeps) {
     return ids;
   }
 
-  async function windowTotals(prefix: string, now: Date): Promise<{ count: number; amount: number }> {
-    const found = await counters.find({ _id: { $in: bucketIds(prefix, now) } }, { count: 1, amount: 1 }).lean();
+  /**
+   * Counts this payment into the subject's current bucket and answers the window's totals, this
+   * payment included. The count is taken from the increment itself, so payments checked at the
+   * same moment see each other (a burst cannot slip under a limit).
+   */
+  async function countIn(prefix: string, amount: number, now: Date): Promise<{ count: number; amount: number }> {
+    const [current, ...earlier] = bucketIds(prefix, now);
+    const increment = () =>
+      counters.findOneAndUpdate({ _id: current }, { $inc: { count: 1, amount } }, { upsert: true, new: true }).lean();
+    // Two first increments of one bucket at once: one insert loses the unique race; once more is an update.
+    const [counted, found] = await Promise.all([
+      increment().catch((err: unknown) => {
+        if (isDuplicateKeyError(err)) return increment();
+        throw err;
+      }),
+      counters.find({ _id: { $in: earlier } }, { count: 1, amount: 1 }).lean(),
+    ]);
     return found.reduce((sum, b) => ({ count: sum.count + b.count, amount: sum.amount + b.amount }), {
-      count: 0,
-      amount: 0,
+      count: counted?.count ?? 1,
+      amount: counted?.amount ?? amount,
     });
   }
 
   /** The customer's latest payments, this one appended (optimistic: a lost race is tried again). */
-  async function rememberPayment(customer: string, entry: { paymentId: string; currency: string; amount: number }) {
+  async function rememberPayment(
+    customer: string,
+    entry: { paymentId: string; currency: string; amount: number; at: Date },
+  ) {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const doc = await customers.findOne({ _id: customer }).lean();
       const earlier = (doc?.recent ?? [])
-        .map((p) => ({ paymentId: p.paymentId ?? '', currency: p.currency ?? '', amount: p.amount ?? 0 }))
+        .map((p) => ({
+          paymentId: p.paymentId ?? '',
+          currency: p.currency ?? '',
+          amount: p.amount ?? 0,
+          at: p.at ?? new Date(0),
+        }))
         .filter((p) => p.paymentId !== '' && p.paymentId !== entry.paymentId);
       const recent = [...earlier, entry].slice(-RECENT_PAYMENTS);
       try {
@@ -93,10 +120,12 @@ export function createRiskActivities({ models, rules, logger }: RiskDeps) {
       const { customer, address } = args.subject;
       const customerPrefix = `customer:${customer}:${args.currency}`;
       const addressPrefix = address === undefined ? undefined : `address:${address}:*`;
+      // Counted before the decision is kept: a check retried after a crash may count a payment
+      // twice (it may then hold one for review), never let a burst through uncounted.
       const [customerTotals, addressTotals, earlier] = await Promise.all([
-        windowTotals(customerPrefix, now),
-        addressPrefix === undefined ? { count: 0, amount: 0 } : windowTotals(addressPrefix, now),
-        rememberPayment(customer, { paymentId: args.paymentId, currency: args.currency, amount: args.amount }),
+        countIn(customerPrefix, args.amount, now),
+        addressPrefix === undefined ? { count: 0, amount: 0 } : countIn(addressPrefix, args.amount, now),
+        rememberPayment(customer, { paymentId: args.paymentId, currency: args.currency, amount: args.amount, at: now }),
       ]);
       const statuses = new Map(
         (
@@ -109,7 +138,8 @@ export function createRiskActivities({ models, rules, logger }: RiskDeps) {
         (p) => p.currency === args.currency && PAID.has(statuses.get(p.paymentId)?.status ?? ''),
       );
       let failedInARow = 0;
-      for (const payment of [...earlier].reverse()) {
+      const since = now.getTime() - rules.windowMinutes * 60_000;
+      for (const payment of [...earlier].reverse().filter((p) => p.at.getTime() >= since)) {
         const status = statuses.get(payment.paymentId)?.status ?? '';
         if (PAID.has(status)) break;
         if (UNPAID.has(status)) failedInARow += 1;
@@ -119,9 +149,9 @@ export function createRiskActivities({ models, rules, logger }: RiskDeps) {
           customer,
           ...(address === undefined ? {} : { address }),
           amount: args.amount,
-          customerPayments: customerTotals.count + 1,
-          customerAmount: customerTotals.amount + args.amount,
-          addressPayments: address === undefined ? 0 : addressTotals.count + 1,
+          customerPayments: customerTotals.count,
+          customerAmount: customerTotals.amount,
+          addressPayments: address === undefined ? 0 : addressTotals.count,
           paid: {
             count: paid.length,
             meanAmount: paid.length === 0 ? 0 : paid.reduce((sum, p) => sum + p.amount, 0) / paid.length,
@@ -137,15 +167,6 @@ export function createRiskActivities({ models, rules, logger }: RiskDeps) {
         const first = await assessments.findOne({ _id: args.paymentId }).lean();
         if (first) return { decision: first.decision, reasons: first.reasons };
       }
-      // Counted once the decision is kept: a check that dies in between counts nothing, never twice.
-      const buckets = [customerPrefix, ...(addressPrefix === undefined ? [] : [addressPrefix])].map(
-        (prefix) => bucketIds(prefix, now)[0],
-      );
-      await Promise.all(
-        buckets.map((_id) =>
-          counters.updateOne({ _id }, { $inc: { count: 1, amount: args.amount } }, { upsert: true }),
-        ),
-      );
       if (verdict.decision !== 'allow') {
         logger.info({ paymentId: args.paymentId, decision: verdict.decision }, 'risk check held a payment');
         return verdict;

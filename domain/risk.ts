@@ -46,7 +46,7 @@ export interface RiskFacts {
   addressPayments: number;
   /** The customer's paid payments in this currency: how many, and their mean amount. */
   paid: { count: number; meanAmount: number };
-  /** The customer's latest payments that ended unpaid (failed, expired, canceled) in a row. */
+  /** The customer's latest payments within the window that the learner left unpaid (expired, canceled) in a row. */
   failedInARow: number;
 }
 

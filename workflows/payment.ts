@@ -98,12 +98,21 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
    * Answers the trade after the capture: `PAID`, or `NOT_PAID` when the payer's funding failed.
    */
   const captureApproved = async (on: PaymentChannel, why: string): Promise<ChannelTrade> => {
-    const trade = await channelCall(() =>
-      activity.captureChannelOrder.executeWithOptions(
-        { ...activity.presets.channelCall, summary: `capture the approved ${on} order` },
-        [{ channel: on, paymentId }],
-      ),
-    );
+    let trade: ChannelTrade;
+    try {
+      trade = await channelCall(() =>
+        activity.captureChannelOrder.executeWithOptions(
+          { ...activity.presets.channelCall, summary: `capture the approved ${on} order` },
+          [{ channel: on, paymentId, attempt: state.captureAttempt }],
+        ),
+      );
+    } catch (err) {
+      if (failureType(err) !== PaymentErrorCode.ChannelRejected) throw err;
+      // A refusal takes no money: the payment stays payable, and the window's end asks again.
+      trade = { state: 'NOT_PAID', declineReason: describe(err) };
+    }
+    // After a decline the learner approves again; the next capture is a new request at the channel.
+    if (trade.state === 'NOT_PAID' && trade.declineReason !== undefined) state.captureAttempt += 1;
     state.note(
       'channel.capture',
       trade.state === 'PAID'
@@ -112,10 +121,14 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     );
     return trade;
   };
-  /** What the channel says of the order; an approved one is captured first. */
+  /**
+   * What the channel says of the order; an approved one is captured first, unless the payment is
+   * being canceled: a cancel must not take money the learner only approved.
+   */
   const askChannel = async (on: PaymentChannel, why: string): Promise<ChannelTrade> => {
     const trade = await queryChannel(on);
-    return trade.state === 'APPROVED' ? captureApproved(on, why) : trade;
+    const capture = trade.state === 'APPROVED' && state.cancelRequest === null && !state.cancelling;
+    return capture ? captureApproved(on, why) : trade;
   };
   const closeChannel = (on: PaymentChannel) =>
     channelCall(() =>
@@ -537,6 +550,13 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
+        state.cancelling = true;
+        if (state.status === 'risk_review') {
+          state.cancelDecided = true;
+          await state.moveTo('canceled', 'the payment workflow was cancelled during the risk review');
+          await tellPlatform('payment.canceled');
+          return;
+        }
         if (state.status === 'awaiting_payment' && state.channel !== null && state.charge === null) {
           state.charge = await confirmUnpaidAndClose(state.channel);
           if (!state.charge) {

@@ -172,9 +172,11 @@ export interface ChannelAdapter {
    * Channels where the payer approves and the merchant then takes the money (PayPal): captures an
    * `APPROVED` order, idempotent per payment. Answers the trade after it: `PAID` once captured,
    * `NOT_PAID` (with `declineReason`) when the capture was declined and the payer may approve
-   * again. Channels that take the money when the payer pays have none.
+   * again. `attempt` counts the captures asked after declined ones: each is a new request at the
+   * channel, so a declined one is not answered again. Channels that take the money when the payer
+   * pays have none.
    */
-  captureOrder?(paymentId: string, reference?: string): Promise<ChannelTrade>;
+  captureOrder?(paymentId: string, reference?: string, attempt?: number): Promise<ChannelTrade>;
   closeOrder(paymentId: string, reference?: string): Promise<CloseResult>;
   refund(request: RefundRequest): Promise<RefundOutcome>;
   queryRefund(paymentId: string, refundId: string, reference?: string): Promise<RefundOutcome>;

@@ -103,6 +103,18 @@ describe('paying a course with PayPal', () => {
     ]);
   });
 
+  it('cancels an approved payment whose approval webhook was lost without capturing it', async () => {
+    const { body, payment } = await createPaypalPayment();
+    expect((await payAtChannel(stack, payment.paymentId, { notifications: 0 })).tradeState).toBe('APPROVED');
+    const canceled = await stack.request('POST', `/v1/payments/${payment.paymentId}/cancel`, {
+      reason: 'changed mind',
+    });
+    expect([canceled.status, canceled.body.status], JSON.stringify(canceled.body)).toEqual([200, 'canceled']);
+    expect(await timeline(payment.paymentId)).not.toContainEqual(['channel.capture', expect.anything()]);
+    await expectChannelBooks(stack, payment.paymentId, { captured: 0, refunds: [], state: 'NOT_PAID' });
+    expect((await platformEvents(stack, body.orderId as string)).map((e) => e.type)).toEqual(['payment.canceled']);
+  });
+
   it('refuses a webhook signed with another key, or naming a certificate elsewhere, and changes nothing', async () => {
     const { payment } = await createPaypalPayment();
     const stranger = generatePaypalKeys();

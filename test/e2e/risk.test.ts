@@ -171,4 +171,33 @@ describe('the risk check', () => {
     const third = await create({ customerId: unlucky });
     expect([third.status, third.body.error?.code]).toEqual([403, 'risk_blocked']);
   });
+
+  it('takes one of two staff decisions sent at once, and refuses the other', async () => {
+    const customerId = uniqueId('cust');
+    for (let i = 0; i < 2; i += 1) await create({ customerId });
+    const held = (await create({ customerId })).body.paymentId as string;
+    const [blocked, allowed] = await Promise.all([
+      asStaff(finance, `/staff/v1/payments/${held}/block`, 'card testing pattern'),
+      asStaff(finance, `/staff/v1/payments/${held}/allow`, 'looks fine'),
+    ]);
+    expect([blocked.status, allowed.status].sort()).toEqual([200, 409]);
+    const [winner, loser] = blocked.status === 200 ? [blocked, allowed] : [allowed, blocked];
+    expect(loser.body.error?.code).toBe('nothing_to_do');
+    await waitForStatus(stack, held, winner === blocked ? 'failed' : 'awaiting_payment');
+    const audit = await stack.database.models.auditEntries.find({ paymentId: held }).lean();
+    expect(audit.map((a) => a.action)).toEqual([winner === blocked ? 'payment.risk_block' : 'payment.risk_allow']);
+  });
+
+  it('ends a held payment canceled when its workflow is cancelled, telling the platform', async () => {
+    const customerId = uniqueId('cust');
+    for (let i = 0; i < 2; i += 1) await create({ customerId });
+    const held = await create({ customerId });
+    expect(held.body.status).toBe('risk_review');
+    await stack.temporal.client.workflow.getHandle(held.body.paymentId as string).cancel();
+    const canceled = await waitForStatus(stack, held.body.paymentId as string, 'canceled');
+    expect(canceled.channel).toBeNull();
+    await expect
+      .poll(async () => (await platformEvents(stack, held.body.orderId as string)).map((e) => e.type))
+      .toEqual(['payment.canceled']);
+  });
 });

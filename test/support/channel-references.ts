@@ -30,8 +30,8 @@ export function keepingReferences(adapter: ChannelAdapter): ChannelAdapter {
     closeOrder: (paymentId, reference) => adapter.closeOrder(paymentId, reference ?? orders.get(paymentId)),
     ...(adapter.captureOrder
       ? {
-          captureOrder: (paymentId: string, reference?: string) =>
-            adapter.captureOrder!(paymentId, reference ?? orders.get(paymentId)),
+          captureOrder: (paymentId: string, reference?: string, attempt?: number) =>
+            adapter.captureOrder!(paymentId, reference ?? orders.get(paymentId), attempt),
         }
       : {}),
     async refund(request) {

@@ -106,14 +106,24 @@ export function installPaymentHandlers(state: PaymentState): void {
     setHandler(
       update,
       async (args) => {
-        await auditNudge(`risk_${decision}`, args);
+        // Claimed before the first await, so a concurrent decision is refused by the validator.
+        state.riskDecisionClaimed = true;
+        try {
+          await auditNudge(`risk_${decision}`, args);
+        } catch (err) {
+          state.riskDecisionClaimed = false;
+          throw err;
+        }
+        if (state.status !== 'risk_review') {
+          throw refusal(PaymentErrorCode.NothingToDo, `payment ${paymentId} became ${state.status} meanwhile`);
+        }
         state.riskDecision = decision;
         return decision === 'allow' ? 'allowed: routing the payment' : 'blocked: the payment fails';
       },
       {
         validator: (args: StaffNudgeArgs) => {
           nudgeShape(args);
-          if (state.status !== 'risk_review' || state.riskDecision !== null) {
+          if (state.status !== 'risk_review' || state.riskDecision !== null || state.riskDecisionClaimed) {
             throw refusal(
               PaymentErrorCode.NothingToDo,
               `payment ${paymentId} is ${state.status}: no risk review waits`,

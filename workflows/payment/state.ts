@@ -98,6 +98,12 @@ export class PaymentState {
   cancelRequest: { reason: string } | null = null;
   /** Staff decided a payment the risk check held. */
   riskDecision: 'allow' | 'block' | null = null;
+  /** A staff decision on the risk review is being recorded: a second one is refused. */
+  riskDecisionClaimed = false;
+  /** Captures asked after declined ones: each is a new request at the channel (PayPal-Request-Id). */
+  captureAttempt = 0;
+  /** The workflow itself is being cancelled: nothing more is captured. */
+  cancelling = false;
   cancelDecided = false;
   retryRequested = false;
   /** Staff asked to ask the channel now, while the payment awaits payment. */

@@ -214,6 +214,7 @@ export function createPaypalAdapter(options: PaypalAdapterOptions): ChannelAdapt
   function signingKey(url: string): Promise<KeyObject | string> {
     const cached = certificates.get(url);
     if (cached && cached.until > Date.now()) return cached.key;
+    if (cached) certificates.delete(url);
     const key = (async (): Promise<KeyObject | string> => {
       const download = async (): Promise<ArrayBuffer | 'certificate_unavailable'> => {
         const response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
@@ -244,12 +245,14 @@ export function createPaypalAdapter(options: PaypalAdapterOptions): ChannelAdapt
       );
       return trusted.ok ? trusted.publicKey : trusted.reason;
     })();
-    // Only a trusted key is kept; an unavailable certificate is asked for again next time.
-    void key.then((result) => {
-      if (typeof result === 'string') certificates.delete(url);
-    });
-    if (certificates.size >= CERTIFICATE_CACHE_SIZE) certificates.delete(certificates.keys().next().value ?? '');
-    certificates.set(url, { key, until: Date.now() + CERTIFICATE_TTL_MS });
+    // Only a trusted key is kept; an unavailable certificate is asked for again next time. A full
+    // cache evicts nothing (unsigned posts naming new URLs must not push PayPal's key out).
+    const forget = () => {
+      if (certificates.get(url)?.key === key) certificates.delete(url);
+    };
+    key.then((result) => typeof result === 'string' && forget(), forget);
+    if (certificates.size < CERTIFICATE_CACHE_SIZE)
+      certificates.set(url, { key, until: Date.now() + CERTIFICATE_TTL_MS });
     return key;
   }
 
@@ -447,10 +450,11 @@ export function createPaypalAdapter(options: PaypalAdapterOptions): ChannelAdapt
 
     queryOrder,
 
-    async captureOrder(paymentId: string, reference?: string): Promise<ChannelTrade> {
+    async captureOrder(paymentId: string, reference?: string, attempt = 0): Promise<ChannelTrade> {
       if (reference === undefined) return { state: 'NOT_FOUND' };
+      // An order with intent CAPTURE is captured once at most, whatever the request id.
       const answer = await api('POST', `/v2/checkout/orders/${encodeURIComponent(reference)}/capture`, {
-        requestId: `capture-${paymentId}`,
+        requestId: attempt === 0 ? `capture-${paymentId}` : `capture-${paymentId}-${attempt}`,
         body: {},
       });
       if (answer.status === 404) return { state: 'NOT_FOUND' };

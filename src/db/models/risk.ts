@@ -35,7 +35,7 @@ const riskCounterSchema = new Schema(
 const riskCustomerSchema = new Schema(
   {
     _id: { type: String, required: true },
-    recent: { type: [{ _id: false, paymentId: String, currency: String, amount: Number }], default: [] },
+    recent: { type: [{ _id: false, paymentId: String, currency: String, amount: Number, at: Date }], default: [] },
     version: { type: Number, required: true },
   },
   { collection: 'risk_customers', versionKey: false },
