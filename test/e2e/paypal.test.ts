@@ -171,6 +171,27 @@ describe('paying a course with PayPal', () => {
       .toEqual(['payment', 'refund']);
   });
 
+  it('fails over to the card processor when PayPal is down at order creation', async () => {
+    const outage = (enabled: boolean) =>
+      stack.request('POST', '/sandbox/v1/channels/paypal/outage', { operations: ['create'], enabled });
+    expect((await outage(true)).status).toBe(200);
+    try {
+      const created = await stack.request(
+        'POST',
+        '/v1/payments',
+        buildPaymentRequest({ currency: 'USD', channel: 'paypal' }),
+      );
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body.channel).toBe('card');
+      expect(await timeline(created.body.paymentId as string)).toContainEqual([
+        'channel.unavailable',
+        expect.stringMatching(/^paypal: /),
+      ]);
+    } finally {
+      await outage(false);
+    }
+  });
+
   it('takes dollars by card first, and by PayPal while the card processor is down', async () => {
     const outage = (enabled: boolean) =>
       stack.request('POST', '/sandbox/v1/channels/card/outage', { operations: ['create'], enabled });
