@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { isChannelFailure, type ChannelHealth } from '../src/channels/health.js';
 import { rankChannels, type RouteOptions, type RouteRequest } from '../src/channels/routing.js';
 import type { Logger } from '../src/logger.js';
+import { withTimeout } from '../src/with-timeout.js';
 import {
   ChannelRejectedError,
   type ChannelAdapter,
@@ -88,6 +89,9 @@ export function channelReferences(models: Models, channels: Record<PaymentChanne
   };
 }
 
+/** How long routing waits for the channels' health before it routes by configuration. */
+const HEALTH_READ_TIMEOUT_MS = 1_500;
+
 /** The order the probe asks about: a well-formed payment id no payment has. */
 export const PROBE_PAYMENT_ID = `pay_${'a'.repeat(28)}`;
 /** The reference the probe names to channels that find orders by one the channel made. */
@@ -116,13 +120,17 @@ export function createChannelActivities({
   /** The route, and how health changed it from the configured order (undefined when it did not). */
   async function planRoute(request: RouteRequest): Promise<{ route: PaymentChannel[]; change?: string }> {
     const plain = rankChannels(channels, enabledChannels, request);
-    const views = await health.view().catch((err: unknown) => {
-      logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'channel health unread; routing by configuration',
-      );
-      return [];
-    });
+    // Health is advice: a MongoDB that does not answer must not hold the route up (the local
+    // activity has 5 s, and a payment whose route never comes fails).
+    const views = await withTimeout(health.view(), HEALTH_READ_TIMEOUT_MS, 'the channel health read').catch(
+      (err: unknown) => {
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'channel health unread; routing by configuration',
+        );
+        return [];
+      },
+    );
     const open = new Set(views.filter((v) => v.breakers.create.state === 'open').map((v) => v.channel));
     const ranked = rankChannels(channels, enabledChannels, request, {
       ...routing,

@@ -103,7 +103,9 @@ export const localActivityPresets = {
   /** Routing decisions: pure and quick, no server round trip. */
   routing: {
     startToCloseTimeout: '5 seconds',
-    retry: { maximumAttempts: 3 },
+    // Until it answers: a payment whose route never comes would fail (a MongoDB outage, a worker
+    // too busy to read the channels' health in time). Routing itself needs no outside party.
+    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
   },
   /** Seal and staff-ticket checks: an HMAC in the worker, no I/O. */
   messageCheck: {
