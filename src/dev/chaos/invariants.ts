@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { unionpayRefundOrderIdOf } from '../../channels/unionpay/protocol.js';
 import {
   EXPECTED_STATUSES,
   TERMINAL_STATUSES,
@@ -235,7 +236,14 @@ export async function checkInvariants(
               `${id}: ${order.channel} had its payment notification acknowledged, but the payment is ${view.status}`,
             );
           }
-        } else if (!view.refunds.some((r) => r.refundId === notice.outRequestNo && r.status === 'succeeded')) {
+        } else if (
+          !view.refunds.some(
+            // UnionPay books a refund under an order id of its own, made from our refund id.
+            (r) =>
+              (r.refundId === notice.outRequestNo || unionpayRefundOrderIdOf(r.refundId) === notice.outRequestNo) &&
+              r.status === 'succeeded',
+          )
+        ) {
           results.acknowledged.violations.push(
             `${id}: ${order.channel} had refund ${notice.outRequestNo ?? '?'} acknowledged, but the payment shows it not succeeded`,
           );
