@@ -167,6 +167,24 @@ export function generateCodecKeys(now = new Date()): Keyring['temporalCodec'] {
   return { activeKeyId: keyId, keys: [{ keyId, createdAt: now.toISOString(), ...pair }] };
 }
 
+/** A root and an intermediate CA of the sandbox's own, for a channel whose messages carry certificates. */
+function sandboxCertificateChain(provider: string) {
+  const root = issueCertificate({
+    commonName: `${provider} Sandbox Root CA`,
+    organization: 'Sandbox',
+    serial: '1',
+    ca: true,
+  });
+  const intermediate = issueCertificate({
+    commonName: `${provider} Sandbox Intermediate CA`,
+    organization: 'Sandbox',
+    serial: '2',
+    ca: true,
+    issuer: root,
+  });
+  return { root, intermediate };
+}
+
 /** The CN of the sandbox's UnionPay signing certificate. */
 export const SANDBOX_UNIONPAY_SIGNER = 'UnionPay Sandbox Signing';
 
@@ -175,19 +193,7 @@ export const SANDBOX_UNIONPAY_SIGNER = 'UnionPay Sandbox Signing';
  * sandbox's signing certificate under them, and a merchant certificate (its serial is `certId`).
  */
 export function generateUnionpayKeys(): NonNullable<Keyring['unionpay']> {
-  const root = issueCertificate({
-    commonName: 'UnionPay Sandbox Root CA',
-    organization: 'Sandbox',
-    serial: '1',
-    ca: true,
-  });
-  const intermediate = issueCertificate({
-    commonName: 'UnionPay Sandbox Intermediate CA',
-    organization: 'Sandbox',
-    serial: '2',
-    ca: true,
-    issuer: root,
-  });
+  const { root, intermediate } = sandboxCertificateChain('UnionPay');
   const signer = issueCertificate({
     commonName: SANDBOX_UNIONPAY_SIGNER,
     organization: 'Sandbox',
@@ -231,19 +237,7 @@ export const PAYPAL_SIGNER_COMMON_NAME = 'messageverificationcerts.paypal.com';
  * root and intermediate CA of the sandbox's own with its webhook signing certificate under them.
  */
 export function generatePaypalKeys(): NonNullable<Keyring['paypal']> {
-  const root = issueCertificate({
-    commonName: 'PayPal Sandbox Root CA',
-    organization: 'Sandbox',
-    serial: '1',
-    ca: true,
-  });
-  const intermediate = issueCertificate({
-    commonName: 'PayPal Sandbox Intermediate CA',
-    organization: 'Sandbox',
-    serial: '2',
-    ca: true,
-    issuer: root,
-  });
+  const { root, intermediate } = sandboxCertificateChain('PayPal');
   const signer = issueCertificate({
     commonName: PAYPAL_SIGNER_COMMON_NAME,
     organization: 'Sandbox',

@@ -317,8 +317,7 @@ export function paypalProtocol(keys: PaypalSandboxKeys, publicBaseUrl: string, a
       router.post(
         '/v1/oauth2/token',
         express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 8 }),
-        handle(async (req, res) => {
-          await Promise.resolve();
+        (req, res) => {
           const basic = /^Basic (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
           const [id = '', secret = ''] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':') : [];
           if (!same(id, clientId) || !same(secret, clientSecret)) {
@@ -338,7 +337,7 @@ export function paypalProtocol(keys: PaypalSandboxKeys, publicBaseUrl: string, a
             expires_in: TOKEN_TTL_SECONDS,
             nonce: `${new Date().toISOString()}${randomBytes(8).toString('hex')}`,
           });
-        }),
+        },
       );
 
       router.post(
