@@ -1,6 +1,4 @@
 import { createSign, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
 import {
   ApiError,
   CheckoutPaymentIntent,
@@ -9,21 +7,16 @@ import {
   OrdersController,
   PaymentsController,
 } from '@paypal/paypal-server-sdk';
-import express from 'express';
-import mongoose, { type Connection } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import express, { type Express } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaypalAdapter } from '../../../src/channels/paypal/adapter.js';
 import { paypalTransmissionString } from '../../../src/channels/paypal/protocol.js';
 import type { ChannelAdapter, RawCallback, VerificationResult } from '../../../src/channels/types.js';
-import { generateKeyring, generatePaypalKeys, type CompleteKeyring } from '../../../src/crypto/keyring.js';
-import { createLogger } from '../../../src/logger.js';
-import { createChannelSimulators } from '../../../src/sandbox/channels/index.js';
+import { generatePaypalKeys } from '../../../src/crypto/keyring.js';
 import { paypalCertificateName, paypalOrderIdOf } from '../../../src/sandbox/channels/paypal/protocol.js';
-import type { ChannelSimulator } from '../../../src/sandbox/channels/types.js';
-import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../domain/payment.js';
 import { testPaymentId, uniqueId } from '../../support/builders.js';
+import { startChannelSandbox, type ChannelSandbox } from '../../support/channel-sandbox.js';
 import { keepingReferences } from '../../support/channel-references.js';
-import { withDatabase } from '../../support/stack.js';
 
 /**
  * The PayPal adapter against the sandbox's PayPal, and PayPal's own server SDK
@@ -31,13 +24,12 @@ import { withDatabase } from '../../support/stack.js';
  * approval, capture, refunds, and webhooks verified with a certificate fetched from the sandbox.
  */
 const SANDBOX_PAYPAL = 'https://api-m.sandbox.paypal.com';
-const logger = createLogger({ LOG_LEVEL: 'silent' }, 'test');
 
-let connection: Connection;
-let server: Server;
+let sandbox: ChannelSandbox;
+let app: Express;
 let baseUrl: string;
-let keyring: CompleteKeyring;
-let simulators: Record<PaymentChannel, ChannelSimulator>;
+let keyring: ChannelSandbox['keyring'];
+let simulators: ChannelSandbox['simulators'];
 let adapter: ChannelAdapter;
 const webhooks: { raw: RawCallback; result: VerificationResult }[] = [];
 
@@ -75,28 +67,8 @@ class SandboxClient extends Client {
 }
 
 beforeAll(async () => {
-  connection = await mongoose
-    .createConnection(withDatabase(inject('mongoUri'), `kp_${uniqueId('paypal').replace(/-/g, '_')}`), {
-      autoIndex: false,
-      serverSelectionTimeoutMS: 10_000,
-    })
-    .asPromise();
-  keyring = generateKeyring();
-  const app = express();
-  server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  baseUrl = `http://127.0.0.1:${address.port}`;
-  simulators = createChannelSimulators({
-    connection,
-    keyring,
-    publicBaseUrl: baseUrl,
-    timeScale: 0.001,
-    formSecret: 'f'.repeat(32),
-    logger,
-  });
-  for (const channel of PAYMENT_CHANNELS) app.use(`/sandbox/${channel}`, simulators[channel].router);
+  sandbox = await startChannelSandbox('paypal');
+  ({ app, baseUrl, keyring, simulators } = sandbox);
   adapter = paypalAdapter();
   app.post('/v1/callbacks/paypal', express.raw({ type: () => true }), async (req, res) => {
     const headers: Record<string, string | undefined> = {};
@@ -111,11 +83,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const simulator of Object.values(simulators ?? {})) simulator.close();
-  server?.closeAllConnections();
-  server?.close();
-  await connection?.dropDatabase().catch(() => undefined);
-  await connection?.close();
+  await sandbox?.close();
 });
 
 async function openOrder(amount = 4_900) {

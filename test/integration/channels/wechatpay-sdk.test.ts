@@ -1,17 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import express from 'express';
-import mongoose, { type Connection } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import express, { type Express } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aes, Formatter, Rsa, Wechatpay } from 'wechatpay-axios-plugin';
-import { generateKeyring, type CompleteKeyring } from '../../../src/crypto/keyring.js';
-import { createLogger } from '../../../src/logger.js';
-import { createChannelSimulators } from '../../../src/sandbox/channels/index.js';
-import type { ChannelSimulator } from '../../../src/sandbox/channels/types.js';
-import { PAYMENT_CHANNELS, type PaymentChannel } from '../../../domain/payment.js';
 import { testPaymentId, uniqueId } from '../../support/builders.js';
-import { withDatabase } from '../../support/stack.js';
+import { startChannelSandbox, type ChannelSandbox } from '../../support/channel-sandbox.js';
 
 /**
  * WeChat Pay's sandbox against `wechatpay-axios-plugin`, a maintained WeChat Pay API v3 client, as
@@ -25,37 +17,16 @@ interface Chain {
   [segment: string]: Chain & { get: Call; post: Call };
 }
 
-const logger = createLogger({ LOG_LEVEL: 'silent' }, 'test');
-let connection: Connection;
-let server: Server;
+let sandbox: ChannelSandbox;
+let app: Express;
 let baseUrl: string;
-let keyring: CompleteKeyring;
-let simulators: Record<PaymentChannel, ChannelSimulator>;
+let keyring: ChannelSandbox['keyring'];
+let simulators: ChannelSandbox['simulators'];
 const notifications: { headers: Record<string, string>; body: string }[] = [];
 
 beforeAll(async () => {
-  connection = await mongoose
-    .createConnection(withDatabase(inject('mongoUri'), `kp_${uniqueId('wxsdk').replace(/-/g, '_')}`), {
-      autoIndex: false,
-      serverSelectionTimeoutMS: 10_000,
-    })
-    .asPromise();
-  keyring = generateKeyring();
-  const app = express();
-  server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  baseUrl = `http://127.0.0.1:${address.port}`;
-  simulators = createChannelSimulators({
-    connection,
-    keyring,
-    publicBaseUrl: baseUrl,
-    timeScale: 0.001,
-    formSecret: 'f'.repeat(32),
-    logger,
-  });
-  for (const channel of PAYMENT_CHANNELS) app.use(`/sandbox/${channel}`, simulators[channel].router);
+  sandbox = await startChannelSandbox('wxsdk');
+  ({ app, baseUrl, keyring, simulators } = sandbox);
   app.post('/notify', express.text({ type: () => true }), (req, res) => {
     notifications.push({ headers: req.headers as Record<string, string>, body: String(req.body) });
     res.status(204).end();
@@ -63,11 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const simulator of Object.values(simulators ?? {})) simulator.close();
-  server?.closeAllConnections();
-  server?.close();
-  await connection?.dropDatabase().catch(() => undefined);
-  await connection?.close();
+  await sandbox?.close();
 });
 
 describe('WeChat Pay’s sandbox against wechatpay-axios-plugin', () => {
