@@ -254,6 +254,11 @@ const configSchema = z.object({
     .default('10,30,60,120,300,600,1800,3600'),
   /** How long a payment's refunds workflow stays open with nothing to do. */
   REFUNDS_IDLE_SECONDS: positiveSeconds.default(3_600),
+  /**
+   * How long a payment keeps trying to open while every channel that could take it is unavailable
+   * (routing again with backoff, within its window) before it fails with `channels_unavailable`; 0: one pass.
+   */
+  CHANNEL_OPEN_RETRY_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
   /** How long a channel may keep failing a query or close before the payment asks for people (`channel_unreachable`). */
   ATTENTION_CHANNEL_AFTER_SECONDS: positiveSeconds.default(300),
   /** How long the platform may keep failing a webhook before the payment asks for people (`webhook_failing`). */

@@ -23,6 +23,11 @@ export interface PaymentWorkflowInput {
   attention?: { channelUnreachableAfterMs: number; webhookFailingAfterMs: number };
   /** Whom the risk check looks at (keyed hashes); payments opened before the check have none. */
   risk?: RiskSubject;
+  /**
+   * How long the payment keeps trying to open while every channel that could take it is
+   * unavailable (`CHANNEL_OPEN_RETRY_SECONDS`), bounded by its window; absent or 0: one pass.
+   */
+  openRetryMs?: number;
 }
 
 export interface CancelPaymentArgs {

@@ -24,6 +24,9 @@ import { steadyTimer } from './timers.js';
 import { PaymentChannelKey, type StuckReason } from './search-attributes.js';
 
 const MINUTE_MS = 60_000;
+/** Waits between routing rounds while no channel can open the payment: 2 s, doubling, at most 30 s. */
+const OPEN_RETRY_FIRST_WAIT_MS = 2_000;
+const OPEN_RETRY_LONGEST_WAIT_MS = 30_000;
 
 /** What a channel says of an order. */
 type ChannelTrade = Awaited<ReturnType<typeof activity.queryChannelOrder>>;
@@ -424,42 +427,70 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       ...(request.channel ? { preferred: request.channel } : {}),
     };
     const routeOptions = { ...activity.localPresets.routing, summary: 'choose the channels that can take the payment' };
-    let candidates: PaymentChannel[];
-    if (patched(PATCHES.routeReasons)) {
+    const planRoute = async (): Promise<PaymentChannel[]> => {
+      if (!patched(PATCHES.routeReasons)) {
+        return await activity.planChannelRoute.executeWithOptions(routeOptions, [routeRequest]);
+      }
       const plan = await activity.planChannelRouteExplained.executeWithOptions(routeOptions, [routeRequest]);
       if (plan.change !== undefined) state.note('channel.route', plan.change);
-      candidates = plan.route;
-    } else {
-      candidates = await activity.planChannelRoute.executeWithOptions(routeOptions, [routeRequest]);
-    }
-    for (const candidate of candidates) {
-      // Compensation first: an order may exist even when creating it timed out.
-      compensations.push(`close the ${candidate} order`, async () => {
-        await closeChannel(candidate);
-      });
-      try {
-        const order = await activity.openChannelOrder.executeWithOptions(
-          { ...activity.presets.channelCreate, summary: `open the ${candidate} order` },
-          [
-            {
-              channel: candidate,
-              paymentId,
-              amount: request.amount,
-              currency: request.currency,
-              subject: paymentSubject(request),
-              expiresAt,
-            },
-          ],
-        );
-        state.channel = candidate;
-        state.merchantId = order.merchantId;
-        state.payUrl = order.payUrl;
-        state.decidedAtChannel = order.decided === true;
-        state.note('channel.order_created', candidate);
-        break;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        state.note('channel.unavailable', `${candidate}: ${describe(err)}`);
+      return plan.route;
+    };
+    const closable = new Set<PaymentChannel>();
+    /** One pass down the route, failing over; answers whether every candidate refused for good. */
+    const openAtOneOf = async (candidates: readonly PaymentChannel[]): Promise<boolean> => {
+      let refusals = 0;
+      for (const candidate of candidates) {
+        if (!closable.has(candidate)) {
+          closable.add(candidate);
+          // Compensation first: an order may exist even when creating it timed out.
+          compensations.push(`close the ${candidate} order`, async () => {
+            await closeChannel(candidate);
+          });
+        }
+        try {
+          const order = await activity.openChannelOrder.executeWithOptions(
+            { ...activity.presets.channelCreate, summary: `open the ${candidate} order` },
+            [
+              {
+                channel: candidate,
+                paymentId,
+                amount: request.amount,
+                currency: request.currency,
+                subject: paymentSubject(request),
+                expiresAt,
+              },
+            ],
+          );
+          state.channel = candidate;
+          state.merchantId = order.merchantId;
+          state.payUrl = order.payUrl;
+          state.decidedAtChannel = order.decided === true;
+          state.note('channel.order_created', candidate);
+          return false;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          if (failureType(err) === PaymentErrorCode.ChannelRejected) refusals += 1;
+          state.note('channel.unavailable', `${candidate}: ${describe(err)}`);
+        }
+      }
+      return refusals === candidates.length;
+    };
+
+    let candidates = await planRoute();
+    let refusedForGood = await openAtOneOf(candidates);
+    const openRetryMs = input.openRetryMs ?? 0;
+    // Every channel down at once (outages overlap, breakers open): the payment stays `processing`
+    // and tries again for a bounded time, so a short outage costs the learner a wait, not a failed
+    // order. The create's caller gets a 503 request_timeout meanwhile and retries the same request.
+    if (state.channel === null && !refusedForGood && openRetryMs > 0 && patched(PATCHES.openRetries)) {
+      const giveUpAt = Math.min(Date.now() + openRetryMs, Date.parse(expiresAt));
+      for (let round = 0; state.channel === null && !refusedForGood; round += 1) {
+        const waitMs = Math.min(OPEN_RETRY_FIRST_WAIT_MS * 2 ** round, OPEN_RETRY_LONGEST_WAIT_MS);
+        if (Date.now() + waitMs >= giveUpAt) break;
+        state.note('channel.open_retry', `no channel could open the payment; routing again in ${waitMs / 1000} s`);
+        await sleep(waitMs, { summary: 'wait for a channel to come back' });
+        candidates = await planRoute();
+        refusedForGood = await openAtOneOf(candidates);
       }
     }
     if (state.channel === null) {

@@ -79,7 +79,8 @@ export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
   storage_unavailable: 'MongoDB is busy or unreachable; retry in a moment (with the same Idempotency-Key).',
   request_timeout: 'The request took too long; retry it (with the same Idempotency-Key).',
   codec_busy: 'The codec server has too many payloads waiting for decryption; retry after `Retry-After` seconds.',
-  channels_unavailable: 'No channel could open the payment; retry later with a new orderId.',
+  channels_unavailable:
+    'No channel could open the payment within CHANNEL_OPEN_RETRY_SECONDS; the payment failed: retry later with a new orderId.',
   risk_blocked: 'The risk check refused the payment (a blocklist, or failed payments in a row); nothing was opened.',
   idempotency_record_unreadable: 'The answer kept for this Idempotency-Key cannot be read; use a new key.',
 };

@@ -48,7 +48,13 @@ export interface PaymentServiceDeps extends RefundServiceDeps, NotificationDeps 
   models: Models;
   config: RefundServiceDeps['config'] &
     NotificationDeps['config'] &
-    Pick<Config, 'ATTENTION_CHANNEL_AFTER_SECONDS' | 'ATTENTION_WEBHOOK_AFTER_SECONDS' | 'API_RESPONSE_TIMEOUT_MS'>;
+    Pick<
+      Config,
+      | 'ATTENTION_CHANNEL_AFTER_SECONDS'
+      | 'ATTENTION_WEBHOOK_AFTER_SECONDS'
+      | 'API_RESPONSE_TIMEOUT_MS'
+      | 'CHANNEL_OPEN_RETRY_SECONDS'
+    >;
   /**
    * Whether any risk rule is on (the workers read the same configuration): only then does a new
    * payment carry the hashes the risk check needs, and its workflow ask the check.
@@ -119,6 +125,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           createdByKeyId,
           attention,
           ...(risk === undefined ? {} : { risk }),
+          ...(config.CHANNEL_OPEN_RETRY_SECONDS > 0 ? { openRetryMs: config.CHANNEL_OPEN_RETRY_SECONDS * 1000 } : {}),
         },
       ],
       workflowIdConflictPolicy: 'USE_EXISTING',

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCardKeys } from '../../src/crypto/keyring.js';
 import { intentIdOf, stripeSignatureHeader } from '../../src/sandbox/channels/card/protocol.js';
 import { expectChannelBooks, onlyChannelOrder } from '../support/books.js';
-import { buildItem, buildPaymentRequest, uniqueId } from '../support/builders.js';
+import { recordHistory } from '../support/histories.js';
+import { buildItem, buildPaymentRequest, testPaymentId, uniqueId } from '../support/builders.js';
 import { payAtChannel, platformEvents, pollUntil, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
@@ -136,19 +137,57 @@ describe('paying a course by card', () => {
     expect(books.orders.map((o: { channel: string }) => o.channel)).toEqual(['alipay']);
   });
 
-  it('answers a dollar payment 503 while every channel that takes dollars is down, keeping nothing', async () => {
-    const outage = (enabled: boolean) =>
-      Promise.all(
-        ['card', 'paypal'].map((channel) =>
-          stack.request('POST', `/sandbox/v1/channels/${channel}/outage`, { operations: ['create'], enabled }),
-        ),
-      );
-    await outage(true);
+  /** Every channel that takes dollars refuses new orders (503) while `enabled`. */
+  const dollarOutage = (on: TestStack, enabled: boolean) =>
+    Promise.all(
+      ['card', 'paypal'].map((channel) =>
+        on.request('POST', `/sandbox/v1/channels/${channel}/outage`, { operations: ['create'], enabled }),
+      ),
+    );
+  const eventsOf = (payment: { timeline?: { event: string }[] }) => (payment.timeline ?? []).map((t) => t.event);
+
+  it('keeps a dollar payment processing while every dollar channel is down, and opens it when the card processor is back', async () => {
+    await dollarOutage(stack, true);
     try {
-      const res = await stack.request('POST', '/v1/payments', buildPaymentRequest({ currency: 'USD' }));
-      expect([res.status, res.body.error?.code]).toEqual([503, 'channels_unavailable']);
+      const body = buildPaymentRequest({ currency: 'USD' });
+      const paymentId = testPaymentId(body.orderId as string);
+      const answer = stack.request('POST', '/v1/payments', body);
+      const waiting = await pollUntil(
+        async () => (await stack.request('GET', `/v1/payments/${paymentId}`)).body,
+        (payment) => eventsOf(payment).includes('channel.open_retry'),
+      );
+      expect(waiting).toMatchObject({ status: 'processing', channel: null });
+      await stack.request('POST', '/sandbox/v1/channels/card/outage', { operations: ['create'], enabled: false });
+      const created = await answer;
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body).toMatchObject({ paymentId, status: 'awaiting_payment', channel: 'card' });
+      const events = eventsOf((await stack.request('GET', `/v1/payments/${paymentId}`)).body);
+      expect(events.filter((e) => e === 'channel.order_created')).toHaveLength(1);
+      expect(events.indexOf('channel.open_retry')).toBeLessThan(events.indexOf('channel.order_created'));
+      expect((await onlyChannelOrder(stack, paymentId)).channel).toBe('card');
+      await payAtChannel(stack, paymentId);
+      await waitForStatus(stack, paymentId, 'succeeded');
+      await recordHistory(stack.temporal.client, paymentId, 'opened-after-retry');
     } finally {
-      await outage(false);
+      await dollarOutage(stack, false);
+    }
+  });
+
+  it('fails a dollar payment with 503 channels_unavailable once every dollar channel stayed down for CHANNEL_OPEN_RETRY_SECONDS', async () => {
+    const brief = await startStack({ env: { CHANNEL_OPEN_RETRY_SECONDS: '8' } });
+    await dollarOutage(brief, true);
+    try {
+      const body = buildPaymentRequest({ currency: 'USD' });
+      const res = await brief.request('POST', '/v1/payments', body);
+      expect([res.status, res.body.error?.code]).toEqual([503, 'channels_unavailable']);
+      const doc = await brief.database.models.payments.findOne({ _id: testPaymentId(body.orderId as string) }).lean();
+      expect(doc?.status).toBe('failed');
+      const events = (doc?.timeline ?? []).map((t: { event: string }) => t.event);
+      expect(events.filter((e: string) => e === 'channel.open_retry').length).toBeGreaterThanOrEqual(1);
+      expect(events.filter((e: string) => e === 'channel.unavailable').length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await dollarOutage(brief, false);
+      await brief.stop();
     }
   });
 });

@@ -36,6 +36,7 @@ describe('replaying committed workflow histories', () => {
       'amount-mismatch-closed',
       'webhook-failing-then-delivered',
       'channel-unreachable-requeried',
+      'opened-after-retry',
     ]) {
       expect(names).toContain(path);
     }

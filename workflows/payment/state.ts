@@ -44,6 +44,12 @@ export const PATCHES = {
   routeReasons: 'route-reasons',
   /** A risk check decides before routing (domain/risk.ts); `risk_review` waits for staff. */
   riskCheck: 'risk-check',
+  /**
+   * A payment whose every candidate channel was unavailable routes and tries again, with backoff,
+   * for `openRetryMs` (`channel.open_retry`). Asked only when a first pass failed, so histories
+   * that opened at once carry no marker.
+   */
+  openRetries: 'open-retries',
 } as const;
 
 /** Whether this payment runs its quick, idempotent steps as local activities. */

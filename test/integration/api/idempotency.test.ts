@@ -6,7 +6,8 @@ import { startStack, type TestStack } from '../../support/stack.js';
 /** `Idempotency-Key` on POSTs (src/api/idempotency.ts), against the real API, Temporal and MongoDB. */
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startStack();
+  // One pass down the route: a payment no channel can open fails at once (its 503 is the test's subject).
+  stack = await startStack({ env: { CHANNEL_OPEN_RETRY_SECONDS: '0' } });
 });
 afterAll(async () => {
   await stack?.stop();
