@@ -10,6 +10,12 @@ const EventType = proto.temporal.api.enums.v1.EventType;
  * completes an update whose request that task does not carry; every attempt after fails the same.
  */
 export const STUCK_UPDATE_SIGNATURE = 'BadUpdateWorkflowExecutionMessage';
+/**
+ * The same fault's other face: a task that scheduled an activity and accepted an update, recorded
+ * command first, fails every replay with a nondeterminism error naming the command's event.
+ */
+export const UPDATE_MACHINE_SIGNATURE = 'Update machine does not handle this event';
+const NAMED_EVENT = /Update machine does not handle this event: HistoryEvent\(id: (\d+)/;
 
 /** A workflow task on this attempt or later is failing over and over: its history is read. */
 export const STUCK_AFTER_ATTEMPTS = 3;
@@ -26,7 +32,7 @@ export interface StuckUpdateRecovery {
 /**
  * Frees workflows stuck on the SDK's update replay fault: a workflow task that accepted an update
  * (a channel notification, say) was lost (a worker killed or stalled past the task timeout), and
- * every retry fails with {@link STUCK_UPDATE_SIGNATURE}. Such a workflow is reset to the workflow
+ * every retry fails with {@link STUCK_UPDATE_SIGNATURE} or {@link UPDATE_MACHINE_SIGNATURE}. Such a workflow is reset to the workflow
  * task before that update was accepted: the server re-admits the update (and the signals after
  * it) to the new run, whose code applies it as the first time; the effects already made stay
  * exactly-once by their own keys (channel order, voucher, refund and webhook ids). Only this fault
@@ -53,8 +59,9 @@ export async function recoverStuckUpdates(client: Client, reason: string): Promi
         e.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
     );
     const failure = last?.workflowTaskFailedEventAttributes?.failure?.message ?? '';
-    if (last?.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED || !failure.includes(STUCK_UPDATE_SIGNATURE))
-      continue;
+    if (last?.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) continue;
+    const signature = [STUCK_UPDATE_SIGNATURE, UPDATE_MACHINE_SIGNATURE].find((s) => failure.includes(s));
+    if (signature === undefined) continue;
     const completed = new Set(
       events.flatMap((e) => e.workflowExecutionUpdateCompletedEventAttributes?.meta?.updateId ?? []),
     );
@@ -62,19 +69,22 @@ export async function recoverStuckUpdates(client: Client, reason: string): Promi
       const id = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId;
       return typeof id === 'string' && !completed.has(id);
     });
-    // The workflow task that accepted it: the last one completed before the acceptance.
-    const accepting =
-      pending &&
-      lastOf(events, (e) => Number(e.eventId) < Number(pending.eventId) && !!e.workflowTaskCompletedEventAttributes);
-    // Reset to that task's completion: the task is done again, without the acceptance.
-    const finishEventId = Number(accepting?.eventId ?? 0);
+    // Where the replay breaks: the accepted update never completed, or the event the error names.
+    const breaksAt = Number(pending?.eventId ?? NAMED_EVENT.exec(failure)?.[1] ?? 0);
+    // The workflow task that recorded it: the last one completed before it.
+    const recording =
+      breaksAt > 0
+        ? lastOf(events, (e) => Number(e.eventId) < breaksAt && !!e.workflowTaskCompletedEventAttributes)
+        : undefined;
+    // Reset to that task's completion: the task is done again, without what it recorded.
+    const finishEventId = Number(recording?.eventId ?? 0);
     if (!finishEventId) continue;
     try {
       const { runId } = await client.workflowService.resetWorkflowExecution({
         namespace: client.options.namespace,
         workflowExecution: { workflowId: execution.workflowId, runId: execution.runId },
         workflowTaskFinishEventId: Long.fromNumber(finishEventId),
-        reason: `${reason}: ${STUCK_UPDATE_SIGNATURE} after a lost workflow task; reset to before the update`,
+        reason: `${reason}: ${signature} after a lost workflow task; reset to before the update`,
         requestId: randomUUID(),
       });
       result.reset.push({

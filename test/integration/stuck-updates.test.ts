@@ -83,6 +83,30 @@ describe('recovering workflows stuck on an update', () => {
     expect((await recoverStuckUpdates(client, 'test')).reset.map((r) => r.workflowId)).not.toContain(workflowId);
   });
 
+  it('resets a workflow whose tasks fail on the update machine’s nondeterminism error to before the event it names', async () => {
+    const workflowId = `machine-${randomUUID()}`;
+    const handle = await client.workflow.start('updateMachineFaultWorkflow', { workflowId, taskQueue });
+    expect(await handle.executeUpdate(pokeUpdate, { updateId: `poke-${workflowId}` })).toBe('applied');
+    await handle.signal(breakSignal);
+    await failingTask(workflowId);
+    const firstRunId = (await handle.describe()).runId;
+    let recovered: Awaited<ReturnType<typeof recoverStuckUpdates>> = { checked: 0, reset: [], failed: [] };
+    await expect
+      .poll(
+        async () => {
+          recovered = await recoverStuckUpdates(client, 'test');
+          return recovered.reset.map((r) => r.workflowId);
+        },
+        { timeout: 60_000, interval: 1_000 },
+      )
+      .toContain(workflowId);
+    const reset = recovered.reset.find((r) => r.workflowId === workflowId)!;
+    expect(reset.fromRunId).toBe(firstRunId);
+    // The new run goes on from before the named event: the break signal is re-applied, and it ends.
+    expect(await client.workflow.getHandle(workflowId).result()).toMatch(/^recovered after [01] poke/);
+    expect((await recoverStuckUpdates(client, 'test')).reset.map((r) => r.workflowId)).not.toContain(workflowId);
+  });
+
   it('leaves a workflow whose task fails for another reason', async () => {
     const workflowId = `other-${randomUUID()}`;
     await client.workflow.start('otherFailureWorkflow', { workflowId, taskQueue });
