@@ -1,6 +1,7 @@
 import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import type { Models } from '../src/db/connect.js';
 import type { PaymentRequest, PaymentStatus, PaymentView, RefundSummary } from '../domain/payment.js';
+import type { StatsRollups } from '../src/stats/rollups.js';
 
 export interface PaymentSnapshot {
   view: PaymentView;
@@ -19,7 +20,16 @@ export interface PaymentSnapshot {
  * written. The payment's own workflow writes it, and after the sale its refunds workflow writes the
  * refunds and the status; a late retry of the sale's write never takes those back.
  */
-export function createPersistenceActivities({ models, fieldCipher }: { models: Models; fieldCipher: FieldCipher }) {
+export function createPersistenceActivities({
+  models,
+  fieldCipher,
+  stats,
+}: {
+  models: Models;
+  fieldCipher: FieldCipher;
+  /** The payment statistics, kept in step with each write (domain/stats.ts). */
+  stats: StatsRollups;
+}) {
   return {
     async savePayment({ view, request, requestFingerprint, createdByKeyId }: PaymentSnapshot): Promise<void> {
       if (view.status === 'succeeded') {
@@ -61,6 +71,15 @@ export function createPersistenceActivities({ models, fieldCipher }: { models: M
         },
         { upsert: true, runValidators: true },
       );
+      await stats.record({
+        paymentId: view.paymentId,
+        status: view.status,
+        channel: view.channel,
+        currency: request.currency,
+        amount: request.amount,
+        timeline: view.timeline,
+        refunds: view.refunds,
+      });
     },
 
     /** The read model's status of a payment whose workflow has closed (late notifications). */
@@ -84,22 +103,23 @@ export function createPersistenceActivities({ models, fieldCipher }: { models: M
     }): Promise<void> {
       const doc = await models.payments.findOne({ _id: paymentId }).lean();
       if (!doc) throw new Error(`payment ${paymentId} is not in the read model`);
-      const refunds = doc.refunds.filter((r) => r.refundId !== refund.refundId);
+      const refunds = [...doc.refunds.filter((r) => r.refundId !== refund.refundId), refund];
       const isThisRefund = (t: { event: string; detail?: string | null }) =>
         t.event === 'payment.refunded' && fieldCipher.decryptOrPlain(t.detail ?? '') === refund.refundId;
-      await models.payments.updateOne(
-        { _id: paymentId },
-        {
-          $set: {
-            status: 'refunded',
-            refunds: [...refunds, refund],
-            timeline: [
-              ...doc.timeline.filter((t) => !isThisRefund(t)),
-              { at: new Date(at), event: 'payment.refunded', detail: fieldCipher.encrypt(refund.refundId) },
-            ],
-          },
-        },
-      );
+      const timeline = [
+        ...doc.timeline.filter((t) => !isThisRefund(t)),
+        { at: new Date(at), event: 'payment.refunded', detail: fieldCipher.encrypt(refund.refundId) },
+      ];
+      await models.payments.updateOne({ _id: paymentId }, { $set: { status: 'refunded', refunds, timeline } });
+      await stats.record({
+        paymentId,
+        status: 'refunded',
+        channel: doc.channel ?? null,
+        currency: doc.currency,
+        amount: doc.amount,
+        timeline,
+        refunds,
+      });
     },
   };
 }

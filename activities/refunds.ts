@@ -1,6 +1,7 @@
 import type { ChannelAdapter, RefundOutcome } from '../src/channels/types.js';
 import { channelReferences, rethrowChannelError, withReference } from './channels.js';
 import type { FieldCipher } from '../src/crypto/field-cipher.js';
+import type { StatsRollups } from '../src/stats/rollups.js';
 import type { Models } from '../src/db/connect.js';
 import type { MessageSealer, SealedMessageKind, StaffTicket } from '../src/temporal/message-seal.js';
 import { recordAudit } from '../src/staff/audit.js';
@@ -17,6 +18,8 @@ export interface RefundDeps {
   sealer: MessageSealer;
   /** Where channels post notifications: `${PUBLIC_BASE_URL}/v1/callbacks/<channel>`. */
   publicBaseUrl: string;
+  /** The payment statistics, kept in step with each write of a payment's refunds. */
+  stats: StatsRollups;
 }
 
 /** What a refunds workflow starts from: its payment as the read model holds it. */
@@ -96,7 +99,7 @@ function refundFromEntry(paymentId: string, currency: Currency, entry: Record<st
  * write the audit trail of staff decisions. Every write is keyed by a business id, so a retried
  * activity writes the same thing again and never a second one.
  */
-export function createRefundActivities({ models, channels, fieldCipher, sealer, publicBaseUrl }: RefundDeps) {
+export function createRefundActivities({ models, channels, fieldCipher, sealer, publicBaseUrl, stats }: RefundDeps) {
   const references = channelReferences(models, channels);
   return {
     async loadRefundLedger({ paymentId }: { paymentId: string }): Promise<RefundLedgerSnapshot> {
@@ -129,7 +132,9 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
     },
 
     async saveRefund({ paymentId, refund, refunds, paymentStatus, refundedAmount, event }: SaveRefundArgs) {
-      const doc = await models.payments.findOne({ _id: paymentId }, { channel: 1, timeline: 1, refunds: 1 }).lean();
+      const doc = await models.payments
+        .findOne({ _id: paymentId }, { channel: 1, timeline: 1, refunds: 1, amount: 1, currency: 1 })
+        .lean();
       if (!doc) throw new Error(`payment ${paymentId} is not in the read model`);
       const { metadata } = refund;
       await models.refunds.updateOne(
@@ -162,20 +167,31 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
       const ours = new Set(refunds.map((r) => r.refundId));
       const kept = doc.refunds.filter((r) => !ours.has(r.refundId));
       const already = doc.timeline.some((t) => t.event === event.event && t.detail === event.detail);
+      const entries = [...kept, ...refunds.map(({ metadata: _m, paymentId: _p, ...entry }) => entry)];
+      const timeline = already
+        ? doc.timeline
+        : [...doc.timeline, { at: new Date(event.at), event: event.event, detail: event.detail }];
       await models.payments.updateOne(
         { _id: paymentId },
         {
           $set: {
             status: paymentStatus,
             refundedAmount,
-            refunds: [...kept, ...refunds.map(({ metadata: _m, paymentId: _p, ...entry }) => entry)],
-            ...(already
-              ? {}
-              : { timeline: [...doc.timeline, { at: new Date(event.at), event: event.event, detail: event.detail }] }),
+            refunds: entries,
+            ...(already ? {} : { timeline }),
           },
         },
         { runValidators: true },
       );
+      await stats.record({
+        paymentId,
+        status: paymentStatus,
+        channel: doc.channel ?? null,
+        currency: doc.currency,
+        amount: doc.amount,
+        timeline,
+        refunds: entries,
+      });
     },
 
     /**

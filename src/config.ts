@@ -259,6 +259,8 @@ const configSchema = z.object({
    * (routing again with backoff, within its window) before it fails with `channels_unavailable`; 0: one pass.
    */
   CHANNEL_OPEN_RETRY_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
+  /** The statistics' day boundary, minutes east of UTC: Beijing time (480) by default. */
+  STATS_UTC_OFFSET_MINUTES: z.coerce.number().int().min(-720).max(840).default(480),
   /** How long a channel may keep failing a query or close before the payment asks for people (`channel_unreachable`). */
   ATTENTION_CHANNEL_AFTER_SECONDS: positiveSeconds.default(300),
   /** How long the platform may keep failing a webhook before the payment asks for people (`webhook_failing`). */

@@ -31,6 +31,8 @@ import { paymentRoutes } from './routes/payments.js';
 import { staffRoutes } from './routes/staff.js';
 import { staffChannelRoutes } from './routes/staff-channels.js';
 import { staffPaymentRoutes } from './routes/staff-payments.js';
+import { staffStatsRoutes } from './routes/staff-stats.js';
+import { createStatsRollups } from '../stats/rollups.js';
 import { voucherRoutes } from './routes/vouchers.js';
 
 export interface AppDeps {
@@ -238,6 +240,10 @@ export function createApp({
       models,
       health: channelHealthFor(config, models, logger),
       enabled: enabledChannels(config),
+    }),
+    staffStatsRoutes({
+      stats: createStatsRollups(models, config.STATS_UTC_OFFSET_MINUTES),
+      client: temporal.client,
     }),
     notFound,
   );

@@ -11,6 +11,8 @@ import { VOUCHER_ALGORITHM, type VoucherCheck } from '../vouchers/voucher.js';
 import { API_ERRORS, API_ERROR_CODES, type ApiErrorCode } from './errors.js';
 import { bodySchema as codecRequestSchema } from './routes/codec.js';
 import { auditQuerySchema } from './routes/staff.js';
+import { statsQuerySchema } from './routes/staff-stats.js';
+import { STATS_COUNTS, STATS_GROUP_BY } from '../../domain/stats.js';
 import { nudgeSchema, paymentListSchema, refundListSchema, ticketSchema } from './routes/staff-payments.js';
 import {
   createCancelRequestSchema,
@@ -404,6 +406,33 @@ function requestSchemas(limits: PaymentSchemaLimits) {
   } satisfies Record<string, z.ZodType>;
 }
 
+const rate = z.number().min(0).max(1).nullable();
+const statsReportSchema = z.strictObject({
+  from: z.string().describe('First day counted (YYYY-MM-DD, in `STATS_UTC_OFFSET_MINUTES`).'),
+  to: z.string().describe('Last day counted, included.'),
+  groupBy: z.enum(STATS_GROUP_BY),
+  groups: z.array(
+    z.strictObject({
+      key: z.string().describe('The day, channel (`none`: never opened at one), current status or currency.'),
+      counts: z
+        .strictObject(Object.fromEntries(STATS_COUNTS.map((c) => [c, z.number().int().min(0)])))
+        .describe(
+          'Payments created, and those that reached each milestone (a refunded payment also counts as succeeded).',
+        ),
+      amounts: z
+        .array(z.strictObject({ currency: z.string(), captured: z.number().int(), refunded: z.number().int() }))
+        .describe('Minor units per currency, never summed across currencies.'),
+      successRate: rate.describe('Succeeded over succeeded, failed, expired and canceled; null when none ended.'),
+      refundCount: z.number().int().min(0).describe('Refunds settled at the channel.'),
+      refundRate: rate.describe('Payments with a settled refund over those whose money was taken; null when none.'),
+      timeToPaidMs: z
+        .strictObject({ p50: z.number().int().nullable(), p95: z.number().int().nullable() })
+        .describe('From create to paid, from a histogram whose buckets are 25% wide (upper bounds).'),
+    }),
+  ),
+  needsAttention: z.number().int().min(0).describe('Payments and refunds that need people now (`NeedsAttention`).'),
+});
+
 const responseSchemas = {
   PaymentCreated: paymentCreatedSchema,
   Payment: paymentSchema,
@@ -426,6 +455,7 @@ const responseSchemas = {
   RefundTicket: refundTicketSchema,
   ChannelHealth: channelHealthSchema,
   ChannelHealthList: z.strictObject({ channels: z.array(channelHealthSchema) }),
+  StatsReport: statsReportSchema,
   CodecPayloadsResult: codecResultSchema,
   Error: errorSchema,
 } satisfies Record<string, z.ZodType>;
@@ -1285,6 +1315,48 @@ function staffOperations(): Record<string, Record<string, JsonSchema>> {
           },
         },
         errors: [...PATH_PARAM, ...VALIDATION, 'payment_not_found', 'nothing_to_do'],
+      }),
+    },
+    '/staff/v1/stats': {
+      get: staff({
+        operationId: 'staffStats',
+        summary: 'Payment statistics per day, channel, status or currency',
+        description:
+          'From rollups the saga keeps at each change of a payment (idempotent: a retried write never counts twice). Days are in `STATS_UTC_OFFSET_MINUTES` (Beijing time by default); at most 366 days.',
+        permission: 'stats.read',
+        parameters: queryParams(statsQuerySchema),
+        responses: {
+          '200': {
+            description: 'The groups, and what needs people now',
+            schema: 'StatsReport',
+            example: {
+              from: '2026-11-27',
+              to: '2026-12-03',
+              groupBy: 'channel',
+              groups: [
+                {
+                  key: 'alipay',
+                  counts: {
+                    created: 120,
+                    succeeded: 96,
+                    failed: 0,
+                    expired: 18,
+                    canceled: 4,
+                    refunded: 2,
+                    partially_refunded: 5,
+                  },
+                  amounts: [{ currency: 'CNY', captured: 1_910_400, refunded: 61_700 }],
+                  successRate: 0.8276,
+                  refundCount: 7,
+                  refundRate: 0.0729,
+                  timeToPaidMs: { p50: 37_253, p95: 181_899 },
+                },
+              ],
+              needsAttention: 1,
+            },
+          },
+        },
+        errors: OPTIONAL_VALIDATION,
       }),
     },
     '/staff/v1/channels': {

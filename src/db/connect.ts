@@ -25,6 +25,7 @@ import { webhookDeliveryModel, type WebhookDeliveryModel } from './models/webhoo
 import { staffMemberModel, type StaffMemberModel } from './models/staff-member.js';
 import { auditEntryModel, type AuditEntryModel } from './models/audit-entry.js';
 import { riskModels, type RiskModels } from './models/risk.js';
+import { statsRollupModel, type StatsRollupModel } from './models/stats.js';
 
 /** The read model: every collection the API and the activities use. */
 export interface Models {
@@ -45,6 +46,7 @@ export interface Models {
   staffMembers: StaffMemberModel;
   auditEntries: AuditEntryModel;
   risk: RiskModels;
+  statsRollups: StatsRollupModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -66,6 +68,7 @@ export function createModels(connection: Connection): Models {
     staffMembers: staffMemberModel(connection),
     auditEntries: auditEntryModel(connection),
     risk: riskModels(connection),
+    statsRollups: statsRollupModel(connection),
   };
 }
 

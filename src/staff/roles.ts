@@ -13,6 +13,7 @@ const SUPPORT_PERMISSIONS = [
   'webhooks.resend',
   'audit.read',
   'channels.read',
+  'stats.read',
 ] as const;
 const FINANCE_PERMISSIONS = [...SUPPORT_PERMISSIONS, 'refunds.decide', 'risk.decide'] as const;
 const ADMIN_PERMISSIONS = [...FINANCE_PERMISSIONS, 'staff.manage', 'channels.manage'] as const;

@@ -5,6 +5,7 @@ import { parseChannelWeights } from '../channels/routing.js';
 import type { ChannelAdapter } from '../channels/types.js';
 import { createLogger, type Logger } from '../logger.js';
 import { riskRulesOf, type Config } from '../config.js';
+import { createStatsRollups } from '../stats/rollups.js';
 import { FieldCipher } from '../crypto/field-cipher.js';
 import type { WorkerKeyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
@@ -62,5 +63,6 @@ export function buildActivityDeps(
     fieldCipher: new FieldCipher(keyring.atRest),
     sealer: new MessageSealer(keyring.workflowMessageKey),
     riskRules: riskRulesOf(config),
+    stats: createStatsRollups(models, config.STATS_UTC_OFFSET_MINUTES),
   };
 }

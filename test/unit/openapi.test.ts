@@ -193,6 +193,7 @@ const ROUTERS = [
   { file: 'src/api/routes/staff.ts', factory: 'staffRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/staff-payments.ts', factory: 'staffPaymentRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/staff-channels.ts', factory: 'staffChannelRoutes', mount: '/staff/v1' },
+  { file: 'src/api/routes/staff-stats.ts', factory: 'staffStatsRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/codec.ts', factory: 'codecRoutes', mount: '/codec' },
   { file: 'src/api/routes/health.ts', factory: 'healthRoutes', mount: '' },
   { file: 'src/api/routes/docs.ts', factory: 'docsRoutes', mount: '' },
