@@ -255,10 +255,17 @@ const configSchema = z.object({
   /** How long a payment's refunds workflow stays open with nothing to do. */
   REFUNDS_IDLE_SECONDS: positiveSeconds.default(3_600),
   /**
-   * How long a payment keeps trying to open while every channel that could take it is unavailable
-   * (routing again with backoff, within its window) before it fails with `channels_unavailable`; 0: one pass.
+   * How long a payment waits, in all, between routing rounds while every channel that could take
+   * it is unavailable (2 s doubling to 30 s, within its window) before it fails with
+   * `channels_unavailable`; 0: one pass.
    */
-  CHANNEL_OPEN_RETRY_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
+  CHANNEL_OPEN_RETRY_SECONDS: z.coerce.number().int().min(0).max(3_600).default(180),
+  /** Where the worker serves `GET /metrics` (its metrics and the Temporal SDK's); 0: not at all. One port per worker process on a machine. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  /** The address the worker's metrics listen on: loopback unless a scraper elsewhere needs them. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Bearer token a Prometheus scraper sends for `GET /metrics`; unset: only this machine (loopback) may read it. */
+  METRICS_TOKEN: z.string().min(16).optional(),
   /** The statistics' day boundary, minutes east of UTC: Beijing time (480) by default. */
   STATS_UTC_OFFSET_MINUTES: z.coerce.number().int().min(-720).max(840).default(480),
   /** How long a channel may keep failing a query or close before the payment asks for people (`channel_unreachable`). */

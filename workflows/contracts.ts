@@ -24,8 +24,8 @@ export interface PaymentWorkflowInput {
   /** Whom the risk check looks at (keyed hashes); payments opened before the check have none. */
   risk?: RiskSubject;
   /**
-   * How long the payment keeps trying to open while every channel that could take it is
-   * unavailable (`CHANNEL_OPEN_RETRY_SECONDS`), bounded by its window; absent or 0: one pass.
+   * How long the payment waits, in all, between routing rounds while every channel that could take
+   * it is unavailable (`CHANNEL_OPEN_RETRY_SECONDS`), within its window; absent or 0: one pass.
    */
   openRetryMs?: number;
 }

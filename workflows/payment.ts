@@ -480,13 +480,16 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     let refusedForGood = await openAtOneOf(candidates);
     const openRetryMs = input.openRetryMs ?? 0;
     // Every channel down at once (outages overlap, breakers open): the payment stays `processing`
-    // and tries again for a bounded time, so a short outage costs the learner a wait, not a failed
-    // order. The create's caller gets a 503 request_timeout meanwhile and retries the same request.
+    // and routes again, so a short outage costs the learner a wait, not a failed order. The budget
+    // is the time spent waiting between rounds (`openRetryMs`), not the wall clock, so a round slowed
+    // by timeouts, or a Temporal outage, does not use it up; the payment window bounds it all. The
+    // create's caller gets a 503 request_timeout meanwhile and retries the same request.
     if (state.channel === null && !refusedForGood && openRetryMs > 0 && patched(PATCHES.openRetries)) {
-      const giveUpAt = Math.min(Date.now() + openRetryMs, Date.parse(expiresAt));
+      let waited = 0;
       for (let round = 0; state.channel === null && !refusedForGood; round += 1) {
         const waitMs = Math.min(OPEN_RETRY_FIRST_WAIT_MS * 2 ** round, OPEN_RETRY_LONGEST_WAIT_MS);
-        if (Date.now() + waitMs >= giveUpAt) break;
+        if (waited + waitMs > openRetryMs || Date.now() + waitMs >= Date.parse(expiresAt)) break;
+        waited += waitMs;
         state.note('channel.open_retry', `no channel could open the payment; routing again in ${waitMs / 1000} s`);
         await sleep(waitMs, { summary: 'wait for a channel to come back' });
         candidates = await planRoute();

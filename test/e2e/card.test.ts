@@ -174,7 +174,7 @@ describe('paying a course by card', () => {
   });
 
   it('fails a dollar payment with 503 channels_unavailable once every dollar channel stayed down for CHANNEL_OPEN_RETRY_SECONDS', async () => {
-    const brief = await startStack({ env: { CHANNEL_OPEN_RETRY_SECONDS: '8' } });
+    const brief = await startStack({ env: { CHANNEL_OPEN_RETRY_SECONDS: '5' } });
     await dollarOutage(brief, true);
     try {
       const body = buildPaymentRequest({ currency: 'USD' });
