@@ -1,4 +1,10 @@
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import {
+  QueryNotRegisteredError,
+  QueryRejectedError,
+  ServiceError,
+  WithStartWorkflowOperation,
+  type Client,
+} from '@temporalio/client';
 import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
 import { rankChannels } from '../channels/routing.js';
 import type { ChannelAdapter } from '../channels/types.js';
@@ -201,6 +207,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         if (status.name === 'RUNNING') return publicPaymentView(await handle.query(getPaymentQuery));
       } catch (err) {
         const failure = workflowFailure(err);
+        if (isUnansweredQuery(err)) {
+          // The workflow cannot answer now (its task is failing, or no worker took the query in
+          // time): the read model holds its last saved state, unless it was never saved.
+          const doc = await models.payments.findOne({ _id: paymentId }).lean<PaymentDocument>();
+          if (!doc) throw err;
+          return publicPaymentView(viewFromDocument(doc, fieldCipher));
+        }
         if (failure.kind !== 'closed' || !failure.noRun) throw err;
       }
       return publicPaymentView(viewFromDocument(await paymentDocument(models, paymentId), fieldCipher));
@@ -232,3 +245,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
 }
 
 export type PaymentService = ReturnType<typeof createPaymentService>;
+
+/**
+ * A query the running workflow did not answer: refused while its workflow task keeps failing
+ * (the SDK names that `QueryNotRegisteredError`), or not taken by a worker in time.
+ */
+function isUnansweredQuery(err: unknown): boolean {
+  if (err instanceof QueryNotRegisteredError || err instanceof QueryRejectedError) return true;
+  return err instanceof ServiceError && /Failed to query Workflow/.test(err.message);
+}
