@@ -1,4 +1,5 @@
 import type { FieldCipher } from '../src/crypto/field-cipher.js';
+import type { WorkerMetrics } from '../src/worker/metrics.js';
 import { createChannelActivities, type ChannelDeps } from './channels.js';
 import { createHousekeepingActivities } from './housekeeping.js';
 import { createFulfilmentActivities, type FulfilmentDeps } from './fulfilment.js';
@@ -11,7 +12,7 @@ import { createVoucherActivities, type VoucherDeps } from './vouchers.js';
 export type ActivityDeps = ChannelDeps &
   VoucherDeps &
   FulfilmentDeps &
-  RefundDeps & { fieldCipher: FieldCipher; riskRules: RiskDeps['rules'] };
+  RefundDeps & { fieldCipher: FieldCipher; riskRules: RiskDeps['rules']; metrics: WorkerMetrics };
 
 /** Every activity the payment worker registers, built from the process's shared dependencies. */
 export function createActivities(deps: ActivityDeps) {

@@ -2,6 +2,7 @@ import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import type { Models } from '../src/db/connect.js';
 import type { PaymentRequest, PaymentStatus, PaymentView, RefundSummary } from '../domain/payment.js';
 import type { StatsRollups } from '../src/stats/rollups.js';
+import type { WorkerMetrics } from '../src/worker/metrics.js';
 
 export interface PaymentSnapshot {
   view: PaymentView;
@@ -24,9 +25,12 @@ export function createPersistenceActivities({
   models,
   fieldCipher,
   stats,
+  metrics,
 }: {
   models: Models;
   fieldCipher: FieldCipher;
+  /** Hears which milestones each write reached (the worker's Prometheus metrics). */
+  metrics?: Pick<WorkerMetrics, 'paymentChanged'>;
   /** The payment statistics, kept in step with each write (domain/stats.ts). */
   stats: StatsRollups;
 }) {
@@ -71,7 +75,7 @@ export function createPersistenceActivities({
         },
         { upsert: true, runValidators: true },
       );
-      await stats.record({
+      const change = await stats.record({
         paymentId: view.paymentId,
         status: view.status,
         channel: view.channel,
@@ -80,6 +84,7 @@ export function createPersistenceActivities({
         timeline: view.timeline,
         refunds: view.refunds,
       });
+      metrics?.paymentChanged(view.channel, change, true);
     },
 
     /** The read model's status of a payment whose workflow has closed (late notifications). */
@@ -111,7 +116,7 @@ export function createPersistenceActivities({
         { at: new Date(at), event: 'payment.refunded', detail: fieldCipher.encrypt(refund.refundId) },
       ];
       await models.payments.updateOne({ _id: paymentId }, { $set: { status: 'refunded', refunds, timeline } });
-      await stats.record({
+      const change = await stats.record({
         paymentId,
         status: 'refunded',
         channel: doc.channel ?? null,
@@ -120,6 +125,7 @@ export function createPersistenceActivities({
         timeline,
         refunds,
       });
+      metrics?.paymentChanged(doc.channel ?? null, change, true);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { ChannelAdapter, RefundOutcome } from '../src/channels/types.js';
 import { channelReferences, rethrowChannelError, withReference } from './channels.js';
 import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import type { StatsRollups } from '../src/stats/rollups.js';
+import type { WorkerMetrics } from '../src/worker/metrics.js';
 import type { Models } from '../src/db/connect.js';
 import type { MessageSealer, SealedMessageKind, StaffTicket } from '../src/temporal/message-seal.js';
 import { recordAudit } from '../src/staff/audit.js';
@@ -20,6 +21,8 @@ export interface RefundDeps {
   publicBaseUrl: string;
   /** The payment statistics, kept in step with each write of a payment's refunds. */
   stats: StatsRollups;
+  /** Hears which milestones each write reached (the worker's Prometheus metrics). */
+  metrics?: Pick<WorkerMetrics, 'paymentChanged'>;
 }
 
 /** What a refunds workflow starts from: its payment as the read model holds it. */
@@ -99,7 +102,15 @@ function refundFromEntry(paymentId: string, currency: Currency, entry: Record<st
  * write the audit trail of staff decisions. Every write is keyed by a business id, so a retried
  * activity writes the same thing again and never a second one.
  */
-export function createRefundActivities({ models, channels, fieldCipher, sealer, publicBaseUrl, stats }: RefundDeps) {
+export function createRefundActivities({
+  models,
+  channels,
+  fieldCipher,
+  sealer,
+  publicBaseUrl,
+  stats,
+  metrics,
+}: RefundDeps) {
   const references = channelReferences(models, channels);
   return {
     async loadRefundLedger({ paymentId }: { paymentId: string }): Promise<RefundLedgerSnapshot> {
@@ -183,7 +194,7 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
         },
         { runValidators: true },
       );
-      await stats.record({
+      const change = await stats.record({
         paymentId,
         status: paymentStatus,
         channel: doc.channel ?? null,
@@ -192,6 +203,7 @@ export function createRefundActivities({ models, channels, fieldCipher, sealer, 
         timeline,
         refunds: entries,
       });
+      metrics?.paymentChanged(doc.channel ?? null, change);
     },
 
     /**

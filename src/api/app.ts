@@ -32,6 +32,8 @@ import { staffRoutes } from './routes/staff.js';
 import { staffChannelRoutes } from './routes/staff-channels.js';
 import { staffPaymentRoutes } from './routes/staff-payments.js';
 import { staffStatsRoutes } from './routes/staff-stats.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { createApiMetrics } from './metrics.js';
 import { createStatsRollups } from '../stats/rollups.js';
 import { voucherRoutes } from './routes/vouchers.js';
 
@@ -128,8 +130,11 @@ export function createApp({
   // Security headers on every answer (CSP, nosniff, frame and referrer policies, HSTS).
   app.use(helmet());
   app.use(requestContext(logger));
+  const metrics = createApiMetrics();
+  app.use(metrics.observe);
   app.use(responseTimeout(config.API_RESPONSE_TIMEOUT_MS));
   app.use(healthRoutes([temporal, database], config.DEPENDENCY_TIMEOUT_MS, logger));
+  app.use(metricsRoutes({ registry: metrics.registry, token: config.METRICS_TOKEN }));
   // Payment and staff data, and every error about them, is for the caller only: no cache keeps it.
   app.use(['/v1', '/staff/v1'], noStore);
   app.use(docsRoutes(buildOpenApiDocument({ maxAmount: config.PAYMENT_MAX_AMOUNT })));
@@ -177,6 +182,7 @@ export function createApp({
     paymentIdKey: keyring.paymentIdKey,
     fieldCipher,
     sealer,
+    onCallback: metrics.callback,
   });
   // Callbacks come in each channel's own format: raw bytes, before any JSON parsing; limited per
   // client address and, when configured, to the channels' address ranges.

@@ -36,6 +36,7 @@ export const API_ERRORS = {
   staff_token_missing: { status: 401, type: 'authentication_error' },
   staff_token_invalid: { status: 401, type: 'authentication_error' },
   codec_unauthorized: { status: 401, type: 'authentication_error' },
+  metrics_unauthorized: { status: 401, type: 'authentication_error' },
   staff_forbidden: { status: 403, type: 'permission_error' },
   four_eyes_required: { status: 403, type: 'permission_error' },
   staff_ticket_invalid: { status: 403, type: 'permission_error' },

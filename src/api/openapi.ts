@@ -50,6 +50,8 @@ export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
   staff_token_missing: 'No `Authorization: Bearer <staff token>` header.',
   staff_token_invalid: 'The staff token is malformed, unknown or revoked.',
   codec_unauthorized: 'The codec server needs its bearer token, or a Web UI session cookie from `/codec/session`.',
+  metrics_unauthorized:
+    'Metrics need `Authorization: Bearer <METRICS_TOKEN>`; with no token set, only this machine may read them.',
   staff_forbidden: "The staff member's role lacks the permission this route needs.",
   four_eyes_required: 'Nobody decides a refund they requested themselves.',
   staff_ticket_invalid: 'The staff ticket does not hold for this operator, action and refund.',
@@ -1599,6 +1601,29 @@ function serviceOperations(): Record<string, Record<string, JsonSchema>> {
         errors: EVERY,
       }),
     },
+    '/metrics': {
+      get: operation({
+        operationId: 'metrics',
+        summary: 'The API process’s metrics, in Prometheus text format',
+        description:
+          'Requests by method, route pattern and status (count and latency), callbacks by channel and outcome, idempotency replays and rate-limit refusals by scope, and the process’s own. `Authorization: Bearer <METRICS_TOKEN>`; with no token set, only a scraper on this machine may read them.',
+        tag: 'Operations',
+        auth: 'none',
+        responses: {
+          '200': {
+            description: 'Prometheus text exposition format 0.0.4',
+            content: {
+              'text/plain': {
+                schema: { type: 'string' },
+                example:
+                  '# HELP kp_http_requests_total HTTP requests answered, by method, route pattern and status\n# TYPE kp_http_requests_total counter\nkp_http_requests_total{method="POST",route="/v1/payments/",status="201"} 42\n',
+              },
+            },
+          },
+        },
+        errors: [...EVERY, 'metrics_unauthorized'],
+      }),
+    },
     '/openapi.json': {
       get: operation({
         operationId: 'openapi',
@@ -1646,7 +1671,7 @@ function serviceOperations(): Record<string, Record<string, JsonSchema>> {
 }
 
 /** Paths whose routers answer any other method with 405 (the others fall through to a 404). */
-const OTHER_METHODS_405 = /^\/(v1\/(payments|vouchers)|staff\/v1\/|openapi\.json$|docs$)/;
+const OTHER_METHODS_405 = /^\/(v1\/(payments|vouchers)|staff\/v1\/|openapi\.json$|docs$|metrics$)/;
 
 function otherMethods(path: string): JsonSchema {
   const code: DocumentedErrorCode = OTHER_METHODS_405.test(path) ? 'method_not_allowed' : 'route_not_found';

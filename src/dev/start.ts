@@ -111,6 +111,10 @@ async function main(): Promise<void> {
             ['Platform stub', `${config.PLATFORM_WEBHOOK_URL ?? ''}  (receives the signed webhooks)`],
           ] as [string, string][])
         : []),
+      [
+        'Metrics',
+        `${apiUrl}/metrics (API)${config.WORKER_METRICS_PORT === 0 ? '' : `, http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics (worker, with the Temporal SDK's)`}  (Prometheus text; ${config.METRICS_TOKEN ? 'Bearer METRICS_TOKEN' : 'this machine only'})`,
+      ],
       ['Temporal', `${servers.temporal.address}  [${servers.temporal.source}]`],
       ['Temporal Web UI', servers.temporal.uiUrl ?? '(not served by this Temporal)'],
       [

@@ -40,6 +40,8 @@ export interface NotificationDeps {
   fieldCipher: FieldCipher;
   /** Seals each verified notice, so the workflow knows it came through here. */
   sealer: MessageSealer;
+  /** Hears what became of each callback (the metrics count them by channel and outcome). */
+  onCallback?: (channel: PaymentChannel, outcome: string) => void;
 }
 
 /**
@@ -115,6 +117,7 @@ export function createNotificationDelivery({
   merchantIds,
   fieldCipher,
   sealer,
+  onCallback,
 }: NotificationDeps) {
   /**
    * The payment's workflow has closed. A verified, matching payment on an expired or canceled
@@ -280,6 +283,7 @@ export function createNotificationDelivery({
       const reason = outcome === 'duplicate' ? 'an earlier delivery of this event was applied' : verdict.reason;
       await models.callbacks.updateOne({ _id: record._id }, { $set: { outcome, reason } });
       logger.info({ channel, callbackId: String(record._id), outcome, reason }, 'channel callback');
+      onCallback?.(channel, outcome);
       return refusal === undefined ? adapter.ackSuccess() : adapter.ackFailure(refusal);
     },
 
@@ -289,6 +293,7 @@ export function createNotificationDelivery({
      * headers): the channel resends it later.
      */
     callbackRefusal(channel: PaymentChannel, status: number): ChannelAck {
+      onCallback?.(channel, 'refused');
       return { ...channels[channel].ackFailure('refused before reading'), status };
     },
   };

@@ -10,6 +10,7 @@ import {
   type DayCells,
   type PaymentFacts,
   type RollupCell,
+  type StatsCount,
   type StatsGroupBy,
 } from '../../domain/stats.js';
 
@@ -33,13 +34,20 @@ export function daysBetween(from: string, to: string): string[] {
   return days;
 }
 
+/** What a write changed: the milestones the payment reached with it (none for a repeated write). */
+export interface RecordedChange {
+  reached: StatsCount[];
+  /** Time from create to paid, when this write is the one that saw it paid. */
+  paidInMs?: number;
+}
+
 export interface StatsRollups {
   /**
    * Brings the payment's contribution to its day's rollup up to `facts`: idempotent (a retried or
    * repeated write adds nothing) and safe under concurrent writers (compare-and-set on the
    * payment's last contribution). Called by every writer of the read model after its write.
    */
-  record(facts: PaymentFacts): Promise<void>;
+  record(facts: PaymentFacts): Promise<RecordedChange>;
   /** The days' cells from the rollups. */
   days(from: string, to: string): Promise<DayCells[]>;
   /** `GET /staff/v1/stats`'s groups for the days from `from` to `to`. */
@@ -51,16 +59,16 @@ export interface StatsRollups {
 export function createStatsRollups(models: Models, offsetMinutes: number): StatsRollups {
   const rollups = models.statsRollups;
 
-  async function record(facts: PaymentFacts): Promise<void> {
+  async function record(facts: PaymentFacts): Promise<RecordedChange> {
     const after = contributionOf(facts, offsetMinutes);
-    if (after === undefined) return;
+    if (after === undefined) return { reached: [] };
     const id = `${after.day}/${shardOf(facts.paymentId)}`;
     const path = `p.${facts.paymentId}`;
     const encoded = JSON.stringify(after);
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const doc = await rollups.findOne({ _id: id }, { [path]: 1 }).lean<{ p?: Record<string, string> }>();
       const previous = doc?.p?.[facts.paymentId];
-      if (previous === encoded) return;
+      if (previous === encoded) return { reached: [] };
       const before = previous === undefined ? undefined : (JSON.parse(previous) as Contribution);
       const inc = contributionDelta(before, after);
       const update = { ...(Object.keys(inc).length > 0 ? { $inc: inc } : {}), $set: { [path]: encoded } };
@@ -69,7 +77,7 @@ export function createStatsRollups(models: Models, offsetMinutes: number): Stats
           upsert: doc === null,
           strict: false,
         });
-        if (result.matchedCount + result.upsertedCount > 0) return;
+        if (result.matchedCount + result.upsertedCount > 0) return changeOf(before, after, facts);
       } catch (err) {
         // Another payment of the day created the document first: read it and go again.
         if (!isDuplicateKeyError(err)) throw err;
@@ -102,6 +110,15 @@ export function createStatsRollups(models: Models, offsetMinutes: number): Stats
     },
     today: () => dayOf(Date.now(), offsetMinutes),
   };
+}
+
+function changeOf(before: Contribution | undefined, after: Contribution, facts: PaymentFacts): RecordedChange {
+  const reached = after.counts.filter((c) => !(before?.counts ?? []).includes(c));
+  if (!reached.includes('succeeded')) return { reached };
+  const at = (value: string | Date) => (value instanceof Date ? value.getTime() : Date.parse(value));
+  const created = facts.timeline[0];
+  const paid = facts.timeline.find((t) => t.event === 'payment.succeeded');
+  return created && paid ? { reached, paidInMs: Math.max(at(paid.at) - at(created.at), 0) } : { reached };
 }
 
 /** Adds `from`'s counters into `into`, cell by cell (nested counters summed). */

@@ -13,8 +13,13 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
  * Sends the Temporal SDK's own log lines (worker state, task failures) through the process's
  * pino logger, so a worker writes one log format. Call once, before creating any worker.
  */
-export function installTemporalRuntime(logger: Logger): void {
+export function installTemporalRuntime(logger: Logger, options: { sdkMetricsAddress?: string } = {}): void {
   Runtime.install({
+    // The SDK's own runtime metrics (task slots, poll latencies, sticky cache), served by the SDK
+    // on a loopback port the worker's /metrics reads from (src/worker/metrics.ts).
+    ...(options.sdkMetricsAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress } } } }
+      : {}),
     logger: {
       log: (level: LogLevel, message: string, meta?: LogMetadata) =>
         logger[LEVELS[level]]({ ...meta, sdk: true }, message),

@@ -6,6 +6,7 @@ import type { ChannelAdapter } from '../channels/types.js';
 import { createLogger, type Logger } from '../logger.js';
 import { riskRulesOf, type Config } from '../config.js';
 import { createStatsRollups } from '../stats/rollups.js';
+import { createWorkerMetrics } from './metrics.js';
 import { FieldCipher } from '../crypto/field-cipher.js';
 import type { WorkerKeyring } from '../crypto/keyring.js';
 import type { Models } from '../db/connect.js';
@@ -41,9 +42,17 @@ export function buildActivityDeps(
 ): ActivityDeps {
   if (!config.PLATFORM_WEBHOOK_URL) throw new Error('PLATFORM_WEBHOOK_URL is not set');
   const health = channelHealthFor(config, models, logger);
+  const metrics = createWorkerMetrics();
+  // Each channel call counts in the shared health window and in this process's metrics.
+  const calls: Pick<ChannelHealth, 'record'> = {
+    record(channel, operation, ok, ms) {
+      metrics.channelCall(channel, operation, ok, ms);
+      return health.record(channel, operation, ok, ms);
+    },
+  };
   const adapters = createChannelAdapters(config, keyring);
   const channels = Object.fromEntries(
-    Object.entries(adapters).map(([channel, adapter]) => [channel, instrumentAdapter(adapter, health)]),
+    Object.entries(adapters).map(([channel, adapter]) => [channel, instrumentAdapter(adapter, calls)]),
   ) as Record<PaymentChannel, ChannelAdapter>;
   return {
     models,
@@ -64,5 +73,6 @@ export function buildActivityDeps(
     sealer: new MessageSealer(keyring.workflowMessageKey),
     riskRules: riskRulesOf(config),
     stats: createStatsRollups(models, config.STATS_UTC_OFFSET_MINUTES),
+    metrics,
   };
 }

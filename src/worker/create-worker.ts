@@ -27,6 +27,7 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.deps),
+    interceptors: { activity: [options.deps.metrics.activityInterceptor] },
     dataConverter: options.dataConverter,
     shutdownGraceTime: `${options.shutdownGraceSeconds} seconds`,
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),

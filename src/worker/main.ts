@@ -12,6 +12,8 @@ import { buildActivityDeps } from './activity-deps.js';
 import { watchParent } from '../parent-watch.js';
 import { createPaymentWorker } from './create-worker.js';
 import { ensureSchedules } from './schedules.js';
+import { serveWorkerMetrics } from './metrics.js';
+import { createServer } from 'node:net';
 
 /**
  * The worker process: stateless (all state lives in Temporal and MongoDB), so run as many as the
@@ -20,7 +22,9 @@ import { ensureSchedules } from './schedules.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
-  installTemporalRuntime(logger);
+  // The SDK serves its runtime metrics on a loopback port of its own; /metrics below adds them.
+  const sdkPort = config.WORKER_METRICS_PORT === 0 ? undefined : await freeLoopbackPort();
+  installTemporalRuntime(logger, sdkPort === undefined ? {} : { sdkMetricsAddress: `127.0.0.1:${sdkPort}` });
   const keyring = keyringFor(config, 'worker');
   const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch(
     (err: unknown) => {
@@ -47,12 +51,36 @@ async function main(): Promise<void> {
       graceSeconds: config.VOUCHER_SEAL_GRACE_SECONDS,
     });
     logger.info({ schedules }, 'schedules ready');
-  } finally {
+  } catch (err) {
     await admin.close();
+    throw err;
   }
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const deps = buildActivityDeps(config, database.models, keyring, logger);
+  deps.metrics.readStuckFrom(admin.client);
+  const metricsServer =
+    config.WORKER_METRICS_PORT === 0
+      ? undefined
+      : await serveWorkerMetrics({
+          registry: deps.metrics.registry,
+          port: config.WORKER_METRICS_PORT,
+          host: config.WORKER_METRICS_HOST,
+          ...(sdkPort === undefined ? {} : { sdkMetricsUrl: `http://127.0.0.1:${sdkPort}/metrics` }),
+        }).then(
+          (server) => {
+            logger.info(`worker metrics at http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics`);
+            return server;
+          },
+          (err: unknown) => {
+            // Metrics are not worth a worker: another process on this machine may hold the port.
+            logger.warn(
+              { err: (err as Error).message },
+              `worker metrics not served: port ${config.WORKER_METRICS_PORT} is taken (set WORKER_METRICS_PORT per worker, or 0)`,
+            );
+            return undefined;
+          },
+        );
   const worker = await createPaymentWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -73,11 +101,26 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    metricsServer?.close();
+    await admin.close();
     await deps.health.close();
     await connection.close();
     await database.close();
     logger.info('worker stopped');
   }
+}
+
+/** A loopback port free right now (the SDK binds it a moment later). */
+async function freeLoopbackPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no loopback port for the SDK metrics');
+  return address.port;
 }
 
 main().catch((err: unknown) => {

@@ -15,6 +15,7 @@ import type { TemporalClient } from '../../src/temporal/client.js';
 import { dataConverterFor } from '../../src/temporal/codec.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
 import { buildActivityDeps } from '../../src/worker/activity-deps.js';
+import type { WorkerMetrics } from '../../src/worker/metrics.js';
 import { createPaymentWorker } from '../../src/worker/create-worker.js';
 import { TEST_PAYMENT_ID_KEY, uniqueId } from './builders.js';
 import codecKeys from './fixtures/codec-keys.json' with { type: 'json' };
@@ -45,6 +46,8 @@ export interface TestStack {
   database: Database;
   /** The in-process worker, unless the stack was started without one. */
   worker: Worker | undefined;
+  /** The in-process worker's metrics (src/worker/metrics.ts), unless the stack has no worker. */
+  workerMetrics: WorkerMetrics | undefined;
   sandbox: Sandbox;
   /** The sandbox's own database (its channel books and platform stub), apart from the payment system's. */
   sandboxDatabase: Connected;
@@ -138,14 +141,17 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   server.on('request', app);
 
   let worker: Worker | undefined;
+  let workerMetrics: WorkerMetrics | undefined;
   let stopWorker = () => Promise.resolve();
   if (options.inProcessWorker !== false) {
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    const deps = buildActivityDeps(config, database.models, narrowKeyring(keyring, 'worker'));
+    workerMetrics = deps.metrics;
     const created = await createPaymentWorker({
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      deps: buildActivityDeps(config, database.models, narrowKeyring(keyring, 'worker')),
+      deps,
       dataConverter: dataConverterFor(keyring),
       workflowBundlePath: inject('workflowBundlePath'),
       shutdownGraceSeconds: 5,
@@ -167,6 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     temporal,
     database,
     worker,
+    workerMetrics,
     sandbox,
     sandboxDatabase: assembledSandbox.database,
     platformKey,

@@ -196,6 +196,7 @@ const ROUTERS = [
   { file: 'src/api/routes/staff-stats.ts', factory: 'staffStatsRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/codec.ts', factory: 'codecRoutes', mount: '/codec' },
   { file: 'src/api/routes/health.ts', factory: 'healthRoutes', mount: '' },
+  { file: 'src/api/routes/metrics.ts', factory: 'metricsRoutes', mount: '' },
   { file: 'src/api/routes/docs.ts', factory: 'docsRoutes', mount: '' },
 ];
 
