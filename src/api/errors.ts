@@ -138,12 +138,24 @@ function fromBodyParser(err: unknown): ApiError | undefined {
   }
 }
 
+const SOCKET_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT']);
+
+/**
+ * A socket error the MongoDB driver lets through unwrapped (a write to a connection the server
+ * closed as it died: `EPIPE`, "This socket has been ended by the other party").
+ */
+function isDriverSocketError(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && SOCKET_CODES.has(code) && /[/\\]mongodb[/\\]/.test(err.stack ?? '');
+}
+
 /**
  * MongoDB busy or unreachable (a driver error, whatever the operation): the request did not
  * happen, or happened idempotently, so the caller may retry it. 503, not 500.
  */
 function fromStorage(err: unknown): ApiError | undefined {
-  if (!(err instanceof Error) || !/^Mongo/.test(err.name) || isDuplicateKeyError(err)) return undefined;
+  if (!(err instanceof Error) || isDuplicateKeyError(err)) return undefined;
+  if (!/^Mongo/.test(err.name) && !isDriverSocketError(err)) return undefined;
   return new ApiError(
     503,
     'service_unavailable_error',

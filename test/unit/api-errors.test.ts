@@ -65,6 +65,17 @@ describe('errorHandler', () => {
     expect(lines.join('')).not.toContain('"level":50');
   });
 
+  it('treats a socket error the MongoDB driver lets through (EPIPE on a closed connection) as storage, not a 500', () => {
+    const epipe = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
+    epipe.stack = `Error: This socket has been ended by the other party\n    at Connection.writeCommand (/app/node_modules/mongodb/src/cmap/connection.ts:718:21)`;
+    expect(answer(epipe).status).toBe(503);
+    expect(answer(epipe).body.error.code).toBe('storage_unavailable');
+    // The same code from anything else stays unknown.
+    const other = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    other.stack = 'Error: write EPIPE\n    at Socket._write (node:net:1:1)';
+    expect(answer(other).status).toBe(500);
+  });
+
   it('keeps anything unknown a 500 without detail, logged as an error', () => {
     const { status, body, lines } = answer(new TypeError('x is undefined'));
     expect(status).toBe(500);
