@@ -89,6 +89,7 @@ describe('staff authentication', () => {
         'webhooks.resend',
         'audit.read',
         'channels.read',
+        'stats.read',
       ],
     });
     const admin = await staffWith('admin');
