@@ -75,16 +75,22 @@ export function createPersistenceActivities({
         },
         { upsert: true, runValidators: true },
       );
-      const change = await stats.record({
-        paymentId: view.paymentId,
-        status: view.status,
-        channel: view.channel,
-        currency: request.currency,
-        amount: request.amount,
-        timeline: view.timeline,
-        refunds: view.refunds,
-      });
-      metrics?.paymentChanged(view.channel, change, true);
+      const recording = stats
+        .record({
+          paymentId: view.paymentId,
+          status: view.status,
+          channel: view.channel,
+          currency: request.currency,
+          amount: request.amount,
+          timeline: view.timeline,
+          refunds: view.refunds,
+        })
+        .then((change) => metrics?.paymentChanged(view.channel, change, true));
+      // The save that answers the platform's create is not held up by the statistics: the payment's
+      // next save (every payment ends with one) brings them up to date if this one is lost, and a
+      // late write never overrides a later one. Every other save waits for them.
+      if (view.status === 'awaiting_payment') recording.catch(() => undefined);
+      else await recording;
     },
 
     /** The read model's status of a payment whose workflow has closed (late notifications). */

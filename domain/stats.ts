@@ -63,6 +63,8 @@ export interface Contribution {
   refunds: number;
   /** Index into the time-to-paid histogram; -1 when not paid. */
   paidIn: number;
+  /** How far the payment's story had gone (its timeline's length): a later write never gives way to an earlier one. */
+  v: number;
 }
 
 const at = (value: string | Date) => (value instanceof Date ? value.getTime() : Date.parse(value));
@@ -101,6 +103,7 @@ export function contributionOf(facts: PaymentFacts, offsetMinutes: number): Cont
     refunded,
     refunds: settled.length,
     paidIn: paidAt === undefined ? -1 : timeToPaidBucket(Math.max(at(paidAt.at) - at(first.at), 0)),
+    v: facts.timeline.length,
   };
 }
 

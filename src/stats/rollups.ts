@@ -70,6 +70,8 @@ export function createStatsRollups(models: Models, offsetMinutes: number): Stats
       const previous = doc?.p?.[facts.paymentId];
       if (previous === encoded) return { reached: [] };
       const before = previous === undefined ? undefined : (JSON.parse(previous) as Contribution);
+      // An earlier state of the payment, written late (a write not waited for): the rollup already holds a later one.
+      if (before !== undefined && before.v > after.v) return { reached: [] };
       const inc = contributionDelta(before, after);
       const update = { ...(Object.keys(inc).length > 0 ? { $inc: inc } : {}), $set: { [path]: encoded } };
       try {

@@ -138,6 +138,10 @@ describe('payment statistics for staff', () => {
     };
     await Promise.all(Array.from({ length: 5 }, () => rollups.record(again)));
     await expectRollupsEqualRecount(today);
+    // An earlier state written late (the create's save is not waited for) never overrides a later one.
+    const earlier = { ...again, status: 'succeeded', timeline: again.timeline.slice(0, -1), refunds: [] };
+    expect((await rollups.record(earlier)).reached).toEqual([]);
+    await expectRollupsEqualRecount(today);
     expect((await stats(`?from=${today}&to=${today}&groupBy=channel`)).body).toEqual(byChannel.body);
   });
 

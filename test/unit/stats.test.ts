@@ -61,6 +61,7 @@ describe('payment statistics (domain/stats.ts)', () => {
       refunded: 0,
       refunds: 0,
       paidIn: -1,
+      v: 2,
     });
   });
 
