@@ -69,6 +69,13 @@ export interface Contribution {
 
 const at = (value: string | Date) => (value instanceof Date ? value.getTime() : Date.parse(value));
 
+/** From the payment's first timeline entry to its `payment.succeeded`; undefined when not paid. */
+export function timeToPaidMs(facts: Pick<PaymentFacts, 'timeline'>): number | undefined {
+  const first = facts.timeline[0];
+  const paid = facts.timeline.find((t) => t.event === 'payment.succeeded');
+  return first && paid ? Math.max(at(paid.at) - at(first.at), 0) : undefined;
+}
+
 /** `YYYY-MM-DD` of `ms` in a zone `offsetMinutes` east of UTC. */
 export function dayOf(ms: number, offsetMinutes: number): string {
   return new Date(ms + offsetMinutes * 60_000).toISOString().slice(0, 10);
@@ -92,9 +99,9 @@ export function contributionOf(facts: PaymentFacts, offsetMinutes: number): Cont
   const counts = STATS_COUNTS.filter((c) => c === 'created' || reached.has(`payment.${c}`));
   const settled = facts.refunds.filter((r) => r.status === 'succeeded');
   const refunded = settled.reduce((sum, r) => sum + r.amount, 0);
-  const paidAt = facts.timeline.find((t) => t.event === 'payment.succeeded');
+  const paidInMs = timeToPaidMs(facts);
   // Money was taken when the payment succeeded, or when a refund (of a late payment) went back.
-  const captured = paidAt !== undefined || settled.length > 0 ? facts.amount : 0;
+  const captured = paidInMs !== undefined || settled.length > 0 ? facts.amount : 0;
   return {
     day: dayOf(at(first.at), offsetMinutes),
     cell: `${facts.channel ?? NO_CHANNEL}~${facts.currency}~${facts.status}`,
@@ -102,7 +109,7 @@ export function contributionOf(facts: PaymentFacts, offsetMinutes: number): Cont
     captured,
     refunded,
     refunds: settled.length,
-    paidIn: paidAt === undefined ? -1 : timeToPaidBucket(Math.max(at(paidAt.at) - at(first.at), 0)),
+    paidIn: paidInMs === undefined ? -1 : timeToPaidBucket(paidInMs),
     v: facts.timeline.length,
   };
 }

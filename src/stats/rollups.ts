@@ -6,6 +6,7 @@ import {
   contributionOf,
   dayOf,
   summarize,
+  timeToPaidMs,
   type Contribution,
   type DayCells,
   type PaymentFacts,
@@ -23,6 +24,11 @@ const MAX_ROUNDS = 8;
 
 function shardOf(paymentId: string): number {
   return createHash('sha256').update(paymentId).digest()[0]! % STATS_SHARDS;
+}
+
+/** How many days from `from` to `to` (`YYYY-MM-DD`, both included); 0 when `to` comes first. */
+export function dayCount(from: string, to: string): number {
+  return Math.max(Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1, 0);
 }
 
 /** Every day from `from` to `to` (`YYYY-MM-DD`, both included). */
@@ -116,11 +122,8 @@ export function createStatsRollups(models: Models, offsetMinutes: number): Stats
 
 function changeOf(before: Contribution | undefined, after: Contribution, facts: PaymentFacts): RecordedChange {
   const reached = after.counts.filter((c) => !(before?.counts ?? []).includes(c));
-  if (!reached.includes('succeeded')) return { reached };
-  const at = (value: string | Date) => (value instanceof Date ? value.getTime() : Date.parse(value));
-  const created = facts.timeline[0];
-  const paid = facts.timeline.find((t) => t.event === 'payment.succeeded');
-  return created && paid ? { reached, paidInMs: Math.max(at(paid.at) - at(created.at), 0) } : { reached };
+  const paidInMs = reached.includes('succeeded') ? timeToPaidMs(facts) : undefined;
+  return paidInMs === undefined ? { reached } : { reached, paidInMs };
 }
 
 /** Adds `from`'s counters into `into`, cell by cell (nested counters summed). */

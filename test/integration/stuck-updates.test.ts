@@ -50,6 +50,21 @@ async function failingTask(workflowId: string) {
     .toBe(true);
 }
 
+/** Runs the recovery until it resets the workflow (once its task has failed a few times in a row). */
+async function resetByRecovery(workflowId: string) {
+  let recovered: Awaited<ReturnType<typeof recoverStuckUpdates>> = { checked: 0, reset: [], failed: [] };
+  await expect
+    .poll(
+      async () => {
+        recovered = await recoverStuckUpdates(client, 'test');
+        return recovered.reset.map((r) => r.workflowId);
+      },
+      { timeout: 60_000, interval: 1_000 },
+    )
+    .toContain(workflowId);
+  return recovered.reset.find((r) => r.workflowId === workflowId)!;
+}
+
 describe('recovering workflows stuck on an update', () => {
   it('resets a workflow whose tasks fail on an accepted update to before it, and the new run applies the update', async () => {
     const workflowId = `stuck-${randomUUID()}`;
@@ -59,18 +74,7 @@ describe('recovering workflows stuck on an update', () => {
     await failingTask(workflowId);
     const firstRunId = (await handle.describe()).runId;
     // Once the task has failed a few times in a row.
-    let recovered: Awaited<ReturnType<typeof recoverStuckUpdates>> = { checked: 0, reset: [], failed: [] };
-    await expect
-      .poll(
-        async () => {
-          recovered = await recoverStuckUpdates(client, 'test');
-          return recovered.reset.map((r) => r.workflowId);
-        },
-        { timeout: 60_000, interval: 1_000 },
-      )
-      .toContain(workflowId);
-
-    const reset = recovered.reset.find((r) => r.workflowId === workflowId)!;
+    const reset = await resetByRecovery(workflowId);
     expect(reset.fromRunId).toBe(firstRunId);
     expect(reset.toRunId).not.toBe(firstRunId);
     expect(await client.workflow.getHandle(workflowId).result()).toBe('recovered');
@@ -90,17 +94,7 @@ describe('recovering workflows stuck on an update', () => {
     await handle.signal(breakSignal);
     await failingTask(workflowId);
     const firstRunId = (await handle.describe()).runId;
-    let recovered: Awaited<ReturnType<typeof recoverStuckUpdates>> = { checked: 0, reset: [], failed: [] };
-    await expect
-      .poll(
-        async () => {
-          recovered = await recoverStuckUpdates(client, 'test');
-          return recovered.reset.map((r) => r.workflowId);
-        },
-        { timeout: 60_000, interval: 1_000 },
-      )
-      .toContain(workflowId);
-    const reset = recovered.reset.find((r) => r.workflowId === workflowId)!;
+    const reset = await resetByRecovery(workflowId);
     expect(reset.fromRunId).toBe(firstRunId);
     // The new run goes on from before the named event: the break signal is re-applied, and it ends.
     expect(await client.workflow.getHandle(workflowId).result()).toMatch(/^recovered after [01] poke/);

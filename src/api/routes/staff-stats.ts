@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { STATS_GROUP_BY } from '../../../domain/stats.js';
-import { daysBetween, STATS_MAX_DAYS, type StatsRollups } from '../../stats/rollups.js';
+import { dayCount, STATS_MAX_DAYS, type StatsRollups } from '../../stats/rollups.js';
 import { ApiError, methodNotAllowed } from '../errors.js';
 import { requireStaffPermission } from '../staff-auth.js';
 import { parseOrThrow } from '../validation.js';
@@ -47,7 +47,7 @@ export function staffStatsRoutes({ stats, client }: StaffStatsRouteDeps): Router
       const query = parseOrThrow(statsQuerySchema, req.query);
       const to = query.to ?? stats.today();
       const from = query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 6 * 86_400_000).toISOString().slice(0, 10);
-      const span = daysBetween(from, to).length;
+      const span = dayCount(from, to);
       if (span === 0 || span > STATS_MAX_DAYS) {
         throw new ApiError(
           422,
