@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -11,6 +11,8 @@ interface ComposeService {
   command?: string[];
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
+  ports?: string[];
+  volumes?: string[];
 }
 
 const compose = parse(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -42,8 +44,10 @@ describe('docker-compose.yml', () => {
   it('runs Temporal with its database and UI, MongoDB, the worker and the API; the sandbox only in its profile', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'api',
+      'grafana',
       'mongodb',
       'postgresql',
+      'prometheus',
       'sandbox',
       'temporal',
       'temporal-ui',
@@ -78,7 +82,8 @@ describe('docker-compose.yml', () => {
       expect(config.NODE_ENV).toBe('production');
     }
     const { API_HOST: _host, API_PORT: _port, ...apiShared } = apiEnv;
-    expect(apiShared).toEqual(workerEnv);
+    const { WORKER_METRICS_HOST: _metricsHost, WORKER_METRICS_PORT: _metricsPort, ...workerShared } = workerEnv;
+    expect(apiShared).toEqual(workerShared);
     expect(apiEnv.API_HOST).toBe('0.0.0.0');
   });
 
@@ -103,5 +108,62 @@ describe('docker-compose.yml', () => {
     }
     expect(compose.services.worker?.command).toEqual(['node', 'dist/src/worker/main.js']);
     expect(compose.services.api?.command).toEqual(['node', 'dist/src/api/main.js']);
+  });
+
+  it('publishes every port on 127.0.0.1 only', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of service.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
+  });
+
+  it('has Prometheus scrape the API with METRICS_TOKEN and every worker where its metrics listen', () => {
+    const prometheusConfig = parse(readFileSync(join(PROJECT_ROOT, 'src/observability/prometheus.yml'), 'utf8')) as {
+      scrape_configs: {
+        job_name: string;
+        authorization?: { type: string; credentials_file: string };
+        static_configs?: { targets: string[] }[];
+        dns_sd_configs?: { names: string[]; type: string; port: number }[];
+      }[];
+    };
+    const job = (name: string) => prometheusConfig.scrape_configs.find((c) => c.job_name === name);
+    const { prometheus, api, worker } = compose.services;
+    const apiConfig = loadConfig(
+      withDefaults(api?.environment ?? {}, { ...REAL_CHANNELS, METRICS_TOKEN: 'm'.repeat(24) }),
+    );
+    expect(apiConfig.METRICS_TOKEN).toBe('m'.repeat(24));
+    expect(job('api')?.static_configs?.[0]?.targets).toEqual([`api:${apiConfig.API_PORT}`]);
+    // The token file the scrape reads is the one the prometheus service writes from the same variable.
+    expect(job('api')?.authorization?.type).toBe('Bearer');
+    expect(prometheus?.command?.join(' ')).toContain(
+      `"$$METRICS_TOKEN" > ${job('api')?.authorization?.credentials_file}`,
+    );
+    expect(prometheus?.environment?.METRICS_TOKEN).toBe(api?.environment?.METRICS_TOKEN);
+
+    const workerConfig = loadConfig(withDefaults(worker?.environment ?? {}, REAL_CHANNELS));
+    expect(workerConfig.WORKER_METRICS_HOST).toBe('0.0.0.0');
+    expect(job('worker')?.dns_sd_configs).toEqual([
+      expect.objectContaining({ names: ['worker'], type: 'A', port: workerConfig.WORKER_METRICS_PORT }),
+    ]);
+  });
+
+  it('has Grafana load the Prometheus datasource and the dashboard from src/observability, read-only', () => {
+    const { grafana, prometheus } = compose.services;
+    const mounts = [...(grafana?.volumes ?? []), ...(prometheus?.volumes ?? [])]
+      .filter((volume) => volume.startsWith('./'))
+      .map((volume) => volume.split(':'));
+    expect(mounts.length).toBe(3);
+    for (const [source, , mode] of mounts) {
+      expect(existsSync(join(PROJECT_ROOT, source!)), source).toBe(true);
+      expect(source).toMatch(/^\.\/src\/observability\//);
+      expect(mode, source).toBe('ro');
+    }
+    const targetOf = (source: string) => mounts.find(([from]) => from === source)?.[1];
+    const provider = parse(
+      readFileSync(join(PROJECT_ROOT, 'src/observability/grafana/provisioning/dashboards/knowledge-pay.yml'), 'utf8'),
+    ) as { providers: { options: { path: string } }[] };
+    const dashboards = targetOf('./src/observability/grafana/dashboards');
+    expect(provider.providers[0]?.options.path).toBe(dashboards);
+    expect(targetOf('./src/observability/grafana/provisioning')).toBe('/etc/grafana/provisioning');
+    expect(grafana?.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${dashboards}/knowledge-pay.json`);
   });
 });
