@@ -3,6 +3,7 @@ import { provisionServers } from '../../src/provision/index.js';
 import { loadProvisionSettings } from '../../src/provision/settings.js';
 import { provisionTimeSkippingServer } from '../../src/provision/temporal.js';
 import { provisionChromium } from '../../src/provision/browser.js';
+import { provisionDockerCompose } from '../../src/provision/compose.js';
 import { cachedWorkflowBundle } from '../../src/worker/workflow-bundle.js';
 
 declare module 'vitest' {
@@ -17,6 +18,8 @@ declare module 'vitest' {
     chromiumPath: string;
     /** The PostgreSQL cluster folder FerretDB stores in, or '' when it stores elsewhere. */
     postgresDataDir: string;
+    /** Docker Compose as a command and its leading arguments, or [] when none could be provisioned. */
+    dockerCompose: string[];
   }
 }
 
@@ -28,12 +31,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const settings = loadProvisionSettings('test');
   const servers = await provisionServers(settings);
   try {
-    const [bundle, timeSkipping, chromium] = await Promise.all([
+    const [bundle, timeSkipping, chromium, compose] = await Promise.all([
       cachedWorkflowBundle(settings.cacheDir),
       provisionTimeSkippingServer(settings),
       provisionChromium(settings.cacheDir),
+      provisionDockerCompose(settings.cacheDir),
     ]);
     project.provide('chromiumPath', chromium ?? '');
+    project.provide('dockerCompose', compose ? [compose.command, ...compose.args] : []);
     project.provide('timeSkippingServerPath', timeSkipping ?? '');
     project.provide('temporalAddress', servers.temporal.address);
     project.provide('mongoUri', servers.mongo.uri);
