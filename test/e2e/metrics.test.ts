@@ -1,14 +1,25 @@
-import type { AddressInfo } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyringPath } from '../../src/crypto/keyring.js';
 import { serveWorkerMetrics } from '../../src/worker/metrics.js';
 import { buildPaymentRequest, uniqueId } from '../support/builders.js';
+import { dashboardQueries, readsOf } from '../support/grafana-dashboard.js';
 import { payAtChannel, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
+import { spawnWorkerProcess } from '../support/worker-process.js';
 
 /**
  * Prometheus metrics on the API (`GET /metrics`) and on the worker's port, read after real
  * payments through the real API, worker, Temporal and MongoDB-wire servers: parsed, checked for
- * the numbers those payments must have moved, and for labels that never carry an id.
+ * the numbers those payments must have moved, and for labels that never carry an id. A worker
+ * process of its own serves the Temporal SDK's runtime metrics after its own, as in
+ * docker-compose.yml: the Grafana dashboard's temporal_* series are checked against it (the
+ * product's own series are checked in test/unit/grafana-dashboard.test.ts).
  */
 let stack: TestStack;
 beforeAll(async () => {
@@ -17,6 +28,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+/** A loopback port free right now, for a worker process's metrics. */
+async function freeLoopbackPort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  return port;
+}
 
 interface Sample {
   name: string;
@@ -127,9 +147,32 @@ describe('Prometheus metrics', () => {
     expect(sum(samples, 'kp_activity_failures_total', { activity: 'openChannelOrder' })).toBeGreaterThanOrEqual(1);
   });
 
-  it('serve the API’s metrics to the holder of METRICS_TOKEN only, when one is set', async () => {
-    const guarded = await startStack({ inProcessWorker: false, env: { METRICS_TOKEN: 'metrics-token-0123456789' } });
-    try {
+  describe('with METRICS_TOKEN set, and a worker process of its own as docker-compose.yml runs it', () => {
+    let guarded: TestStack;
+    let keysDir: string;
+    let worker: ChildProcess | undefined;
+    let workerMetricsUrl: string;
+    beforeAll(async () => {
+      guarded = await startStack({ inProcessWorker: false, env: { METRICS_TOKEN: 'metrics-token-0123456789' } });
+      keysDir = mkdtempSync(join(tmpdir(), 'kp-keys-'));
+      writeFileSync(keyringPath(keysDir), JSON.stringify(guarded.keyring), { mode: 0o600 });
+      const port = await freeLoopbackPort();
+      workerMetricsUrl = `http://127.0.0.1:${port}/metrics`;
+      const started = spawnWorkerProcess(guarded, keysDir, { WORKER_METRICS_PORT: String(port) });
+      worker = started.child;
+      await started.polling;
+    });
+    afterAll(async () => {
+      if (worker && worker.exitCode === null && worker.signalCode === null) {
+        const exited = once(worker, 'exit');
+        worker.kill('SIGTERM');
+        await exited;
+      }
+      await guarded?.stop();
+      if (keysDir) rmSync(keysDir, { recursive: true, force: true });
+    });
+
+    it('serve the API’s metrics to the holder of METRICS_TOKEN only', async () => {
       const refused = await fetch(`${guarded.baseUrl}/metrics`);
       expect(refused.status).toBe(401);
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('metrics_unauthorized');
@@ -141,8 +184,40 @@ describe('Prometheus metrics', () => {
       expect(allowed.status).toBe(200);
       expect(parseMetrics(await allowed.text()).length).toBeGreaterThan(0);
       expect((await fetch(`${guarded.baseUrl}/metrics`, { method: 'POST' })).status).toBe(405);
-    } finally {
-      await guarded.stop();
-    }
+    });
+
+    it('serve, on the worker’s port, the Temporal SDK’s runtime metrics the Grafana dashboard reads, by labels they carry', async () => {
+      // One payment, so the worker has taken workflow and activity tasks.
+      const created = await guarded.request('POST', '/v1/payments', buildPaymentRequest({ channel: 'alipay' }));
+      expect(created.status).toBe(201);
+      await payAtChannel(guarded, created.body.paymentId as string);
+      await waitForStatus(guarded, created.body.paymentId as string, 'succeeded');
+
+      const sdkReads = dashboardQueries()
+        .map(({ panel, expr }) => ({ panel, expr, ...readsOf(expr) }))
+        .filter(({ metrics }) => metrics.some((name) => name.startsWith('temporal_')));
+      expect(sdkReads.length).toBeGreaterThan(0);
+      let samples: Sample[] = [];
+      await expect
+        .poll(
+          async () => {
+            samples = parseMetrics(await (await fetch(workerMetricsUrl)).text());
+            const served = new Set(samples.map((s) => s.name));
+            return sdkReads.flatMap(({ metrics }) => metrics).filter((name) => !served.has(name));
+          },
+          { message: 'dashboard series the worker does not serve' },
+        )
+        .toEqual([]);
+      // The worker's own metrics come first on the same port.
+      expect(samples.some((s) => s.name === 'kp_worker_process_cpu_seconds_total')).toBe(true);
+      for (const { panel, expr, metrics, labels } of sdkReads) {
+        const carried = new Set([
+          ...samples.filter((s) => metrics.includes(s.name)).flatMap((s) => Object.keys(s.labels)),
+          'instance',
+          'job',
+        ]);
+        for (const label of labels) expect(carried.has(label), `${panel}: label ${label} of ${expr}`).toBe(true);
+      }
+    });
   });
 });

@@ -1,18 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import proto from '@temporalio/proto';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keyringPath } from '../../src/crypto/keyring.js';
-import { PROJECT_ROOT } from '../../src/worker/workflow-bundle.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import { refundsWorkflowId } from '../../workflows/refund-contracts.js';
 import { channelBooks, expectChannelBooks } from '../support/books.js';
 import { buildPaymentRequest } from '../support/builders.js';
 import { platformEvents, pollUntil } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
+import { spawnWorkerProcess } from '../support/worker-process.js';
 
 /**
  * The real crash: worker processes of their own (`src/worker/main.ts`), one killed with SIGKILL
@@ -30,39 +30,13 @@ const outputs: string[] = [];
 const CHANNELS: PaymentChannel[] = ['alipay', 'wechatpay'];
 
 function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/worker/main.ts')], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      TEMPORAL_ADDRESS: stack.config.TEMPORAL_ADDRESS,
-      TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE,
-      MONGODB_URI: stack.config.MONGODB_URI,
-      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
-      PUBLIC_BASE_URL: stack.baseUrl,
-      SANDBOX_URL: stack.config.SANDBOX_URL,
-      KEYS_DIR: keysDir,
-      SANDBOX_ENABLED: 'true',
-      // A held channel call stays in flight until the worker dies, instead of timing out first.
-      CHANNEL_TIMEOUT_MS: '60000',
-      KP_PARENT_PID: String(process.pid),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(child);
-  let output = '';
   const index = outputs.push('') - 1;
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      outputs[index] = output;
-      if (output.includes('worker polling task queue')) resolve(child);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before polling:\n${output}`)));
+  // A held channel call stays in flight until the worker dies, instead of timing out first.
+  const worker = spawnWorkerProcess(stack, keysDir, { CHANNEL_TIMEOUT_MS: '60000' }, (output) => {
+    outputs[index] = output;
   });
+  workers.push(worker.child);
+  return worker.polling.then(() => worker.child);
 }
 
 /** The identity a worker process polls with (the SDK's default, `pid@host`). */
