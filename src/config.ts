@@ -234,6 +234,8 @@ const configSchema = z.object({
   CODEC_BODY_LIMIT_BYTES: z.coerce.number().int().min(16_384).max(4_194_304).default(524_288),
   /** Codec requests one client address may make per minute, across every API process. */
   CODEC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1_200),
+  /** How long a dashboard sign-in lasts, in minutes (the session cookie's `Max-Age`). */
+  DASHBOARD_SESSION_MINUTES: z.coerce.number().int().min(5).max(10_080).default(480),
 
   /** Length of a voucher-ledger period: vouchers issued in it are sealed together afterwards. */
   VOUCHER_SEAL_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),

@@ -26,6 +26,7 @@ import { staffMemberModel, type StaffMemberModel } from './models/staff-member.j
 import { auditEntryModel, type AuditEntryModel } from './models/audit-entry.js';
 import { riskModels, type RiskModels } from './models/risk.js';
 import { statsRollupModel, type StatsRollupModel } from './models/stats.js';
+import { dashboardSessionModel, type DashboardSessionModel } from './models/dashboard-session.js';
 
 /** The read model: every collection the API and the activities use. */
 export interface Models {
@@ -47,6 +48,7 @@ export interface Models {
   auditEntries: AuditEntryModel;
   risk: RiskModels;
   statsRollups: StatsRollupModel;
+  dashboardSessions: DashboardSessionModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -69,6 +71,7 @@ export function createModels(connection: Connection): Models {
     auditEntries: auditEntryModel(connection),
     risk: riskModels(connection),
     statsRollups: statsRollupModel(connection),
+    dashboardSessions: dashboardSessionModel(connection),
   };
 }
 

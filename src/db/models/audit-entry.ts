@@ -2,7 +2,7 @@ import { Schema, type Connection, type InferSchemaType, type Model } from 'mongo
 import { modelOn } from './model-on.js';
 
 /** How an audited action reached the system. */
-export const AUDIT_VIA = ['api', 'temporal-ui', 'cli'] as const;
+export const AUDIT_VIA = ['api', 'temporal-ui', 'cli', 'dashboard'] as const;
 
 /**
  * The audit trail: one document per staff action, append-only. `before` and `after` are what the
