@@ -279,6 +279,16 @@ const configSchema = z.object({
   WORKER_SHUTDOWN_GRACE_SECONDS: positiveSeconds.default(30),
   /** Prebuilt workflow bundle; when unset the worker bundles `workflows/` at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  /**
+   * Where OpenTelemetry traces go: the base URL of an OTLP/HTTP receiver (a collector, Jaeger,
+   * Tempo); spans are posted to `<endpoint>/v1/traces`. Unset: no tracing at all.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** The `service.name` traces carry; default `knowledge-pay-api` or `knowledge-pay-worker`. */
+  OTEL_SERVICE_NAME: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 _ . -')
+    .optional(),
   /** Timeout of every readiness probe and of connecting at boot. */
   DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
 });

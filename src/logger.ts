@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 
@@ -23,8 +24,36 @@ const REDACTED_PATHS = [
 ];
 
 /**
- * One structured JSON logger per process; `component` names the process in every line. Lines go
- * to stdout unless a `destination` is given (tests read the lines back to check what was logged).
+ * The ids every log line carries while a request or an activity runs: the API request's id (the
+ * one its caller sees in `X-Request-Id`, and, in an activity, the one that started the payment)
+ * and the payment's. Opaque ids only: nothing personal goes here.
+ */
+export interface LogContext {
+  requestId?: string;
+  paymentId?: string;
+}
+
+const logContext = new AsyncLocalStorage<LogContext>();
+
+/** Runs `fn` with `context` added to every log line written while it (and what it awaits) runs. */
+export function withLogContext<T>(context: LogContext, fn: () => T): T {
+  return logContext.run(context, fn);
+}
+
+/** Adds ids learnt along the way (a request's payment, once known) to the current log context. */
+export function addToLogContext(fields: LogContext): void {
+  const current = logContext.getStore();
+  if (current) Object.assign(current, fields);
+}
+
+/** The log context of the running request or activity, if any. */
+export function currentLogContext(): Readonly<LogContext> | undefined {
+  return logContext.getStore();
+}
+
+/**
+ * One structured JSON logger per process; `component` names the process in every line, and the
+ * current {@link LogContext} adds its ids. Lines go to stdout unless a `destination` is given (tests read the lines back to check what was logged).
  */
 export function createLogger(
   config: Pick<Config, 'LOG_LEVEL'>,
@@ -36,6 +65,8 @@ export function createLogger(
     base: { component },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // A copy: pino merges the line's own fields into what the mixin returns.
+    mixin: () => ({ ...logContext.getStore() }),
   };
   return destination ? pino(options, destination) : pino(options);
 }

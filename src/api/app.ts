@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
+import type { Tracer } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { ChannelAdapter } from '../channels/types.js';
@@ -21,6 +21,7 @@ import { idempotency } from './idempotency.js';
 import { platformAuth } from './platform-auth.js';
 import { staffAuth } from './staff-auth.js';
 import { rateLimit } from './rate-limit.js';
+import { requestContext, requestSpan } from './request-context.js';
 import { forwardToSandbox } from './sandbox-forward.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { callbackRoutes } from './routes/callbacks.js';
@@ -48,38 +49,12 @@ export interface AppDeps {
   codec: PayloadCodec;
   /** The keys platform requests are signed with (`PLATFORM_KEYS`, or the development key). */
   platformKeys: readonly PlatformKey[];
+  /** With tracing on (src/telemetry/tracing.ts): every request gets a server span. */
+  tracer?: Tracer;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 /** How soon a retry takes over the Idempotency-Key of a request whose API process died. */
 const IDEMPOTENCY_LOCK_MS = 15_000;
-
-/** Tags every request with an id (the caller's `X-Request-Id` if sane) and logs one line per answer. */
-function requestContext(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const incoming = req.get('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID()}`;
-    res.locals.requestId = requestId;
-    res.setHeader('X-Request-Id', requestId);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info(
-        {
-          requestId,
-          method: req.method,
-          path: req.baseUrl + req.path,
-          status: res.statusCode,
-          ms: Math.round(ms),
-          ...(res.locals.platformKeyId ? { keyId: res.locals.platformKeyId } : {}),
-        },
-        'request',
-      );
-    });
-    next();
-  };
-}
 
 /** `Cache-Control: no-store` on every answer below this point (a route may still choose otherwise). */
 const noStore: RequestHandler = (_req, res, next) => {
@@ -122,6 +97,7 @@ export function createApp({
   platformKeys,
   channels,
   codec,
+  tracer,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -130,6 +106,7 @@ export function createApp({
   // Security headers on every answer (CSP, nosniff, frame and referrer policies, HSTS).
   app.use(helmet());
   app.use(requestContext(logger));
+  if (tracer) app.use(requestSpan(tracer));
   const metrics = createApiMetrics();
   app.use(metrics.observe);
   app.use(responseTimeout(config.API_RESPONSE_TIMEOUT_MS));

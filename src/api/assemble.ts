@@ -7,6 +7,7 @@ import { connectDatabase, type Database } from '../db/connect.js';
 import type { Logger } from '../logger.js';
 import { connectTemporalClient, type TemporalClient } from '../temporal/client.js';
 import { EnvelopeCodec, dataConverterWith } from '../temporal/codec.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { createApp } from './app.js';
 
 export interface AssembledApi {
@@ -26,8 +27,10 @@ export async function assembleApi(options: {
   logger: Logger;
   keyring: ApiKeyring;
   platformKeys: readonly PlatformKey[];
+  /** With tracing on (src/telemetry/tracing.ts): request spans and the Temporal client's. */
+  tracing?: Tracing;
 }): Promise<AssembledApi> {
-  const { config, logger, keyring, platformKeys } = options;
+  const { config, logger, keyring, platformKeys, tracing } = options;
   const database = await connectDatabase(config.MONGODB_URI, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS }).catch(
     (err: unknown) => {
       throw new Error(
@@ -36,12 +39,14 @@ export async function assembleApi(options: {
     },
   );
   const codec = new EnvelopeCodec(keyring.temporalCodec);
-  const temporal = await connectTemporalClient(config, dataConverterWith(codec)).catch(async (err: unknown) => {
-    await database.close();
-    throw new Error(
-      `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
-    );
-  });
+  const temporal = await connectTemporalClient(config, dataConverterWith(codec), tracing).catch(
+    async (err: unknown) => {
+      await database.close();
+      throw new Error(
+        `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}. Is it running? \`npm start\` provisions one.`,
+      );
+    },
+  );
   const app = createApp({
     config,
     logger,
@@ -51,6 +56,7 @@ export async function assembleApi(options: {
     platformKeys,
     channels: createChannelAdapters(config, keyring),
     codec,
+    ...(tracing ? { tracer: tracing.tracer } : {}),
   });
   return {
     app,

@@ -77,7 +77,7 @@ function rateLimitScope(url: string): string {
 }
 
 /** The pattern of the route that answered (`/v1/payments/:paymentId`), never the path itself. */
-function routePattern(req: Request): string {
+export function routePattern(req: Request): string {
   const path = (req.route as { path?: unknown } | undefined)?.path;
   return typeof path === 'string' ? `${req.baseUrl}${path}` : 'unmatched';
 }

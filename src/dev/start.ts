@@ -64,7 +64,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   try {
-    const bundle = await withProgress('workflow bundle', () => cachedWorkflowBundle(settings.cacheDir));
+    // A traced worker needs the tracing interceptors in its bundle (src/worker/workflow-bundle.ts).
+    const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined;
+    const bundle = await withProgress('workflow bundle', () => cachedWorkflowBundle(settings.cacheDir, { tracing }));
     say(`workflow bundle ${bundle.built ? 'built' : 'reused'}: ${bundle.path}`);
     const mongodbUri = settings.mongodbUri ?? `${servers.mongo.uri}/knowledge_pay`;
     const env: NodeJS.ProcessEnv = {

@@ -15,7 +15,7 @@ import type { Models } from '../db/connect.js';
 import { REJECTED_BODY_PREFIX_BYTES, type CallbackDocument } from '../db/models/callback.js';
 import { channelOrderKey } from '../db/models/channel-order.js';
 import { isDuplicateKeyError } from '../db/errors.js';
-import type { Logger } from '../logger.js';
+import { addToLogContext, type Logger } from '../logger.js';
 import type { MessageSealer } from '../temporal/message-seal.js';
 import type { NotificationOutcome, PaymentChannel } from '../../domain/payment.js';
 import { noticeMismatch } from '../../domain/payment-rules.js';
@@ -158,6 +158,7 @@ export function createNotificationDelivery({
   /** A verified payment notification, sealed, to the payment's workflow. */
   async function deliverNotification(notice: ChannelNotification): Promise<NotificationVerdict> {
     if (!PAYMENT_ID_PATTERN.test(notice.outTradeNo)) return rejected('unknown out_trade_no');
+    addToLogContext({ paymentId: notice.outTradeNo });
     if (notice.appId !== appIds[notice.channel]) return rejected('app id is not ours');
     try {
       const outcome = await client.workflow.getHandle(notice.outTradeNo).executeUpdate(channelNotificationUpdate, {
@@ -175,6 +176,7 @@ export function createNotificationDelivery({
     if (!PAYMENT_ID_PATTERN.test(refund.outTradeNo) || refund.merchantId !== merchantIds[refund.channel]) {
       return rejected('not a refund of ours', 'unknown refund');
     }
+    addToLogContext({ paymentId: refund.outTradeNo });
     const workflowId = refundsWorkflowId(refund.outTradeNo);
     const message = {
       channel: refund.channel,

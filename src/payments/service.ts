@@ -48,6 +48,7 @@ import { createNotificationDelivery, type NotificationDeps } from './notificatio
 import { paymentDocument, publicPaymentView, viewFromDocument } from './read-model.js';
 import { createRefundService, type RefundServiceDeps } from './refunds.js';
 import { createStaffOperations } from './staff.js';
+import { addToLogContext } from '../logger.js';
 
 export interface PaymentServiceDeps extends RefundServiceDeps, NotificationDeps {
   client: Client;
@@ -167,6 +168,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         : undefined;
       if (rankChannels(channels, enabledChannels, request).length === 0) throw noChannelAvailable(request);
       const paymentId = await paymentIdOf(request.orderId);
+      addToLogContext({ paymentId });
       const fingerprint = requestFingerprint(request);
       let result: OpenPaymentResult;
       try {

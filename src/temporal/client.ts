@@ -1,8 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import proto from '@temporalio/proto';
 import type { Config } from '../config.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { withTimeout } from '../with-timeout.js';
+import { requestIdClientInterceptor } from './request-id-header.js';
 
 export interface TemporalClient {
   client: Client;
@@ -22,10 +25,15 @@ export interface TemporalClient {
  */
 export const WORKFLOW_TASK_TIMEOUT = '30 seconds';
 
-/** The process's one Temporal client, created at boot and passed to whoever needs it. */
+/**
+ * The process's one Temporal client, created at boot and passed to whoever needs it. A workflow it
+ * starts during an API request carries the request's id to its activities' log lines; with
+ * `tracing`, each call is a span that the workflow's spans continue.
+ */
 export async function connectTemporalClient(
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'DEPENDENCY_TIMEOUT_MS'>,
   dataConverter?: DataConverter,
+  tracing?: Tracing,
 ): Promise<TemporalClient> {
   const connection = await Connection.connect({
     address: config.TEMPORAL_ADDRESS,
@@ -35,6 +43,12 @@ export async function connectTemporalClient(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     ...(dataConverter ? { dataConverter } : {}),
+    interceptors: {
+      workflow: [
+        ...(tracing ? [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })] : []),
+        requestIdClientInterceptor,
+      ],
+    },
   });
   return {
     client,

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { ActivityDeps } from '../../activities/index.js';
 import { createChannelHealth, instrumentAdapter, type ChannelHealth } from '../channels/health.js';
 import { createChannelAdapters } from '../channels/index.js';
@@ -6,6 +7,7 @@ import type { ChannelAdapter } from '../channels/types.js';
 import { createLogger, type Logger } from '../logger.js';
 import { riskRulesOf, type Config } from '../config.js';
 import { createStatsRollups } from '../stats/rollups.js';
+import { traceAdapter } from '../telemetry/channel-spans.js';
 import { createWorkerMetrics } from './metrics.js';
 import { FieldCipher } from '../crypto/field-cipher.js';
 import type { WorkerKeyring } from '../crypto/keyring.js';
@@ -39,20 +41,26 @@ export function buildActivityDeps(
   models: Models,
   keyring: WorkerKeyring,
   logger: Logger = createLogger(config, 'worker'),
+  tracer?: Tracer,
 ): ActivityDeps {
   if (!config.PLATFORM_WEBHOOK_URL) throw new Error('PLATFORM_WEBHOOK_URL is not set');
   const health = channelHealthFor(config, models, logger);
   const metrics = createWorkerMetrics();
-  // Each channel call counts in the shared health window and in this process's metrics.
+  // Each channel call counts in the shared health window and in this process's metrics, and with
+  // tracing on has a span of its own.
   const calls: Pick<ChannelHealth, 'record'> = {
     record(channel, operation, ok, ms) {
+      logger.debug({ channel, operation, ok, ms: Math.round(ms) }, 'channel call');
       metrics.channelCall(channel, operation, ok, ms);
       return health.record(channel, operation, ok, ms);
     },
   };
   const adapters = createChannelAdapters(config, keyring);
   const channels = Object.fromEntries(
-    Object.entries(adapters).map(([channel, adapter]) => [channel, instrumentAdapter(adapter, calls)]),
+    Object.entries(adapters).map(([channel, adapter]) => [
+      channel,
+      instrumentAdapter(tracer ? traceAdapter(adapter, tracer) : adapter, calls),
+    ]),
   ) as Record<PaymentChannel, ChannelAdapter>;
   return {
     models,

@@ -1,7 +1,13 @@
 import { resolve } from 'node:path';
 import { buildWorkflowBundle, writeBundle } from './workflow-bundle.js';
 
-/** `tsx src/worker/build-bundle.ts OUT.js`: prebuilds the workflow bundle for production workers. */
-const out = resolve(process.argv[2] ?? 'dist/workflow-bundle.js');
-writeBundle(out, await buildWorkflowBundle());
-console.log(`workflow bundle written to ${out}`);
+/**
+ * `tsx src/worker/build-bundle.ts OUT.js [--tracing]`: prebuilds the workflow bundle for
+ * production workers; `--tracing` adds the OpenTelemetry interceptors, which a worker with
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` set needs.
+ */
+const args = process.argv.slice(2);
+const tracing = args.includes('--tracing');
+const out = resolve(args.find((arg) => !arg.startsWith('--')) ?? 'dist/workflow-bundle.js');
+writeBundle(out, await buildWorkflowBundle({ tracing }));
+console.log(`workflow bundle${tracing ? ' (with tracing)' : ''} written to ${out}`);

@@ -11,6 +11,7 @@ import { keyringFor } from '../crypto/keyring.js';
 import { buildActivityDeps } from './activity-deps.js';
 import { watchParent } from '../parent-watch.js';
 import { createPaymentWorker } from './create-worker.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { ensureSchedules } from './schedules.js';
 import { serveWorkerMetrics } from './metrics.js';
 import { createServer } from 'node:net';
@@ -22,6 +23,7 @@ import { createServer } from 'node:net';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
+  const tracing = startTracing(config, 'worker');
   // The SDK serves its runtime metrics on a loopback port of its own; /metrics below adds them.
   const sdkPort = config.WORKER_METRICS_PORT === 0 ? undefined : await freeLoopbackPort();
   installTemporalRuntime(logger, sdkPort === undefined ? {} : { sdkMetricsAddress: `127.0.0.1:${sdkPort}` });
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
   }
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const deps = buildActivityDeps(config, database.models, keyring, logger);
+  const deps = buildActivityDeps(config, database.models, keyring, logger, tracing?.tracer);
   deps.metrics.readStuckFrom(admin.client);
   const metricsServer =
     config.WORKER_METRICS_PORT === 0
@@ -89,9 +91,15 @@ async function main(): Promise<void> {
     dataConverter: dataConverterFor(keyring),
     ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundlePath: config.WORKFLOW_BUNDLE_PATH } : {}),
     shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+    ...(tracing ? { tracing } : {}),
   });
   logger.info(
-    { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, temporal: config.TEMPORAL_ADDRESS },
+    {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      namespace: config.TEMPORAL_NAMESPACE,
+      temporal: config.TEMPORAL_ADDRESS,
+      tracing: tracing !== undefined,
+    },
     `worker polling task queue ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`,
   );
   watchParent(() => {
@@ -106,6 +114,7 @@ async function main(): Promise<void> {
     await deps.health.close();
     await connection.close();
     await database.close();
+    await tracing?.shutdown();
     logger.info('worker stopped');
   }
 }

@@ -4,6 +4,7 @@ import { methodNotAllowed } from '../errors.js';
 import { createCancelRequestSchema, createPaymentRequestSchema, createRefundRequestSchema } from '../schemas.js';
 import { IDEMPOTENCY_HEADER } from '../idempotency.js';
 import { parseOrThrow } from '../validation.js';
+import { paymentIdInLogs } from '../request-context.js';
 
 export interface PaymentRoutesDeps {
   payments: PaymentService;
@@ -16,6 +17,7 @@ export function paymentRoutes({ payments, maxAmount }: PaymentRoutesDeps): Route
   const schema = createPaymentRequestSchema({ maxAmount });
   const cancelSchema = createCancelRequestSchema();
   const refundSchema = createRefundRequestSchema({ maxAmount });
+  router.param('paymentId', paymentIdInLogs);
 
   router
     .route('/')

@@ -8,6 +8,7 @@ import { createStaffReasonSchema, createStaffRefundRequestSchema } from '../sche
 import { requireStaffPermission, staffOf } from '../staff-auth.js';
 import { limitQuery } from './staff.js';
 import { parseOrThrow } from '../validation.js';
+import { paymentIdInLogs } from '../request-context.js';
 
 export interface StaffPaymentRoutesDeps {
   payments: PaymentService;
@@ -46,6 +47,7 @@ export function staffPaymentRoutes({ payments, maxAmount }: StaffPaymentRoutesDe
   const router = Router();
   const refundSchema = createStaffRefundRequestSchema({ maxAmount });
   const reasonSchema = createStaffReasonSchema();
+  router.param('paymentId', paymentIdInLogs);
 
   router
     .route('/payments')
