@@ -55,6 +55,7 @@ export const API_ERRORS = {
   nothing_to_do: { status: 409, type: 'conflict_error' },
   order_closed: { status: 409, type: 'conflict_error', sandbox: true },
   order_expired: { status: 409, type: 'conflict_error', sandbox: true },
+  discrepancy_refused: { status: 409, type: 'conflict_error', sandbox: true },
   idempotency_key_reused: { status: 409, type: 'idempotency_error' },
   idempotency_request_in_progress: { status: 409, type: 'idempotency_error' },
   body_too_large: { status: 413, type: 'invalid_request_error' },

@@ -5,6 +5,7 @@
  */
 import type { Currency } from '../../domain/money.js';
 import type { ChannelNotificationArgs, ChannelTradeState, PaymentChannel } from '../../domain/payment.js';
+import type { ChannelBill } from '../../domain/reconciliation.js';
 
 export type ChannelOperation = 'create' | 'query' | 'close' | 'refund';
 
@@ -185,6 +186,15 @@ export interface ChannelAdapter {
    * rejects). Asynchronous where the channel's key must be fetched (PayPal's certificate URL).
    */
   verifyNotification(raw: RawCallback): VerificationResult | Promise<VerificationResult>;
+  /**
+   * The channel's bill of trades for a Beijing day `YYYY-MM-DD`, downloaded, checked (hash,
+   * summary) and parsed from the channel's own format; today's holds the day so far where the
+   * channel serves it. Throws `ChannelRejectedError` `bill_not_ready` when the channel has none yet,
+   * `ChannelUnavailableError` when it cannot be reached. Channels without bills have none.
+   */
+  downloadBill?(date: string): Promise<ChannelBill>;
+  /** A refund's number in the channel's bill, where it is not our refund id (UnionPay: the refund's `orderId`). */
+  billRefundNoOf?(refundId: string): string;
   ackSuccess(): ChannelAck;
   /**
    * The channel's failure answer, so that it sends the notification again: the same answer for

@@ -7,6 +7,8 @@ import { PAYMENT_ID_PATTERN } from '../payments/identity.js';
 import { PAYMENT_CHANNELS, type PaymentChannel } from '../../domain/payment.js';
 import { CashierRefusedError } from './channels/index.js';
 import { requireSandboxControlToken } from './control-token.js';
+import { DiscrepancyRefusedError } from './channels/bills.js';
+import { BILL_DISCREPANCY_KINDS } from './channels/models.js';
 import {
   DEFAULT_REFUND_BEHAVIOUR,
   SandboxNotFoundError,
@@ -39,6 +41,17 @@ const refundBehaviourSchema = z.strictObject({
   mode: z.enum(['immediate', 'async']).default(DEFAULT_REFUND_BEHAVIOUR.mode),
   outcome: z.enum(['success', 'abnormal', 'closed']).default(DEFAULT_REFUND_BEHAVIOUR.outcome),
   notify: z.boolean().default(DEFAULT_REFUND_BEHAVIOUR.notify),
+});
+const billDiscrepancySchema = z.strictObject({
+  kind: z.enum(BILL_DISCREPANCY_KINDS),
+  paymentId: z.string().regex(PAYMENT_ID_PATTERN, 'must be a payment id').optional(),
+  /** amount_mismatch: what the bill shows, minor units (default one yuan more); missing_here without a payment: the charge. */
+  amount: z.number().int().min(1).max(100_000_000_00).optional(),
+  /** currency_mismatch: what the bill shows (default USD, or EUR for a dollar order). */
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'must be an ISO-4217 code')
+    .optional(),
 });
 const refuseSchema = z.strictObject({ orderId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) });
 const platformOutageSchema = refuseSchema.extend({ enabled: z.boolean() });
@@ -170,6 +183,26 @@ export function sandboxControlRoutes({
   router.get('/channels/:channel/refund-behaviour', async (req, res) => {
     const channel = channelOf(req.params.channel);
     res.json({ channel, ...(await simulators[channel].refundBehaviour()) });
+  });
+
+  /**
+   * `{ kind, paymentId?, amount?, currency? }`: a discrepancy between the channel and the payment
+   * system, for reconciliation to find. `missing_here` charges the payment's order at the channel
+   * without telling anyone (or, without `paymentId`, books a charge no payment made); the other
+   * kinds change the line of a paid order in the bill of the day it was paid. Answers
+   * `{ channel, kind, date, paymentId, outTradeNo }`; 409 when the order is not in a state to take it.
+   */
+  router.post('/channels/:channel/bill-discrepancy', async (req, res) => {
+    const channel = channelOf(req.params.channel);
+    const request = parseOrThrow(billDiscrepancySchema, req.body ?? {});
+    try {
+      res.json(await simulators[channel].injectBillDiscrepancy(request));
+    } catch (err) {
+      if (err instanceof DiscrepancyRefusedError) {
+        throw new ApiError(409, 'conflict_error', 'discrepancy_refused', `${err.message}.`, 'paymentId');
+      }
+      throw err;
+    }
   });
 
   router.post('/platform/refuse', async (req, res) => {

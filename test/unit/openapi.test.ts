@@ -60,7 +60,7 @@ describe('the error codes of the API document', () => {
   it("names every code the API can answer (all but the sandbox control API's)", () => {
     const named = new Set(namedCodes(document).map((n) => n.code));
     expect([...named].sort()).toEqual([...DOCUMENTED_ERROR_CODES].sort());
-    expect(sandboxOnly.sort()).toEqual(['order_closed', 'order_expired', 'sandbox_unavailable']);
+    expect(sandboxOnly.sort()).toEqual(['discrepancy_refused', 'order_closed', 'order_expired', 'sandbox_unavailable']);
     // ...and nothing the code can answer is left out of the list the document is built from.
     expect(Object.keys(document['x-error-catalog']).sort()).toEqual([...DOCUMENTED_ERROR_CODES].sort());
     for (const [code, entry] of Object.entries(document['x-error-catalog'] as Record<string, any>)) {
@@ -195,6 +195,7 @@ const ROUTERS = [
   { file: 'src/api/routes/staff-channels.ts', factory: 'staffChannelRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/staff-stats.ts', factory: 'staffStatsRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/codec.ts', factory: 'codecRoutes', mount: '/codec' },
+  { file: 'src/api/routes/dashboard.ts', factory: 'dashboardRoutes', mount: '/dashboard' },
   { file: 'src/api/routes/health.ts', factory: 'healthRoutes', mount: '' },
   { file: 'src/api/routes/metrics.ts', factory: 'metricsRoutes', mount: '' },
   { file: 'src/api/routes/docs.ts', factory: 'docsRoutes', mount: '' },

@@ -3,6 +3,8 @@ import type { ChannelTradeState } from '../../../domain/payment.js';
 import { type Currency, formatMajor, parseMajor } from '../../../domain/money.js';
 import { stringField, truncate } from '../fields.js';
 import { channelFetch } from '../http.js';
+import type { ChannelBill } from '../../../domain/reconciliation.js';
+import { parseAlipayBill } from './bill.js';
 import { verifySha256Rsa } from '../rsa.js';
 import {
   ChannelRejectedError,
@@ -183,6 +185,30 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
   return {
     channel: 'alipay',
     supports,
+
+    /**
+     * `alipay.data.dataservice.bill.downloadurl.query` for the day's trade bill, then the download
+     * (unsigned: the short-lived URL is the credential) and the check of detail against summary.
+     */
+    async downloadBill(date: string): Promise<ChannelBill> {
+      const method = 'alipay.data.dataservice.bill.downloadurl.query';
+      const { response } = await call(method, { bill_type: 'trade', bill_date: date });
+      if (response.code !== ALIPAY_SUCCESS) {
+        if (response.sub_code === 'isp.bill_not_exist') {
+          throw new ChannelRejectedError(`Alipay has no bill for ${date} yet`, 'bill_not_ready');
+        }
+        throw refused(method, response);
+      }
+      const url = stringField(response, 'bill_download_url');
+      if (url === undefined || !/^https?:\/\//.test(url)) {
+        throw new ChannelRejectedError('Alipay answered no bill_download_url', 'malformed_response');
+      }
+      const res = await channelFetch(url, { method: 'GET' }, timeoutMs);
+      if (res.status !== 200) {
+        throw new ChannelRejectedError(`Alipay's bill download answered HTTP ${res.status}`, 'unexpected_status');
+      }
+      return { channel: 'alipay', date, lines: parseAlipayBill(new Uint8Array(await res.arrayBuffer())) };
+    },
 
     /**
      * `alipay.trade.precreate`: a server-to-server create, so the channel holds the order from the

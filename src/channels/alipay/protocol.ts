@@ -15,7 +15,8 @@ export type AlipayMethod =
   | 'alipay.trade.query'
   | 'alipay.trade.close'
   | 'alipay.trade.refund'
-  | 'alipay.trade.fastpay.refund.query';
+  | 'alipay.trade.fastpay.refund.query'
+  | 'alipay.data.dataservice.bill.downloadurl.query';
 
 /** Gateway answer codes: success, service unavailable (retry), business refusal. */
 export const ALIPAY_SUCCESS = '10000';

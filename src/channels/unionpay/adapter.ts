@@ -4,6 +4,11 @@ import type { Currency } from '../../../domain/money.js';
 import type { ChannelTradeState } from '../../../domain/payment.js';
 import { truncate } from '../fields.js';
 import { channelFetch } from '../http.js';
+import type { ChannelBill } from '../../../domain/reconciliation.js';
+import { parseUnionpayBill } from './bill.js';
+
+/** `respCode` of a file request when the file does not exist (yet). */
+const UNIONPAY_NO_FILE = '98';
 import {
   ChannelRejectedError,
   ChannelUnavailableError,
@@ -75,6 +80,7 @@ const CURRENCY: Currency = 'CNY';
 const PATHS = {
   back: '/gateway/api/backTransReq.do',
   query: '/gateway/api/queryTrans.do',
+  file: '/gateway/api/fileTransRequest.do',
 } as const;
 
 /**
@@ -241,6 +247,35 @@ export function createUnionpayAdapter(options: UnionpayAdapterOptions): LocallyV
 
   return {
     channel: 'unionpay',
+
+    /**
+     * The file transfer (`txnType 76`) of settle date `date`: the deflated zip in `fileContent`,
+     * its ZM and ZME files read. `settleDate` has no year: UnionPay serves the latest such day,
+     * so only a day within the past year can be asked for.
+     */
+    async downloadBill(date: string): Promise<ChannelBill> {
+      const answer = await call(
+        PATHS.file,
+        {
+          txnType: '76',
+          txnSubType: '01',
+          bizType: '000000',
+          fileType: '00',
+          settleDate: date.slice(5, 7) + date.slice(8, 10),
+          txnTime: formatUnionpayTime(now()),
+        },
+        `the bill of ${date}`,
+      );
+      if (answer.respCode === UNIONPAY_NO_FILE) {
+        throw new ChannelRejectedError(`UnionPay has no bill for ${date} yet`, 'bill_not_ready');
+      }
+      if (answer.respCode !== UNIONPAY_SUCCESS || answer.fileContent === undefined) {
+        throw refusal(answer, `the bill of ${date}`);
+      }
+      return { channel: 'unionpay', date, lines: parseUnionpayBill(answer.fileContent, date, keyring.merId) };
+    },
+
+    billRefundNoOf: (refundId: string) => unionpayRefundOrderIdOf(refundId),
     keepsReferences: true,
 
     supports(currency: Currency, amount: number): boolean {

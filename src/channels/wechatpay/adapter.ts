@@ -3,6 +3,8 @@ import type { ChannelTradeState } from '../../../domain/payment.js';
 import type { Currency } from '../../../domain/money.js';
 import { isRecord, stringField, truncate } from '../fields.js';
 import { channelFetch } from '../http.js';
+import type { ChannelBill } from '../../../domain/reconciliation.js';
+import { parseWechatpayBill } from './bill.js';
 import {
   ChannelRejectedError,
   type ChannelAck,
@@ -289,6 +291,43 @@ export function createWechatPayAdapter(options: WechatPayAdapterOptions): Locall
   return {
     channel: 'wechatpay',
     supports,
+
+    /**
+     * `GET /v3/bill/tradebill` (signed answer: the URL and the file's SHA-1), then the gzip
+     * download, whose answer is not signed: the hash from the signed answer vouches for it.
+     */
+    async downloadBill(date: string): Promise<ChannelBill> {
+      const answer = await call('GET', `/v3/bill/tradebill?bill_date=${date}&bill_type=ALL&tar_type=GZIP`);
+      if (answer.status !== 200) {
+        if (stringField(answer.body, 'code') === 'NO_STATEMENT_EXIST') {
+          throw new ChannelRejectedError(`WeChat Pay has no bill for ${date} yet`, 'bill_not_ready');
+        }
+        throw refused('the trade bill', answer);
+      }
+      const downloadUrl = stringField(answer.body, 'download_url');
+      const hashType = stringField(answer.body, 'hash_type') ?? '';
+      const hashValue = stringField(answer.body, 'hash_value') ?? '';
+      if (downloadUrl === undefined || !/^https?:\/\//.test(downloadUrl)) {
+        throw new ChannelRejectedError('WeChat Pay answered no download_url', 'malformed_response');
+      }
+      const url = new URL(downloadUrl);
+      const res = await channelFetch(
+        url.toString(),
+        {
+          method: 'GET',
+          headers: {
+            authorization: wechatpayAuthorization(keyring, 'GET', `${url.pathname}${url.search}`, ''),
+            'user-agent': 'knowledge-pay',
+          },
+        },
+        timeoutMs,
+      );
+      if (res.status !== 200) {
+        throw new ChannelRejectedError(`WeChat Pay's bill download answered HTTP ${res.status}`, 'unexpected_status');
+      }
+      const lines = parseWechatpayBill(new Uint8Array(await res.arrayBuffer()), hashType, hashValue);
+      return { channel: 'wechatpay', date, lines };
+    },
 
     /**
      * `POST /v3/pay/transactions/native`; `payUrl` is the answered `code_url`. Idempotent by

@@ -8,6 +8,7 @@ import { notificationKey, sandboxChannelModels, type SandboxChannelModels } from
 import { createNotifier, type OutgoingNotification } from './notifier.js';
 import { isDuplicateKeyError } from '../../db/errors.js';
 import { createOrderBook, createOutages, createRefundBehaviours } from './order-book.js';
+import { createBillBook } from './bills.js';
 import { createChannelSimulator, type ChannelProtocol } from './simulator.js';
 import type { ChannelSimulator } from './types.js';
 import { CARD_RESEND_SCHEDULE_MS, cardProtocol } from './card/protocol.js';
@@ -109,10 +110,21 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
     );
   });
 
-  const simulate = (protocol: ChannelProtocol, resendScheduleMs: readonly number[]): ChannelSimulator =>
-    createChannelSimulator({
+  const simulate = (protocol: ChannelProtocol, resendScheduleMs: readonly number[]): ChannelSimulator => {
+    const book = createOrderBook(models, protocol.channel);
+    return createChannelSimulator({
       protocol,
-      book: createOrderBook(models, protocol.channel),
+      book,
+      bills: createBillBook(models, {
+        channel: protocol.channel,
+        book,
+        newChannelTradeNo: (at) => protocol.newChannelTradeNo(at),
+        newBuyerId: () => protocol.newBuyerId(),
+        orderNoOf: (paymentId) => protocol.orderNoOf?.(paymentId) ?? paymentId,
+        merchant: protocol.merchant,
+        currency: protocol.merchant.currency,
+        cannotShow: protocol.billCannotShow ?? [],
+      }),
       outages: createOutages(models, protocol.channel),
       refundBehaviours: createRefundBehaviours(models, protocol.channel),
       notifier: createNotifier({
@@ -126,6 +138,7 @@ export function createChannelSimulators(deps: ChannelSimulatorDeps): Record<Paym
       timeScale,
       logger,
     });
+  };
 
   return {
     alipay: simulate(alipayProtocol({ ...keyring.alipay, alipayPrivateKey }, publicBaseUrl), ALIPAY_RESEND_SCHEDULE_MS),

@@ -151,6 +151,37 @@ const notificationSchema = new Schema(
   { collection: 'sandbox_channel_notifications', versionKey: false },
 );
 
+export const BILL_DISCREPANCY_KINDS = [
+  'missing_here',
+  'missing_at_channel',
+  'amount_mismatch',
+  'status_mismatch',
+  'currency_mismatch',
+] as const;
+
+/**
+ * A discrepancy injected into a day's bill (fault injection): the bill misreports one paid order
+ * (leaves it out, another amount, currency or state). Keyed `<channel>:<outTradeNo>`: one per
+ * order, a later one replaces it. (`missing_here` is not kept here: it pays the order in the
+ * channel's books instead.)
+ */
+const billDiscrepancySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    channel,
+    /** `YYYY-MM-DD`: the Beijing day of the bill it changes. */
+    date: { type: String, required: true },
+    outTradeNo: { type: String, required: true },
+    kind: { type: String, required: true, enum: BILL_DISCREPANCY_KINDS },
+    /** The amount the bill shows instead (amount_mismatch), minor units. */
+    amount: { type: Number, default: null },
+    /** The currency the bill shows instead (currency_mismatch). */
+    currency: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { collection: 'sandbox_bill_discrepancies', versionKey: false },
+);
+
 export type SandboxOrder = InferSchemaType<typeof orderSchema>;
 export type SandboxOutcome = InferSchemaType<typeof outcomeSchema>;
 export type SandboxRefund = InferSchemaType<typeof refundSchema>;
@@ -158,6 +189,7 @@ export type SandboxApproval = InferSchemaType<typeof approvalSchema>;
 export type SandboxFault = InferSchemaType<typeof faultSchema>;
 export type SandboxRefundBehaviour = InferSchemaType<typeof refundBehaviourSchema>;
 export type SandboxNotification = InferSchemaType<typeof notificationSchema>;
+export type SandboxBillDiscrepancy = InferSchemaType<typeof billDiscrepancySchema>;
 
 export interface SandboxChannelModels {
   orders: Model<SandboxOrder>;
@@ -167,6 +199,7 @@ export interface SandboxChannelModels {
   refundBehaviours: Model<SandboxRefundBehaviour>;
   notifications: Model<SandboxNotification>;
   approvals: Model<SandboxApproval>;
+  billDiscrepancies: Model<SandboxBillDiscrepancy>;
 }
 
 /** The sandbox's models on `connection`, with their (unique) indexes created before it resolves. */
@@ -187,6 +220,11 @@ export async function sandboxChannelModels(connection: Connection): Promise<Sand
       notificationSchema,
     ),
     approvals: modelOn<SandboxChannelModels['approvals']>(connection, 'SandboxChannelApproval', approvalSchema),
+    billDiscrepancies: modelOn<SandboxChannelModels['billDiscrepancies']>(
+      connection,
+      'SandboxBillDiscrepancy',
+      billDiscrepancySchema,
+    ),
   };
   await Promise.all([
     models.orders.createIndexes(),

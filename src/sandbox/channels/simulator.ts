@@ -13,6 +13,7 @@ import {
 import { CASHIER_FORM_TOKEN_FIELD, type CashierFormTokens } from './cashier-form.js';
 import { CASHIER_PAGE_HEADERS, renderCashierNotice, renderCashierPage, type CashierOrder } from './cashier-page.js';
 import type { SandboxRefund } from './models.js';
+import type { BillBook, BillDiscrepancyKind } from './bills.js';
 import {
   refundSettlesAt,
   refundStateAt,
@@ -51,6 +52,10 @@ export interface PaidTrade extends Trade {
 /** The parts of a simulated channel that differ from provider to provider. */
 export interface ChannelProtocol {
   channel: PaymentChannel;
+  /** Whom the channel books a charge the merchant never created under (bill fault injection), and in what currency. */
+  merchant: { appId: string; merchantId: string; currency: string };
+  /** Discrepancies the channel's bill format cannot show (the control API refuses them). */
+  billCannotShow?: readonly BillDiscrepancyKind[];
   /** The channel's own trade number for a payment made at `at`. */
   newChannelTradeNo(at: Date): string;
   /** The payer's id at the channel (`buyer_id` / `openid`). */
@@ -95,6 +100,8 @@ export type CashierRefundRequest = Omit<RefundRequestAtChannel, 'settlesAt' | 'o
 /** What a protocol's routes need from the shared cashier. */
 export interface Cashier {
   book: OrderBook;
+  /** The day's bills the channel serves its merchant (see {@link BillBook}). */
+  bills: BillBook;
   outages: Outages;
   logger: Logger;
   /** Resolves at once unless `operation` is held (see `ChannelSimulator.hold`); then once it is let go. */
@@ -149,6 +156,7 @@ const MAX_NOTIFICATION_COPIES = 100;
 export interface SimulatorParts {
   protocol: ChannelProtocol;
   book: OrderBook;
+  bills: BillBook;
   outages: Outages;
   refundBehaviours: RefundBehaviours;
   notifier: Notifier;
@@ -220,6 +228,7 @@ function createHolds() {
 export function createChannelSimulator({
   protocol,
   book,
+  bills,
   outages,
   refundBehaviours,
   notifier,
@@ -329,6 +338,7 @@ export function createChannelSimulator({
 
   const cashier: Cashier = {
     book,
+    bills,
     outages,
     logger,
     admit: (operation) => holds.admit(operation),
@@ -505,6 +515,7 @@ export function createChannelSimulator({
       refundAnswersToLose = count;
     },
     refundBehaviour: () => refundBehaviours.get(),
+    injectBillDiscrepancy: (request) => bills.inject(request),
     async hasOrder(paymentId) {
       return (await book.trade(orderNoOf(paymentId))) !== undefined;
     },

@@ -1,3 +1,4 @@
+import type { BillBook } from './bills.js';
 import type { Router } from 'express';
 import type { PaymentChannel } from '../../../domain/payment.js';
 import type { ChannelOperation } from '../../channels/types.js';
@@ -71,6 +72,8 @@ export interface ChannelSimulator {
   setRefundBehaviour(behaviour: RefundBehaviour): Promise<RefundBehaviour>;
   /** How refunds requested now end. */
   refundBehaviour(): Promise<RefundBehaviour>;
+  /** Fault injection into the channel's books or a day's bill (see {@link BillBook.inject}). */
+  injectBillDiscrepancy: BillBook['inject'];
   /** Whether the channel holds an order with this `out_trade_no`. */
   hasOrder(outTradeNo: string): Promise<boolean>;
   /** The channel's books for one order (what it holds, not what the merchant says); undefined when it holds none. */

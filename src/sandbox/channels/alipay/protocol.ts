@@ -17,6 +17,9 @@ import { formatMajor, parseMajor } from '../../../../domain/money.js';
 import { randomDigits, refundSettlesAt, refundStateAt, shanghaiDate, type Trade } from '../order-book.js';
 import type { OutgoingNotification } from '../notifier.js';
 import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from '../simulator.js';
+import { BILL_UTC_OFFSET_MINUTES, dayBounds, dayOf, isCalendarDate } from '../../../../domain/reconciliation.js';
+import { expiringTokens } from '../bills.js';
+import { alipayBillZip } from './bill.js';
 
 /** Alipay's resend waits after an unacknowledged notification: 8 deliveries in about 25 h. */
 export const ALIPAY_RESEND_SCHEDULE_MS: readonly number[] = [4, 10, 10, 60, 120, 360, 900].map((m) => m * 60_000);
@@ -84,7 +87,11 @@ const OPERATIONS: Record<AlipayMethod, ChannelOperation> = {
   'alipay.trade.close': 'close',
   'alipay.trade.refund': 'refund',
   'alipay.trade.fastpay.refund.query': 'refund',
+  'alipay.data.dataservice.bill.downloadurl.query': 'query',
 };
+
+/** How long a bill download URL works (Alipay: 30 seconds). */
+export const ALIPAY_BILL_URL_TTL_MS = 30_000;
 
 function isAlipayMethod(method: string | undefined): method is AlipayMethod {
   return method !== undefined && Object.prototype.hasOwnProperty.call(OPERATIONS, method);
@@ -137,6 +144,7 @@ const DEFAULT_TIMEOUT_MS = 2 * 60 * 60 * 1000;
  * precreate's `qr_code` (the payment's `payUrl`) points under it, never at the sandbox process.
  */
 export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): ChannelProtocol {
+  const billTokens = expiringTokens(keys.alipayPrivateKey, ALIPAY_BILL_URL_TTL_MS);
   /** Answers like the gateway: JSON with the `*_response` member and Alipay's signature over its exact text. */
   function answer(res: Response, method: string | undefined, body: AlipayAnswer): void {
     const key = isAlipayMethod(method) ? alipayResponseKey(method) : 'error_response';
@@ -175,6 +183,8 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
 
   return {
     channel: 'alipay',
+    merchant: { appId: keys.appId, merchantId: keys.sellerId, currency: 'CNY' },
+    billCannotShow: ['status_mismatch', 'currency_mismatch'],
     newChannelTradeNo: (at) => `${shanghaiDate(at)}22001${randomDigits(15)}`,
     newBuyerId: () => `2088${randomDigits(12)}`,
 
@@ -273,10 +283,24 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
         };
       }
 
+      /** A short-lived URL of the day's trade bill; today's is the day so far, a future day has none. */
+      function billUrlAnswer(biz: Record<string, unknown>, selfBase: string): AlipayAnswer {
+        const billType = stringField(biz, 'bill_type');
+        const billDate = stringField(biz, 'bill_date') ?? '';
+        if (billType !== 'trade') return businessFailed('isv.invalid-bill-type', 'bill_type must be trade');
+        if (!isCalendarDate(billDate)) return businessFailed('isv.invalid-bill-date', 'bill_date must be yyyy-MM-dd');
+        if (billDate > dayOf(new Date(), BILL_UTC_OFFSET_MINUTES)) {
+          return businessFailed('isp.bill_not_exist', 'the bill of that day does not exist yet');
+        }
+        return success({ bill_download_url: `${selfBase}/bills/${billTokens.issue(billDate)}` });
+      }
+
       const methods: Record<
         AlipayMethod,
-        (biz: Record<string, unknown>, params: Params, cashierBase: string) => Promise<AlipayAnswer>
+        (biz: Record<string, unknown>, params: Params, cashierBase: string, selfBase: string) => Promise<AlipayAnswer>
       > = {
+        'alipay.data.dataservice.bill.downloadurl.query': (biz, _params, _cashierBase, selfBase) =>
+          Promise.resolve(billUrlAnswer(biz, selfBase)),
         /** The server-to-server create: the order exists at once; `qr_code` links to the cashier. */
         async 'alipay.trade.precreate'(biz, params, cashierBase) {
           const opened = await openPagePay(biz, params, null);
@@ -427,8 +451,35 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
           answer(
             res,
             method,
-            'error' in checked ? checked.error : await methods[method](checked.biz, params, cashierBase),
+            'error' in checked
+              ? checked.error
+              : await methods[method](
+                  checked.biz,
+                  params,
+                  cashierBase,
+                  `${req.protocol}://${req.get('host')}${req.baseUrl}`,
+                ),
           );
+        }),
+      );
+
+      /** The bill file behind a download URL: no signature, the URL's token is the credential. */
+      router.get(
+        '/bills/:token',
+        handle(async (req, res) => {
+          const token = billTokens.check(String(req.params.token));
+          if (token === undefined) {
+            res.status(404).type('text/plain').send('the download URL is unknown or has expired');
+            return;
+          }
+          const { date, issuedAt } = token;
+          const { start, end } = dayBounds(date, BILL_UTC_OFFSET_MINUTES);
+          const zip = alipayBillZip(await cashier.bills.day(date, issuedAt), keys.sellerId, start, end, issuedAt);
+          res
+            .status(200)
+            .type('application/oct-stream')
+            .set('content-disposition', `attachment; filename="${keys.sellerId}_${date.replaceAll('-', '')}.csv.zip"`)
+            .send(Buffer.from(zip));
         }),
       );
 

@@ -137,6 +137,7 @@ export function cardProtocol(keys: NonNullable<Keyring['card']>, publicBaseUrl: 
 
   return {
     channel: 'card',
+    merchant: { appId: keys.accountId, merchantId: keys.accountId, currency: 'USD' },
     newChannelTradeNo: () => `ch_${randomBytes(12).toString('hex')}`,
     newBuyerId: () => `pm_${randomDigits(16)}`,
 

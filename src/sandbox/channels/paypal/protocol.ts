@@ -218,6 +218,7 @@ export function paypalProtocol(keys: PaypalSandboxKeys, publicBaseUrl: string, a
 
   return {
     channel: 'paypal',
+    merchant: { appId: keys.clientId, merchantId: keys.clientId, currency: 'USD' },
     newChannelTradeNo: () => `${randomDigits(1)}${randomBytes(8).toString('hex').toUpperCase().slice(0, 16)}`,
     newBuyerId: () => randomBytes(7).toString('hex').toUpperCase().slice(0, 13),
 

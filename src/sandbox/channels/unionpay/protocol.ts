@@ -24,6 +24,21 @@ import type { SandboxRefund } from '../models.js';
 import type { OutgoingNotification } from '../notifier.js';
 import { randomDigits, refundStateAt, type RefundState } from '../order-book.js';
 import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from '../simulator.js';
+import { BILL_UTC_OFFSET_MINUTES, dayOf, isCalendarDate } from '../../../../domain/reconciliation.js';
+import { unionpayBillFileContent } from './bill.js';
+
+/**
+ * The `YYYY-MM-DD` of a settle date `MMDD`: the latest such day not after today (Beijing); this
+ * year's when it is today or earlier, else last year's.
+ */
+function settleDateOf(mmdd: string, now: Date): string | undefined {
+  if (!/^\d{4}$/.test(mmdd)) return undefined;
+  const today = dayOf(now, BILL_UTC_OFFSET_MINUTES);
+  const year = Number(today.slice(0, 4));
+  const candidate = `${year}-${mmdd.slice(0, 2)}-${mmdd.slice(2)}`;
+  const date = candidate <= today ? candidate : `${year - 1}-${mmdd.slice(0, 2)}-${mmdd.slice(2)}`;
+  return isCalendarDate(date) ? date : undefined;
+}
 
 /**
  * UnionPay does not publish its back-notification resend schedule; the simulator resends at
@@ -97,7 +112,7 @@ export function unionpayProtocol(keys: UnionpaySandboxKeys, publicBaseUrl: strin
   });
 
   /** Checks the merchant's common fields and signature; answers why not, as UnionPay's `respCode`. */
-  function authenticate(request: Fields): Fields | undefined {
+  function authenticate(request: Fields, { names = 'order' }: { names?: 'order' | 'file' } = {}): Fields | undefined {
     if (request.version !== UNIONPAY_VERSION) return refused(request, '11', 'version must be 5.1.0');
     if (request.signMethod !== UNIONPAY_SIGN_METHOD) return refused(request, '11', 'signMethod must be 01');
     if (request.merId !== keys.merId) return refused(request, '10', 'unknown merId');
@@ -105,7 +120,7 @@ export function unionpayProtocol(keys: UnionpaySandboxKeys, publicBaseUrl: strin
       return refused(request, '11', 'certId names no certificate of this merchant');
     if (!verifyUnionpayFields(request, merchantCertificate.publicKey))
       return refused(request, '11', 'signature mismatch');
-    if (request.orderId === undefined || !UNIONPAY_ORDER_ID.test(request.orderId)) {
+    if (names === 'order' && (request.orderId === undefined || !UNIONPAY_ORDER_ID.test(request.orderId))) {
       return refused(request, '10', 'orderId must be 8-32 letters and digits');
     }
     if (parseUnionpayTime(request.txnTime) === undefined) {
@@ -136,6 +151,7 @@ export function unionpayProtocol(keys: UnionpaySandboxKeys, publicBaseUrl: strin
 
   return {
     channel: 'unionpay',
+    merchant: { appId: keys.merId, merchantId: keys.merId, currency: 'CNY' },
     newChannelTradeNo: (at) => `${formatUnionpayTime(at).slice(4)}${randomDigits(11)}`,
     newBuyerId: () => `6216${randomDigits(12)}`,
     orderNoOf: (paymentId) => (paymentId.startsWith('pay_') ? paymentId.slice(4) : paymentId),
@@ -205,7 +221,12 @@ export function unionpayProtocol(keys: UnionpaySandboxKeys, publicBaseUrl: strin
       const cashierBase = `${publicBaseUrl.replace(/\/+$/, '')}/sandbox/unionpay`;
 
       /** The merchant's request after its outage and hold checks, or `undefined` once answered. */
-      async function admitted(req: Request, res: Response, operation: ChannelOperation): Promise<Fields | undefined> {
+      async function admitted(
+        req: Request,
+        res: Response,
+        operation: ChannelOperation,
+        names: 'order' | 'file' = 'order',
+      ): Promise<Fields | undefined> {
         await cashier.admit(operation);
         if (await outages.isDown(operation)) {
           res.status(503).type('text/plain').send('Service Unavailable');
@@ -216,7 +237,7 @@ export function unionpayProtocol(keys: UnionpaySandboxKeys, publicBaseUrl: strin
           answer(res, refused({}, '10', 'the request is not a form, or repeats a field'));
           return undefined;
         }
-        const problem = authenticate(request);
+        const problem = authenticate(request, { names });
         if (problem !== undefined) {
           answer(res, problem);
           return undefined;
@@ -354,6 +375,37 @@ export function unionpayProtocol(keys: UnionpaySandboxKeys, publicBaseUrl: strin
           if (request.txnType === '01') answer(res, await consume(request));
           else if (request.txnType === UNIONPAY_REFUND.txnType) answer(res, await refund(request));
           else answer(res, refused(request, '10', 'txnType is not served here'));
+        }),
+      );
+
+      /**
+       * The file transfer (`txnType 76`, `fileType 00`): the bill of settle date `settleDate`
+       * (MMDD, the latest such day not after today), `respCode 98` when there is none yet.
+       */
+      router.post(
+        '/gateway/api/fileTransRequest.do',
+        form,
+        handle(async (req, res) => {
+          const request = await admitted(req, res, 'query', 'file');
+          if (request === undefined) return;
+          if (request.txnType !== '76' || request.txnSubType !== '01' || request.fileType !== '00') {
+            answer(res, refused(request, '10', 'a bill is txnType 76, txnSubType 01, fileType 00'));
+            return;
+          }
+          const date = settleDateOf(request.settleDate ?? '', new Date());
+          if (date === undefined) {
+            answer(res, refused(request, '10', 'settleDate must be MMDD'));
+            return;
+          }
+          const bill = await cashier.bills.day(date);
+          answer(res, {
+            ...echo(request),
+            respCode: UNIONPAY_SUCCESS,
+            respMsg: 'success',
+            settleDate: request.settleDate ?? '',
+            fileType: '00',
+            ...unionpayBillFileContent(bill, keys.merId),
+          });
         }),
       );
 

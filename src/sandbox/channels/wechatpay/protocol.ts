@@ -24,6 +24,14 @@ import {
 } from '../order-book.js';
 import type { OutgoingNotification } from '../notifier.js';
 import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from '../simulator.js';
+import { gzipSync } from 'node:zlib';
+import { wechatpayBillHash } from '../../../channels/wechatpay/bill.js';
+import { BILL_UTC_OFFSET_MINUTES, dayOf, isCalendarDate } from '../../../../domain/reconciliation.js';
+import { expiringTokens } from '../bills.js';
+import { wechatpayBillFile } from './bill.js';
+
+/** How long a bill's download URL works (WeChat Pay: 5 minutes). */
+export const WECHATPAY_BILL_URL_TTL_MS = 5 * 60_000;
 
 /** WeChat Pay's resend waits after an unacknowledged notification: 16 deliveries over 24 h 4 min. */
 export const WECHATPAY_RESEND_SCHEDULE_MS: readonly number[] = [
@@ -211,6 +219,7 @@ function positiveInteger(value: unknown): number | undefined {
  */
 export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: string): ChannelProtocol {
   const cashierBase = publicBaseUrl.replace(/\/+$/, '');
+  const billTokens = expiringTokens(keys.platformKey.privateKey, WECHATPAY_BILL_URL_TTL_MS);
 
   /** Answers like WeChat Pay: JSON (or 204) signed with the platform key. */
   function reply(res: Response, status: number, body?: Record<string, unknown>): void {
@@ -284,6 +293,7 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
 
   return {
     channel: 'wechatpay',
+    merchant: { appId: keys.appId, merchantId: keys.mchId, currency: 'CNY' },
     newChannelTradeNo: (at) => `4200${randomDigits(6)}${shanghaiDate(at)}${randomDigits(10)}`,
     newBuyerId: () => `o${randomBytes(21).toString('base64url')}`,
 
@@ -402,6 +412,60 @@ export function wechatpayProtocol(keys: WechatpaySandboxKeys, publicBaseUrl: str
               reply(res, 200, { code_url: codeUrl });
             }
           }
+        }),
+      );
+
+      /**
+       * The day's trade bill: a signed answer with the download URL and the SHA-1 of the file, then
+       * the (signed-request, unsigned-answer) download, gzip when `tar_type=GZIP`. Today's is the
+       * day so far; a future day has none (`NO_STATEMENT_EXIST`).
+       */
+      router.get(
+        '/v3/bill/tradebill',
+        rawBody,
+        guard('query'),
+        handle(async (req, res) => {
+          const billDate = typeof req.query.bill_date === 'string' ? req.query.bill_date : '';
+          const billType = req.query.bill_type ?? 'ALL';
+          const tarType = req.query.tar_type;
+          if (!isCalendarDate(billDate)) {
+            error(res, 400, 'PARAM_ERROR', 'bill_date must be yyyy-MM-dd');
+          } else if (billType !== 'ALL') {
+            error(res, 400, 'PARAM_ERROR', 'bill_type: this merchant downloads ALL');
+          } else if (tarType !== undefined && tarType !== 'GZIP') {
+            error(res, 400, 'PARAM_ERROR', 'tar_type must be GZIP or absent');
+          } else if (billDate > dayOf(new Date(), BILL_UTC_OFFSET_MINUTES)) {
+            error(res, 400, 'NO_STATEMENT_EXIST', 'the bill of that day does not exist yet');
+          } else {
+            const issuedAt = Date.now();
+            const file = wechatpayBillFile(await cashier.bills.day(billDate, new Date(issuedAt)), keys);
+            const token = `${billTokens.issue(billDate, issuedAt)}${tarType === 'GZIP' ? '.gz' : ''}`;
+            reply(res, 200, {
+              hash_type: 'SHA1',
+              hash_value: wechatpayBillHash(file),
+              download_url: `${req.protocol}://${req.get('host')}${req.baseUrl}/v3/billdownload/file?token=${token}`,
+            });
+          }
+        }),
+      );
+
+      router.get(
+        '/v3/billdownload/file',
+        rawBody,
+        guard('query'),
+        handle(async (req, res) => {
+          const given = typeof req.query.token === 'string' ? req.query.token : '';
+          const gzip = given.endsWith('.gz');
+          const token = billTokens.check(gzip ? given.slice(0, -3) : given);
+          if (token === undefined) {
+            error(res, 400, 'PARAM_ERROR', 'the download token is unknown or has expired');
+            return;
+          }
+          const file = wechatpayBillFile(await cashier.bills.day(token.date, token.issuedAt), keys);
+          res
+            .status(200)
+            .type('application/octet-stream')
+            .send(gzip ? gzipSync(file) : file);
         }),
       );
 
