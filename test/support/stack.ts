@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { dirname } from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { assembleApi } from '../../src/api/assemble.js';
@@ -17,6 +18,8 @@ import { installTemporalRuntime } from '../../src/temporal/runtime.js';
 import { buildActivityDeps } from '../../src/worker/activity-deps.js';
 import type { WorkerMetrics } from '../../src/worker/metrics.js';
 import { createPaymentWorker } from '../../src/worker/create-worker.js';
+import { cachedWorkflowBundle } from '../../src/worker/workflow-bundle.js';
+import { startTracing } from '../../src/telemetry/tracing.js';
 import { TEST_PAYMENT_ID_KEY, uniqueId } from './builders.js';
 import codecKeys from './fixtures/codec-keys.json' with { type: 'json' };
 
@@ -117,6 +120,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     SANDBOX_CONTROL_TOKEN: `sct_test_${randomBytes(24).toString('hex')}`,
     ...options.env,
   });
+  // With OTEL_EXPORTER_OTLP_ENDPOINT in `env`, the API and the worker trace as the processes do.
+  const tracing = startTracing(config, 'api');
   const logSink = options.logSink;
   const logger = logSink
     ? createLogger({ LOG_LEVEL: 'debug' }, 'test', { write: (line) => logSink(line) })
@@ -136,6 +141,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     logger,
     keyring: narrowKeyring(keyring, 'api'),
     platformKeys: config.PLATFORM_KEYS ?? [],
+    ...(tracing ? { tracing } : {}),
   });
   const client = new PlatformClient({ baseUrl, ...platformKey, maxRetries: 0 });
   server.on('request', app);
@@ -145,7 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   let stopWorker = () => Promise.resolve();
   if (options.inProcessWorker !== false) {
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-    const deps = buildActivityDeps(config, database.models, narrowKeyring(keyring, 'worker'));
+    const deps = buildActivityDeps(config, database.models, narrowKeyring(keyring, 'worker'), logger, tracing?.tracer);
     workerMetrics = deps.metrics;
     const created = await createPaymentWorker({
       connection: nativeConnection,
@@ -153,8 +159,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       deps,
       dataConverter: dataConverterFor(keyring),
-      workflowBundlePath: inject('workflowBundlePath'),
+      workflowBundlePath: tracing
+        ? (await cachedWorkflowBundle(dirname(inject('workflowBundlePath')), { tracing: true })).path
+        : inject('workflowBundlePath'),
       shutdownGraceSeconds: 5,
+      ...(tracing ? { tracing } : {}),
       ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     });
     const running = created.run();
@@ -197,6 +206,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       await assembledSandbox.database.connection.dropDatabase().catch(() => undefined);
       await close();
       await assembledSandbox.close();
+      await tracing?.shutdown();
     },
   };
 }
