@@ -10,6 +10,8 @@ import { STAFF_PERMISSIONS, STAFF_ROLES, rolesWith, type StaffPermission } from 
 import { VOUCHER_ALGORITHM, type VoucherCheck } from '../vouchers/voucher.js';
 import { API_ERRORS, API_ERROR_CODES, type ApiErrorCode } from './errors.js';
 import { bodySchema as codecRequestSchema } from './routes/codec.js';
+import { dashboardSignInSchema } from './routes/dashboard.js';
+import { DASHBOARD_ASSET_NAMES } from '../dashboard/assets.js';
 import { auditQuerySchema } from './routes/staff.js';
 import { statsQuerySchema } from './routes/staff-stats.js';
 import { STATS_COUNTS, STATS_GROUP_BY } from '../../domain/stats.js';
@@ -56,7 +58,8 @@ export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
   four_eyes_required: 'Nobody decides a refund they requested themselves.',
   staff_ticket_invalid: 'The staff ticket does not hold for this operator, action and refund.',
   host_not_allowed: 'The Host header names no host this API serves (loopback, PUBLIC_BASE_URL, CODEC_ALLOWED_HOSTS).',
-  origin_not_allowed: 'This Origin may not call the codec server (CODEC_CORS_ORIGINS).',
+  origin_not_allowed:
+    'This Origin may not make the request: the codec server admits CODEC_CORS_ORIGINS; the dashboard sign-in and sign-out only its own.',
   route_not_found: 'No such route.',
   payment_not_found: 'No payment with this id.',
   refund_not_found: 'No refund with this id (of this payment).',
@@ -405,6 +408,7 @@ function requestSchemas(limits: PaymentSchemaLimits) {
     RefundTicketRequest: ticketSchema,
     BreakerRequest: breakerRequestSchema,
     CodecPayloads: codecRequestSchema,
+    DashboardSignIn: dashboardSignInSchema,
   } satisfies Record<string, z.ZodType>;
 }
 
@@ -1464,6 +1468,166 @@ function staffOperations(): Record<string, Record<string, JsonSchema>> {
   };
 }
 
+/**
+ * The staff dashboard's pages (src/api/routes/dashboard.ts). Its data and actions are the staff
+ * routes', which take its session cookie in place of the bearer token.
+ */
+function dashboardOperations(): Record<string, Record<string, JsonSchema>> {
+  const html = (example: string) => ({ 'text/html': { schema: { type: 'string' }, example } });
+  const cookie =
+    '`kp_dashboard_session=<random id>; Path=/; Max-Age=<DASHBOARD_SESSION_MINUTES × 60>; HttpOnly; SameSite=Strict` ' +
+    '(and `Secure` when PUBLIC_BASE_URL is https)';
+  return {
+    '/dashboard': {
+      get: operation({
+        operationId: 'dashboardPage',
+        summary: 'The staff dashboard, or its sign-in page',
+        description:
+          'With a current session cookie, the dashboard: totals per currency, charts per day and per channel, refunds, ' +
+          'channel health, payments that need attention, refunds waiting for review and reconciliation exceptions, ' +
+          'refreshed every 10 s from `/staff/v1`; otherwise the sign-in form. English or Chinese by `?lang=en|zh` ' +
+          '(remembered in the `kp_lang` cookie), else by Accept-Language. Served with a Content-Security-Policy that ' +
+          'allows only its own scripts, style sheet and API.',
+        tag: 'Dashboard',
+        auth: 'none',
+        parameters: [
+          {
+            name: 'lang',
+            in: 'query',
+            required: false,
+            description: 'The language to show, remembered for the next visit.',
+            schema: { type: 'string', enum: ['en', 'zh'] },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'HTML: the dashboard with a session, the sign-in form without one',
+            content: html(
+              '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Knowledge Pay · Staff dashboard</title>...',
+            ),
+          },
+        },
+        errors: [...EVERY, ...STORAGE],
+      }),
+    },
+    '/dashboard/session': {
+      post: {
+        ...operation({
+          operationId: 'dashboardSignIn',
+          summary: 'Sign in to the dashboard with a staff token (audited)',
+          description:
+            `Sets ${cookie}. A form is answered with a redirect to the dashboard (or, for a token that is not valid, ` +
+            'the sign-in page again with 401); JSON with who signed in. A browser must send it from the dashboard ' +
+            "itself (another site's `Origin` answers 403). Audited as `dashboard.sign_in`.",
+          tag: 'Dashboard',
+          auth: 'none',
+          responses: {
+            '200': {
+              description: 'Signed in (a JSON request)',
+              headers: { 'Set-Cookie': { description: cookie } },
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['name', 'role', 'expiresAt'],
+                    properties: {
+                      name: { type: 'string' },
+                      role: { type: 'string', enum: [...STAFF_ROLES] },
+                      expiresAt: { type: 'string', format: 'date-time' },
+                    },
+                  },
+                  example: { name: 'mei', role: 'finance', expiresAt: '2026-12-03T19:00:00.000Z' },
+                },
+              },
+            },
+            '303': {
+              description: 'Signed in (a form): see the dashboard',
+              headers: { 'Set-Cookie': { description: cookie } },
+              content: {
+                'text/plain': { schema: { type: 'string' }, example: 'See Other. Redirecting to /dashboard' },
+              },
+            },
+            '401': {
+              description: 'A form with a token that is not valid: the sign-in page again, saying so',
+              content: html(
+                '<!doctype html><html lang="en">...<p class="notice" role="alert">That staff token is not valid',
+              ),
+            },
+          },
+          errors: [
+            ...EVERY,
+            ...STORAGE,
+            ...BODY_BYTES,
+            'unsupported_media_type',
+            'malformed_json',
+            'staff_token_invalid',
+            'origin_not_allowed',
+          ],
+        }),
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } },
+              example: 'token=kpstaff_...',
+            },
+            'application/json': { schema: ref('DashboardSignIn'), example: { token: 'kpstaff_...' } },
+          },
+        },
+      },
+      delete: operation({
+        operationId: 'dashboardSignOut',
+        summary: 'Sign out of the dashboard (audited)',
+        description:
+          'Ends the session of the cookie sent (audited as `dashboard.sign_out`) and clears the cookie. From the ' +
+          "dashboard itself: another site's `Origin` answers 403.",
+        tag: 'Dashboard',
+        auth: 'none',
+        responses: {
+          '200': {
+            description: 'Signed out: `signedOut` says whether the cookie named a session that was still open',
+            headers: { 'Set-Cookie': { description: '`kp_dashboard_session=; Path=/; Expires=<the past>` (cleared)' } },
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['signedOut'], properties: { signedOut: { type: 'boolean' } } },
+                example: { signedOut: true },
+              },
+            },
+          },
+        },
+        errors: [...EVERY, ...STORAGE, 'origin_not_allowed'],
+      }),
+    },
+    '/dashboard/assets/{file}': {
+      get: operation({
+        operationId: 'dashboardAsset',
+        summary: "The dashboard's script, style sheet and Chart.js, served by the API itself (no CDN)",
+        tag: 'Dashboard',
+        auth: 'none',
+        parameters: [
+          {
+            name: 'file',
+            in: 'path',
+            required: true,
+            description: 'One of the files; any other answers 404 `route_not_found`.',
+            schema: { type: 'string', enum: [...DASHBOARD_ASSET_NAMES] },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The file (`Cache-Control: no-cache`: revalidated by its ETag)',
+            content: {
+              'application/javascript': { schema: { type: 'string' }, example: "'use strict';..." },
+              'text/css': { schema: { type: 'string' }, example: ':root { ... }' },
+            },
+          },
+        },
+        errors: [...EVERY, ...PATH_PARAM, 'route_not_found'],
+      }),
+    },
+  };
+}
+
 function serviceOperations(): Record<string, Record<string, JsonSchema>> {
   const codec = (kind: 'encode' | 'decode') =>
     operation({
@@ -1671,7 +1835,7 @@ function serviceOperations(): Record<string, Record<string, JsonSchema>> {
 }
 
 /** Paths whose routers answer any other method with 405 (the others fall through to a 404). */
-const OTHER_METHODS_405 = /^\/(v1\/(payments|vouchers)|staff\/v1\/|openapi\.json$|docs$|metrics$)/;
+const OTHER_METHODS_405 = /^\/(v1\/(payments|vouchers)|staff\/v1\/|dashboard|openapi\.json$|docs$|metrics$)/;
 
 function otherMethods(path: string): JsonSchema {
   const code: DocumentedErrorCode = OTHER_METHODS_405.test(path) ? 'method_not_allowed' : 'route_not_found';
@@ -1685,7 +1849,12 @@ function otherMethods(path: string): JsonSchema {
 
 /** The OpenAPI 3.1 document of the API, built from the same schemas that validate requests. */
 export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
-  const operations = { ...platformOperations(), ...staffOperations(), ...serviceOperations() };
+  const operations = {
+    ...platformOperations(),
+    ...staffOperations(),
+    ...dashboardOperations(),
+    ...serviceOperations(),
+  };
   const paths = Object.fromEntries(
     Object.entries(operations).map(([path, item]) => [path, { ...item, 'x-other-methods': otherMethods(path) }]),
   );
@@ -1711,6 +1880,11 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
       { name: 'Vouchers', description: 'Public: anyone holding a voucher may check it.' },
       { name: 'Channels', description: "The channels' notifications." },
       { name: 'Staff', description: 'Support, finance and admins, with a staff bearer token.' },
+      {
+        name: 'Dashboard',
+        description:
+          'Staff in a browser: sign in with a staff token, then the page reads `/staff/v1` with a session cookie.',
+      },
       { name: 'Operations', description: 'Health, this document, and the codec server for the Temporal Web UI.' },
     ],
     paths,
