@@ -27,6 +27,8 @@ import { buildOpenApiDocument } from './openapi.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { docsRoutes } from './routes/docs.js';
 import { codecRoutes } from './routes/codec.js';
+import { dashboardRoutes } from './routes/dashboard.js';
+import { loadDashboardAssets } from '../dashboard/assets.js';
 import { healthRoutes, type Dependency } from './routes/health.js';
 import { paymentRoutes } from './routes/payments.js';
 import { staffRoutes } from './routes/staff.js';
@@ -216,7 +218,7 @@ export function createApp({
   app.use(
     '/staff/v1',
     ...jsonBody(bodyLimit),
-    staffAuth({ models }),
+    staffAuth({ models, publicBaseUrl: config.PUBLIC_BASE_URL }),
     staffRoutes({ models }),
     staffPaymentRoutes({ payments, maxAmount: config.PAYMENT_MAX_AMOUNT }),
     staffChannelRoutes({
@@ -229,6 +231,17 @@ export function createApp({
       client: temporal.client,
     }),
     notFound,
+  );
+  // Staff in a browser: the dashboard's pages, its sign-in and its assets (its data comes from /staff/v1).
+  app.use(
+    '/dashboard',
+    dashboardRoutes({
+      models,
+      assets: loadDashboardAssets(),
+      sessionMinutes: config.DASHBOARD_SESSION_MINUTES,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      statsUtcOffsetMinutes: config.STATS_UTC_OFFSET_MINUTES,
+    }),
   );
   // The sandbox runs as its own process; its public URLs (cashier pages, control API) stay here.
   if (config.SANDBOX_ENABLED) {
