@@ -99,6 +99,10 @@ async function main(): Promise<void> {
         : await devStaffToken(mongodbUri, env.KEYS_DIR as string, apiUrl, config.DEPENDENCY_TIMEOUT_MS);
     const rows: [string, string][] = [
       ['API', `${apiUrl}  (POST /v1/payments, GET /healthz, GET /readyz)`],
+      [
+        'Dashboard',
+        `${apiUrl}/dashboard  (staff, in a browser: sign in with a staff token; it fills as payments are made)`,
+      ],
       ...(config.SANDBOX_ENABLED
         ? ([
             [
