@@ -1518,7 +1518,8 @@ function dashboardOperations(): Record<string, Record<string, JsonSchema>> {
           description:
             `Sets ${cookie}. A form is answered with a redirect to the dashboard (or, for a token that is not valid, ` +
             'the sign-in page again with 401); JSON with who signed in. A browser must send it from the dashboard ' +
-            "itself (another site's `Origin` answers 403). Audited as `dashboard.sign_in`.",
+            "itself (another site's `Origin` answers 403). At most 30 attempts a minute per client address. " +
+            'Audited as `dashboard.sign_in`.',
           tag: 'Dashboard',
           auth: 'none',
           responses: {
@@ -1562,6 +1563,7 @@ function dashboardOperations(): Record<string, Record<string, JsonSchema>> {
             'malformed_json',
             'staff_token_invalid',
             'origin_not_allowed',
+            'rate_limited',
           ],
         }),
         requestBody: {

@@ -11,6 +11,7 @@ import {
 } from '../../dashboard/page.js';
 import { dashboardSessionIdentity, endDashboardSession, startDashboardSession } from '../../staff/sessions.js';
 import { ApiError, methodNotAllowed } from '../errors.js';
+import { rateLimit } from '../rate-limit.js';
 import { cookieOf, DASHBOARD_SESSION_COOKIE, isSameOrigin } from '../staff-auth.js';
 
 export interface DashboardRouteDeps {
@@ -48,6 +49,8 @@ export const dashboardSignInSchema = z.object({
 /** The language cookie: the visible switch's choice (not a secret, so readable by the page). */
 const LANGUAGE_COOKIE = 'kp_lang';
 const REFRESH_SECONDS = 10;
+/** Sign-in attempts one client address may make a minute, across every API process. */
+export const SIGN_IN_ATTEMPTS_PER_MINUTE = 30;
 
 const pageHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
@@ -60,10 +63,12 @@ const pageHeaders: RequestHandler = (_req, res, next) => {
 /**
  * The staff dashboard, mounted at `/dashboard`: `GET /` answers the sign-in page, or with a
  * current session the dashboard (its script reads the staff API with the session cookie).
- * `POST /session` signs in with a staff token (a form, or JSON answered with JSON) and sets the
+ * `POST /session` signs in with a staff token (a form, or JSON answered with JSON; at most
+ * {@link SIGN_IN_ATTEMPTS_PER_MINUTE} a minute per client address) and sets the
  * session cookie (`HttpOnly`, `SameSite=Strict`, `Path=/`, `Max-Age` of `sessionMinutes`, `Secure`
- * behind https); `DELETE /session` signs out (`{ signedOut }`: whether a session was ended). Both are audited, and both refuse another site's
- * `Origin`. `GET /assets/:file`: the page's script and style sheet, and Chart.js.
+ * behind https); `DELETE /session` signs out (`{ signedOut }`: whether a session was ended). Both
+ * are audited, and both refuse another site's `Origin`. `GET /assets/:file`: the page's script and
+ * style sheet, and Chart.js.
  */
 export function dashboardRoutes({
   models,
@@ -109,53 +114,57 @@ export function dashboardRoutes({
     })
     .all(methodNotAllowed(['GET']));
 
-  router
-    .route('/session')
-    .post(
-      pageHeaders,
-      express.urlencoded({ extended: false, limit: 4096 }),
-      express.json({ limit: 4096 }),
-      async (req, res) => {
-        refuseOtherSites(req);
-        const asJson = Boolean(req.is('application/json'));
-        if (!asJson && !req.is('application/x-www-form-urlencoded')) {
+  router.route('/session').post(
+    pageHeaders,
+    rateLimit({
+      models,
+      scope: 'dashboard-sign-in',
+      limitPerMinute: SIGN_IN_ATTEMPTS_PER_MINUTE,
+      callerOf: (req) => req.ip ?? req.socket.remoteAddress ?? 'unknown',
+    }),
+    express.urlencoded({ extended: false, limit: 4096 }),
+    express.json({ limit: 4096 }),
+    async (req, res) => {
+      refuseOtherSites(req);
+      const asJson = Boolean(req.is('application/json'));
+      if (!asJson && !req.is('application/x-www-form-urlencoded')) {
+        throw new ApiError(
+          415,
+          'invalid_request_error',
+          'unsupported_media_type',
+          'Send the staff token as a form (token=...) or as JSON ({"token": "..."}).',
+        );
+      }
+      const given = dashboardSignInSchema.safeParse(req.body ?? {});
+      const token = given.success ? given.data.token.trim() : '';
+      const started = token === '' ? null : await startDashboardSession(models, token, sessionMinutes);
+      if (!started) {
+        if (asJson) {
           throw new ApiError(
-            415,
-            'invalid_request_error',
-            'unsupported_media_type',
-            'Send the staff token as a form (token=...) or as JSON ({"token": "..."}).',
+            401,
+            'authentication_error',
+            'staff_token_invalid',
+            'That staff token is not valid or was revoked.',
+            'token',
           );
         }
-        const given = dashboardSignInSchema.safeParse(req.body ?? {});
-        const token = given.success ? given.data.token.trim() : '';
-        const started = token === '' ? null : await startDashboardSession(models, token, sessionMinutes);
-        if (!started) {
-          if (asJson) {
-            throw new ApiError(
-              401,
-              'authentication_error',
-              'staff_token_invalid',
-              'That staff token is not valid or was revoked.',
-              'token',
-            );
-          }
-          res
-            .status(401)
-            .type('html')
-            .send(signInPage({ lang: languageOf(req, res), base: req.baseUrl, notice: 'invalid' }));
-          return;
-        }
-        res.cookie(DASHBOARD_SESSION_COOKIE, started.sessionId, {
-          ...cookieOptions,
-          maxAge: sessionMinutes * 60_000,
-        });
-        if (asJson) {
-          res.json({ name: started.staff.name, role: started.staff.role, expiresAt: started.expiresAt.toISOString() });
-          return;
-        }
-        res.redirect(303, req.baseUrl || '/');
-      },
-    );
+        res
+          .status(401)
+          .type('html')
+          .send(signInPage({ lang: languageOf(req, res), base: req.baseUrl, notice: 'invalid' }));
+        return;
+      }
+      res.cookie(DASHBOARD_SESSION_COOKIE, started.sessionId, {
+        ...cookieOptions,
+        maxAge: sessionMinutes * 60_000,
+      });
+      if (asJson) {
+        res.json({ name: started.staff.name, role: started.staff.role, expiresAt: started.expiresAt.toISOString() });
+        return;
+      }
+      res.redirect(303, req.baseUrl || '/');
+    },
+  );
   // Apart from the POST, so that each route names one method.
   router
     .route('/session')

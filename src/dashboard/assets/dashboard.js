@@ -616,8 +616,7 @@
   const side = (s) => (s ? `${name(s.status)} · ${amountOf(s.amount, s.currency)}` : '—');
 
   function renderExceptions(exceptions) {
-    // Resolving moves money or closes a finance question: finance and admins; the API decides anyway.
-    const allowed = can('reconciliation.resolve') || can('refunds.decide');
+    const allowed = can('reconciliations.resolve');
     parts.exceptions.replaceChildren(
       table(
         ['date', 'channel', 'kind', 'order', 'here', 'atChannel', 'actions'],
