@@ -59,6 +59,23 @@ async function signIn(context: BrowserContext, token: string): Promise<Page> {
   return page;
 }
 
+/** One open exception, in the shape `GET /staff/v1/reconciliation-exceptions` answers. */
+const exceptionExample = {
+  exceptionId: 'rex_0001',
+  reconciliationId: 'rec_alipay_2026-12-02',
+  channel: 'alipay',
+  date: '2026-12-02',
+  kind: 'amount_mismatch',
+  orderNo: 'pay_aaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  refundNo: null,
+  paymentId: 'pay_aaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  here: { status: 'succeeded', amount: 19_900, currency: 'CNY' },
+  atChannel: { status: 'succeeded', amount: 19_800, currency: 'CNY' },
+  state: 'open',
+  actions: ['explain', 'refund'],
+  resolution: null,
+};
+
 const textOf = (page: Page, testid: string) => page.textContent(`[data-testid="${testid}"]`);
 
 describe('the staff dashboard, in a real browser', () => {
@@ -86,6 +103,7 @@ describe('the staff dashboard, in a real browser', () => {
       expect(csp).toContain("default-src 'none'");
       expect(csp).not.toContain('unsafe-inline');
       expect(await first.textContent('h1')).toBe('Staff dashboard');
+      await first.screenshot({ path: join(SCREENSHOTS, 'dashboard-sign-in.png') });
       await first.close();
 
       const page = await signIn(desktop, finance.token);
@@ -120,6 +138,32 @@ describe('the staff dashboard, in a real browser', () => {
       );
       await expect.poll(() => page.locator(`[data-testid="refund-${refundId}"]`).count()).toBe(0);
       await expect.poll(() => textOf(page, 'total-CNY-refunded')).toBe('150.00');
+
+      // Reconciliation exceptions as the staff API's contract gives them (answered here by the
+      // browser, not the API): the page lists one and resolves it with the chosen action and reason.
+      const resolutions: unknown[] = [];
+      await page.route('**/staff/v1/reconciliation-exceptions?*', (route) =>
+        route.fulfill({ json: { exceptions: [exceptionExample] } }),
+      );
+      await page.route('**/staff/v1/reconciliation-exceptions/*/resolve', (route) => {
+        resolutions.push({ url: route.request().url(), body: route.request().postDataJSON() });
+        return route.fulfill({ json: { ...exceptionExample, state: 'resolved' } });
+      });
+      await page.reload();
+      const exception = page.locator(`[data-testid="exception-${exceptionExample.exceptionId}"]`);
+      await expect.poll(() => exception.textContent()).toContain('Amount differs');
+      expect(await exception.textContent()).toContain('199.00 CNY');
+      await exception.locator('select[name="action"]').selectOption('explain');
+      await exception.locator('input[name="reason"]').fill('the channel rounded a fee');
+      await exception.locator(`[data-testid="resolve-${exceptionExample.exceptionId}"]`).click();
+      await expect
+        .poll(() => resolutions)
+        .toEqual([
+          {
+            url: `${stack.baseUrl}/staff/v1/reconciliation-exceptions/${exceptionExample.exceptionId}/resolve`,
+            body: { action: 'explain', reason: 'the channel rounded a fee' },
+          },
+        ]);
     } finally {
       await desktop.close();
     }
