@@ -4,6 +4,7 @@ import { createChannelActivities, type ChannelDeps } from './channels.js';
 import { createHousekeepingActivities } from './housekeeping.js';
 import { createFulfilmentActivities, type FulfilmentDeps } from './fulfilment.js';
 import { createPersistenceActivities } from './persistence.js';
+import { createReconciliationActivities } from './reconciliation.js';
 import { createRecoveryActivities } from './recovery.js';
 import { createRefundActivities, type RefundDeps } from './refunds.js';
 import { createRiskActivities, type RiskDeps } from './risk.js';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHousekeepingActivities(deps),
     ...createRefundActivities(deps),
     ...createRecoveryActivities(),
+    ...createReconciliationActivities(deps),
     ...createRiskActivities({ models: deps.models, rules: deps.riskRules, logger: deps.logger }),
   };
 }

@@ -185,19 +185,22 @@ export function reconcile(lines: readonly BillLine[], system: readonly SystemTra
 }
 
 /**
- * The actions that resolve a finding. A charge the system never took: `adopt` while its payment
- * still waits for the money, `refund` once it has ended; one with no payment at all can only be
- * explained. The rest: explain the difference, or open a refund on request (reviewed like any).
+ * The actions that resolve a finding, given the status of its payment here (undefined: none).
+ * A charge the system never took: `adopt` while its payment still waits for the money (the saga
+ * asks the channel and takes it), `refund` once the payment expired or was canceled (the saga's
+ * late-payment refund); otherwise it can only be explained. The rest: explain the difference, or
+ * open a refund on request (reviewed like any) where the payment can still be refunded.
  */
 export function actionsFor(
-  finding: Pick<ReconciliationFinding, 'kind' | 'transaction' | 'here'>,
-  paymentStillOpen: boolean,
+  finding: Pick<ReconciliationFinding, 'kind' | 'transaction'>,
+  paymentStatus: string | undefined,
 ): ResolutionAction[] {
-  if (finding.kind === 'missing_here') {
-    if (finding.transaction === 'refund' || finding.here === null) return ['explain'];
-    return paymentStillOpen ? ['adopt', 'explain'] : ['refund', 'explain'];
+  if (finding.kind === 'missing_here' && finding.transaction === 'payment') {
+    if (paymentStatus === 'processing' || paymentStatus === 'awaiting_payment') return ['adopt', 'explain'];
+    if (paymentStatus === 'expired' || paymentStatus === 'canceled') return ['refund', 'explain'];
+    return ['explain'];
   }
-  if (finding.transaction === 'payment' && finding.here !== null && finding.here.status !== 'expired') {
+  if (finding.kind !== 'missing_here' && (paymentStatus === 'succeeded' || paymentStatus === 'partially_refunded')) {
     return ['explain', 'refund'];
   }
   return ['explain'];

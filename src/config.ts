@@ -268,6 +268,14 @@ const configSchema = z.object({
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Bearer token a Prometheus scraper sends for `GET /metrics`; unset: only this machine (loopback) may read it. */
   METRICS_TOKEN: z.string().min(16).optional(),
+  /**
+   * When the daily reconciliation of each enabled channel runs, `HH:MM` Beijing time: after the
+   * channels publish the previous day's bill (WeChat Pay from 10:00); `off`: no schedule.
+   */
+  RECONCILIATION_TIME: z
+    .string()
+    .regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (Beijing time) or off')
+    .default('10:30'),
   /** The statistics' day boundary, minutes east of UTC: Beijing time (480) by default. */
   STATS_UTC_OFFSET_MINUTES: z.coerce.number().int().min(-720).max(840).default(480),
   /** How long a channel may keep failing a query or close before the payment asks for people (`channel_unreachable`). */

@@ -89,6 +89,17 @@ export const activityPresets = {
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 1 },
   },
+  /**
+   * A day's reconciliation: the bill download and the matching, heartbeating between steps.
+   * Retried for about an hour while the channel or MongoDB is unreachable; a bill that is not
+   * there yet or does not check out (`bill_not_ready`, `malformed_bill`, `bill_hash_mismatch`,
+   * any other channel refusal) fails the run at once with the reason.
+   */
+  reconciliation: {
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10 },
+  },
   /** Voucher issuance and voiding: local signing plus an idempotent insert. */
   voucher: untilMongoIsBack,
   /** Platform webhooks: retried with backoff for up to a day, as webhook senders do. */

@@ -6,3 +6,4 @@ export { paymentRefundsWorkflow } from './refunds.js';
 export { webhookResendWorkflow } from './webhook-resend.js';
 export { stuckUpdateRecoveryWorkflow } from './stuck-update-recovery.js';
 export { channelProbeWorkflow } from './channel-probe.js';
+export { reconciliationWorkflow } from './reconciliation.js';

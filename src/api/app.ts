@@ -12,7 +12,7 @@ import type { Models } from '../db/connect.js';
 import type { Logger } from '../logger.js';
 import { MessageSealer } from '../temporal/message-seal.js';
 import { createPaymentService } from '../payments/service.js';
-import { channelHealthFor, enabledChannels } from '../worker/activity-deps.js';
+import { channelHealthFor, channelsWithBills, enabledChannels } from '../worker/activity-deps.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import type { PlatformKey } from '../crypto/request-signing.js';
 import { jsonBody, parseJson, readRawBody, requireJson } from './body.js';
@@ -35,6 +35,8 @@ import { staffRoutes } from './routes/staff.js';
 import { staffChannelRoutes } from './routes/staff-channels.js';
 import { staffPaymentRoutes } from './routes/staff-payments.js';
 import { staffStatsRoutes } from './routes/staff-stats.js';
+import { staffReconciliationRoutes } from './routes/staff-reconciliations.js';
+import { createReconciliationService } from '../payments/reconciliation.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { createApiMetrics } from './metrics.js';
 import { createStatsRollups } from '../stats/rollups.js';
@@ -229,6 +231,15 @@ export function createApp({
     staffStatsRoutes({
       stats: createStatsRollups(models, config.STATS_UTC_OFFSET_MINUTES),
       client: temporal.client,
+    }),
+    staffReconciliationRoutes({
+      reconciliations: createReconciliationService({
+        client: temporal.client,
+        models,
+        payments,
+        config,
+        channels: channelsWithBills(config),
+      }),
     }),
     notFound,
   );

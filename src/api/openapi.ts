@@ -14,6 +14,16 @@ import { dashboardSignInSchema } from './routes/dashboard.js';
 import { DASHBOARD_ASSET_NAMES } from '../dashboard/assets.js';
 import { auditQuerySchema } from './routes/staff.js';
 import { statsQuerySchema } from './routes/staff-stats.js';
+import {
+  exceptionListSchema,
+  exceptionResolutionSchema,
+  reconciliationRunSchema,
+} from './routes/staff-reconciliations.js';
+import {
+  RECONCILIATION_EXCEPTION_KINDS,
+  RECONCILIATION_STATUSES,
+  RESOLUTION_ACTIONS,
+} from '../../domain/reconciliation.js';
 import { STATS_COUNTS, STATS_GROUP_BY } from '../../domain/stats.js';
 import { nudgeSchema, paymentListSchema, refundListSchema, ticketSchema } from './routes/staff-payments.js';
 import {
@@ -71,6 +81,9 @@ export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
   payment_not_refundable: 'Only succeeded or partially refunded payments can be refunded.',
   refund_not_pending_review: 'The refund is not waiting for a decision.',
   nothing_to_do: "The action does not apply to the payment's present state.",
+  exception_already_resolved: 'The reconciliation exception was resolved already (by whom, in the message).',
+  reconciliation_not_found: 'No reconciliation with this id.',
+  exception_not_found: 'No reconciliation exception with this id.',
   idempotency_key_reused: 'This Idempotency-Key was used with different parameters.',
   idempotency_request_in_progress: 'A request with this Idempotency-Key is still being processed.',
   body_too_large: 'The request body is larger than the API accepts.',
@@ -409,6 +422,8 @@ function requestSchemas(limits: PaymentSchemaLimits) {
     BreakerRequest: breakerRequestSchema,
     CodecPayloads: codecRequestSchema,
     DashboardSignIn: dashboardSignInSchema,
+    ReconciliationRun: reconciliationRunSchema,
+    ExceptionResolution: exceptionResolutionSchema,
   } satisfies Record<string, z.ZodType>;
 }
 
@@ -439,6 +454,55 @@ const statsReportSchema = z.strictObject({
   needsAttention: z.number().int().min(0).describe('Payments and refunds that need people now (`NeedsAttention`).'),
 });
 
+const sideSchema = z
+  .strictObject({ status: z.string(), amount: z.number().int(), currency: z.string() })
+  .nullable()
+  .describe('One side’s status word, amount (minor units) and currency; null when that side has no record.');
+const matchedSchema = z.strictObject({
+  count: z.number().int().min(0),
+  amounts: z.array(z.strictObject({ currency: z.string(), amount: z.number().int() })),
+});
+const reconciliationExceptionSchema = z.strictObject({
+  exceptionId: z.string(),
+  reconciliationId: z.string(),
+  channel: z.enum(PAYMENT_CHANNELS),
+  date: z.string(),
+  kind: z.enum(RECONCILIATION_EXCEPTION_KINDS),
+  transaction: z.enum(['payment', 'refund']),
+  paymentId: z.string(),
+  refundId: z.string().nullable(),
+  refundNo: z.string().nullable().describe('The refund’s number in the channel’s bill.'),
+  channelTradeNo: z.string().nullable(),
+  here: sideSchema,
+  atChannel: sideSchema,
+  state: z.enum(['open', 'resolved']),
+  actions: z.array(z.enum(RESOLUTION_ACTIONS)).describe('What resolves it now; empty once resolved.'),
+  resolution: z
+    .strictObject({
+      action: z.string(),
+      reason: z.string(),
+      by: z.string(),
+      role: z.string(),
+      at: z.string(),
+      effect: z.string().nullable().describe('What the action set going (a refund, a requery), if anything.'),
+    })
+    .nullable(),
+});
+const reconciliationSchema = z.strictObject({
+  reconciliationId: z.string(),
+  channel: z.enum(PAYMENT_CHANNELS),
+  date: z.string(),
+  status: z.enum(RECONCILIATION_STATUSES),
+  requestedBy: z.string().describe('`schedule`, or the staff member who ran it.'),
+  startedAt: z.string(),
+  completedAt: z.string().nullable(),
+  error: z.string().nullable().describe('Why a failed run has no result (`bill_not_ready: ...`).'),
+  billLines: z.number().int().min(0),
+  matched: z.strictObject({ payments: matchedSchema, refunds: matchedSchema }).nullable(),
+  exceptionCount: z.number().int().min(0),
+  exceptions: z.array(reconciliationExceptionSchema),
+});
+
 const responseSchemas = {
   PaymentCreated: paymentCreatedSchema,
   Payment: paymentSchema,
@@ -462,6 +526,10 @@ const responseSchemas = {
   ChannelHealth: channelHealthSchema,
   ChannelHealthList: z.strictObject({ channels: z.array(channelHealthSchema) }),
   StatsReport: statsReportSchema,
+  ReconciliationStarted: z.strictObject({ reconciliationId: z.string(), status: z.literal('running') }),
+  Reconciliation: reconciliationSchema,
+  ReconciliationException: reconciliationExceptionSchema,
+  ReconciliationExceptionPage: z.strictObject({ exceptions: z.array(reconciliationExceptionSchema) }),
   CodecPayloadsResult: codecResultSchema,
   Error: errorSchema,
 } satisfies Record<string, z.ZodType>;
@@ -1321,6 +1389,161 @@ function staffOperations(): Record<string, Record<string, JsonSchema>> {
           },
         },
         errors: [...PATH_PARAM, ...VALIDATION, 'payment_not_found', 'nothing_to_do'],
+      }),
+    },
+    '/staff/v1/reconciliations': {
+      post: staff({
+        operationId: 'staffRunReconciliation',
+        summary: 'Reconcile a channel’s bill of a day against the payments',
+        description:
+          'Starts a run (a Temporal workflow whose id is the `reconciliationId`) that downloads the channel’s bill of the Beijing day, matches every line to a payment or refund by the channel’s order and refund numbers, and records each difference as an exception. Today reconciles the day so far. Read the result with GET. Each enabled channel is also reconciled every day at `RECONCILIATION_TIME` for the day before.',
+        permission: 'reconciliations.run',
+        request: { schema: 'ReconciliationRun', example: { channel: 'wechatpay', date: '2026-12-02' }, required: true },
+        responses: {
+          '202': {
+            description: 'The run, started',
+            schema: 'ReconciliationStarted',
+            example: { reconciliationId: 'rec_wechatpay_20261202_k3v9q2mx', status: 'running' },
+          },
+        },
+        errors: VALIDATION,
+      }),
+    },
+    '/staff/v1/reconciliations/{reconciliationId}': {
+      get: staff({
+        operationId: 'staffReconciliation',
+        summary: 'A reconciliation run: matched counts and amounts, and its exceptions with both sides',
+        permission: 'reconciliations.read',
+        parameters: [
+          {
+            name: 'reconciliationId',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            example: 'rec_wechatpay_20261202_k3v9q2mx',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The run (`running`, `completed` or `failed` with its `error`)',
+            schema: 'Reconciliation',
+            example: {
+              reconciliationId: 'rec_wechatpay_20261202_k3v9q2mx',
+              channel: 'wechatpay',
+              date: '2026-12-02',
+              status: 'completed',
+              requestedBy: 'ana',
+              startedAt: '2026-12-03T02:30:00.000Z',
+              completedAt: '2026-12-03T02:30:02.000Z',
+              error: null,
+              billLines: 412,
+              matched: {
+                payments: { count: 401, amounts: [{ currency: 'CNY', amount: 7_941_900 }] },
+                refunds: { count: 9, amounts: [{ currency: 'CNY', amount: 120_000 }] },
+              },
+              exceptionCount: 1,
+              exceptions: [
+                {
+                  exceptionId: 'rec_wechatpay_20261202_k3v9q2mx.1',
+                  reconciliationId: 'rec_wechatpay_20261202_k3v9q2mx',
+                  channel: 'wechatpay',
+                  date: '2026-12-02',
+                  kind: 'amount_mismatch',
+                  transaction: 'payment',
+                  paymentId: EX.paymentId,
+                  refundId: null,
+                  refundNo: null,
+                  channelTradeNo: '4200002026120212345678',
+                  here: { status: 'succeeded', amount: 19_900, currency: 'CNY' },
+                  atChannel: { status: 'SUCCESS', amount: 20_000, currency: 'CNY' },
+                  state: 'open',
+                  actions: ['explain', 'refund'],
+                  resolution: null,
+                },
+              ],
+            },
+          },
+        },
+        errors: [...PATH_PARAM, 'reconciliation_not_found'],
+      }),
+    },
+    '/staff/v1/reconciliation-exceptions': {
+      get: staff({
+        operationId: 'staffReconciliationExceptions',
+        summary: 'Reconciliation exceptions, newest first (open, resolved, or both)',
+        permission: 'reconciliations.read',
+        parameters: queryParams(exceptionListSchema),
+        responses: {
+          '200': {
+            description: 'The exceptions',
+            schema: 'ReconciliationExceptionPage',
+            example: { exceptions: [] },
+          },
+        },
+        errors: OPTIONAL_VALIDATION,
+      }),
+    },
+    '/staff/v1/reconciliation-exceptions/{exceptionId}/resolve': {
+      post: staff({
+        operationId: 'staffResolveReconciliationException',
+        summary: 'Resolve a reconciliation exception with one audited action',
+        description:
+          '`adopt` (a charge the payment still waits for: the saga asks the channel and takes it), `refund` (a charge after the payment ended: the saga’s late-payment refund; for the other kinds: a refund on request, reviewed like any, of `amount`), or `explain` (nothing moves; the reason says why). Only the exception’s `actions` are accepted. The exception stays listed as resolved.',
+        permission: 'reconciliations.resolve',
+        parameters: [
+          {
+            name: 'exceptionId',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            example: 'rec_wechatpay_20261202_k3v9q2mx.1',
+          },
+        ],
+        request: {
+          schema: 'ExceptionResolution',
+          example: { action: 'explain', reason: 'WeChat Pay corrected the amount in the next day’s bill' },
+          required: true,
+        },
+        responses: {
+          '200': {
+            description: 'The exception, resolved',
+            schema: 'ReconciliationException',
+            example: {
+              exceptionId: 'rec_wechatpay_20261202_k3v9q2mx.1',
+              reconciliationId: 'rec_wechatpay_20261202_k3v9q2mx',
+              channel: 'wechatpay',
+              date: '2026-12-02',
+              kind: 'amount_mismatch',
+              transaction: 'payment',
+              paymentId: EX.paymentId,
+              refundId: null,
+              refundNo: null,
+              channelTradeNo: '4200002026120212345678',
+              here: { status: 'succeeded', amount: 19_900, currency: 'CNY' },
+              atChannel: { status: 'SUCCESS', amount: 20_000, currency: 'CNY' },
+              state: 'resolved',
+              actions: [],
+              resolution: {
+                action: 'explain',
+                reason: 'WeChat Pay corrected the amount in the next day’s bill',
+                by: 'ana',
+                role: 'finance',
+                at: '2026-12-03T03:00:00.000Z',
+                effect: null,
+              },
+            },
+          },
+        },
+        errors: [
+          ...PATH_PARAM,
+          ...VALIDATION,
+          'exception_not_found',
+          'exception_already_resolved',
+          'payment_not_found',
+          'payment_not_refundable',
+          'refund_exceeds_refundable',
+          'nothing_to_do',
+        ],
       }),
     },
     '/staff/v1/stats': {

@@ -27,6 +27,12 @@ import { auditEntryModel, type AuditEntryModel } from './models/audit-entry.js';
 import { riskModels, type RiskModels } from './models/risk.js';
 import { statsRollupModel, type StatsRollupModel } from './models/stats.js';
 import { dashboardSessionModel, type DashboardSessionModel } from './models/dashboard-session.js';
+import {
+  reconciliationExceptionModel,
+  reconciliationModel,
+  type ReconciliationExceptionModel,
+  type ReconciliationModel,
+} from './models/reconciliation.js';
 
 /** The read model: every collection the API and the activities use. */
 export interface Models {
@@ -49,6 +55,8 @@ export interface Models {
   risk: RiskModels;
   statsRollups: StatsRollupModel;
   dashboardSessions: DashboardSessionModel;
+  reconciliations: ReconciliationModel;
+  reconciliationExceptions: ReconciliationExceptionModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -72,6 +80,8 @@ export function createModels(connection: Connection): Models {
     risk: riskModels(connection),
     statsRollups: statsRollupModel(connection),
     dashboardSessions: dashboardSessionModel(connection),
+    reconciliations: reconciliationModel(connection),
+    reconciliationExceptions: reconciliationExceptionModel(connection),
   };
 }
 

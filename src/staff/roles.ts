@@ -14,8 +14,15 @@ const SUPPORT_PERMISSIONS = [
   'audit.read',
   'channels.read',
   'stats.read',
+  'reconciliations.read',
 ] as const;
-const FINANCE_PERMISSIONS = [...SUPPORT_PERMISSIONS, 'refunds.decide', 'risk.decide'] as const;
+const FINANCE_PERMISSIONS = [
+  ...SUPPORT_PERMISSIONS,
+  'refunds.decide',
+  'risk.decide',
+  'reconciliations.run',
+  'reconciliations.resolve',
+] as const;
 const ADMIN_PERMISSIONS = [...FINANCE_PERMISSIONS, 'staff.manage', 'channels.manage'] as const;
 
 /** Every permission a role can hold. */

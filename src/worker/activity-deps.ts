@@ -1,7 +1,7 @@
 import type { Tracer } from '@opentelemetry/api';
 import type { ActivityDeps } from '../../activities/index.js';
 import { createChannelHealth, instrumentAdapter, type ChannelHealth } from '../channels/health.js';
-import { createChannelAdapters } from '../channels/index.js';
+import { CHANNELS_WITH_BILLS, createChannelAdapters } from '../channels/index.js';
 import { parseChannelWeights } from '../channels/routing.js';
 import type { ChannelAdapter } from '../channels/types.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -18,6 +18,11 @@ import type { PaymentChannel } from '../../domain/payment.js';
 /** Enabled channels in preference order, from `CHANNELS_ENABLED`. */
 export function enabledChannels(config: Pick<Config, 'CHANNELS_ENABLED'>): PaymentChannel[] {
   return [...new Set(config.CHANNELS_ENABLED.split(',') as PaymentChannel[])];
+}
+
+/** The enabled channels reconciled against a daily bill. */
+export function channelsWithBills(config: Pick<Config, 'CHANNELS_ENABLED'>): PaymentChannel[] {
+  return enabledChannels(config).filter((c) => CHANNELS_WITH_BILLS.includes(c));
 }
 
 /** The process's channel health, from the configuration (see src/channels/health.ts). */

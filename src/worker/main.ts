@@ -13,6 +13,7 @@ import { watchParent } from '../parent-watch.js';
 import { createPaymentWorker } from './create-worker.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { ensureSchedules } from './schedules.js';
+import { channelsWithBills } from './activity-deps.js';
 import { serveWorkerMetrics } from './metrics.js';
 import { createServer } from 'node:net';
 
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       periodSeconds: config.VOUCHER_SEAL_PERIOD_SECONDS,
       graceSeconds: config.VOUCHER_SEAL_GRACE_SECONDS,
+      reconciliation: { channels: channelsWithBills(config), time: config.RECONCILIATION_TIME },
     });
     logger.info({ schedules }, 'schedules ready');
   } catch (err) {

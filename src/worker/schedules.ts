@@ -8,16 +8,19 @@ const STUCK_UPDATE_RECOVERY_EVERY = '1 minute';
 export const CHANNEL_PROBE_SCHEDULE_ID = 'channel-probe';
 const CHANNEL_PROBE_EVERY = '1 minute';
 
+/** The daily reconciliation schedule of a channel. */
+export const reconciliationScheduleId = (channel: string) => `reconciliation-${channel}`;
+
 async function ensureSchedule(
   client: Client,
   scheduleId: string,
-  every: string,
+  every: string | { hour: number; minute: number },
   action: { workflowType: string; taskQueue: string; args: unknown[] },
 ): Promise<'created' | 'exists'> {
   try {
     await client.schedule.create({
       scheduleId,
-      spec: { intervals: [{ every }] },
+      spec: typeof every === 'string' ? { intervals: [{ every }] } : { calendars: [every] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
       action: { type: 'startWorkflow', ...action },
     });
@@ -37,9 +40,30 @@ async function ensureSchedule(
  */
 export async function ensureSchedules(
   client: Client,
-  options: { taskQueue: string; periodSeconds: number; graceSeconds: number },
+  options: {
+    taskQueue: string;
+    periodSeconds: number;
+    graceSeconds: number;
+    /** Channels reconciled every day at `time` (`HH:MM` Beijing, or `off`). */
+    reconciliation?: { channels: readonly string[]; time: string };
+  },
 ): Promise<Record<string, 'created' | 'exists'>> {
+  const reconciliations: Record<string, 'created' | 'exists'> = {};
+  const { reconciliation } = options;
+  if (reconciliation !== undefined && reconciliation.time !== 'off') {
+    // China keeps no daylight saving: Beijing is always UTC+8, so the calendar is kept in UTC.
+    const [hour = 0, minute = 0] = reconciliation.time.split(':').map(Number);
+    for (const channel of reconciliation.channels) {
+      reconciliations[reconciliationScheduleId(channel)] = await ensureSchedule(
+        client,
+        reconciliationScheduleId(channel),
+        { hour: (hour + 16) % 24, minute },
+        { workflowType: 'reconciliationWorkflow', taskQueue: options.taskQueue, args: [{ channel }] },
+      );
+    }
+  }
   return {
+    ...reconciliations,
     [LEDGER_SCHEDULE_ID]: await ensureSchedule(client, LEDGER_SCHEDULE_ID, `${options.periodSeconds} seconds`, {
       workflowType: 'voucherLedgerWorkflow',
       taskQueue: options.taskQueue,

@@ -194,6 +194,7 @@ const ROUTERS = [
   { file: 'src/api/routes/staff-payments.ts', factory: 'staffPaymentRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/staff-channels.ts', factory: 'staffChannelRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/staff-stats.ts', factory: 'staffStatsRoutes', mount: '/staff/v1' },
+  { file: 'src/api/routes/staff-reconciliations.ts', factory: 'staffReconciliationRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/codec.ts', factory: 'codecRoutes', mount: '/codec' },
   { file: 'src/api/routes/dashboard.ts', factory: 'dashboardRoutes', mount: '/dashboard' },
   { file: 'src/api/routes/health.ts', factory: 'healthRoutes', mount: '' },

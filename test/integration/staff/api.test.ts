@@ -90,6 +90,7 @@ describe('staff authentication', () => {
         'audit.read',
         'channels.read',
         'stats.read',
+        'reconciliations.read',
       ],
     });
     const admin = await staffWith('admin');
