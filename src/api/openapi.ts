@@ -1721,6 +1721,13 @@ function dashboardOperations(): Record<string, Record<string, JsonSchema>> {
             description: 'The language to show, remembered for the next visit.',
             schema: { type: 'string', enum: ['en', 'zh'] },
           },
+          {
+            name: 'signIn',
+            in: 'query',
+            required: false,
+            description: 'Where a refused sign-in form lands: the form says the token was not valid.',
+            schema: { type: 'string', enum: ['invalid'] },
+          },
         ],
         responses: {
           '200': {
@@ -1740,7 +1747,7 @@ function dashboardOperations(): Record<string, Record<string, JsonSchema>> {
           summary: 'Sign in to the dashboard with a staff token (audited)',
           description:
             `Sets ${cookie}. A form is answered with a redirect to the dashboard (or, for a token that is not valid, ` +
-            'the sign-in page again with 401); JSON with who signed in. A browser must send it from the dashboard ' +
+            'back to the sign-in form, `/dashboard?signIn=invalid`, which says so); JSON with who signed in, or 401. A browser must send it from the dashboard ' +
             "itself (another site's `Origin` answers 403). At most 30 attempts a minute per client address. " +
             'Audited as `dashboard.sign_in`.',
           tag: 'Dashboard',
@@ -1765,17 +1772,13 @@ function dashboardOperations(): Record<string, Record<string, JsonSchema>> {
               },
             },
             '303': {
-              description: 'Signed in (a form): see the dashboard',
+              description:
+                'A form: signed in, see the dashboard (`Location: /dashboard`, with the cookie); or the token is not ' +
+                'valid, back to the form (`Location: /dashboard?signIn=invalid`, no cookie)',
               headers: { 'Set-Cookie': { description: cookie } },
               content: {
                 'text/plain': { schema: { type: 'string' }, example: 'See Other. Redirecting to /dashboard' },
               },
-            },
-            '401': {
-              description: 'A form with a token that is not valid: the sign-in page again, saying so',
-              content: html(
-                '<!doctype html><html lang="en">...<p class="notice" role="alert">That staff token is not valid',
-              ),
             },
           },
           errors: [

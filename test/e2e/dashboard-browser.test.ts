@@ -227,6 +227,21 @@ describe('the staff dashboard, in a real browser', () => {
       body: `token=${support.token}`,
     });
     expect(forged.status).toBe(403);
+    // A token that is not valid sends the form back, saying so, and sets no cookie.
+    const refused = await fetch(`${stack.baseUrl}/dashboard/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: stack.baseUrl },
+      body: `token=kpstaff_${'x'.repeat(43)}`,
+      redirect: 'manual',
+    });
+    expect([refused.status, refused.headers.get('location'), refused.headers.get('set-cookie')]).toEqual([
+      303,
+      '/dashboard?signIn=invalid',
+      null,
+    ]);
+    expect(await (await fetch(`${stack.baseUrl}/dashboard?signIn=invalid`)).text()).toContain(
+      'That staff token is not valid',
+    );
 
     // Revoking the staff member ends the session at once.
     await revokeStaff(stack.database.models, support.name, { reason: 'dashboard test' });

@@ -63,7 +63,8 @@ const pageHeaders: RequestHandler = (_req, res, next) => {
 /**
  * The staff dashboard, mounted at `/dashboard`: `GET /` answers the sign-in page, or with a
  * current session the dashboard (its script reads the staff API with the session cookie).
- * `POST /session` signs in with a staff token (a form, or JSON answered with JSON; at most
+ * `POST /session` signs in with a staff token (a form, answered with a redirect to the
+ * dashboard or back to the form; or JSON, answered with JSON; at most
  * {@link SIGN_IN_ATTEMPTS_PER_MINUTE} a minute per client address) and sets the
  * session cookie (`HttpOnly`, `SameSite=Strict`, `Path=/`, `Max-Age` of `sessionMinutes`, `Secure`
  * behind https); `DELETE /session` signs out (`{ signedOut }`: whether a session was ended). Both
@@ -105,7 +106,8 @@ export function dashboardRoutes({
       const staff = session === undefined ? null : await dashboardSessionIdentity(models, session);
       if (!staff) {
         if (session !== undefined) res.clearCookie(DASHBOARD_SESSION_COOKIE, cookieOptions);
-        res.type('html').send(signInPage({ lang, base, ...(session === undefined ? {} : { notice: 'expired' }) }));
+        const notice = req.query.signIn === 'invalid' ? 'invalid' : session === undefined ? undefined : 'expired';
+        res.type('html').send(signInPage({ lang, base, ...(notice === undefined ? {} : { notice }) }));
         return;
       }
       res
@@ -148,10 +150,8 @@ export function dashboardRoutes({
             'token',
           );
         }
-        res
-          .status(401)
-          .type('html')
-          .send(signInPage({ lang: languageOf(req, res), base: req.baseUrl, notice: 'invalid' }));
+        // Back to the form, saying so (post, redirect, get: a reload never posts the token again).
+        res.redirect(303, `${req.baseUrl}?signIn=invalid`);
         return;
       }
       res.cookie(DASHBOARD_SESSION_COOKIE, started.sessionId, {
