@@ -259,8 +259,8 @@
       el('h2', { id: `${id}-title`, text: t(titleKey) }),
       ...children,
     ]);
-  const chartBox = (id) =>
-    el('div', { className: 'chart-box' }, el('canvas', { id, role: 'img', 'aria-label': t(id) }));
+  const chartBox = (id, titleKey) =>
+    el('div', { className: 'chart-box' }, el('canvas', { id, role: 'img', 'aria-label': t(titleKey) }));
 
   const parts = {
     updated: el('span', { className: 'updated', 'data-testid': 'updated' }),
@@ -291,9 +291,9 @@
       ]),
       el('main', { className: 'content' }, [
         section('overview', 'range', true, [el('p', { className: 'empty', text: t('totals') }), parts.totals]),
-        section('perDay', 'perDay', false, chartBox('perDayChart')),
-        section('perChannel', 'perChannel', false, chartBox('perChannelChart')),
-        section('refundsDay', 'refundsPerDay', false, chartBox('refundsChart')),
+        section('perDay', 'perDay', false, chartBox('perDayChart', 'perDay')),
+        section('perChannel', 'perChannel', false, chartBox('perChannelChart', 'perChannel')),
+        section('refundsDay', 'refundsPerDay', false, chartBox('refundsChart', 'refundsPerDay')),
         section('health', 'channelHealth', false, parts.health),
         section('attention', 'attentionList', true, parts.attentionList),
         section('review', 'refundsReview', true, parts.refunds),
