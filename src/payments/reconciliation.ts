@@ -53,6 +53,8 @@ export interface ReconciliationExceptionView {
 }
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+/** Payment statuses in which the system holds the charge as taken. */
+const CHARGED: ReadonlySet<string> = new Set(['succeeded', 'partially_refunded', 'refunded']);
 
 /** `rec_<channel>_<yyyymmdd>_<8 random>`: the run's id and its workflow id. */
 function newReconciliationId(channel: string, date: string): string {
@@ -159,7 +161,14 @@ export function createReconciliationService({ client, models, payments, config, 
     const { paymentId } = exception;
     if (action === 'explain') return null;
     if (action === 'adopt') {
-      await payments.nudge(paymentId, 'requeryChannel', staff, `reconciliation ${exception._id}: ${reason}`);
+      try {
+        await payments.nudge(paymentId, 'requeryChannel', staff, `reconciliation ${exception._id}: ${reason}`);
+      } catch (err) {
+        // The saga found the charge by itself meanwhile (a check-in): it is adopted already.
+        const now = await models.payments.findOne({ _id: paymentId }, { status: 1 }).lean();
+        if (!(err instanceof ApiError && err.code === 'nothing_to_do' && now && CHARGED.has(now.status))) throw err;
+        return `payment ${paymentId} had taken the charge (${now.status})`;
+      }
       return `requeried payment ${paymentId}`;
     }
     if (exception.kind === 'missing_here') {

@@ -32,11 +32,35 @@ async function ensureSchedule(
 }
 
 /**
+ * The daily `reconciliation-<channel>` schedule of each channel, at `time` (`HH:MM` Beijing; `off`:
+ * none): each run reconciles the day before. China keeps no daylight saving, so Beijing is always
+ * UTC+8 and the calendar is kept in UTC.
+ */
+export async function ensureReconciliationSchedules(
+  client: Client,
+  options: { taskQueue: string; channels: readonly string[]; time: string },
+): Promise<Record<string, 'created' | 'exists'>> {
+  const created: Record<string, 'created' | 'exists'> = {};
+  if (options.time === 'off') return created;
+  const [hour = 0, minute = 0] = options.time.split(':').map(Number);
+  for (const channel of options.channels) {
+    created[reconciliationScheduleId(channel)] = await ensureSchedule(
+      client,
+      reconciliationScheduleId(channel),
+      { hour: (hour + 16) % 24, minute },
+      { workflowType: 'reconciliationWorkflow', taskQueue: options.taskQueue, args: [{ channel }] },
+    );
+  }
+  return created;
+}
+
+/**
  * Makes sure the worker's schedules exist (created once, by whichever worker starts first; an
  * overlapping run is skipped): `voucher-ledger` seals every ledger period, `api-housekeeping`
  * sweeps expired nonces, idempotent answers and rate-limit windows every 5 minutes,
  * `stuck-update-recovery` frees workflows stuck on the SDK's update replay fault every minute,
- * `channel-probe` asks every enabled channel about a made-up order every minute (channel health).
+ * `channel-probe` asks every enabled channel about a made-up order every minute (channel health),
+ * and `reconciliation-<channel>` reconciles each billed channel's previous day once a day.
  */
 export async function ensureSchedules(
   client: Client,
@@ -48,20 +72,10 @@ export async function ensureSchedules(
     reconciliation?: { channels: readonly string[]; time: string };
   },
 ): Promise<Record<string, 'created' | 'exists'>> {
-  const reconciliations: Record<string, 'created' | 'exists'> = {};
-  const { reconciliation } = options;
-  if (reconciliation !== undefined && reconciliation.time !== 'off') {
-    // China keeps no daylight saving: Beijing is always UTC+8, so the calendar is kept in UTC.
-    const [hour = 0, minute = 0] = reconciliation.time.split(':').map(Number);
-    for (const channel of reconciliation.channels) {
-      reconciliations[reconciliationScheduleId(channel)] = await ensureSchedule(
-        client,
-        reconciliationScheduleId(channel),
-        { hour: (hour + 16) % 24, minute },
-        { workflowType: 'reconciliationWorkflow', taskQueue: options.taskQueue, args: [{ channel }] },
-      );
-    }
-  }
+  const reconciliations =
+    options.reconciliation === undefined
+      ? {}
+      : await ensureReconciliationSchedules(client, { taskQueue: options.taskQueue, ...options.reconciliation });
   return {
     ...reconciliations,
     [LEDGER_SCHEDULE_ID]: await ensureSchedule(client, LEDGER_SCHEDULE_ID, `${options.periodSeconds} seconds`, {
