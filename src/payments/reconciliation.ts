@@ -83,17 +83,16 @@ function exceptionView(doc: ReconciliationExceptionDocument & { _id: string }): 
     atChannel: sideValues(doc.atChannel),
     state: doc.state === 'resolved' ? 'resolved' : 'open',
     actions: doc.state === 'resolved' ? [] : (doc.actions as ResolutionAction[]),
-    resolution:
-      !r?.action
-        ? null
-        : {
-            action: r.action,
-            reason: r.reason ?? '',
-            by: r.by?.name ?? '',
-            role: r.by?.role ?? '',
-            at: r.at?.toISOString() ?? '',
-            effect: r.effect ?? null,
-          },
+    resolution: !r?.action
+      ? null
+      : {
+          action: r.action,
+          reason: r.reason ?? '',
+          by: r.by?.name ?? '',
+          role: r.by?.role ?? '',
+          at: r.at?.toISOString() ?? '',
+          effect: r.effect ?? null,
+        },
   };
 }
 
@@ -255,11 +254,20 @@ export function createReconciliationService({ client, models, payments, config, 
         reason: `reconcile ${channel} ${date}`,
         after: { channel, date },
       });
-      await client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
-        workflowId: reconciliationId,
-        taskQueue: config.TEMPORAL_TASK_QUEUE,
-        args: [{ channel, date, requestedBy: staff.name }],
-      });
+      try {
+        await client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
+          workflowId: reconciliationId,
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          args: [{ channel, date, requestedBy: staff.name }],
+        });
+      } catch (err) {
+        // The run never started: say so on its record rather than leave it `running`.
+        await models.reconciliations.updateOne(
+          { _id: reconciliationId },
+          { $set: { status: 'failed', completedAt: new Date(), error: 'not_started: Temporal did not take the run' } },
+        );
+        throw err;
+      }
       return { reconciliationId, status: 'running' as const };
     },
 
