@@ -59,29 +59,34 @@ async function signIn(context: BrowserContext, token: string): Promise<Page> {
   return page;
 }
 
-/** One open exception, in the shape `GET /staff/v1/reconciliation-exceptions` answers. */
-const exceptionExample = {
-  exceptionId: 'rex_0001',
-  reconciliationId: 'rec_alipay_2026-12-02',
-  channel: 'alipay',
-  date: '2026-12-02',
-  kind: 'amount_mismatch',
-  orderNo: 'pay_aaaaaaaaaaaaaaaaaaaaaaaaaaaa',
-  refundNo: null,
-  paymentId: 'pay_aaaaaaaaaaaaaaaaaaaaaaaaaaaa',
-  here: { status: 'succeeded', amount: 19_900, currency: 'CNY' },
-  atChannel: { status: 'succeeded', amount: 19_800, currency: 'CNY' },
-  state: 'open',
-  actions: ['explain', 'refund'],
-  resolution: null,
-};
+/**
+ * Has the channel's bill show `amount` for a paid payment, reconciles that bill's day through the
+ * staff API and answers the exception the run found.
+ */
+async function billedAs(token: string, channel: 'alipay' | 'wechatpay', paymentId: string, amount: number) {
+  const injected = await stack.request('POST', `/sandbox/v1/channels/${channel}/bill-discrepancy`, {
+    kind: 'amount_mismatch',
+    paymentId,
+    amount,
+  });
+  expect(injected.status, JSON.stringify(injected.body)).toBe(200);
+  const started = await asStaff(token, 'POST', '/staff/v1/reconciliations', { channel, date: injected.body.date });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  const run = await pollUntil(
+    () => asStaff(token, 'GET', `/staff/v1/reconciliations/${started.body.reconciliationId}`),
+    (answer) => answer.body?.status !== 'running',
+    60_000,
+  );
+  expect(run.body).toMatchObject({ status: 'completed', exceptionCount: 1 });
+  return run.body.exceptions[0] as { exceptionId: string };
+}
 
 const textOf = (page: Page, testid: string) => page.textContent(`[data-testid="${testid}"]`);
 
 describe('the staff dashboard, in a real browser', () => {
-  it('shows the numbers of the payments made, and a refund approved from the page goes through (desktop and phone, English and Chinese)', async () => {
+  it('shows the numbers of the payments made, and a refund approved and a reconciliation exception resolved from the page go through (desktop and phone, English and Chinese)', async () => {
     const finance = await staffMember('finance');
-    await paid('alipay', 19_900);
+    const misbilled = await paid('alipay', 19_900);
     const refunded = await paid('wechatpay', 29_900);
     const unpaid = await stack.request('POST', '/v1/payments', buildPaymentRequest({ channel: 'alipay' }));
     expect(unpaid.status).toBe(201);
@@ -91,6 +96,8 @@ describe('the staff dashboard, in a real browser', () => {
     });
     expect(refund.body).toMatchObject({ status: 'pending_review' });
     const refundId = (refund.body as { refundId: string }).refundId;
+    // Alipay's bill shows 198.00 for the 199.00 payment: the day's reconciliation finds it.
+    const { exceptionId } = await billedAs(finance.token, 'alipay', misbilled, 19_800);
 
     // Desktop, in English: the sign-in page and the dashboard are served under a strict CSP.
     const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
@@ -120,7 +127,15 @@ describe('the staff dashboard, in a real browser', () => {
       expect(await textOf(page, 'total-CNY-success-rate')).toBe('100.0%');
       expect(await page.locator('canvas#perDayChart').count()).toBe(1);
       expect(await textOf(page, `refund-${refundId}`)).toContain('150.00 CNY');
-      expect(await page.locator('[data-testid="exceptions-empty"], [data-testid="exceptions"]').count()).toBe(1);
+      // The reconciliation exception, with both sides: 199.00 here, 198.00 in Alipay's bill.
+      const exceptionCells = page.locator(`[data-testid="exception-${exceptionId}"] td`);
+      expect((await exceptionCells.allTextContents()).slice(1, 6)).toEqual([
+        'Alipay',
+        'Amount differs',
+        misbilled,
+        'succeeded · 199.00 CNY',
+        '交易 · 198.00 CNY',
+      ]);
       await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-desktop.png'), fullPage: true });
 
       // Approve the refund from the page: it goes to the channel and succeeds, audited as this person.
@@ -138,37 +153,12 @@ describe('the staff dashboard, in a real browser', () => {
       );
       await expect.poll(() => page.locator(`[data-testid="refund-${refundId}"]`).count()).toBe(0);
       await expect.poll(() => textOf(page, 'total-CNY-refunded')).toBe('150.00');
-
-      // Reconciliation exceptions as the staff API's contract gives them (answered here by the
-      // browser, not the API): the page lists one and resolves it with the chosen action and reason.
-      const resolutions: unknown[] = [];
-      await page.route('**/staff/v1/reconciliation-exceptions?*', (route) =>
-        route.fulfill({ json: { exceptions: [exceptionExample] } }),
-      );
-      await page.route('**/staff/v1/reconciliation-exceptions/*/resolve', (route) => {
-        resolutions.push({ url: route.request().url(), body: route.request().postDataJSON() });
-        return route.fulfill({ json: { ...exceptionExample, state: 'resolved' } });
-      });
-      await page.reload();
-      const exception = page.locator(`[data-testid="exception-${exceptionExample.exceptionId}"]`);
-      await expect.poll(() => exception.textContent()).toContain('Amount differs');
-      expect(await exception.textContent()).toContain('199.00 CNY');
-      await exception.locator('select[name="action"]').selectOption('explain');
-      await exception.locator('input[name="reason"]').fill('the channel rounded a fee');
-      await exception.locator(`[data-testid="resolve-${exceptionExample.exceptionId}"]`).click();
-      await expect
-        .poll(() => resolutions)
-        .toEqual([
-          {
-            url: `${stack.baseUrl}/staff/v1/reconciliation-exceptions/${exceptionExample.exceptionId}/resolve`,
-            body: { action: 'explain', reason: 'the channel rounded a fee' },
-          },
-        ]);
     } finally {
       await desktop.close();
     }
 
-    // A phone, in Chinese (from Accept-Language): one column, nothing wider than the screen.
+    // A phone, in Chinese (from Accept-Language): one column, nothing wider than the screen; the
+    // reconciliation exception is resolved from there.
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true });
     try {
       const page = await signIn(phone, finance.token);
@@ -176,6 +166,7 @@ describe('the staff dashboard, in a real browser', () => {
       expect(await page.textContent('h1')).toContain('员工看板');
       expect(await page.textContent('body')).toContain('各币种合计');
       await expect.poll(() => textOf(page, 'total-CNY-refunded')).toBe('150.00');
+      expect(await textOf(page, `exception-${exceptionId}`)).toContain('金额不符');
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
       await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-phone-zh.png'), fullPage: true });
       // The switch changes the language, and the choice stays.
@@ -186,6 +177,26 @@ describe('the staff dashboard, in a real browser', () => {
       await page.waitForSelector('body[data-loaded="true"]');
       expect(await page.textContent('h1')).toContain('Staff dashboard');
       await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-phone.png'), fullPage: true });
+
+      // Resolve the reconciliation exception from the page: explained, with the reason, audited as
+      // this person through the dashboard; nothing moves.
+      const exception = page.locator(`[data-testid="exception-${exceptionId}"]`);
+      await exception.locator('select[name="action"]').selectOption('explain');
+      await exception.locator('input[name="reason"]').fill('the channel rounded a fee');
+      await exception.locator(`[data-testid="resolve-${exceptionId}"]`).click();
+      await expect.poll(() => exception.count()).toBe(0);
+      const resolved = await asStaff(finance.token, 'GET', '/staff/v1/reconciliation-exceptions?state=resolved');
+      expect(resolved.body.exceptions.find((e: any) => e.exceptionId === exceptionId)).toMatchObject({
+        state: 'resolved',
+        actions: [],
+        resolution: { action: 'explain', reason: 'the channel rounded a fee', by: finance.name, effect: null },
+      });
+      const audit = await asStaff(finance.token, 'GET', `/staff/v1/audit?paymentId=${misbilled}`);
+      expect(audit.body.entries).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ action: 'reconciliation.explain', operator: finance.name, via: 'dashboard' }),
+        ]),
+      );
     } finally {
       await phone.close();
     }

@@ -117,7 +117,7 @@
       date: '日期',
       kind: '类型',
       here: '本系统',
-      atChannel: '渠道',
+      atChannel: '渠道账单',
       resolve: '处理',
       none: '暂无。',
       noRight: '您的角色无权进行此操作。',
@@ -632,7 +632,7 @@
               x.date,
               name(x.channel),
               name(x.kind),
-              el('code', { text: x.refundNo ?? x.orderNo ?? x.paymentId ?? '—' }),
+              el('code', { text: x.refundNo ?? x.paymentId }),
               side(x.here),
               side(x.atChannel),
               actionCell(
@@ -697,7 +697,7 @@
       if (ok(health)) renderHealth(health.body.channels);
       if (ok(attention) && !busy(parts.attentionList)) renderAttention(attention.body.payments);
       if (ok(refunds) && !busy(parts.refunds)) renderRefunds(refunds.body.refunds);
-      // Until reconciliation is deployed (404), or for a role that may not read it (403), an empty list.
+      // For a role that may not read reconciliations (403), an empty list.
       if (!busy(parts.exceptions)) renderExceptions(ok(exceptions)?.exceptions ?? []);
       parts.updated.textContent = `${t('updated')} ${new Date().toLocaleTimeString(lang === 'zh' ? 'zh-CN' : 'en-GB')}`;
       document.body.dataset.loaded = 'true';
