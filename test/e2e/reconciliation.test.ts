@@ -24,7 +24,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Channel = 'alipay' | 'wechatpay' | 'unionpay';
+type Channel = 'alipay' | 'wechatpay' | 'unionpay' | 'paypal';
 
 async function staffCall(method: 'GET' | 'POST', path: string, body?: unknown, token = finance) {
   const res = await fetch(`${stack.baseUrl}/staff/v1${path}`, {
@@ -71,6 +71,18 @@ async function reconcile(channel: Channel) {
   );
 }
 
+/**
+ * A channel's payments and its run must fall in one Beijing day (the bill's): within two minutes
+ * of midnight, wait for the new day.
+ */
+async function withinOneBillDay() {
+  const untilMidnight = 86_400_000 - ((Date.now() + BILL_UTC_OFFSET_MINUTES * 60_000) % 86_400_000);
+  if (untilMidnight < 120_000) await new Promise((resolve) => setTimeout(resolve, untilMidnight + 1_000));
+}
+
+/** A test that may first wait for the new day. */
+const BILL_DAY_TEST_TIMEOUT_MS = 240_000;
+
 const findingsOf = (run: any) =>
   (run.exceptions as any[])
     .map((e) => [e.kind, e.transaction, e.paymentId])
@@ -86,166 +98,264 @@ async function refundPartly(paymentId: string, amount: number) {
 }
 
 describe('daily reconciliation against the channels’ bills', () => {
-  it('WeChat Pay: finds each kind of discrepancy with both sides, nothing else, and each is resolved by its action', async () => {
-    await stack.request('POST', '/sandbox/v1/channels/wechatpay/refund-behaviour', { mode: 'immediate' });
-    const clean = await paid('wechatpay');
-    const refunded = await paid('wechatpay', 30_000);
-    await refundPartly(refunded, 5_000);
-    const overcharged = await paid('wechatpay');
-    const unbilled = await paid('wechatpay');
-    const revoked = await paid('wechatpay');
-    const foreign = await paid('wechatpay');
-    const waiting = await created('wechatpay', 12_300);
-    const canceled = await created('wechatpay', 4_500);
-    expect((await stack.request('POST', `/v1/payments/${canceled}/cancel`, { reason: 'changed my mind' })).status).toBe(
-      200,
-    );
+  it(
+    'WeChat Pay: finds each kind of discrepancy with both sides, nothing else, and each is resolved by its action',
+    async () => {
+      await withinOneBillDay();
+      await stack.request('POST', '/sandbox/v1/channels/wechatpay/refund-behaviour', { mode: 'immediate' });
+      const clean = await paid('wechatpay');
+      const refunded = await paid('wechatpay', 30_000);
+      await refundPartly(refunded, 5_000);
+      const overcharged = await paid('wechatpay');
+      const unbilled = await paid('wechatpay');
+      const revoked = await paid('wechatpay');
+      const foreign = await paid('wechatpay');
+      const waiting = await created('wechatpay', 12_300);
+      const canceled = await created('wechatpay', 4_500);
+      expect(
+        (await stack.request('POST', `/v1/payments/${canceled}/cancel`, { reason: 'changed my mind' })).status,
+      ).toBe(200);
 
-    await inject('wechatpay', { kind: 'amount_mismatch', paymentId: overcharged, amount: 10_100 });
-    await inject('wechatpay', { kind: 'missing_at_channel', paymentId: unbilled });
-    await inject('wechatpay', { kind: 'status_mismatch', paymentId: revoked });
-    await inject('wechatpay', { kind: 'currency_mismatch', paymentId: foreign, currency: 'USD' });
-    await inject('wechatpay', { kind: 'missing_here', paymentId: waiting });
-    await inject('wechatpay', { kind: 'missing_here', paymentId: canceled });
-    const stranger = (await inject('wechatpay', { kind: 'missing_here', amount: 777 })).paymentId;
+      await inject('wechatpay', { kind: 'amount_mismatch', paymentId: overcharged, amount: 10_100 });
+      await inject('wechatpay', { kind: 'missing_at_channel', paymentId: unbilled });
+      await inject('wechatpay', { kind: 'status_mismatch', paymentId: revoked });
+      await inject('wechatpay', { kind: 'currency_mismatch', paymentId: foreign, currency: 'USD' });
+      await inject('wechatpay', { kind: 'missing_here', paymentId: waiting });
+      await inject('wechatpay', { kind: 'missing_here', paymentId: canceled });
+      const stranger = (await inject('wechatpay', { kind: 'missing_here', amount: 777 })).paymentId;
 
-    const run = await reconcile('wechatpay');
-    expect(run).toMatchObject({ channel: 'wechatpay', status: 'completed', error: null, exceptionCount: 7 });
-    expect(findingsOf(run)).toEqual(
-      [
-        ['amount_mismatch', 'payment', overcharged],
-        ['currency_mismatch', 'payment', foreign],
-        ['missing_at_channel', 'payment', unbilled],
-        ['missing_here', 'payment', canceled],
-        ['missing_here', 'payment', stranger],
-        ['missing_here', 'payment', waiting],
-        ['status_mismatch', 'payment', revoked],
-      ].sort((a, b) => a.join().localeCompare(b.join())),
-    );
-    // Matched: the clean payment, the refunded one and its refund (the others are exceptions).
-    expect(run.matched.payments).toEqual({ count: 2, amounts: [{ currency: 'CNY', amount: 40_000 }] });
-    expect(run.matched.refunds).toEqual({ count: 1, amounts: [{ currency: 'CNY', amount: 5_000 }] });
-    expect(clean).toBeTruthy();
+      const run = await reconcile('wechatpay');
+      expect(run).toMatchObject({ channel: 'wechatpay', status: 'completed', error: null, exceptionCount: 7 });
+      expect(findingsOf(run)).toEqual(
+        [
+          ['amount_mismatch', 'payment', overcharged],
+          ['currency_mismatch', 'payment', foreign],
+          ['missing_at_channel', 'payment', unbilled],
+          ['missing_here', 'payment', canceled],
+          ['missing_here', 'payment', stranger],
+          ['missing_here', 'payment', waiting],
+          ['status_mismatch', 'payment', revoked],
+        ].sort((a, b) => a.join().localeCompare(b.join())),
+      );
+      // Matched: the clean payment, the refunded one and its refund (the others are exceptions).
+      expect(run.matched.payments).toEqual({ count: 2, amounts: [{ currency: 'CNY', amount: 40_000 }] });
+      expect(run.matched.refunds).toEqual({ count: 1, amounts: [{ currency: 'CNY', amount: 5_000 }] });
+      expect(clean).toBeTruthy();
 
-    const exceptionOf = (paymentId: string) => run.exceptions.find((e: any) => e.paymentId === paymentId);
-    expect(exceptionOf(overcharged)).toMatchObject({
-      here: { status: 'succeeded', amount: 10_000, currency: 'CNY' },
-      atChannel: { status: 'SUCCESS', amount: 10_100, currency: 'CNY' },
-      actions: ['explain', 'refund'],
-      state: 'open',
-    });
-    expect(exceptionOf(unbilled)).toMatchObject({ here: { amount: 10_000 }, atChannel: null });
-    expect(exceptionOf(revoked)).toMatchObject({ here: { status: 'succeeded' }, atChannel: { status: 'REVOKED' } });
-    expect(exceptionOf(foreign)).toMatchObject({ atChannel: { currency: 'USD', amount: 10_000 } });
-    expect(exceptionOf(waiting)).toMatchObject({
-      here: { status: 'awaiting_payment', amount: 12_300 },
-      atChannel: { status: 'SUCCESS', amount: 12_300 },
-      actions: ['adopt', 'explain'],
-    });
-    expect(exceptionOf(canceled)).toMatchObject({ here: { status: 'canceled' }, actions: ['refund', 'explain'] });
-    expect(exceptionOf(stranger)).toMatchObject({ here: null, atChannel: { amount: 777 }, actions: ['explain'] });
+      const exceptionOf = (paymentId: string) => run.exceptions.find((e: any) => e.paymentId === paymentId);
+      expect(exceptionOf(overcharged)).toMatchObject({
+        here: { status: 'succeeded', amount: 10_000, currency: 'CNY' },
+        atChannel: { status: 'SUCCESS', amount: 10_100, currency: 'CNY' },
+        actions: ['explain', 'refund'],
+        state: 'open',
+      });
+      expect(exceptionOf(unbilled)).toMatchObject({ here: { amount: 10_000 }, atChannel: null });
+      expect(exceptionOf(revoked)).toMatchObject({ here: { status: 'succeeded' }, atChannel: { status: 'REVOKED' } });
+      expect(exceptionOf(foreign)).toMatchObject({ atChannel: { currency: 'USD', amount: 10_000 } });
+      expect(exceptionOf(waiting)).toMatchObject({
+        here: { status: 'awaiting_payment', amount: 12_300 },
+        atChannel: { status: 'SUCCESS', amount: 12_300 },
+        actions: ['adopt', 'explain'],
+      });
+      expect(exceptionOf(canceled)).toMatchObject({ here: { status: 'canceled' }, actions: ['refund', 'explain'] });
+      expect(exceptionOf(stranger)).toMatchObject({ here: null, atChannel: { amount: 777 }, actions: ['explain'] });
 
-    // Support may read but not resolve; an action the exception does not offer is refused.
-    const resolve = (paymentId: string, body: Record<string, unknown>, token = finance) =>
-      staffCall('POST', `/reconciliation-exceptions/${exceptionOf(paymentId).exceptionId}/resolve`, body, token);
-    expect((await resolve(waiting, { action: 'adopt', reason: 'the learner paid' }, support)).status).toBe(403);
-    const wrong = await resolve(stranger, { action: 'refund', reason: 'give it back' });
-    expect([wrong.status, wrong.body.error.code]).toEqual([422, 'invalid_parameter']);
+      // Support may read but not resolve; an action the exception does not offer is refused.
+      const resolve = (paymentId: string, body: Record<string, unknown>, token = finance) =>
+        staffCall('POST', `/reconciliation-exceptions/${exceptionOf(paymentId).exceptionId}/resolve`, body, token);
+      expect((await resolve(waiting, { action: 'adopt', reason: 'the learner paid' }, support)).status).toBe(403);
+      const wrong = await resolve(stranger, { action: 'refund', reason: 'give it back' });
+      expect([wrong.status, wrong.body.error.code]).toEqual([422, 'invalid_parameter']);
 
-    // adopt: the saga asks the channel and takes the payment.
-    const adopted = await resolve(waiting, { action: 'adopt', reason: 'the learner paid at WeChat Pay' });
-    expect(adopted.status, JSON.stringify(adopted.body)).toBe(200);
-    expect(adopted.body).toMatchObject({ state: 'resolved', actions: [], resolution: { action: 'adopt' } });
-    await waitForStatus(stack, waiting, 'succeeded');
+      // adopt: the saga asks the channel and takes the payment.
+      const adopted = await resolve(waiting, { action: 'adopt', reason: 'the learner paid at WeChat Pay' });
+      expect(adopted.status, JSON.stringify(adopted.body)).toBe(200);
+      expect(adopted.body).toMatchObject({ state: 'resolved', actions: [], resolution: { action: 'adopt' } });
+      await waitForStatus(stack, waiting, 'succeeded');
 
-    // refund of a charge after the payment ended: the late-payment saga gives it back once.
-    expect((await resolve(canceled, { action: 'refund', reason: 'paid after canceling' })).status).toBe(200);
-    await waitForStatus(stack, canceled, 'refunded');
-    const books = await stack.request('GET', `/sandbox/v1/payments/${canceled}/books`);
-    expect(books.body.totals).toEqual([{ currency: 'CNY', captured: 4_500, refunded: 4_500 }]);
+      // refund of a charge after the payment ended: the late-payment saga gives it back once.
+      expect((await resolve(canceled, { action: 'refund', reason: 'paid after canceling' })).status).toBe(200);
+      await waitForStatus(stack, canceled, 'refunded');
+      const books = await stack.request('GET', `/sandbox/v1/payments/${canceled}/books`);
+      expect(books.body.totals).toEqual([{ currency: 'CNY', captured: 4_500, refunded: 4_500 }]);
 
-    // refund on request for an overcharge: reviewed like any other refund.
-    const overRefund = await resolve(overcharged, { action: 'refund', reason: 'charged one yuan more', amount: 100 });
-    expect(overRefund.status, JSON.stringify(overRefund.body)).toBe(200);
-    expect(overRefund.body.resolution.effect).toMatch(/^refund rfd_/);
+      // refund on request for an overcharge: reviewed like any other refund.
+      const overRefund = await resolve(overcharged, { action: 'refund', reason: 'charged one yuan more', amount: 100 });
+      expect(overRefund.status, JSON.stringify(overRefund.body)).toBe(200);
+      expect(overRefund.body.resolution.effect).toMatch(/^refund rfd_/);
 
-    // explain: nothing moves; the reason stays with the exception.
-    for (const id of [unbilled, revoked, foreign, stranger]) {
-      expect((await resolve(id, { action: 'explain', reason: 'the channel corrected its bill' })).status).toBe(200);
-    }
-    const again = await resolve(unbilled, { action: 'explain', reason: 'twice' });
-    expect([again.status, again.body.error.code]).toEqual([409, 'exception_already_resolved']);
+      // explain: nothing moves; the reason stays with the exception.
+      for (const id of [unbilled, revoked, foreign, stranger]) {
+        expect((await resolve(id, { action: 'explain', reason: 'the channel corrected its bill' })).status).toBe(200);
+      }
+      const again = await resolve(unbilled, { action: 'explain', reason: 'twice' });
+      expect([again.status, again.body.error.code]).toEqual([409, 'exception_already_resolved']);
 
-    // Resolved exceptions stay visible as resolved, each with an audit entry.
-    const listed = await staffCall('GET', '/reconciliation-exceptions?state=resolved&limit=50', undefined, support);
-    const mine = listed.body.exceptions.filter((e: any) => e.reconciliationId === run.reconciliationId);
-    expect(mine).toHaveLength(7);
-    expect(new Set(mine.map((e: any) => e.resolution.action))).toEqual(new Set(['adopt', 'refund', 'explain']));
-    const audit = await staffCall('GET', `/audit?paymentId=${canceled}`, undefined, support);
-    expect(audit.body.entries.map((e: any) => e.action)).toContain('reconciliation.refund');
-  });
+      // Resolved exceptions stay visible as resolved, each with an audit entry.
+      const listed = await staffCall('GET', '/reconciliation-exceptions?state=resolved&limit=50', undefined, support);
+      const mine = listed.body.exceptions.filter((e: any) => e.reconciliationId === run.reconciliationId);
+      expect(mine).toHaveLength(7);
+      expect(new Set(mine.map((e: any) => e.resolution.action))).toEqual(new Set(['adopt', 'refund', 'explain']));
+      const audit = await staffCall('GET', `/audit?paymentId=${canceled}`, undefined, support);
+      expect(audit.body.entries.map((e: any) => e.action)).toContain('reconciliation.refund');
+    },
+    BILL_DAY_TEST_TIMEOUT_MS,
+  );
 
-  it('Alipay: its trade bill (GBK csv.zip) shows missing, unknown and misreported charges; it has no state or currency column', async () => {
-    const clean = await paid('alipay');
-    const overcharged = await paid('alipay');
-    const unbilled = await paid('alipay');
-    const waiting = await created('alipay');
-    await inject('alipay', { kind: 'amount_mismatch', paymentId: overcharged });
-    await inject('alipay', { kind: 'missing_at_channel', paymentId: unbilled });
-    await inject('alipay', { kind: 'missing_here', paymentId: waiting });
-    const stranger = (await inject('alipay', { kind: 'missing_here' })).paymentId;
-    const refused = await stack.request('POST', '/sandbox/v1/channels/alipay/bill-discrepancy', {
-      kind: 'currency_mismatch',
-      paymentId: clean,
-    });
-    expect([refused.status, refused.body.error.code]).toEqual([409, 'discrepancy_refused']);
+  it(
+    'Alipay: its trade bill (GBK csv.zip) shows missing, unknown and misreported charges; it has no state or currency column',
+    async () => {
+      await withinOneBillDay();
+      const clean = await paid('alipay');
+      const overcharged = await paid('alipay');
+      const unbilled = await paid('alipay');
+      const waiting = await created('alipay');
+      await inject('alipay', { kind: 'amount_mismatch', paymentId: overcharged });
+      await inject('alipay', { kind: 'missing_at_channel', paymentId: unbilled });
+      await inject('alipay', { kind: 'missing_here', paymentId: waiting });
+      const stranger = (await inject('alipay', { kind: 'missing_here' })).paymentId;
+      const refused = await stack.request('POST', '/sandbox/v1/channels/alipay/bill-discrepancy', {
+        kind: 'currency_mismatch',
+        paymentId: clean,
+      });
+      expect([refused.status, refused.body.error.code]).toEqual([409, 'discrepancy_refused']);
 
-    const run = await reconcile('alipay');
-    expect(run.status).toBe('completed');
-    expect(findingsOf(run)).toEqual(
-      [
-        ['amount_mismatch', 'payment', overcharged],
-        ['missing_at_channel', 'payment', unbilled],
-        ['missing_here', 'payment', stranger],
-        ['missing_here', 'payment', waiting],
-      ].sort((a, b) => a.join().localeCompare(b.join())),
-    );
-    expect(run.exceptions.find((e: any) => e.paymentId === overcharged)).toMatchObject({
-      here: { amount: 10_000 },
-      atChannel: { amount: 10_100, status: '交易' },
-    });
-    expect(run.matched.payments).toEqual({ count: 1, amounts: [{ currency: 'CNY', amount: 10_000 }] });
-  });
+      const run = await reconcile('alipay');
+      expect(run.status).toBe('completed');
+      expect(findingsOf(run)).toEqual(
+        [
+          ['amount_mismatch', 'payment', overcharged],
+          ['missing_at_channel', 'payment', unbilled],
+          ['missing_here', 'payment', stranger],
+          ['missing_here', 'payment', waiting],
+        ].sort((a, b) => a.join().localeCompare(b.join())),
+      );
+      expect(run.exceptions.find((e: any) => e.paymentId === overcharged)).toMatchObject({
+        here: { amount: 10_000 },
+        atChannel: { amount: 10_100, status: '交易' },
+      });
+      expect(run.matched.payments).toEqual({ count: 1, amounts: [{ currency: 'CNY', amount: 10_000 }] });
+    },
+    BILL_DAY_TEST_TIMEOUT_MS,
+  );
 
-  it('UnionPay: its fixed-width ZM and ZME files show every kind of discrepancy', async () => {
-    await stack.request('POST', '/sandbox/v1/channels/unionpay/refund-behaviour', { mode: 'immediate' });
-    const refunded = await paid('unionpay', 20_000);
-    await refundPartly(refunded, 2_000);
-    const overcharged = await paid('unionpay');
-    const unbilled = await paid('unionpay');
-    const revoked = await paid('unionpay');
-    const foreign = await paid('unionpay');
-    const waiting = await created('unionpay');
-    await inject('unionpay', { kind: 'amount_mismatch', paymentId: overcharged, amount: 9_900 });
-    await inject('unionpay', { kind: 'missing_at_channel', paymentId: unbilled });
-    await inject('unionpay', { kind: 'status_mismatch', paymentId: revoked });
-    await inject('unionpay', { kind: 'currency_mismatch', paymentId: foreign, currency: 'HKD' });
-    await inject('unionpay', { kind: 'missing_here', paymentId: waiting });
+  it(
+    'UnionPay: its fixed-width ZM and ZME files show every kind of discrepancy',
+    async () => {
+      await withinOneBillDay();
+      await stack.request('POST', '/sandbox/v1/channels/unionpay/refund-behaviour', { mode: 'immediate' });
+      const refunded = await paid('unionpay', 20_000);
+      await refundPartly(refunded, 2_000);
+      const overcharged = await paid('unionpay');
+      const unbilled = await paid('unionpay');
+      const revoked = await paid('unionpay');
+      const foreign = await paid('unionpay');
+      const waiting = await created('unionpay');
+      await inject('unionpay', { kind: 'amount_mismatch', paymentId: overcharged, amount: 9_900 });
+      await inject('unionpay', { kind: 'missing_at_channel', paymentId: unbilled });
+      await inject('unionpay', { kind: 'status_mismatch', paymentId: revoked });
+      await inject('unionpay', { kind: 'currency_mismatch', paymentId: foreign, currency: 'HKD' });
+      await inject('unionpay', { kind: 'missing_here', paymentId: waiting });
 
-    const run = await reconcile('unionpay');
-    expect(run.status).toBe('completed');
-    expect(findingsOf(run)).toEqual(
-      [
-        ['amount_mismatch', 'payment', overcharged],
-        ['currency_mismatch', 'payment', foreign],
-        ['missing_at_channel', 'payment', unbilled],
-        ['missing_here', 'payment', waiting],
-        ['status_mismatch', 'payment', revoked],
-      ].sort((a, b) => a.join().localeCompare(b.join())),
-    );
-    expect(run.matched.refunds).toEqual({ count: 1, amounts: [{ currency: 'CNY', amount: 2_000 }] });
-    expect(run.exceptions.find((e: any) => e.paymentId === foreign)).toMatchObject({ atChannel: { currency: 'HKD' } });
-  });
+      const run = await reconcile('unionpay');
+      expect(run.status).toBe('completed');
+      expect(findingsOf(run)).toEqual(
+        [
+          ['amount_mismatch', 'payment', overcharged],
+          ['currency_mismatch', 'payment', foreign],
+          ['missing_at_channel', 'payment', unbilled],
+          ['missing_here', 'payment', waiting],
+          ['status_mismatch', 'payment', revoked],
+        ].sort((a, b) => a.join().localeCompare(b.join())),
+      );
+      expect(run.matched.refunds).toEqual({ count: 1, amounts: [{ currency: 'CNY', amount: 2_000 }] });
+      expect(run.exceptions.find((e: any) => e.paymentId === foreign)).toMatchObject({
+        atChannel: { currency: 'HKD' },
+      });
+    },
+    BILL_DAY_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'PayPal: its Transaction Search shows every kind of discrepancy, a reversed capture as status V',
+    async () => {
+      await withinOneBillDay();
+      /** A dollar course, which the learner pays with PayPal (approved, then captured by the saga). */
+      const ordered = async (unitAmount = 10_000) => {
+        const request = buildPaymentRequest({ currency: 'USD', channel: 'paypal', items: [buildItem({ unitAmount })] });
+        const res = await stack.request('POST', '/v1/payments', request);
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        return res.body.paymentId as string;
+      };
+      const captured = async (unitAmount = 10_000) => {
+        const paymentId = await ordered(unitAmount);
+        await payAtChannel(stack, paymentId);
+        await waitForStatus(stack, paymentId, 'succeeded');
+        return paymentId;
+      };
+      await stack.request('POST', '/sandbox/v1/channels/paypal/refund-behaviour', { mode: 'immediate' });
+      const clean = await captured(4_900);
+      const refunded = await captured(20_000);
+      await refundPartly(refunded, 2_500);
+      const overcharged = await captured();
+      const unbilled = await captured();
+      const reversed = await captured();
+      const foreign = await captured();
+      const waiting = await ordered(12_300);
+      await inject('paypal', { kind: 'amount_mismatch', paymentId: overcharged, amount: 10_100 });
+      await inject('paypal', { kind: 'missing_at_channel', paymentId: unbilled });
+      await inject('paypal', { kind: 'status_mismatch', paymentId: reversed });
+      await inject('paypal', { kind: 'currency_mismatch', paymentId: foreign, currency: 'EUR' });
+      await inject('paypal', { kind: 'missing_here', paymentId: waiting });
+      const stranger = (await inject('paypal', { kind: 'missing_here', amount: 777 })).paymentId;
+
+      const run = await reconcile('paypal');
+      expect(run).toMatchObject({ channel: 'paypal', status: 'completed', error: null, exceptionCount: 6 });
+      expect(findingsOf(run)).toEqual(
+        [
+          ['amount_mismatch', 'payment', overcharged],
+          ['currency_mismatch', 'payment', foreign],
+          ['missing_at_channel', 'payment', unbilled],
+          ['missing_here', 'payment', stranger],
+          ['missing_here', 'payment', waiting],
+          ['status_mismatch', 'payment', reversed],
+        ].sort((a, b) => a.join().localeCompare(b.join())),
+      );
+      // Matched: the clean capture, the refunded one and its refund.
+      expect(run.matched.payments).toEqual({ count: 2, amounts: [{ currency: 'USD', amount: 24_900 }] });
+      expect(run.matched.refunds).toEqual({ count: 1, amounts: [{ currency: 'USD', amount: 2_500 }] });
+      expect(clean).toBeTruthy();
+
+      const exceptionOf = (paymentId: string) => run.exceptions.find((e: any) => e.paymentId === paymentId);
+      expect(exceptionOf(overcharged)).toMatchObject({
+        here: { status: 'succeeded', amount: 10_000, currency: 'USD' },
+        atChannel: { status: 'S', amount: 10_100, currency: 'USD' },
+      });
+      expect(exceptionOf(unbilled)).toMatchObject({
+        here: { status: 'succeeded', amount: 10_000, currency: 'USD' },
+        atChannel: null,
+      });
+      expect(exceptionOf(reversed)).toMatchObject({
+        here: { status: 'succeeded', amount: 10_000, currency: 'USD' },
+        atChannel: { status: 'V', amount: 10_000, currency: 'USD' },
+      });
+      expect(exceptionOf(foreign)).toMatchObject({
+        here: { currency: 'USD', amount: 10_000 },
+        atChannel: { status: 'S', currency: 'EUR', amount: 10_000 },
+      });
+      expect(exceptionOf(waiting)).toMatchObject({
+        here: { status: 'awaiting_payment', amount: 12_300, currency: 'USD' },
+        atChannel: { status: 'S', amount: 12_300, currency: 'USD' },
+        actions: ['adopt', 'explain'],
+      });
+      expect(exceptionOf(stranger)).toMatchObject({
+        here: null,
+        atChannel: { status: 'S', amount: 777, currency: 'USD' },
+        actions: ['explain'],
+      });
+    },
+    BILL_DAY_TEST_TIMEOUT_MS,
+  );
 
   it('the daily schedule reconciles the channel’s previous Beijing day, at 10:30 Beijing time by default', async () => {
     const client = stack.temporal.client;
