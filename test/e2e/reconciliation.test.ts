@@ -24,7 +24,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Channel = 'alipay' | 'wechatpay' | 'unionpay' | 'paypal';
+type Channel = 'alipay' | 'wechatpay' | 'unionpay' | 'paypal' | 'card';
 
 async function staffCall(method: 'GET' | 'POST', path: string, body?: unknown, token = finance) {
   const res = await fetch(`${stack.baseUrl}/staff/v1${path}`, {
@@ -391,12 +391,83 @@ describe('daily reconciliation against the channels’ bills', () => {
     }
   });
 
+  it(
+    'Card: its balance transactions (Stripe) show every kind of discrepancy, a failed charge as not effective',
+    async () => {
+      await withinOneBillDay();
+      await stack.request('POST', '/sandbox/v1/channels/card/refund-behaviour', { mode: 'immediate' });
+      const inDollars = async (unitAmount = 4_900) => {
+        const body = buildPaymentRequest({ currency: 'USD', channel: 'card', items: [buildItem({ unitAmount })] });
+        const res = await stack.request('POST', '/v1/payments', body);
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        return res.body.paymentId as string;
+      };
+      const paidInDollars = async (unitAmount?: number) => {
+        const paymentId = await inDollars(unitAmount);
+        await payAtChannel(stack, paymentId);
+        await waitForStatus(stack, paymentId, 'succeeded');
+        return paymentId;
+      };
+      const refunded = await paidInDollars(20_000);
+      await refundPartly(refunded, 2_000);
+      const overcharged = await paidInDollars();
+      const unbilled = await paidInDollars();
+      const failed = await paidInDollars();
+      const foreign = await paidInDollars();
+      const waiting = await inDollars(1_500);
+      await inject('card', { kind: 'amount_mismatch', paymentId: overcharged, amount: 5_000 });
+      await inject('card', { kind: 'missing_at_channel', paymentId: unbilled });
+      await inject('card', { kind: 'status_mismatch', paymentId: failed });
+      await inject('card', { kind: 'currency_mismatch', paymentId: foreign, currency: 'EUR' });
+      await inject('card', { kind: 'missing_here', paymentId: waiting });
+      const stranger = (await inject('card', { kind: 'missing_here', amount: 777 })).paymentId;
+
+      const run = await reconcile('card');
+      expect(run).toMatchObject({ channel: 'card', status: 'completed', error: null, exceptionCount: 6 });
+      expect(findingsOf(run)).toEqual(
+        [
+          ['amount_mismatch', 'payment', overcharged],
+          ['currency_mismatch', 'payment', foreign],
+          ['missing_at_channel', 'payment', unbilled],
+          ['missing_here', 'payment', stranger],
+          ['missing_here', 'payment', waiting],
+          ['status_mismatch', 'payment', failed],
+        ].sort((a, b) => a.join().localeCompare(b.join())),
+      );
+      const exceptionOf = (paymentId: string) => run.exceptions.find((e: any) => e.paymentId === paymentId);
+      expect(exceptionOf(overcharged)).toMatchObject({
+        here: { status: 'succeeded', amount: 4_900, currency: 'USD' },
+        atChannel: { status: 'succeeded', amount: 5_000, currency: 'USD' },
+        channelTradeNo: expect.stringMatching(/^ch_/),
+      });
+      expect(exceptionOf(unbilled)).toMatchObject({ here: { amount: 4_900, currency: 'USD' }, atChannel: null });
+      expect(exceptionOf(failed)).toMatchObject({
+        here: { status: 'succeeded', amount: 4_900 },
+        atChannel: { status: 'payment_failure_refund', amount: 4_900, currency: 'USD' },
+      });
+      expect(exceptionOf(foreign)).toMatchObject({
+        here: { currency: 'USD', amount: 4_900 },
+        atChannel: { currency: 'EUR', amount: 4_900 },
+      });
+      expect(exceptionOf(waiting)).toMatchObject({
+        here: { status: 'awaiting_payment', amount: 1_500, currency: 'USD' },
+        atChannel: { status: 'succeeded', amount: 1_500, currency: 'USD' },
+        actions: ['adopt', 'explain'],
+      });
+      expect(exceptionOf(stranger)).toMatchObject({ here: null, atChannel: { amount: 777, currency: 'USD' } });
+      // Matched: the refunded payment and its refund, each in dollars (the others are exceptions).
+      expect(run.matched.payments).toEqual({ count: 1, amounts: [{ currency: 'USD', amount: 20_000 }] });
+      expect(run.matched.refunds).toEqual({ count: 1, amounts: [{ currency: 'USD', amount: 2_000 }] });
+    },
+    BILL_DAY_TEST_TIMEOUT_MS,
+  );
+
   it('refuses a day not yet begun and a channel without bills, with a clear error', async () => {
     const tomorrow = dayOf(new Date(Date.now() + 86_400_000), BILL_UTC_OFFSET_MINUTES);
     const future = await staffCall('POST', '/reconciliations', { channel: 'alipay', date: tomorrow });
     expect([future.status, future.body.error.param]).toEqual([422, 'date']);
-    const card = await staffCall('POST', '/reconciliations', { channel: 'card', date: '2026-12-01' });
-    expect([card.status, card.body.error.param]).toEqual([422, 'channel']);
+    const bogus = await staffCall('POST', '/reconciliations', { channel: 'bogus', date: '2026-12-01' });
+    expect([bogus.status, bogus.body.error.param]).toEqual([422, 'channel']);
     expect((await staffCall('POST', '/reconciliations', { channel: 'alipay', date: '2026-02-30' })).status).toBe(422);
     const unknown = await staffCall('GET', '/reconciliations/rec_alipay_20261201_aaaaaaaa');
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'reconciliation_not_found']);

@@ -3,6 +3,8 @@ import type { ApiKeyring } from '../../crypto/keyring.js';
 import { type Currency, isCurrency } from '../../../domain/money.js';
 import type { ChannelTradeState } from '../../../domain/payment.js';
 import { isRecord, stringField, truncate } from '../fields.js';
+import { BILL_UTC_OFFSET_MINUTES, dayBounds, type ChannelBill } from '../../../domain/reconciliation.js';
+import { CARD_PAYMENT_ID_KEY, CARD_REFUND_ID_KEY, parseCardBalanceTransactions } from './bill.js';
 import {
   ChannelRejectedError,
   ChannelUnavailableError,
@@ -24,7 +26,8 @@ import {
  * the payment id), confirmed by the learner on the card page, cancelled to close, refunded with
  * Refunds; webhooks verified by the SDK's `webhooks.constructEvent` over the raw body. The
  * PaymentIntent id is the order's reference (`ChannelOrder.reference`), and a refund's id its
- * reference: the caller keeps both and passes them back.
+ * reference: the caller keeps both and passes them back. The daily bill is the day's balance
+ * transactions (./bill.ts).
  */
 
 export interface CardAdapterOptions {
@@ -40,10 +43,10 @@ export interface CardAdapterOptions {
   webhookToleranceSeconds?: number;
 }
 
-/** The metadata key the payment id travels under (our idempotency key, echoed in every event). */
-export const CARD_PAYMENT_ID_KEY = 'payment_id';
-/** The metadata key a refund's id travels under. */
-export const CARD_REFUND_ID_KEY = 'refund_id';
+export { CARD_PAYMENT_ID_KEY, CARD_REFUND_ID_KEY };
+
+/** Balance transactions asked for per page (Stripe's most). */
+const BILL_PAGE_SIZE = 100;
 
 const CURRENCIES: readonly Currency[] = ['CNY', 'HKD', 'USD', 'EUR', 'JPY'];
 
@@ -342,6 +345,31 @@ export function createCardAdapter(options: CardAdapterOptions): LocallyVerifying
       requireSecretKey();
       const refund = await call(`the query of refund ${refundId}`, () => stripe.refunds.retrieve(reference));
       return refundOutcomeOf(refund);
+    },
+
+    /**
+     * The balance transactions created within the Beijing day (`created[gte]`, `created[lt]`), their
+     * sources expanded, every page read through the SDK's auto-pagination. A refund's number in the
+     * bill is our refund id (its metadata), so the adapter names no other. A day not yet begun has
+     * no bill; today's holds the day so far.
+     */
+    async downloadBill(date: string): Promise<ChannelBill> {
+      requireSecretKey();
+      const { start, end } = dayBounds(date, BILL_UTC_OFFSET_MINUTES);
+      if (start.getTime() > Date.now()) {
+        throw new ChannelRejectedError(`the card processor has no transactions for ${date} yet`, 'bill_not_ready');
+      }
+      const transactions = await call(`the balance transactions of ${date}`, async () => {
+        const all: Stripe.BalanceTransaction[] = [];
+        const list = stripe.balanceTransactions.list({
+          created: { gte: Math.floor(start.getTime() / 1000), lt: Math.floor(end.getTime() / 1000) },
+          limit: BILL_PAGE_SIZE,
+          expand: ['data.source'],
+        });
+        for await (const txn of list) all.push(txn);
+        return all;
+      });
+      return { channel: 'card', date, lines: parseCardBalanceTransactions(transactions) };
     },
 
     verifyNotification,

@@ -7,6 +7,8 @@ import type { SandboxRefund } from '../models.js';
 import type { OutgoingNotification } from '../notifier.js';
 import { randomDigits, refundStateAt, type RefundState, type Trade } from '../order-book.js';
 import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from '../simulator.js';
+import { BILL_UTC_OFFSET_MINUTES, dayOf } from '../../../../domain/reconciliation.js';
+import { cardBalanceTransactions, newestFirst } from './bill.js';
 
 /** Webhook retries: at once, then growing waits over about three days, as Stripe documents. */
 export const CARD_RESEND_SCHEDULE_MS: readonly number[] = [
@@ -26,6 +28,9 @@ const REFUND_STATUS: Record<RefundState, string> = {
   ABNORMAL: 'requires_action',
   CLOSED: 'failed',
 };
+
+/** The most days one balance transactions list may cover (Beijing days, each read from the books). */
+const MAX_LIST_DAYS = 31;
 
 /** The metadata keys the sandbox books an intent and a refund under (what the adapter sends). */
 const PAYMENT_ID_KEY = 'payment_id';
@@ -60,7 +65,7 @@ function apiError(res: Response, status: number, type: string, message: string, 
 
 /**
  * The simulated card processor: the subset of Stripe's API the card adapter uses
- * (`/v1/payment_intents`, `.../cancel`, `/v1/refunds`), authenticated by the secret key, form
+ * (`/v1/payment_intents`, `.../cancel`, `/v1/refunds`, `/v1/balance_transactions`), authenticated by the secret key, form
  * encoded in, JSON out; the hosted card page at `/pay/<intent id>`; and signed webhook events
  * (`payment_intent.succeeded`, `payment_intent.payment_failed`, `refund.updated`) sent to the
  * registered endpoint, the API's `/v1/callbacks/card`. The sandbox books intents under their
@@ -379,6 +384,114 @@ export function cardProtocol(keys: NonNullable<Keyring['card']>, publicBaseUrl: 
           if (!refund || !trade)
             return apiError(res, 404, 'invalid_request_error', 'No such refund.', 'resource_missing', 'id');
           res.json(refundOf(trade, refund));
+        }),
+      );
+
+      /** A query parameter as the SDK sends it (`created[gte]`, `expand[0]`), flat or parsed into objects. */
+      function queryParam(req: Request, name: string, key: string): unknown {
+        const query = req.query as Record<string, unknown>;
+        const nested = query[name];
+        if (isRecord(nested)) return nested[key];
+        if (Array.isArray(nested) && key === '0') return nested[0];
+        return query[`${name}[${key}]`] ?? (key === '0' ? query[`${name}[]`] : undefined);
+      }
+
+      /**
+       * Stripe's balance transactions, newest first, in its list envelope: `created[gte]` and
+       * `created[lt]` (unix seconds; default today, Beijing), `limit` (1-100, default 10),
+       * `starting_after`, and `expand[]=data.source` for the Charge or Refund behind each. Read from
+       * the bills of the Beijing days the range covers (at most 31), as they stand now: a charge per
+       * paid order, a refund per settled refund, a failed charge and its `payment_failure_refund`
+       * for an order the bill shows as not effective (see `cardBalanceTransactions`).
+       */
+      router.get(
+        '/v1/balance_transactions',
+        handle(async (req, res) => {
+          if (!(await admitted(req, res, 'query'))) return;
+          const now = new Date();
+          const seconds = (value: unknown): number | undefined =>
+            typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : undefined;
+          const gteGiven = queryParam(req, 'created', 'gte');
+          const ltGiven = queryParam(req, 'created', 'lt');
+          const todayStart =
+            Date.parse(`${dayOf(now, BILL_UTC_OFFSET_MINUTES)}T00:00:00Z`) / 1000 - BILL_UTC_OFFSET_MINUTES * 60;
+          const gte = gteGiven === undefined ? todayStart : seconds(gteGiven);
+          const lt = ltGiven === undefined ? Math.floor(now.getTime() / 1000) + 1 : seconds(ltGiven);
+          if (gte === undefined || lt === undefined) {
+            return apiError(
+              res,
+              400,
+              'invalid_request_error',
+              'Invalid timestamp.',
+              'parameter_invalid_integer',
+              'created',
+            );
+          }
+          const limitGiven = req.query.limit;
+          const limit = limitGiven === undefined ? 10 : positiveInteger(limitGiven);
+          if (limit === undefined || limit > 100) {
+            return apiError(
+              res,
+              400,
+              'invalid_request_error',
+              'Invalid limit: must be between 1 and 100.',
+              'parameter_invalid_integer',
+              'limit',
+            );
+          }
+          const expand = queryParam(req, 'expand', '0');
+          if (expand !== undefined && expand !== 'data.source') {
+            return apiError(
+              res,
+              400,
+              'invalid_request_error',
+              'This property cannot be expanded.',
+              'parameter_invalid',
+              'expand',
+            );
+          }
+          const days: string[] = [];
+          if (lt > gte) {
+            const last = dayOf(new Date((lt - 1) * 1000), BILL_UTC_OFFSET_MINUTES);
+            for (let day = dayOf(new Date(gte * 1000), BILL_UTC_OFFSET_MINUTES); day <= last; ) {
+              days.push(day);
+              if (days.length > MAX_LIST_DAYS) {
+                return apiError(
+                  res,
+                  400,
+                  'invalid_request_error',
+                  `The sandbox lists at most ${MAX_LIST_DAYS} days at once.`,
+                  'parameter_invalid',
+                  'created',
+                );
+              }
+              day = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+            }
+          }
+          const bills = await Promise.all(days.map((day) => cashier.bills.day(day, now)));
+          const all = bills
+            .flatMap((bill) => cardBalanceTransactions(bill, intentIdOf, now))
+            .filter((txn) => Number(txn.created) >= gte && Number(txn.created) < lt)
+            .sort(newestFirst);
+          const after = typeof req.query.starting_after === 'string' ? req.query.starting_after : undefined;
+          const from = after === undefined ? 0 : all.findIndex((txn) => txn.id === after) + 1;
+          if (after !== undefined && from === 0) {
+            return apiError(
+              res,
+              400,
+              'invalid_request_error',
+              'No such balance transaction.',
+              'resource_missing',
+              'starting_after',
+            );
+          }
+          const page = all.slice(from, from + limit);
+          res.json({
+            object: 'list',
+            data: expand === undefined ? page.map((txn) => ({ ...txn, source: (txn.source as Json).id })) : page,
+            has_more: from + limit < all.length,
+            url: '/v1/balance_transactions',
+          });
         }),
       );
 
