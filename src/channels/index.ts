@@ -118,4 +118,4 @@ export function createChannelAdapters(
 }
 
 /** The channels whose adapters download and read the channel's daily bill (reconciliation). */
-export const CHANNELS_WITH_BILLS: readonly PaymentChannel[] = ['alipay', 'wechatpay', 'unionpay', 'card'];
+export const CHANNELS_WITH_BILLS: readonly PaymentChannel[] = ['alipay', 'wechatpay', 'unionpay', 'paypal', 'card'];

@@ -3,6 +3,7 @@ import type { PaypalKeys } from '../../crypto/keyring.js';
 import { verifyCertificateChain } from '../../crypto/certificates.js';
 import type { Currency } from '../../../domain/money.js';
 import type { ChannelTradeState } from '../../../domain/payment.js';
+import { BILL_UTC_OFFSET_MINUTES, type BillLine, type ChannelBill, dayBounds } from '../../../domain/reconciliation.js';
 import { isRecord, stringField, truncate } from '../fields.js';
 import { channelFetch } from '../http.js';
 import {
@@ -28,13 +29,20 @@ import {
   paypalMoney,
   paypalTransmissionString,
 } from './protocol.js';
+import {
+  PAYPAL_DATA_NOT_AVAILABLE,
+  PAYPAL_SEARCH_MAX_PAGE_SIZE,
+  paypalSearchTime,
+  readPaypalTransactionPage,
+} from './bill.js';
 
 /**
  * PayPal through its REST API: an Orders v2 order per payment (intent CAPTURE, `custom_id` = the
  * payment id, created under `PayPal-Request-Id`), approved by the learner on PayPal's page and
  * captured by the saga ({@link ChannelAdapter.captureOrder}): approval alone moves no money.
  * Refunds are Payments v2 refunds of the capture (`invoice_id` = our refund id). The order id is
- * the order's reference and a refund's PayPal id its reference; the caller keeps both.
+ * the order's reference and a refund's PayPal id its reference; the caller keeps both. The daily
+ * bill is Transaction Search over the Beijing day ({@link ChannelAdapter.downloadBill}).
  *
  * Webhooks are verified offline, as PayPal documents: SHA256withRSA over
  * `transmissionId|transmissionTime|webhookId|crc32(body)` with the certificate at
@@ -60,6 +68,8 @@ export interface PaypalAdapterOptions {
 const CERTIFICATE_CACHE_SIZE = 16;
 const CERTIFICATE_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_CERTIFICATE_BYTES = 64 * 1024;
+/** A day's transactions past this many full pages are not a bill this product can take. */
+const MAX_BILL_PAGES = 200;
 
 type Json = Record<string, unknown>;
 
@@ -509,6 +519,53 @@ export function createPaypalAdapter(options: PaypalAdapterOptions): ChannelAdapt
       const answer = await api('GET', `/v2/payments/refunds/${encodeURIComponent(reference)}`);
       if (answer.status !== 200) throw refused(`the query of refund ${refundId}`, answer);
       return refundOutcomeOf(answer.body);
+    },
+
+    /**
+     * The Beijing day's transactions from Transaction Search, every page of them, checked to add
+     * up to the count PayPal gives: its captures and refunds, with `custom_id` and `invoice_id`
+     * echoed. PayPal's data lags up to three hours,
+     * so a day is best read after the morning (the schedule's default).
+     */
+    async downloadBill(date: string): Promise<ChannelBill> {
+      const { start, end } = dayBounds(date, BILL_UTC_OFFSET_MINUTES);
+      const lines: BillLine[] = [];
+      let read = 0;
+      for (let page = 1; ; page += 1) {
+        const query = new URLSearchParams({
+          start_date: paypalSearchTime(start, BILL_UTC_OFFSET_MINUTES),
+          end_date: paypalSearchTime(new Date(end.getTime() - 1), BILL_UTC_OFFSET_MINUTES),
+          fields: 'transaction_info',
+          page_size: String(PAYPAL_SEARCH_MAX_PAGE_SIZE),
+          page: String(page),
+        });
+        const answer = await api('GET', `/v1/reporting/transactions?${query.toString()}`);
+        if (answer.status !== 200) {
+          if (paypalIssueOf(answer.body) === PAYPAL_DATA_NOT_AVAILABLE) {
+            throw new ChannelRejectedError(`PayPal has no transactions for ${date} yet`, 'bill_not_ready');
+          }
+          throw refused(`the transactions of ${date}`, answer);
+        }
+        const answered = readPaypalTransactionPage(answer.body);
+        lines.push(...answered.lines);
+        read += answered.count;
+        if (page >= answered.totalPages) {
+          if (read !== answered.totalItems) {
+            throw new ChannelRejectedError(
+              `PayPal's transactions of ${date} came to ${read}, not the ${answered.totalItems} it counted`,
+              'malformed_bill',
+            );
+          }
+          break;
+        }
+        if (page >= MAX_BILL_PAGES) {
+          throw new ChannelRejectedError(
+            `PayPal's transactions of ${date} run past ${MAX_BILL_PAGES} pages`,
+            'malformed_bill',
+          );
+        }
+      }
+      return { channel: 'paypal', date, lines };
     },
 
     verifyNotification,

@@ -2,6 +2,12 @@ import { createHash, createHmac, createSign, randomBytes, randomUUID, timingSafe
 import express, { type Request, type Response, type Router } from 'express';
 import { isRecord, stringField } from '../../../channels/fields.js';
 import {
+  PAYPAL_DATA_NOT_AVAILABLE,
+  PAYPAL_SEARCH_MAX_PAGE_SIZE,
+  PAYPAL_SEARCH_MAX_RANGE_MS,
+  parsePaypalTime,
+} from '../../../channels/paypal/bill.js';
+import {
   minorUnitsOf,
   PAYPAL_AUTH_ALGO,
   PAYPAL_CURRENCIES,
@@ -15,6 +21,8 @@ import type { SandboxRefund } from '../models.js';
 import type { OutgoingNotification } from '../notifier.js';
 import { randomDigits, refundStateAt, type RefundState, type Trade } from '../order-book.js';
 import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from '../simulator.js';
+import { BILL_UTC_OFFSET_MINUTES, dayOf } from '../../../../domain/reconciliation.js';
+import { paypalTransactionSearchPage } from './bill.js';
 
 /** Webhook resends: PayPal retries a failed delivery up to 25 times over three days. */
 export const PAYPAL_RESEND_SCHEDULE_MS: readonly number[] = [
@@ -78,7 +86,8 @@ export interface PaypalSandboxKeys
 
 /**
  * The simulated PayPal: the REST subset the adapter uses (OAuth client credentials, Orders v2
- * create, get and capture, Payments v2 refund and refund lookup), JSON in and out, bearer tokens;
+ * create, get and capture, Payments v2 refund and refund lookup, Transaction Search for the daily
+ * bill), JSON in and out, bearer tokens;
  * the approval page at `/checkoutnow?token=<order id>`; its webhook signing certificates at
  * `/v1/notifications/certs/<name>`; and webhooks (`CHECKOUT.ORDER.APPROVED`,
  * `PAYMENT.CAPTURE.COMPLETED`, `PAYMENT.CAPTURE.DENIED`, `PAYMENT.CAPTURE.REFUNDED`) signed over
@@ -92,6 +101,8 @@ export function paypalProtocol(keys: PaypalSandboxKeys, publicBaseUrl: string, a
   const certName = paypalCertificateName(keys.signingCertificates);
   const certUrl = `${api}/v1/notifications/certs/${certName}`;
   const tokenKey = createHmac('sha256', keys.clientSecret).update('sandbox access tokens').digest();
+  /** The merchant's PayPal account number (13 letters and digits), stable for its client id. */
+  const accountNumber = createHash('sha256').update(keys.clientId).digest('hex').slice(0, 13).toUpperCase();
 
   const currencyOf = (trade: Trade): Currency => (isCurrency(trade.order.currency) ? trade.order.currency : 'USD');
 
@@ -485,6 +496,82 @@ export function paypalProtocol(keys: PaypalSandboxKeys, publicBaseUrl: string, a
           const trade = refund ? await book.trade(refund.outTradeNo) : undefined;
           if (!refund || !trade) return notFound(res, 'refund');
           res.json(refundOf(trade, refund));
+        }),
+      );
+
+      /**
+       * Transaction Search, the account's statement: `start_date` and `end_date` (inclusive, RFC
+       * 3339 with an offset, at most 31 days apart), `fields` (`transaction_info` or `all`),
+       * `page_size` (1-500, default 100) and `page`, read from the bills of the Beijing days the
+       * range covers, as they stand now. A range that has not begun yet has no data.
+       */
+      router.get(
+        '/v1/reporting/transactions',
+        handle(async (req, res) => {
+          if (!(await admitted(req, res, 'query'))) return;
+          const query = (name: string) => (typeof req.query[name] === 'string' ? req.query[name] : undefined);
+          const invalid = (field: string, issue: string): void => {
+            res.status(400).json({
+              name: 'INVALID_REQUEST',
+              message: 'Request is not well-formed, syntactically incorrect, or violates schema.',
+              debug_id: randomBytes(7).toString('hex'),
+              details: [{ field, value: query(field) ?? '', location: 'query', issue }],
+            });
+          };
+          const startText = query('start_date') ?? '';
+          const endText = query('end_date') ?? '';
+          const start = parsePaypalTime(startText);
+          const end = parsePaypalTime(endText);
+          if (!start) return invalid('start_date', 'Start date is not a date and time in RFC 3339 format.');
+          if (!end) return invalid('end_date', 'End date is not a date and time in RFC 3339 format.');
+          if (end < start) return invalid('end_date', 'End date must not be before the start date.');
+          if (end.getTime() - start.getTime() > PAYPAL_SEARCH_MAX_RANGE_MS) {
+            return invalid('end_date', 'Date range is greater than 31 days.');
+          }
+          const fields = query('fields') ?? 'transaction_info';
+          if (fields !== 'transaction_info' && fields !== 'all') {
+            return invalid('fields', 'Only transaction_info or all are served here.');
+          }
+          const pageSize = Number(query('page_size') ?? 100);
+          const page = Number(query('page') ?? 1);
+          if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > PAYPAL_SEARCH_MAX_PAGE_SIZE) {
+            return invalid('page_size', `Page size must be between 1 and ${PAYPAL_SEARCH_MAX_PAGE_SIZE}.`);
+          }
+          if (!Number.isSafeInteger(page) || page < 1) return invalid('page', 'Page must be 1 or more.');
+          const now = new Date();
+          if (start > now) {
+            return apiError(
+              res,
+              400,
+              'INVALID_REQUEST',
+              PAYPAL_DATA_NOT_AVAILABLE,
+              'Data for the given start date is not available.',
+            );
+          }
+          const days: string[] = [];
+          for (let day = dayOf(start, BILL_UTC_OFFSET_MINUTES); day <= dayOf(end, BILL_UTC_OFFSET_MINUTES); ) {
+            days.push(day);
+            day = new Date(Date.parse(day) + 86_400_000).toISOString().slice(0, 10);
+          }
+          const bills = await Promise.all(days.map((day) => cashier.bills.day(day, now)));
+          const here = new URL(req.originalUrl, api);
+          res.json(
+            paypalTransactionSearchPage(
+              bills,
+              { start, end, startText, endText, fields, pageSize, page },
+              {
+                accountNumber,
+                orderIdOf: paypalOrderIdOf,
+                pageUrl: (n) => {
+                  const url = new URL(`${api}/v1/reporting/transactions`);
+                  here.searchParams.forEach((value, name) => url.searchParams.set(name, value));
+                  url.searchParams.set('page', String(n));
+                  return url.href;
+                },
+                now,
+              },
+            ),
+          );
         }),
       );
 
