@@ -144,7 +144,22 @@ describe('channel callbacks, any input', () => {
           expect([res.status, await res.text()]).toEqual([400, 'fail']);
         },
       ),
-      { numRuns: 40 },
+      {
+        numRuns: 40,
+        // Each kind of refusal at least once, whatever the random runs draw.
+        examples: [
+          [{ signing: 'garbage', amount: 1, status: 'TRADE_SUCCESS', appId: stack.keyring.alipay.appId, extra: {} }],
+          [
+            {
+              signing: 'alipay-key',
+              amount: payment.amount + 1,
+              status: 'TRADE_SUCCESS',
+              appId: stack.keyring.alipay.appId,
+              extra: {},
+            },
+          ],
+        ],
+      },
     );
     await unchanged(payment.paymentId);
     // Both kinds were exercised: refused at the signature, and refused by the payment for the amount.
