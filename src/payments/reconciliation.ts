@@ -96,12 +96,19 @@ function exceptionView(doc: ReconciliationExceptionDocument & { _id: string }): 
   };
 }
 
+/**
+ * What a run's or an exception's id can look like (`rec_<channel>_<yyyymmdd>_<8>`, a scheduled
+ * run's `reconciliation-<channel>-...`, `.<n>` for an exception): anything else names nothing, and
+ * is not sent to MongoDB (PostgreSQL under FerretDB refuses a NUL, for one).
+ */
+const RECORD_ID = /^[A-Za-z0-9_:.-]{1,200}$/;
+
 const missingRecord = (what: 'reconciliation' | 'exception', id: string) =>
   new ApiError(
     404,
     'not_found_error',
     what === 'reconciliation' ? 'reconciliation_not_found' : 'exception_not_found',
-    `No ${what} ${id}.`,
+    `No ${what} ${RECORD_ID.test(id) ? id : 'with that id'}.`,
     what === 'reconciliation' ? 'reconciliationId' : 'exceptionId',
   );
 
@@ -121,6 +128,7 @@ export interface ReconciliationServiceDeps {
  */
 export function createReconciliationService({ client, models, payments, config, channels }: ReconciliationServiceDeps) {
   async function view(reconciliationId: string): Promise<ReconciliationView> {
+    if (!RECORD_ID.test(reconciliationId)) throw missingRecord('reconciliation', reconciliationId);
     const doc = await models.reconciliations.findOne({ _id: reconciliationId }).lean();
     if (!doc) throw missingRecord('reconciliation', reconciliationId);
     const exceptions = await models.reconciliationExceptions.find({ reconciliationId }).lean();
@@ -293,6 +301,7 @@ export function createReconciliationService({ client, models, payments, config, 
       staff: StaffIdentity,
       via: AuditVia,
     ): Promise<ReconciliationExceptionView> {
+      if (!RECORD_ID.test(exceptionId)) throw missingRecord('exception', exceptionId);
       const exception = await models.reconciliationExceptions.findOne({ _id: exceptionId }).lean();
       if (!exception) throw missingRecord('exception', exceptionId);
       if (exception.state === 'resolved') {

@@ -471,5 +471,13 @@ describe('daily reconciliation against the channels’ bills', () => {
     expect((await staffCall('POST', '/reconciliations', { channel: 'alipay', date: '2026-02-30' })).status).toBe(422);
     const unknown = await staffCall('GET', '/reconciliations/rec_alipay_20261201_aaaaaaaa');
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'reconciliation_not_found']);
+    // A NUL (which PostgreSQL under FerretDB refuses) names nothing, and is never looked up.
+    const nul = await staffCall('GET', '/reconciliations/rec%00x');
+    expect([nul.status, nul.body.error.code]).toEqual([404, 'reconciliation_not_found']);
+    const nulResolve = await staffCall('POST', '/reconciliation-exceptions/rec%00x.1/resolve', {
+      action: 'explain',
+      reason: 'x',
+    });
+    expect([nulResolve.status, nulResolve.body.error.code]).toEqual([404, 'exception_not_found']);
   });
 });
