@@ -3,10 +3,11 @@ import type { ChannelAdapter } from '../src/channels/types.js';
 import { ChannelRejectedError } from '../src/channels/types.js';
 import type { Models } from '../src/db/connect.js';
 import type { Logger } from '../src/logger.js';
-import type { PaymentChannel, PaymentStatus } from '../domain/payment.js';
+import type { PaymentChannel } from '../domain/payment.js';
 import {
   actionsFor,
   BILL_UTC_OFFSET_MINUTES,
+  CHARGED_PAYMENT_STATUSES,
   dayBounds,
   reconcile,
   type BillLine,
@@ -29,9 +30,6 @@ export interface ReconciliationSummary {
   matched: ReconciliationOutcome['matched'];
   exceptionCount: number;
 }
-
-/** Statuses of a payment whose money the system holds as taken (refunds come off it later). */
-const CHARGED: ReadonlySet<string> = new Set<PaymentStatus>(['succeeded', 'partially_refunded', 'refunded']);
 
 interface PaymentFacts {
   _id: string;
@@ -96,7 +94,7 @@ export function createReconciliationActivities({ models, channels, logger }: Rec
         amount: p.amount,
         currency: p.currency,
         status: p.status,
-        succeeded: CHARGED.has(p.status),
+        succeeded: CHARGED_PAYMENT_STATUSES.has(p.status),
         inDay: inDay(paidAt ? new Date(paidAt) : undefined),
       });
       for (const r of p.refunds) {

@@ -33,6 +33,9 @@ export type ResolutionAction = (typeof RESOLUTION_ACTIONS)[number];
 
 export type TransactionKind = 'payment' | 'refund';
 
+/** Payment statuses in which the system holds the charge as taken (refunds come off it later). */
+export const CHARGED_PAYMENT_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'partially_refunded', 'refunded']);
+
 /** One line of a channel's bill, parsed from the channel's own format. Amounts in minor units. */
 export interface BillLine {
   kind: TransactionKind;

@@ -8,6 +8,7 @@ import {
 import type { PaymentActivities } from '../activities/index.js';
 import type { PaymentChannel } from '../domain/payment.js';
 import type { ReconciliationSummary } from '../activities/reconciliation.js';
+import { BILL_UTC_OFFSET_MINUTES, dayOf } from '../domain/reconciliation.js';
 import { activityPresets } from './activity-presets.js';
 
 const { reconcileChannelDay } = proxyActivities<PaymentActivities>(activityPresets.reconciliation);
@@ -24,13 +25,6 @@ export interface ReconciliationInput {
   requestedBy?: string;
 }
 
-const BEIJING_OFFSET_MS = 8 * 3_600_000;
-
-/** The Beijing day before `at`. */
-function previousBeijingDay(at: Date): string {
-  return new Date(at.getTime() + BEIJING_OFFSET_MS - 86_400_000).toISOString().slice(0, 10);
-}
-
 /**
  * One reconciliation of a channel's day (workflow id = `reconciliationId`): the channel's bill
  * against what the system recorded, stored for staff with each exception found. Started by staff
@@ -39,7 +33,7 @@ function previousBeijingDay(at: Date): string {
  */
 export async function reconciliationWorkflow(input: ReconciliationInput): Promise<ReconciliationSummary> {
   const { workflowId } = workflowInfo();
-  const date = input.date ?? previousBeijingDay(new Date());
+  const date = input.date ?? dayOf(new Date(Date.now() - 86_400_000), BILL_UTC_OFFSET_MINUTES);
   const args = {
     reconciliationId: workflowId,
     channel: input.channel,

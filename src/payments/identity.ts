@@ -4,8 +4,8 @@ import type { PaymentRequest } from '../../domain/payment.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
-/** The first 28 base32 characters of `digest` (140 bits). */
-function base32(digest: Buffer): string {
+/** The first 28 base32 characters of `digest` (140 bits): ids of payments and of what belongs to them. */
+export function base32(digest: Buffer): string {
   let bits = 0;
   let value = 0;
   let out = '';

@@ -8,11 +8,18 @@ import { recordAudit, type AuditVia } from '../staff/audit.js';
 import type { StaffIdentity } from '../staff/store.js';
 import type { Currency } from '../../domain/money.js';
 import type { PaymentChannel } from '../../domain/payment.js';
-import { BILL_UTC_OFFSET_MINUTES, dayOf, type ResolutionAction, type SideValues } from '../../domain/reconciliation.js';
+import {
+  BILL_UTC_OFFSET_MINUTES,
+  CHARGED_PAYMENT_STATUSES,
+  dayOf,
+  type ResolutionAction,
+  type SideValues,
+} from '../../domain/reconciliation.js';
 import type { latePaymentWorkflow } from '../../workflows/late-payment.js';
 import type { reconciliationWorkflow } from '../../workflows/reconciliation.js';
 import { OrderIdKey } from '../../workflows/search-attributes.js';
 import { workflowFailure } from './failures.js';
+import { base32 } from './identity.js';
 import type { PaymentService } from './service.js';
 
 /** A run as staff read it. */
@@ -52,13 +59,9 @@ export interface ReconciliationExceptionView {
   resolution: { action: string; reason: string; by: string; role: string; at: string; effect: string | null } | null;
 }
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-/** Payment statuses in which the system holds the charge as taken. */
-const CHARGED: ReadonlySet<string> = new Set(['succeeded', 'partially_refunded', 'refunded']);
-
 /** `rec_<channel>_<yyyymmdd>_<8 random>`: the run's id and its workflow id. */
 function newReconciliationId(channel: string, date: string): string {
-  const suffix = [...randomBytes(8)].map((b) => BASE32[b % 32]).join('');
+  const suffix = base32(randomBytes(5));
   return `rec_${channel}_${date.replaceAll('-', '')}_${suffix}`;
 }
 
@@ -173,7 +176,10 @@ export function createReconciliationService({ client, models, payments, config, 
       } catch (err) {
         // The saga found the charge by itself meanwhile (a check-in): it is adopted already.
         const now = await models.payments.findOne({ _id: paymentId }, { status: 1 }).lean();
-        if (!(err instanceof ApiError && err.code === 'nothing_to_do' && now && CHARGED.has(now.status))) throw err;
+        if (
+          !(err instanceof ApiError && err.code === 'nothing_to_do' && now && CHARGED_PAYMENT_STATUSES.has(now.status))
+        )
+          throw err;
         return `payment ${paymentId} had taken the charge (${now.status})`;
       }
       return `requeried payment ${paymentId}`;

@@ -11,7 +11,7 @@ import { parseOrThrow } from '../validation.js';
 import { limitQuery } from './staff.js';
 
 export const reconciliationRunSchema = z.strictObject({
-  channel: z.enum(PAYMENT_CHANNELS).describe('A channel that serves bills: alipay, wechatpay or unionpay.'),
+  channel: z.enum(PAYMENT_CHANNELS).describe('A channel that is enabled here (each serves a bill).'),
   date: z
     .string()
     .refine(isCalendarDate, 'expected a day as YYYY-MM-DD')

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PaymentChannel } from '../../../domain/payment.js';
+import { base32 } from '../../payments/identity.js';
 import { BILL_UTC_OFFSET_MINUTES, dayBounds, dayOf } from '../../../domain/reconciliation.js';
 import type {
   BILL_DISCREPANCY_KINDS,
@@ -99,12 +100,9 @@ export interface BillBookParts {
   cannotShow: readonly BillDiscrepancyKind[];
 }
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
 /** A payment id no payment has: the order number of a charge the merchant never created. */
 function unknownPaymentId(): string {
-  const bytes = randomBytes(28);
-  return `pay_${[...bytes].map((b) => BASE32[b % 32]).join('')}`;
+  return `pay_${base32(randomBytes(18))}`;
 }
 
 /** The sandbox's bills, read from the simulated channels' books in MongoDB (every process agrees). */

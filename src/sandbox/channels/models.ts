@@ -1,6 +1,7 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 import { modelOn } from '../../db/models/model-on.js';
 import { PAYMENT_CHANNELS } from '../../../domain/payment.js';
+import { RECONCILIATION_EXCEPTION_KINDS } from '../../../domain/reconciliation.js';
 
 /**
  * The simulated providers' books, shared by every API process through MongoDB. Each decision that
@@ -151,13 +152,8 @@ const notificationSchema = new Schema(
   { collection: 'sandbox_channel_notifications', versionKey: false },
 );
 
-export const BILL_DISCREPANCY_KINDS = [
-  'missing_here',
-  'missing_at_channel',
-  'amount_mismatch',
-  'status_mismatch',
-  'currency_mismatch',
-] as const;
+/** Each kind of reconciliation exception can be injected. */
+export const BILL_DISCREPANCY_KINDS = RECONCILIATION_EXCEPTION_KINDS;
 
 /**
  * A discrepancy injected into a day's bill (fault injection): the bill misreports one paid order
