@@ -10,6 +10,8 @@ export interface PaymentSnapshot {
   requestFingerprint: string;
   /** The platform key that opened the payment, written once with the document. */
   createdByKeyId?: string;
+  /** The channel's own page for the open order (the view's `payUrl` may be the hosted checkout). */
+  channelPayUrl?: string | null;
 }
 
 /**
@@ -35,7 +37,13 @@ export function createPersistenceActivities({
   stats: StatsRollups;
 }) {
   return {
-    async savePayment({ view, request, requestFingerprint, createdByKeyId }: PaymentSnapshot): Promise<void> {
+    async savePayment({
+      view,
+      request,
+      requestFingerprint,
+      createdByKeyId,
+      channelPayUrl,
+    }: PaymentSnapshot): Promise<void> {
       if (view.status === 'succeeded') {
         // A retried write of the sale can land after the refunds workflow has refunded part or
         // all of it (this attempt's first try was written, its completion lost): it must not
@@ -51,6 +59,9 @@ export function createPersistenceActivities({
             channel: view.channel,
             channelTradeNo: view.channelTradeNo,
             payUrl: view.payUrl,
+            channelPayUrl: channelPayUrl ?? null,
+            attempts: view.attempts ?? [],
+            fx: view.fx ?? null,
             failureReason: view.failureReason === null ? null : fieldCipher.encrypt(view.failureReason),
             voucher: view.voucher,
             refunds: view.refunds,
@@ -67,6 +78,9 @@ export function createPersistenceActivities({
             currency: request.currency,
             amount: request.amount,
             items: request.items,
+            ...(request.discounts ? { discounts: request.discounts } : {}),
+            ...(request.checkout ? { checkout: request.checkout } : {}),
+            ...(request.returnUrl ? { returnUrl: request.returnUrl } : {}),
             description: request.description === undefined ? undefined : fieldCipher.encrypt(request.description),
             expiresAt: new Date(view.expiresAt),
             requestFingerprint,

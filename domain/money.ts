@@ -1,6 +1,8 @@
 /**
  * Money is an integer count of a currency's minor units plus its ISO-4217 code, everywhere in
- * the product. This module is the one place that knows each supported currency's exponent.
+ * the product. This module is the one place that knows each supported currency's exponent (the
+ * ISO 4217 minor unit: JPY and KRW have none, most currencies 2, KWD and BHD 3): validation,
+ * display, conversion and every channel's wire format read it from here.
  * It is pure and deterministic, so workflows, the API and channel adapters all share it.
  */
 export const CURRENCY_EXPONENTS = {
@@ -8,7 +10,14 @@ export const CURRENCY_EXPONENTS = {
   HKD: 2,
   USD: 2,
   EUR: 2,
+  GBP: 2,
+  SGD: 2,
+  AUD: 2,
+  CAD: 2,
   JPY: 0,
+  KRW: 0,
+  KWD: 3,
+  BHD: 3,
 } as const;
 
 export type Currency = keyof typeof CURRENCY_EXPONENTS;
@@ -42,4 +51,9 @@ export function parseMajor(text: string, currency: Currency): number | undefined
   if (fraction.length > exponent) return undefined;
   const minor = Number(whole + fraction.padEnd(exponent, '0'));
   return Number.isSafeInteger(minor) ? minor : undefined;
+}
+
+/** How many minor units make one major unit: `10 ** exponent`. */
+export function minorPerMajor(currency: Currency): number {
+  return 10 ** CURRENCY_EXPONENTS[currency];
 }

@@ -1,5 +1,6 @@
 import { isCurrency, type Currency } from './money.js';
 import type { ChannelNotificationArgs, PaymentChannel, PaymentRequest } from './payment.js';
+import { pricingViolation } from './pricing.js';
 
 /**
  * The business rules a payment must meet before any channel is asked, checked again inside the
@@ -11,14 +12,16 @@ export function businessRuleViolation(request: PaymentRequest): string | undefin
   if (!Number.isSafeInteger(request.amount) || request.amount <= 0)
     return 'amount must be a positive integer of minor units';
   if (request.items.length === 0) return 'a payment needs at least one item';
-  let total = 0;
   for (const item of request.items) {
     if (!Number.isSafeInteger(item.unitAmount) || item.unitAmount < 0)
       return `item ${item.courseId} has a bad unit amount`;
     if (!Number.isSafeInteger(item.quantity) || item.quantity < 1) return `item ${item.courseId} has a bad quantity`;
-    total += item.unitAmount * item.quantity;
   }
-  if (total !== request.amount) return `amount ${request.amount} differs from the items' total ${total}`;
+  const pricing = pricingViolation(request.items, request.discounts ?? [], request.amount, (index) => {
+    const item = request.items[index];
+    return `item ${item?.courseId ?? index + 1}`;
+  });
+  if (pricing !== undefined) return pricing;
   if (request.expiresInSeconds < 60 || request.expiresInSeconds > 86_400)
     return 'the payment window must be 60 to 86400 seconds';
   return undefined;

@@ -4,7 +4,14 @@
  */
 import type { RiskSubject } from '../domain/risk.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ChannelNotificationArgs, NotificationOutcome, PaymentRequest, PaymentView } from '../domain/payment.js';
+import type {
+  ChannelNotificationArgs,
+  FxQuote,
+  NotificationOutcome,
+  PaymentChannel,
+  PaymentRequest,
+  PaymentView,
+} from '../domain/payment.js';
 
 export interface PaymentWorkflowInput {
   /** Stable id derived from the order id; also the channel's `out_trade_no`. */
@@ -28,6 +35,20 @@ export interface PaymentWorkflowInput {
    * it is unavailable (`CHANNEL_OPEN_RETRY_SECONDS`), within its window; absent or 0: one pass.
    */
   openRetryMs?: number;
+  /**
+   * The quote the API locked at create time when the presentment currency (`request.currency`)
+   * differs from the settlement currency; the view, the voucher and every refund use it.
+   */
+  fx?: FxQuote;
+  /** The hosted checkout's signed link (`request.checkout` is not `channel`): the view's `payUrl`. */
+  checkoutUrl?: string;
+}
+
+/** The learner chose a method on the hosted checkout; sent only by the API, with its seal. */
+export interface ChoosePaymentMethodArgs {
+  channel: PaymentChannel;
+  /** Proof that the API sent it (src/temporal/message-seal.ts). */
+  seal?: string;
 }
 
 export interface CancelPaymentArgs {
@@ -53,6 +74,13 @@ export const channelNotificationUpdate = defineUpdate<NotificationOutcome, [Chan
 );
 /** Closes the channel order and ends the payment `canceled`; rejected once paid. */
 export const cancelPaymentUpdate = defineUpdate<PaymentView, [CancelPaymentArgs]>('cancelPayment');
+/**
+ * The learner chose another method on the hosted checkout: the current channel order is closed at
+ * its channel first (paid while closing counts as paid), then the chosen channel's order is opened.
+ * Answers the view once the new order exists (or the payment was found paid). Rejected unless the
+ * payment awaits payment, the channel can take it, and its order was not closed before.
+ */
+export const choosePaymentMethodUpdate = defineUpdate<PaymentView, [ChoosePaymentMethodArgs]>('choosePaymentMethod');
 /** Support staff: try the failed compensation (refund) of a `manual_review` payment again. */
 export const retryCompensationSignal = defineSignal('retryCompensation');
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CURRENCIES } from '../../domain/money.js';
-import { PAYMENT_CHANNELS, type PaymentRequest } from '../../domain/payment.js';
+import { CHECKOUT_MODES, ITEM_KINDS, PAYMENT_CHANNELS, type PaymentRequest } from '../../domain/payment.js';
+import { pricingViolation } from '../../domain/pricing.js';
 
 /** Printable text with no control characters (C0, DEL, C1). */
 const printable = (max: number) =>
@@ -28,11 +29,23 @@ export interface PaymentSchemaLimits {
 }
 
 export function createPaymentRequestSchema(limits: PaymentSchemaLimits) {
+  const discount = z.strictObject({
+    code: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 of A-Z a-z 0-9 _ . -')
+      .optional()
+      .describe('The coupon or campaign code the learner used.'),
+    description: printable(120).describe('What the learner reads on the checkout and the receipt.'),
+    amount: minorUnits(limits.maxAmount, { positive: true }),
+  });
+  const discounts = z.array(discount).max(10);
   const item = z.strictObject({
     courseId: identifier,
     title: printable(200),
+    kind: z.enum(ITEM_KINDS).default('course').describe('What the line sells; `course` when omitted.'),
     unitAmount: minorUnits(limits.maxAmount),
     quantity: z.number().int().min(1).max(1000),
+    discounts: discounts.optional().describe('Reductions of this line; its price after them is never below zero.'),
   });
   return z
     .strictObject({
@@ -40,10 +53,26 @@ export function createPaymentRequestSchema(limits: PaymentSchemaLimits) {
       customerId: identifier,
       currency: z.enum(CURRENCIES),
       amount: minorUnits(limits.maxAmount, { positive: true }).describe(
-        'Integer minor units of `currency`; must equal the sum of `unitAmount * quantity` over `items`.',
+        'Integer minor units of `currency`; must equal the sum over `items` of `unitAmount * quantity` less the item’s discounts, less the order’s `discounts`.',
       ),
       items: z.array(item).min(1).max(100),
+      discounts: discounts
+        .optional()
+        .describe('Reductions of the whole order, after the items’ own; never more than the items’ total.'),
       channel: z.enum(PAYMENT_CHANNELS).optional(),
+      checkout: z
+        .enum(CHECKOUT_MODES)
+        .optional()
+        .describe(
+          '`hosted` (the default): `payUrl` is the product’s checkout page; `channel`: `payUrl` is the routed channel’s own page.',
+        ),
+      returnUrl: z
+        .url({ protocol: /^https?$/ })
+        .max(2_048)
+        .optional()
+        .describe(
+          'Where the checkout’s result page links back to; its origin must be one of `PLATFORM_RETURN_ORIGINS`.',
+        ),
       expiresInSeconds: z.number().int().min(60).max(86_400).default(900),
       description: printable(256).optional(),
       clientIp: z
@@ -52,12 +81,22 @@ export function createPaymentRequestSchema(limits: PaymentSchemaLimits) {
         .describe('The learner’s IP address, for the risk check; only a keyed hash of it is kept.'),
     })
     .superRefine((request, ctx) => {
-      const total = request.items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
-      if (total !== request.amount) {
+      const violation = pricingViolation(
+        request.items,
+        request.discounts ?? [],
+        request.amount,
+        (index) => `items[${index}]`,
+      );
+      if (violation !== undefined) {
+        const line = /^items\[(\d+)\]: (.*)$/.exec(violation);
         ctx.addIssue({
           code: 'custom',
-          path: ['amount'],
-          message: `must equal the sum of the items (${total})`,
+          path: line
+            ? ['items', Number(line[1]), 'discounts']
+            : violation.startsWith('amount')
+              ? ['amount']
+              : ['discounts'],
+          message: line ? line[2]! : violation,
         });
       }
     }) satisfies z.ZodType<PaymentRequest, unknown>;

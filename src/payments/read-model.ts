@@ -1,7 +1,8 @@
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
 import type { PaymentDocument } from '../db/models/payment.js';
-import type { PaymentView, RefundSummary } from '../../domain/payment.js';
+import type { Currency } from '../../domain/money.js';
+import type { PaymentAttempt, PaymentView, RefundSummary } from '../../domain/payment.js';
 import { heldAmount, refundedAmount } from '../../domain/refunds.js';
 import { paymentNotFound } from './failures.js';
 import { PAYMENT_ID_PATTERN } from './identity.js';
@@ -45,8 +46,32 @@ export function viewFromDocument(doc: PaymentDocument, fieldCipher: FieldCipher)
       ...(r.completedAt ? { completedAt: r.completedAt } : {}),
       ...(r.reviewReason ? { reviewReason: r.reviewReason } : {}),
       ...(r.failureReason ? { failureReason: r.failureReason } : {}),
+      ...(r.settlementAmount !== undefined && r.settlementAmount !== null
+        ? { settlementAmount: r.settlementAmount }
+        : {}),
+      ...(r.items && r.items.length > 0
+        ? { items: r.items.map((i) => ({ courseId: String(i.courseId), amount: Number(i.amount) })) }
+        : {}),
     })),
     payUrl: doc.status === 'awaiting_payment' ? (doc.payUrl ?? null) : null,
+    fx: doc.fx
+      ? {
+          rate: doc.fx.rate,
+          presentmentAmount: doc.fx.presentmentAmount,
+          presentmentCurrency: doc.fx.presentmentCurrency as Currency,
+          settlementAmount: doc.fx.settlementAmount,
+          settlementCurrency: doc.fx.settlementCurrency as Currency,
+          quotedAt: doc.fx.quotedAt,
+          source: doc.fx.source,
+        }
+      : null,
+    attempts: (doc.attempts ?? []).map((a) => ({
+      attempt: a.attempt,
+      channel: a.channel,
+      outcome: a.outcome as PaymentAttempt['outcome'],
+      at: a.at,
+      ...(a.reason ? { reason: a.reason } : {}),
+    })),
     failureReason: doc.failureReason ? fieldCipher.decryptOrPlain(doc.failureReason) : null,
     timeline: doc.timeline.map((t) => ({
       at: t.at.toISOString(),

@@ -5,6 +5,7 @@ import type {
   PaymentChannel,
   PaymentStatus,
   PaymentView,
+  PaymentAttempt,
   RefundSummary,
   TimelineEntry,
   VoucherSummary,
@@ -89,6 +90,8 @@ export class PaymentState {
   charge: Charge | null = null;
   voucher: VoucherSummary | null = null;
   readonly refunds: RefundSummary[] = [];
+  /** The learner's tries that ended (declines, closed orders, the charge). */
+  readonly attempts: PaymentAttempt[] = [];
   failureReason: string | null = null;
   /** Reasons raised by slow outside calls, while they last (besides `manual_review`'s own). */
   private readonly slowCalls = new Map<StuckReason, number>();
@@ -146,7 +149,9 @@ export class PaymentState {
       expiresAt: this.expiresAt,
       voucher: this.voucher,
       refunds: this.refunds.map((r) => ({ ...r })),
-      payUrl: this.status === 'awaiting_payment' ? this.payUrl : null,
+      payUrl: this.status === 'awaiting_payment' ? (this.input.checkoutUrl ?? this.payUrl) : null,
+      fx: this.input.fx ?? null,
+      attempts: this.attempts.map((a) => ({ ...a })),
       failureReason: this.failureReason,
       timeline: [...this.timeline],
     };
@@ -159,6 +164,7 @@ export class PaymentState {
   persist(): Promise<void> {
     const snapshot = {
       view: this.view(),
+      channelPayUrl: this.status === 'awaiting_payment' ? this.payUrl : null,
       request: this.request,
       requestFingerprint: this.input.requestFingerprint,
       createdByKeyId: this.input.createdByKeyId,

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import type { ApiKeyring } from '../../crypto/keyring.js';
-import { type Currency, isCurrency } from '../../../domain/money.js';
+import { CURRENCIES, type Currency, isCurrency } from '../../../domain/money.js';
 import type { ChannelTradeState } from '../../../domain/payment.js';
 import { isRecord, stringField, truncate } from '../fields.js';
 import { BILL_UTC_OFFSET_MINUTES, dayBounds, type ChannelBill } from '../../../domain/reconciliation.js';
@@ -48,7 +48,6 @@ export { CARD_PAYMENT_ID_KEY, CARD_REFUND_ID_KEY };
 /** Balance transactions asked for per page (Stripe's most). */
 const BILL_PAGE_SIZE = 100;
 
-const CURRENCIES: readonly Currency[] = ['CNY', 'HKD', 'USD', 'EUR', 'JPY'];
 
 /** A PaymentIntent's status in our terms; it stays `succeeded` after refunds (they are objects of their own). */
 function tradeStateOf(intent: { status: string }): ChannelTradeState {

@@ -9,7 +9,8 @@ import { isRecord, stringField } from '../fields.js';
  */
 
 /** The currencies the PayPal channel takes (PayPal settles CNY only for accounts inside China). */
-export const PAYPAL_CURRENCIES: readonly Currency[] = ['USD', 'EUR', 'HKD', 'JPY'];
+/** The currencies PayPal takes for this merchant (PayPal takes no CNY, KRW, KWD or BHD from one abroad). */
+export const PAYPAL_CURRENCIES: readonly Currency[] = ['USD', 'EUR', 'GBP', 'HKD', 'JPY', 'SGD', 'AUD', 'CAD'];
 
 /** The webhook events the product acts on. */
 export const PAYPAL_EVENTS = {

@@ -1,14 +1,51 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 import { modelOn } from './model-on.js';
 import { CURRENCIES } from '../../../domain/money.js';
-import { PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../../domain/payment.js';
+import { ITEM_KINDS, PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../../domain/payment.js';
+
+const discountSchema = new Schema(
+  {
+    code: String,
+    description: { type: String, required: true },
+    amount: { type: Number, required: true, min: 1, validate: Number.isSafeInteger },
+  },
+  { _id: false },
+);
 
 const itemSchema = new Schema(
   {
     courseId: { type: String, required: true },
     title: { type: String, required: true },
+    kind: { type: String, enum: ITEM_KINDS },
     unitAmount: { type: Number, required: true, min: 0, validate: Number.isSafeInteger },
     quantity: { type: Number, required: true, min: 1, validate: Number.isSafeInteger },
+    discounts: { type: [discountSchema], default: undefined },
+  },
+  { _id: false },
+);
+
+/** A locked exchange quote (domain/fx.ts). */
+const fxSchema = new Schema(
+  {
+    rate: { type: String, required: true },
+    presentmentAmount: { type: Number, required: true },
+    presentmentCurrency: { type: String, required: true, enum: CURRENCIES },
+    settlementAmount: { type: Number, required: true },
+    settlementCurrency: { type: String, required: true, enum: CURRENCIES },
+    quotedAt: { type: String, required: true },
+    source: { type: String, required: true },
+  },
+  { _id: false },
+);
+
+/** One of the learner's tries that ended (domain/payment.ts `PaymentAttempt`). */
+const attemptSchema = new Schema(
+  {
+    attempt: { type: Number, required: true },
+    channel: { type: String, required: true, enum: PAYMENT_CHANNELS },
+    outcome: { type: String, required: true },
+    at: { type: String, required: true },
+    reason: String,
   },
   { _id: false },
 );
@@ -44,6 +81,8 @@ const refundEntrySchema = new Schema(
     decision: Schema.Types.Mixed,
     failureReason: String,
     channelRefundId: String,
+    settlementAmount: Number,
+    items: { type: [new Schema({ courseId: String, amount: Number }, { _id: false })], default: undefined },
   },
   { _id: false },
 );
@@ -59,6 +98,17 @@ const paymentSchema = new Schema(
     currency: { type: String, required: true, enum: CURRENCIES },
     amount: { type: Number, required: true, min: 1, validate: Number.isSafeInteger },
     items: { type: [itemSchema], required: true },
+    /** The order's own discounts, after the items' (domain/pricing.ts). */
+    discounts: { type: [discountSchema], default: undefined },
+    /** The locked exchange quote of a cross-border payment; null when presentment and settlement agree. */
+    fx: { type: fxSchema, default: null },
+    attempts: { type: [attemptSchema], default: [] },
+    /** `hosted` or `channel` (domain/payment.ts `CheckoutMode`); absent on payments from before the hosted checkout. */
+    checkout: String,
+    /** Where the hosted checkout's result page links back to. */
+    returnUrl: String,
+    /** The channel's own page for the open order, which the hosted checkout shows or links to. */
+    channelPayUrl: { type: String, default: null },
     channel: { type: String, enum: [...PAYMENT_CHANNELS, null], default: null },
     channelTradeNo: { type: String, default: null },
     payUrl: { type: String, default: null },
