@@ -2,6 +2,7 @@ import { parseChannelWeights } from './channels/routing.js';
 import { PAYMENT_CHANNELS } from '../domain/payment.js';
 import { z } from 'zod';
 import type { RiskRules } from '../domain/risk.js';
+import { CURRENCIES } from '../domain/money.js';
 import { DEFAULT_PLATFORM_ID, PLATFORM_KEYS_PATTERN, parsePlatformKeys } from './crypto/platform-keys.js';
 import { isAddressRangeList } from './api/address-ranges.js';
 import { KEY_ID_PATTERN, type PlatformKey } from './crypto/request-signing.js';
@@ -171,6 +172,35 @@ const configSchema = z.object({
     .string()
     .regex(PLATFORM_KEYS_PATTERN, 'expected [platformId/]keyId:secret[,...] with secrets of at least 32 characters')
     .optional(),
+  /** The merchant's name as learners read it on the hosted checkout and the receipt. */
+  PLATFORM_NAME: z
+    .string()
+    .min(1)
+    .max(80)
+    // eslint-disable-next-line no-control-regex -- the point is to reject control characters
+    .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters')
+    .default('Knowledge Shop'),
+  /**
+   * Origins a payment's `returnUrl` may point at, comma-separated (`https://shop.example,https://m.shop.example`).
+   * Unset: a create with a `returnUrl` is refused (`return_url_not_allowed`).
+   */
+  PLATFORM_RETURN_ORIGINS: z
+    .string()
+    .regex(
+      /^\s*https?:\/\/[^\s,/]+\s*(,\s*https?:\/\/[^\s,/]+\s*)*$/,
+      'expected origins such as https://shop.example separated by commas',
+    )
+    .optional(),
+  /**
+   * The currency the merchant is paid in. A payment in another currency gets an exchange quote
+   * locked at create time (`fx` on the payment, the voucher and the receipt).
+   */
+  SETTLEMENT_CURRENCY: z.enum(CURRENCIES).default('CNY'),
+  /**
+   * Where exchange rates come from: a URL answering `GET ?base=USD&quote=CNY` with
+   * `{ rate, quotedAt, source }` (src/fx/rates.ts). Defaults to the sandbox's rates when the sandbox is on.
+   */
+  FX_RATES_URL: z.url().optional(),
   /** Requests one platform key may make per minute, across every API process. */
   PLATFORM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1_200),
   /** Requests one client address may make per minute to the unauthenticated voucher routes. */

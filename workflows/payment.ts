@@ -307,6 +307,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       channel: state.channel as PaymentChannel,
       channelTradeNo: paid.channelTradeNo,
       items: request.items,
+      ...(request.discounts && request.discounts.length > 0 ? { discounts: request.discounts } : {}),
+      ...(input.fx ? { fx: input.fx } : {}),
       paidAt: paid.paidAt,
       issuedAt: new Date().toISOString(),
     };

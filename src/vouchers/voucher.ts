@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { canonicalJson } from '../crypto/canonical-json.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { PaymentItem } from '../../domain/payment.js';
+import type { Discount, FxQuote, PaymentItem } from '../../domain/payment.js';
 
 export const VOUCHER_ALGORITHM = 'Ed25519';
 
@@ -13,7 +13,12 @@ export interface VoucherFacts {
   currency: string;
   channel: string;
   channelTradeNo: string;
+  /** Each line with its kind and its own discounts. */
   items: PaymentItem[];
+  /** The order's discounts after the lines'; absent when there are none. */
+  discounts?: Discount[];
+  /** The locked exchange quote of a cross-border payment; absent when presentment and settlement agree. */
+  fx?: FxQuote;
   paidAt: string;
   issuedAt: string;
 }
