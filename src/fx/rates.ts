@@ -65,11 +65,19 @@ export function createHttpRateSource(options: { url: string; timeoutMs: number }
       const url = new URL(options.url);
       url.searchParams.set('base', base);
       url.searchParams.set('quote', quote);
+      const headers: Record<string, string> = { accept: 'application/json' };
+      // fetch refuses credentials in the URL (and would echo the URL in its error): send them as Basic auth.
+      if (url.username || url.password) {
+        const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+        headers.authorization = `Basic ${Buffer.from(user).toString('base64')}`;
+        url.username = '';
+        url.password = '';
+      }
       let response: Response;
       let text: string;
       try {
         response = await fetch(url, {
-          headers: { accept: 'application/json' },
+          headers,
           redirect: 'error',
           signal: AbortSignal.timeout(options.timeoutMs),
         });
@@ -203,9 +211,9 @@ function describeTarget(url: string): string {
   }
 }
 
+/** The network failure's code or reason; never the error's own message, which may repeat the URL. */
 function causeOf(err: unknown): string {
-  if (!(err instanceof Error)) return 'unknown error';
-  const cause: unknown = err.cause;
+  const cause: unknown = err instanceof Error ? err.cause : undefined;
   if (cause instanceof Error) return (cause as NodeJS.ErrnoException).code ?? cause.message;
-  return err.message;
+  return 'the request could not be sent';
 }

@@ -7,6 +7,7 @@ import { openConnection, type Connected } from '../db/connect.js';
 import { ApiError, errorHandler, notFound } from '../api/errors.js';
 import type { Logger } from '../logger.js';
 import { sandboxControlRoutes } from './control.js';
+import { sandboxFxRoutes } from './fx.js';
 import { createSandbox, type Sandbox } from './index.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
@@ -69,6 +70,11 @@ export function createSandboxApp(options: {
   });
   for (const channel of PAYMENT_CHANNELS) app.use(`/sandbox/${channel}`, sandbox.simulators[channel].router);
   app.use('/sandbox/platform', sandbox.platform.router);
+  // Before the control API: reading a rate takes no token, setting one does.
+  app.use(
+    '/sandbox/v1',
+    sandboxFxRoutes({ controlToken: sandbox.controlToken, bodyLimitBytes: options.bodyLimitBytes }),
+  );
   app.use(
     '/sandbox/v1',
     sandboxControlRoutes({
