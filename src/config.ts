@@ -2,7 +2,7 @@ import { parseChannelWeights } from './channels/routing.js';
 import { PAYMENT_CHANNELS } from '../domain/payment.js';
 import { z } from 'zod';
 import type { RiskRules } from '../domain/risk.js';
-import { CURRENCIES } from '../domain/money.js';
+import { CURRENCIES, type Currency, isCurrency } from '../domain/money.js';
 import { DEFAULT_PLATFORM_ID, PLATFORM_KEYS_PATTERN, parsePlatformKeys } from './crypto/platform-keys.js';
 import { isAddressRangeList } from './api/address-ranges.js';
 import { KEY_ID_PATTERN, type PlatformKey } from './crypto/request-signing.js';
@@ -15,6 +15,14 @@ import { KEY_ID_PATTERN, type PlatformKey } from './crypto/request-signing.js';
  */
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveSeconds = z.coerce.number().int().min(1).max(86_400);
+
+/** The codes of a comma-separated list, trimmed, empty entries left out. */
+function currencyCodesOf(list: string): string[] {
+  return list
+    .split(',')
+    .map((code) => code.trim())
+    .filter((code) => code !== '');
+}
 
 /** What `SANDBOX_IN_PRODUCTION` must say for the sandbox to start with `NODE_ENV=production`. */
 export const SANDBOX_IN_PRODUCTION_CONSENT = 'i-understand-anyone-can-pay-any-payment';
@@ -227,6 +235,19 @@ const configSchema = z.object({
    * takes every resend of Alipay's schedule (8 deliveries within 25 h) with an hour to spare.
    */
   ALIPAY_NOTIFY_MAX_AGE_SECONDS: z.coerce.number().int().min(600).max(604_800).default(93_600),
+  /**
+   * The foreign currencies the Alipay merchant account takes in Alipay's cross-border mode
+   * (跨境收单: priced in the currency, paid by the buyer in CNY, settled in CNY), comma-separated
+   * ISO 4217 codes. CNY is always taken; an empty value takes CNY only.
+   */
+  ALIPAY_CROSS_BORDER_CURRENCIES: z
+    .string()
+    .refine(
+      (list) => currencyCodesOf(list).every((code) => code !== 'CNY' && isCurrency(code)),
+      `expected currency codes other than CNY separated by commas, among ${CURRENCIES.filter((c) => c !== 'CNY').join(', ')}`,
+    )
+    .default('USD,EUR,GBP,HKD,JPY,SGD,AUD,CAD,KRW')
+    .transform((list) => [...new Set(currencyCodesOf(list))] as Currency[]),
   /**
    * Which proxies' `X-Forwarded-For` to believe when telling clients apart (the public rate limit):
    * `false` (the TCP peer), a hop count such as `1`, or addresses and subnets such as
@@ -452,6 +473,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     SANDBOX_PORT: sandboxPort,
     SANDBOX_URL: sandboxUrl,
     SANDBOX_MONGODB_URI: raw.SANDBOX_MONGODB_URI ?? sandboxDatabaseUri(raw.MONGODB_URI),
+    // parseEnv drops empty values, so the empty list that turns cross-border off is read here.
+    ALIPAY_CROSS_BORDER_CURRENCIES:
+      env.ALIPAY_CROSS_BORDER_CURRENCIES?.trim() === '' ? [] : raw.ALIPAY_CROSS_BORDER_CURRENCIES,
     ALIPAY_GATEWAY_URL: raw.ALIPAY_GATEWAY_URL ?? (sandbox ? `${sandboxUrl}/sandbox/alipay/gateway.do` : undefined),
     WECHATPAY_BASE_URL: raw.WECHATPAY_BASE_URL ?? (sandbox ? `${sandboxUrl}/sandbox/wechatpay` : undefined),
     UNIONPAY_GATEWAY_URL: raw.UNIONPAY_GATEWAY_URL ?? (sandbox ? `${sandboxUrl}/sandbox/unionpay` : undefined),

@@ -25,6 +25,7 @@ export type ChannelAdapterConfig = Pick<
   | 'WECHATPAY_MAX_AMOUNT'
   | 'CHANNELS_ENABLED'
   | 'ALIPAY_NOTIFY_MAX_AGE_SECONDS'
+  | 'ALIPAY_CROSS_BORDER_CURRENCIES'
 >;
 
 /** Stands in for the base URL of a disabled channel: routing never sends it a request. */
@@ -78,6 +79,7 @@ export function createChannelAdapters(
       timeoutMs: config.CHANNEL_TIMEOUT_MS,
       maxAmount: config.ALIPAY_MAX_AMOUNT,
       notifyMaxAgeSeconds: config.ALIPAY_NOTIFY_MAX_AGE_SECONDS,
+      crossBorderCurrencies: config.ALIPAY_CROSS_BORDER_CURRENCIES,
     }),
     wechatpay: createWechatPayAdapter({
       baseUrl: required('wechatpay', config.WECHATPAY_BASE_URL, 'WECHATPAY_BASE_URL'),

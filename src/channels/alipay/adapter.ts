@@ -1,6 +1,6 @@
 import type { ApiKeyring } from '../../crypto/keyring.js';
 import type { ChannelTradeState } from '../../../domain/payment.js';
-import { type Currency, formatMajor, parseMajor } from '../../../domain/money.js';
+import { type Currency, parseMajor } from '../../../domain/money.js';
 import { stringField, truncate } from '../fields.js';
 import { channelFetch } from '../http.js';
 import type { ChannelBill } from '../../../domain/reconciliation.js';
@@ -21,6 +21,7 @@ import {
   type VerificationResult,
 } from '../types.js';
 import {
+  ALIPAY_ACCOUNT_CURRENCY,
   ALIPAY_BUSINESS_FAILED,
   ALIPAY_RETRYABLE_SUB_CODES,
   ALIPAY_SUCCESS,
@@ -28,6 +29,9 @@ import {
   type AlipayMethod,
   type AlipayResponse,
   alipayNotificationSigningString,
+  alipayPriceFields,
+  alipayRefundAmountFields,
+  alipayTradeCurrencyOf,
   formatAlipayTime,
   openAlipayResponse,
   parseAlipayTime,
@@ -38,6 +42,12 @@ import {
  * Alipay open-platform adapter (`alipay.trade.*`, RSA2). Requests are form posts to the gateway
  * signed with the merchant key; answers are JSON whose `*_response` member is signed by Alipay
  * and verified here before anything in it is used. See PROTOCOLS.md.
+ *
+ * Besides CNY, the adapter takes the foreign currencies the merchant account holds in Alipay's
+ * cross-border mode (跨境收单): the trade is priced in the payment's currency (`trans_currency`,
+ * `total_amount` in it), the buyer pays in CNY at Alipay's rate and Alipay settles CNY
+ * (`settle_currency`). Every amount this adapter sends or reads is in the payment's currency;
+ * Alipay's CNY figures (`buyer_pay_amount`, `settle_amount`) are not used.
  */
 
 /** Alipay's trade status in our terms. A paid trade only closes by being refunded in full. */
@@ -61,8 +71,13 @@ export interface AlipayAdapterOptions {
   keyring: ApiKeyring['alipay'];
   /** Timeout of each call to the gateway, in milliseconds. */
   timeoutMs: number;
-  /** Largest amount this channel takes, in minor units (fen). */
+  /** Largest amount this channel takes, in minor units of the payment's currency (fen for CNY). */
   maxAmount: number;
+  /**
+   * Foreign currencies the merchant account takes in Alipay's cross-border mode
+   * (`ALIPAY_CROSS_BORDER_CURRENCIES`). Unset or empty: CNY only.
+   */
+  crossBorderCurrencies?: readonly Currency[];
   /** When set, used as `notify_url` instead of the one in each create request. */
   notifyUrl?: string;
   /**
@@ -77,10 +92,9 @@ export interface AlipayAdapterOptions {
 /** How far ahead of our clock a `notify_time` may be (the two clocks differ a little). */
 export const ALIPAY_NOTIFY_CLOCK_SKEW_SECONDS = 300;
 
-const CURRENCY: Currency = 'CNY';
-
 export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerifyingAdapter {
   const { gatewayUrl, keyring, timeoutMs, maxAmount, notifyMaxAgeSeconds, now = () => new Date() } = options;
+  const currencies = new Set<Currency>([ALIPAY_ACCOUNT_CURRENCY, ...(options.crossBorderCurrencies ?? [])]);
 
   /** Why a signed `notify_time` is not acceptable now, if it is not. */
   function notifyTimeProblem(notifyTime: string | undefined): string | undefined {
@@ -134,7 +148,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
   }
 
   function supports(currency: Currency, amount: number): boolean {
-    return currency === CURRENCY && Number.isSafeInteger(amount) && amount >= 1 && amount <= maxAmount;
+    return currencies.has(currency) && Number.isSafeInteger(amount) && amount >= 1 && amount <= maxAmount;
   }
 
   async function queryOrder(paymentId: string): Promise<ChannelTrade> {
@@ -152,8 +166,12 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
     if (state === undefined) {
       throw new ChannelRejectedError('Alipay answered an unknown trade_status', 'unknown_trade_status');
     }
+    const currency = alipayTradeCurrencyOf(stringField(response, 'trans_currency'));
+    if (currency === undefined) {
+      throw new ChannelRejectedError('Alipay answered a trans_currency this product does not know', 'bad_currency');
+    }
     const totalAmount = stringField(response, 'total_amount');
-    const amount = totalAmount === undefined ? undefined : parseMajor(totalAmount, CURRENCY);
+    const amount = totalAmount === undefined ? undefined : parseMajor(totalAmount, currency);
     if (totalAmount !== undefined && amount === undefined) {
       throw new ChannelRejectedError('Alipay answered a malformed total_amount', 'bad_amount');
     }
@@ -161,7 +179,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
     return {
       state,
       ...(channelTradeNo === undefined ? {} : { channelTradeNo }),
-      ...(amount === undefined ? {} : { amount, currency: CURRENCY }),
+      ...(amount === undefined ? {} : { amount, currency }),
       ...(paidAt === undefined ? {} : { paidAt: paidAt.toISOString() }),
     };
   }
@@ -214,6 +232,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
      * `alipay.trade.precreate`: a server-to-server create, so the channel holds the order from the
      * start (query and close find it before the payer arrives); its `qr_code` link is the `payUrl`.
      * Idempotent by `out_trade_no`: a retried create with the same amount answers the same order.
+     * A foreign currency is sent in Alipay's cross-border mode (see {@link alipayPriceFields}).
      */
     async createOrder(request: CreateChannelOrderRequest): Promise<ChannelOrder> {
       if (!supports(request.currency, request.amount)) {
@@ -228,7 +247,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
         method,
         {
           out_trade_no: request.paymentId,
-          total_amount: formatMajor(request.amount, CURRENCY),
+          ...alipayPriceFields(request.amount, request.currency),
           subject: truncate(request.subject, 256),
           time_expire: formatAlipayTime(expiresAt),
         },
@@ -287,17 +306,18 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
      * `alipay.trade.refund` with `out_request_no` = the refund id. Alipay answers `fund_change: N`
      * when this call moved no money: the refund is still processing, or this is a retry of a refund
      * already made. The refund is then queried for its real status (PROCESSING until Alipay shows
-     * REFUND_SUCCESS, see {@link queryRefund}).
+     * REFUND_SUCCESS, see {@link queryRefund}). A cross-border trade is refunded in its own currency
+     * (`refund_amount` in it, `refund_currency`), whatever the configuration takes for new payments now.
      */
     async refund(request: RefundRequest): Promise<RefundOutcome> {
-      if (request.currency !== CURRENCY || !Number.isSafeInteger(request.amount) || request.amount < 1) {
-        throw new ChannelRejectedError('Alipay refunds positive CNY amounts only', 'unsupported_amount');
+      if (!Number.isSafeInteger(request.amount) || request.amount < 1) {
+        throw new ChannelRejectedError('Alipay refunds positive amounts only', 'unsupported_amount');
       }
       const method = 'alipay.trade.refund';
       const { response } = await call(method, {
         out_trade_no: request.paymentId,
         out_request_no: request.refundId,
-        refund_amount: formatMajor(request.amount, CURRENCY),
+        ...alipayRefundAmountFields(request.amount, request.currency),
         refund_reason: truncate(request.reason, 256),
       });
       if (response.code !== ALIPAY_SUCCESS) {
@@ -321,8 +341,9 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
      * Verifies an asynchronous notification (form body): drops `sign` and `sign_type`, sorts the
      * rest and checks RSA2 with Alipay's public key, then holds the signed `notify_time` to
      * `notifyMaxAgeSeconds` (`stale_notify_time`), so a captured notification cannot be replayed
-     * after Alipay's resends end. Amounts come back in minor units. `app_id` / `seller_id` are
-     * returned for the caller to compare with its own.
+     * after Alipay's resends end. Amounts come back in minor units of the trade's currency: its
+     * `trans_currency` for a cross-border trade (absent: CNY), in which `total_amount` and `refund_fee`
+     * are. `app_id` / `seller_id` are returned for the caller to compare with its own.
      */
     verifyNotification(raw: RawCallback): VerificationResult {
       const fields: Record<string, string> = {};
@@ -348,9 +369,11 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
       if (!notificationId || !outTradeNo || !channelTradeNo || !appId || !merchantId || !fields.total_amount) {
         return fail('malformed_body');
       }
-      const amount = parseMajor(fields.total_amount, CURRENCY);
+      const currency = alipayTradeCurrencyOf(fields.trans_currency);
+      if (currency === undefined) return fail('bad_currency');
+      const amount = parseMajor(fields.total_amount, currency);
       if (amount === undefined) return fail('bad_amount');
-      const refundFee = fields.refund_fee === undefined ? 0 : parseMajor(fields.refund_fee, CURRENCY);
+      const refundFee = fields.refund_fee === undefined ? 0 : parseMajor(fields.refund_fee, currency);
       if (refundFee === undefined) return fail('bad_amount');
       const state = tradeStateOf(fields.trade_status, refundFee > 0);
       if (state === undefined) return fail('unknown_trade_status');
@@ -365,7 +388,7 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
           channelTradeNo,
           state,
           amount,
-          currency: CURRENCY,
+          currency,
           merchantId,
           appId,
           ...(paidAt === undefined ? {} : { paidAt: paidAt.toISOString() }),

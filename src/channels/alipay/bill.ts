@@ -10,6 +10,11 @@ import { parseAlipayTime } from './protocol.js';
  * (`<account>_<yyyyMMdd>_业务明细.csv`) and a summary (`..._业务明细(汇总).csv`). Lines starting
  * with `#` are headers and footers; values may carry trailing tabs. Amounts are yuan; a refund's
  * 商家实收 is negative. The domestic bill has no currency column: every line is CNY.
+ *
+ * Cross-border trades (跨境收单, priced in a foreign `trans_currency`) are not in this bill: Alipay
+ * lists them in its separate cross-border settlement file, which this product does not read yet.
+ * Until it does, a reconciliation run reports a paid cross-border payment as `missing_at_channel`
+ * (and its refunds likewise), for staff to explain; nothing in such a payment stops the run.
  */
 export const ALIPAY_BILL_DETAIL_COLUMNS = [
   '支付宝交易号',

@@ -1,4 +1,5 @@
 import type { ApiKeyring } from '../../crypto/keyring.js';
+import { type Currency, formatMajor, isCurrency } from '../../../domain/money.js';
 import { isRecord } from '../fields.js';
 import { signSha256Rsa, verifySha256Rsa } from '../rsa.js';
 import { ChannelRejectedError, merchantSigningKey } from '../types.js';
@@ -28,6 +29,45 @@ export const ALIPAY_RETRYABLE_SUB_CODES = new Set([
   'ACQ.INVALID_PARAMETER_RETRY',
   'isp.unknow-error',
 ]);
+
+/**
+ * The merchant account's currency: a domestic trade is priced in it, and a cross-border one
+ * (跨境收单) is paid by the buyer and settled to the merchant in it.
+ */
+export const ALIPAY_ACCOUNT_CURRENCY: Currency = 'CNY';
+
+/**
+ * The fields that price a trade (`alipay.trade.precreate`, `page.pay`): `total_amount` in the
+ * trade's currency and, in Alipay's cross-border mode (any currency but CNY), `trans_currency`
+ * naming it and `settle_currency` CNY. A CNY trade carries `total_amount` alone, as before.
+ */
+export function alipayPriceFields(amount: number, currency: Currency): Record<string, string> {
+  const totalAmount = formatMajor(amount, currency);
+  return currency === ALIPAY_ACCOUNT_CURRENCY
+    ? { total_amount: totalAmount }
+    : { total_amount: totalAmount, trans_currency: currency, settle_currency: ALIPAY_ACCOUNT_CURRENCY };
+}
+
+/**
+ * The fields of a refund's amount (`alipay.trade.refund`): `refund_amount` in the trade's currency
+ * and, for a cross-border trade, `refund_currency` naming it.
+ */
+export function alipayRefundAmountFields(amount: number, currency: Currency): Record<string, string> {
+  const refundAmount = formatMajor(amount, currency);
+  return currency === ALIPAY_ACCOUNT_CURRENCY
+    ? { refund_amount: refundAmount }
+    : { refund_amount: refundAmount, refund_currency: currency };
+}
+
+/**
+ * The currency a trade's `total_amount` is in, from its `trans_currency` (an answer's or a
+ * notification's): absent or empty means a domestic trade, CNY. `undefined` for a code this
+ * product does not know.
+ */
+export function alipayTradeCurrencyOf(transCurrency: string | undefined): Currency | undefined {
+  if (transCurrency === undefined || transCurrency === '') return ALIPAY_ACCOUNT_CURRENCY;
+  return isCurrency(transCurrency) ? transCurrency : undefined;
+}
 
 const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
 const ALIPAY_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;

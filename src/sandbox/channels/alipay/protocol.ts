@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import {
+  ALIPAY_ACCOUNT_CURRENCY,
   ALIPAY_SUCCESS,
   alipayResponseKey,
+  alipayTradeCurrencyOf,
   alipayNotificationSigningString,
   alipaySigningString,
   formatAlipayTime,
@@ -13,7 +15,8 @@ import { stringField } from '../../../channels/fields.js';
 import { signSha256Rsa, verifySha256Rsa } from '../../../channels/rsa.js';
 import type { ChannelOperation } from '../../../channels/types.js';
 import type { Keyring } from '../../../crypto/keyring.js';
-import { formatMajor, parseMajor } from '../../../../domain/money.js';
+import { type Currency, formatMajor, minorPerMajor, parseMajor } from '../../../../domain/money.js';
+import { convertMinor, divideHalfEven, parseRate } from '../../../../domain/fx.js';
 import { randomDigits, refundSettlesAt, refundStateAt, shanghaiDate, type Trade } from '../order-book.js';
 import type { OutgoingNotification } from '../notifier.js';
 import { handle, type Cashier, type ChannelProtocol, type PaidTrade } from '../simulator.js';
@@ -47,13 +50,20 @@ export function signAlipayNotification(params: Readonly<Record<string, string>>,
   return new URLSearchParams(signed).toString();
 }
 
-/** The parameters of a TRADE_SUCCESS notification of a paid trade, except `notify_time` and signature. */
+/**
+ * The parameters of a TRADE_SUCCESS notification of a paid trade, except `notify_time` and
+ * signature. A cross-border trade's `total_amount` is in its `trans_currency`; what the buyer paid
+ * and the merchant receives (`buyer_pay_amount`, `receipt_amount`, `settle_amount`) is in CNY.
+ */
 export function alipayPaymentNotificationParams(
   trade: PaidTrade,
   options: { notifyId: string; appId: string; tamperAmount?: boolean },
 ): Record<string, string> {
   const { order, outcome } = trade;
-  const amount = formatMajor(order.amount + (options.tamperAmount === true ? 100 : 0), 'CNY');
+  const currency = currencyOf(trade);
+  const minor = order.amount + (options.tamperAmount === true ? 100 : 0);
+  const amount = formatMajor(minor, currency);
+  const paid = buyerPaysYuan(minor, currency);
   return {
     notify_type: 'trade_status_sync',
     notify_id: options.notifyId,
@@ -66,14 +76,78 @@ export function alipayPaymentNotificationParams(
     trade_status: 'TRADE_SUCCESS',
     subject: order.subject,
     total_amount: amount,
-    receipt_amount: amount,
-    invoice_amount: amount,
-    buyer_pay_amount: amount,
+    receipt_amount: paid,
+    invoice_amount: paid,
+    buyer_pay_amount: paid,
     point_amount: '0.00',
+    ...crossBorderFields(minor, currency),
     buyer_id: outcome.buyerId ?? '',
     seller_id: order.merchantId,
     gmt_create: formatAlipayTime(order.createdAt),
     gmt_payment: formatAlipayTime(outcome.at),
+  };
+}
+
+/**
+ * The simulated Alipay's exchange rates for its cross-border mode: CNY per major unit of each
+ * foreign currency (`trans_pay_rate`), fixed so that tests can predict the CNY figures. They are
+ * Alipay's own rates, not the quote a payment locks at create time.
+ */
+export const ALIPAY_SANDBOX_CNY_RATES: Readonly<Record<Exclude<Currency, 'CNY'>, string>> = {
+  USD: '7.1800',
+  EUR: '7.8000',
+  GBP: '9.1000',
+  HKD: '0.9200',
+  SGD: '5.3500',
+  AUD: '4.7000',
+  CAD: '5.2500',
+  JPY: '0.0480',
+  KRW: '0.0052',
+  KWD: '23.4000',
+  BHD: '19.0500',
+};
+
+/** The currency an order is priced in (its `trans_currency`; CNY for a domestic trade). */
+function currencyOf(trade: Trade): Currency {
+  return alipayTradeCurrencyOf(trade.order.currency) ?? ALIPAY_ACCOUNT_CURRENCY;
+}
+
+/** `1 / rate` to eight decimals, rounded half to even: `settle_trans_rate`, foreign units per yuan. */
+function inverseRate(rate: string): string {
+  const decimals = 8;
+  const parsed = parseRate(rate);
+  if (parsed === undefined) throw new RangeError(`malformed exchange rate ${rate}`);
+  const digits = divideHalfEven(10n ** BigInt(decimals + parsed.scale), parsed.units)
+    .toString()
+    .padStart(decimals + 1, '0');
+  return `${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
+}
+
+/**
+ * What the buyer pays for `amount` minor units of `currency`, in yuan: the amount itself for a
+ * domestic trade, converted at the sandbox's rate for a cross-border one.
+ */
+function buyerPaysYuan(amount: number, currency: Currency): string {
+  if (currency === 'CNY') return formatMajor(amount, 'CNY');
+  return formatMajor(convertMinor(amount, currency, 'CNY', ALIPAY_SANDBOX_CNY_RATES[currency]), 'CNY');
+}
+
+/**
+ * The cross-border fields of a trade's answers and notifications (none for a domestic trade): the
+ * price's currency, the merchant's CNY settlement and the buyer's CNY payment at Alipay's rate.
+ */
+function crossBorderFields(amount: number, currency: Currency): Record<string, string> {
+  if (currency === 'CNY') return {};
+  const rate = ALIPAY_SANDBOX_CNY_RATES[currency];
+  const yuan = buyerPaysYuan(amount, currency);
+  return {
+    trans_currency: currency,
+    settle_currency: ALIPAY_ACCOUNT_CURRENCY,
+    settle_amount: yuan,
+    settle_trans_rate: inverseRate(rate),
+    trans_pay_rate: rate,
+    pay_currency: 'CNY',
+    pay_amount: yuan,
   };
 }
 
@@ -131,7 +205,8 @@ function paramsOf(req: Request): Params | undefined {
 }
 
 const OUT_TRADE_NO = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_TOTAL_AMOUNT = 10_000_000_000;
+/** Alipay's largest `total_amount`, in major units of the trade's currency. */
+const MAX_TOTAL_MAJOR = 100_000_000;
 const DEFAULT_TIMEOUT_MS = 2 * 60 * 60 * 1000;
 
 /**
@@ -217,8 +292,10 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
         productCode: string | null = 'FAST_INSTANT_TRADE_PAY',
       ): Promise<{ trade: Trade } | { error: AlipayAnswer }> {
         const outTradeNo = stringField(biz, 'out_trade_no');
+        const currency = alipayTradeCurrencyOf(stringField(biz, 'trans_currency'));
         const totalAmount = stringField(biz, 'total_amount');
-        const amount = totalAmount === undefined ? undefined : parseMajor(totalAmount, 'CNY');
+        const amount =
+          totalAmount === undefined || currency === undefined ? undefined : parseMajor(totalAmount, currency);
         const subject = stringField(biz, 'subject');
         const timeExpire = stringField(biz, 'time_expire');
         const expiresAt =
@@ -227,8 +304,21 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
         if (outTradeNo === undefined || !OUT_TRADE_NO.test(outTradeNo)) {
           return { error: businessFailed('ACQ.INVALID_PARAMETER', 'out_trade_no is missing or malformed') };
         }
-        if (amount === undefined || amount < 1 || amount > MAX_TOTAL_AMOUNT) {
-          return { error: businessFailed('ACQ.INVALID_PARAMETER', 'total_amount must be 0.01 to 100000000.00') };
+        if (currency === undefined) {
+          return { error: businessFailed('ACQ.INVALID_PARAMETER', 'trans_currency is not a currency Alipay takes') };
+        }
+        if (currency !== ALIPAY_ACCOUNT_CURRENCY && stringField(biz, 'settle_currency') !== ALIPAY_ACCOUNT_CURRENCY) {
+          return {
+            error: businessFailed(
+              'ACQ.INVALID_PARAMETER',
+              'settle_currency must be CNY, the merchant account’s currency',
+            ),
+          };
+        }
+        const maxAmount = MAX_TOTAL_MAJOR * minorPerMajor(currency);
+        if (amount === undefined || amount < 1 || amount > maxAmount) {
+          const range = `${formatMajor(1, currency)} to ${formatMajor(maxAmount, currency)}`;
+          return { error: businessFailed('ACQ.INVALID_PARAMETER', `total_amount must be ${range}`) };
         }
         if (subject === undefined) return { error: businessFailed('ACQ.INVALID_PARAMETER', 'subject is missing') };
         if (productCode !== null && stringField(biz, 'product_code') !== productCode) {
@@ -246,7 +336,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
           merchantId: keys.sellerId,
           subject,
           amount,
-          currency: 'CNY',
+          currency,
           notifyUrl,
           expiresAt,
         });
@@ -323,7 +413,7 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
           return success({
             out_trade_no: trade.order.outTradeNo,
             seller_id: trade.order.merchantId,
-            total_amount: formatMajor(trade.order.amount, 'CNY'),
+            total_amount: formatMajor(trade.order.amount, currencyOf(trade)),
           });
         },
 
@@ -332,15 +422,18 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
           if (!trade) return businessFailed('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
           const paid = trade.state === 'PAID';
           const misreport = cashier.misreportsAmount(trade.order.outTradeNo) ? 100 : 0;
-          const total = formatMajor(trade.order.amount + misreport, 'CNY');
+          const currency = currencyOf(trade);
+          const minor = trade.order.amount + misreport;
+          const buyerPaid = paid ? buyerPaysYuan(minor, currency) : '0.00';
           return success({
             out_trade_no: trade.order.outTradeNo,
             trade_status: tradeStatusOf(trade),
-            total_amount: total,
-            buyer_pay_amount: paid ? total : '0.00',
-            receipt_amount: paid ? total : '0.00',
-            invoice_amount: paid ? total : '0.00',
+            total_amount: formatMajor(minor, currency),
+            buyer_pay_amount: buyerPaid,
+            receipt_amount: buyerPaid,
+            invoice_amount: buyerPaid,
             point_amount: '0.00',
+            ...crossBorderFields(minor, currency),
             ...paidFields(trade),
           });
         },
@@ -365,10 +458,17 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
 
         async 'alipay.trade.refund'(biz) {
           const outTradeNo = stringField(biz, 'out_trade_no') ?? '';
+          // A cross-border trade is refunded in its trans_currency (refund_currency, when given, names it).
+          const held = await book.trade(outTradeNo);
+          const currency = held === undefined ? ALIPAY_ACCOUNT_CURRENCY : currencyOf(held);
+          const refundCurrency = stringField(biz, 'refund_currency');
+          if (refundCurrency !== undefined && refundCurrency !== currency) {
+            return businessFailed('ACQ.INVALID_PARAMETER', 'refund_currency must be the trade’s trans_currency');
+          }
           const refundAmount = stringField(biz, 'refund_amount');
-          const amount = refundAmount === undefined ? undefined : parseMajor(refundAmount, 'CNY');
+          const amount = refundAmount === undefined ? undefined : parseMajor(refundAmount, currency);
           if (amount === undefined || amount < 1) {
-            return businessFailed('ACQ.INVALID_PARAMETER', 'refund_amount must be a positive yuan amount');
+            return businessFailed('ACQ.INVALID_PARAMETER', `refund_amount must be a positive ${currency} amount`);
           }
           const decision = await cashier.refund({
             outTradeNo,
@@ -397,7 +497,8 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
             out_trade_no: outTradeNo,
             ...paidFields(trade),
             fund_change: moved ? 'Y' : 'N',
-            refund_fee: formatMajor(trade.refundHeld, 'CNY'),
+            refund_fee: formatMajor(trade.refundHeld, currency),
+            ...(currency === ALIPAY_ACCOUNT_CURRENCY ? {} : { refund_currency: currency }),
             gmt_refund_pay: formatAlipayTime(refund.at),
           });
         },
@@ -413,8 +514,8 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
             out_trade_no: outTradeNo,
             trade_no: trade.outcome?.channelTradeNo,
             out_request_no: refund.outRequestNo,
-            total_amount: formatMajor(trade.order.amount, 'CNY'),
-            refund_amount: formatMajor(refund.amount, 'CNY'),
+            total_amount: formatMajor(trade.order.amount, currencyOf(trade)),
+            refund_amount: formatMajor(refund.amount, currencyOf(trade)),
           };
           // refund_status is absent until the refund succeeds, and for good when it does not:
           // "not received or failed" look the same, the merchant keeps querying.
@@ -474,7 +575,15 @@ export function alipayProtocol(keys: AlipaySandboxKeys, publicBaseUrl: string): 
           }
           const { date, issuedAt } = token;
           const { start, end } = dayBounds(date, BILL_UTC_OFFSET_MINUTES);
-          const zip = alipayBillZip(await cashier.bills.day(date, issuedAt), keys.sellerId, start, end, issuedAt);
+          const day = await cashier.bills.day(date, issuedAt);
+          // The domestic trade bill: Alipay lists cross-border trades in its separate cross-border
+          // settlement file instead, which the sandbox does not serve.
+          const domestic = {
+            ...day,
+            trades: day.trades.filter((t) => t.currency === ALIPAY_ACCOUNT_CURRENCY),
+            refunds: day.refunds.filter((r) => r.currency === ALIPAY_ACCOUNT_CURRENCY),
+          };
+          const zip = alipayBillZip(domestic, keys.sellerId, start, end, issuedAt);
           res
             .status(200)
             .type('application/oct-stream')
