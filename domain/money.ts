@@ -45,7 +45,8 @@ export function formatMajor(minor: number, currency: Currency): string {
  */
 export function parseMajor(text: string, currency: Currency): number | undefined {
   const exponent = CURRENCY_EXPONENTS[currency];
-  const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(text);
+  // Up to 16 whole digits: every safe integer of yen or won; the safe-integer check below bounds the rest.
+  const match = /^(\d{1,16})(?:\.(\d+))?$/.exec(text);
   if (!match) return undefined;
   const [, whole = '', fraction = ''] = match;
   if (fraction.length > exponent) return undefined;
