@@ -25,6 +25,8 @@ export interface PricedLine {
 }
 
 const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+/** The exact sum, however large: a float sum past 2^53 rounds, and a rounded total could match a wrong amount. */
+const exactSum = (values: readonly number[]) => values.reduce((total, value) => total + BigInt(value), 0n);
 
 /** The line's price before discounts: `unitAmount × quantity`. */
 export function lineGross(line: PricedLine): number {
@@ -64,18 +66,21 @@ export function pricingViolation(
       if (!Number.isSafeInteger(discount.amount) || discount.amount < 1)
         return `${name(index)}: a discount must be a positive integer of minor units`;
     }
-    const net = lineNet(line);
-    if (net < 0)
-      return `${name(index)}: its discounts (${lineGross(line) - net}) exceed its price (${lineGross(line)})`;
+    const discounted = exactSum((line.discounts ?? []).map((d) => d.amount));
+    if (discounted > BigInt(lineGross(line)))
+      return `${name(index)}: its discounts (${discounted}) exceed its price (${lineGross(line)})`;
   }
   for (const discount of orderDiscounts) {
     if (!Number.isSafeInteger(discount.amount) || discount.amount < 1)
       return 'an order discount must be a positive integer of minor units';
   }
-  const linesTotal = sum(lines.map(lineNet));
-  const orderOff = sum(orderDiscounts.map((d) => d.amount));
+  // Exact from here on; once the rule holds, every sum the functions below take is a safe integer.
+  const linesTotal = exactSum(lines.map(lineNet));
+  if (linesTotal > BigInt(Number.MAX_SAFE_INTEGER))
+    return `amount ${amount} cannot be checked: the items' total (${linesTotal}) is too large`;
+  const orderOff = exactSum(orderDiscounts.map((d) => d.amount));
   if (orderOff > linesTotal) return `the order's discounts (${orderOff}) exceed the items' total (${linesTotal})`;
-  const total = linesTotal - orderOff;
+  const total = Number(linesTotal - orderOff);
   if (total !== amount) return `amount ${amount} differs from the items' total after discounts (${total})`;
   return undefined;
 }

@@ -361,6 +361,83 @@ describe('the pricing rule', () => {
     );
   });
 
+  /** Lines and order discounts with figures up to 2^53, where float sums round, and an amount at or next to their exact total. */
+  const hugeOrder = fc
+    .record({
+      lines: fc.array(
+        fc.record({
+          unitAmount: fc.oneof(
+            wholeNumber(Number.MAX_SAFE_INTEGER - 1_000, Number.MAX_SAFE_INTEGER),
+            wholeNumber(0, Number.MAX_SAFE_INTEGER),
+            wholeNumber(0, 1_000),
+          ),
+          quantity: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 3 })),
+          discounts: fc.array(
+            fc
+              .oneof(wholeNumber(1, 1_000), wholeNumber(1, Number.MAX_SAFE_INTEGER))
+              .map((amount) => ({ description: 'Sale', amount })),
+            { maxLength: 3 },
+          ),
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
+      orderDiscounts: fc.array(
+        fc
+          .oneof(
+            wholeNumber(Number.MAX_SAFE_INTEGER - 1_000, Number.MAX_SAFE_INTEGER),
+            wholeNumber(1, Number.MAX_SAFE_INTEGER),
+          )
+          .map((amount) => ({ description: 'Bundle', amount })),
+        { maxLength: 3 },
+      ),
+      delta: fc.constantFrom(0, 0, 0, -2, -1, 1, 2),
+    })
+    .map(({ lines, orderDiscounts, delta }) => {
+      const exactSum = (discounts: Discount[]) => discounts.reduce((total, d) => total + BigInt(d.amount), 0n);
+      const nets = lines.map((l) => BigInt(l.unitAmount) * BigInt(l.quantity) - exactSum(l.discounts));
+      const exactTotal = nets.reduce((total, net) => total + net, 0n) - exactSum(orderDiscounts);
+      return { lines, orderDiscounts, nets, exactTotal, amount: Number(exactTotal) + delta };
+    });
+
+  it('accepts no amount but the exact total, however large the figures, and then shares it out exactly', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(hugeOrder, ({ lines, orderDiscounts, nets, exactTotal, amount }) => {
+        if (pricingViolation(lines, orderDiscounts, amount) !== undefined) return;
+        accepted += 1;
+        expect(nets.every((net) => net >= 0n)).toBe(true);
+        expect(exactTotal >= 0n).toBe(true);
+        expect(BigInt(amount)).toBe(exactTotal);
+        expect(orderTotal(lines, orderDiscounts)).toBe(amount);
+        const paid = linePaidAmounts(lines, orderDiscounts);
+        expect(paid.reduce((total, share) => total + BigInt(share), 0n)).toBe(exactTotal);
+        paid.forEach((share, i) => {
+          expect(share).toBeGreaterThanOrEqual(0);
+          expect(BigInt(share) <= nets[i]!).toBe(true);
+        });
+      }),
+      { numRuns: 3_000 },
+    );
+    // Most such orders break the rule; enough keep it for the property to say something.
+    expect(accepted).toBeGreaterThan(20);
+  });
+
+  it('refuses a total past 2^53 that order discounts bring back down, rather than round it', () => {
+    const most = Number.MAX_SAFE_INTEGER;
+    const lines = [
+      { unitAmount: most, quantity: 1 },
+      { unitAmount: most, quantity: 1 },
+      { unitAmount: 1, quantity: 1 },
+    ];
+    const orderDiscounts = [
+      { description: 'Bundle', amount: most },
+      { description: 'Bundle', amount: most - 1_000 },
+    ];
+    // Exactly 1,001; float sums make it 1,002.
+    expect(pricingViolation(lines, orderDiscounts, 1_002)).toMatch(/too large/);
+    expect(pricingViolation(lines, orderDiscounts, 1_001)).toMatch(/too large/);
+  });
+
   /** A valid order broken one way, with what pricingViolation must say and where the schema must point. */
   const brokenOrder = fc.oneof(
     // A line whose discounts exceed its price.
