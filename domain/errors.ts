@@ -37,5 +37,10 @@ export const PaymentErrorCode = {
   NothingToDo: 'nothing_to_do',
   /** The risk check refused the payment before any channel order was opened. */
   RiskBlocked: 'risk_blocked',
+  /**
+   * A method the learner chose on the checkout cannot take the payment now: the payment no longer
+   * awaits payment, the method's order was closed before, or the channel refused to open it.
+   */
+  MethodUnavailable: 'method_unavailable',
 } as const;
 export type PaymentErrorCode = (typeof PaymentErrorCode)[keyof typeof PaymentErrorCode];

@@ -5,6 +5,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'payment.expired',
   'payment.canceled',
   'payment.refunded',
+  'payment.attempt_failed',
   'refund.succeeded',
   'refund.failed',
   'refund.rejected',
@@ -14,7 +15,8 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export interface WebhookEvent {
   /**
    * Stable per payment (or refund) and type, so the platform can drop duplicates:
-   * `evt_<paymentId>_<type>`, or `evt_<refundId>_<outcome>` for `refund.*`.
+   * `evt_<paymentId>_<type>`, `evt_<paymentId>_attempt_failed_<attempt>` for each declined try,
+   * or `evt_<refundId>_<outcome>` for `refund.*`.
    */
   id: string;
   type: WebhookEventType;

@@ -122,6 +122,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         ? `${why}: ${on} captured ${trade.channelTradeNo ?? ''}`.trim()
         : `${why}: ${on} did not take the money (${trade.declineReason ?? trade.state})`,
     );
+    if (trade.state === 'NOT_PAID' && trade.declineReason !== undefined && patched(PATCHES.attempts)) {
+      await attemptFailed(on, trade.declineReason);
+    }
     return trade;
   };
   /**
@@ -146,6 +149,35 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         event,
       ]),
     );
+
+  /** `payment.attempt_failed` deliveries under way: they do not hold up the story, and the end waits for them. */
+  const attemptWebhooks: Promise<void>[] = [];
+  /**
+   * The channel declined the learner's try: nothing was charged and the payment stays payable. The
+   * attempt is saved for the checkout and the platform hears of it (`payment.attempt_failed`)
+   * while the story goes on waiting for a payment.
+   */
+  async function attemptFailed(on: PaymentChannel, reason: string): Promise<void> {
+    const attempt = state.recordAttempt(on, 'declined', reason);
+    state.note('payment.attempt_failed', `attempt ${attempt.attempt} at ${on}: ${reason}`);
+    await state.persist();
+    const event: WebhookEvent = {
+      id: `evt_${paymentId}_attempt_failed_${attempt.attempt}`,
+      type: 'payment.attempt_failed',
+      createdAt: attempt.at,
+      data: { ...state.view(), timeline: undefined, attempt },
+    };
+    attemptWebhooks.push(
+      sendWebhook(event).then(
+        (result) => {
+          if (!result.delivered) state.note('webhook.refused', `payment.attempt_failed: ${result.reason}`);
+        },
+        (err: unknown) => {
+          if (!isCancellation(err)) state.note('webhook.undelivered', `payment.attempt_failed: ${describe(err)}`);
+        },
+      ),
+    );
+  }
 
   /** Tells the platform; only `payment.succeeded` has an answer that matters (fulfilment). */
   const tellPlatform = async (type: WebhookEventType) => {
@@ -290,6 +322,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const settleCharge = async (paid: Charge): Promise<void> => {
     compensations.clear();
     registerRefund(paid);
+    if (state.channel !== null) state.recordAttempt(state.channel, 'succeeded');
     state.note('payment.paid', `${state.channel} trade ${paid.channelTradeNo}`);
     // Paid and voucher issued reach the read model in one write (the voucher is a local step too).
     const local = localSteps();
@@ -347,6 +380,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   /** Lets running handlers finish, then refunds a payment that arrived after the end. */
   const finish = async (): Promise<PaymentView> => {
+    await Promise.all(attemptWebhooks);
     await condition(allHandlersFinished);
     const late = state.latePaidNotice;
     if (late && (state.status === 'expired' || state.status === 'canceled')) {
@@ -505,7 +539,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
           : `every channel that could take the payment was unavailable (${candidates.join(', ')})`,
       );
     }
-    const chosen: PaymentChannel = state.channel;
+    let chosen: PaymentChannel = state.channel;
     upsertSearchAttributes([{ key: PaymentChannelKey, value: chosen }]);
     // The read model holds the payment before the platform hears of it.
     await state.moveTo('awaiting_payment', chosen);
@@ -519,7 +553,39 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       state.paidNotice !== null ||
       state.cancelRequest !== null ||
       state.requeryRequested ||
-      state.approvalNotice !== null;
+      state.approvalNotice !== null ||
+      state.declineNotices.length > 0 ||
+      (state.methodRequest !== null && state.methodRequest.outcome === undefined);
+    /** A charge found while switching methods (paid while closing the order the learner left). */
+    let foundPaid: Charge | null = null;
+    /**
+     * The learner chose another method on the checkout: close this order first (asking the channel,
+     * as at the window's end), then open the chosen channel's. Answers whether the payment turned
+     * out paid.
+     */
+    const switchMethod = async (method: NonNullable<typeof state.methodRequest>): Promise<boolean> => {
+      const leaving = chosen;
+      const paid = await confirmUnpaidAndClose(leaving);
+      if (paid !== null || state.paidNotice !== null) {
+        foundPaid = paid;
+        method.outcome = 'paid';
+        return true;
+      }
+      state.closedChannels.add(leaving);
+      state.recordAttempt(leaving, 'closed', `the learner chose ${method.channel}`);
+      state.payUrl = null;
+      await openAtOneOf([method.channel]);
+      if (state.channel === method.channel) {
+        chosen = method.channel;
+        upsertSearchAttributes([{ key: PaymentChannelKey, value: chosen }]);
+        state.note('payment.method_changed', `${leaving} → ${chosen}`);
+        method.outcome = 'opened';
+      } else {
+        method.outcome = { refused: `${method.channel} could not open the order now; choose another method` };
+      }
+      await state.persist();
+      return false;
+    };
     const checkIns = steady && patched(PATCHES.windowCheckIns) ? checkInOffsets(windowMs) : [];
     const openedAt = Date.now();
     let checkIn = 0;
@@ -531,6 +597,20 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     for (;;) {
       if (steady) await condition(() => windowEnded() || decided() || checkInDue());
       else await condition(decided, windowMs, { summary: 'the payment window' });
+      const method = state.methodRequest;
+      if (method !== null && method.outcome === undefined) {
+        if (state.paidNotice !== null || state.cancelRequest !== null || windowEnded()) {
+          method.outcome = { refused: `payment ${paymentId} no longer awaits payment` };
+        } else if (await switchMethod(method)) break;
+        continue;
+      }
+      const decline = state.declineNotices.shift();
+      if (decline !== undefined) {
+        if (state.paidNotice === null && patched(PATCHES.attempts)) {
+          await attemptFailed(decline.channel, decline.declineReason ?? 'declined');
+        }
+        continue;
+      }
       if (checkInDue() && !windowEnded() && !decided()) {
         checkIn += 1;
         if (await paidAtCheckIn(chosen, checkIns[checkIn - 1]!)) break;
@@ -560,7 +640,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
           amount: notice.amount,
           paidAt: notice.paidAt ?? new Date().toISOString(),
         }
-      : await confirmUnpaidAndClose(chosen);
+      : (foundPaid ?? (await confirmUnpaidAndClose(chosen)));
     // A notification may arrive while the channel is asked.
     const lateNotice = state.paidNotice;
     if (!state.charge && lateNotice) {

@@ -12,6 +12,7 @@ import type { Models } from '../db/connect.js';
 import type { Logger } from '../logger.js';
 import { MessageSealer } from '../temporal/message-seal.js';
 import { createPaymentService } from '../payments/service.js';
+import { rateSourceFrom } from '../fx/rates.js';
 import { channelHealthFor, channelsWithBills, enabledChannels } from '../worker/activity-deps.js';
 import type { PaymentChannel } from '../../domain/payment.js';
 import type { PlatformKey } from '../crypto/request-signing.js';
@@ -29,6 +30,11 @@ import { docsRoutes } from './routes/docs.js';
 import { codecRoutes } from './routes/codec.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { loadDashboardAssets } from '../dashboard/assets.js';
+import { checkoutRoutes } from './routes/checkout.js';
+import { loadCheckoutAssets } from '../checkout/assets.js';
+import { checkoutLinkKey } from '../checkout/link.js';
+import { receiptRoutes } from './routes/receipts.js';
+import { loadReceiptAssets } from '../receipts/assets.js';
 import { healthRoutes, type Dependency } from './routes/health.js';
 import { paymentRoutes } from './routes/payments.js';
 import { staffRoutes } from './routes/staff.js';
@@ -163,6 +169,7 @@ export function createApp({
     paymentIdKey: keyring.paymentIdKey,
     fieldCipher,
     sealer,
+    rates: rateSourceFrom(config),
     onCallback: metrics.callback,
   });
   // Callbacks come in each channel's own format: raw bytes, before any JSON parsing; limited per
@@ -252,6 +259,35 @@ export function createApp({
       sessionMinutes: config.DASHBOARD_SESSION_MINUTES,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       statsUtcOffsetMinutes: config.STATS_UTC_OFFSET_MINUTES,
+    }),
+  );
+  // Learners' receipts are public documents (at the voucher's unguessable id), limited per client address.
+  app.use(
+    '/receipts',
+    rateLimit({
+      models,
+      scope: 'public',
+      limitPerMinute: config.PUBLIC_RATE_LIMIT_PER_MINUTE,
+      callerOf: (req) => req.ip ?? req.socket.remoteAddress ?? 'unknown',
+    }),
+    receiptRoutes({
+      models,
+      assets: loadReceiptAssets(),
+      merchant: config.PLATFORM_NAME,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+    }),
+    notFound,
+  );
+  // Learners in a browser: the hosted checkout of a payment, behind its signed link.
+  app.use(
+    '/checkout',
+    checkoutRoutes({
+      payments,
+      models,
+      linkKey: checkoutLinkKey(keyring.paymentIdKey),
+      assets: loadCheckoutAssets(),
+      bodyLimitBytes: bodyLimit,
+      logger,
     }),
   );
   // The sandbox runs as its own process; its public URLs (cashier pages, control API) stay here.

@@ -35,17 +35,20 @@ const SCORE_STEP = 0.2;
  * - a channel whose create breaker is open is skipped, unless every one is (then they are tried
  *   in configured order: a chance beats a refusal);
  * - the platform's preferred channel goes first;
+ * - channels that take the currency as it is rank before those that convert it (Alipay's
+ *   cross-border mode), whatever their health;
  * - the others follow by a weighted draw when a volume split is configured, else by health score
  *   (ties in configured order), with a small exploration share that puts a ranked-down channel
  *   first.
  * The saga fails over to the next channel when one cannot open the order.
  */
 export function rankChannels(
-  adapters: Record<PaymentChannel, Pick<ChannelAdapter, 'supports'>>,
+  adapters: Record<PaymentChannel, Pick<ChannelAdapter, 'supports' | 'convertsCurrency'>>,
   enabled: readonly PaymentChannel[],
   request: RouteRequest,
   options: RouteOptions = {},
 ): PaymentChannel[] {
+  const converts = (channel: PaymentChannel) => adapters[channel].convertsCurrency?.(request.currency) === true;
   const able = enabled.filter((channel) => adapters[channel].supports(request.currency, request.amount));
   const { health } = options;
   const closed = health ? able.filter((channel) => !health.open.has(channel)) : able;
@@ -53,7 +56,10 @@ export function rankChannels(
   const preferred = request.preferred && usable.includes(request.preferred) ? request.preferred : undefined;
   const rest = usable.filter((channel) => channel !== preferred);
   const random = options.random ?? Math.random;
-  const ordered = options.weights ? weightedOrder(rest, options.weights, random) : byScore(rest, health);
+  const order = (group: readonly PaymentChannel[]) =>
+    options.weights ? weightedOrder(group, options.weights, random) : byScore(group, health);
+  // Channels that take the currency as it is come before those that convert it.
+  const ordered = [...order(rest.filter((channel) => !converts(channel))), ...order(rest.filter(converts))];
   if (ordered.length > 1 && options.exploration !== undefined && random() < options.exploration) {
     const index = 1 + Math.floor(random() * (ordered.length - 1));
     ordered.unshift(...ordered.splice(index, 1));

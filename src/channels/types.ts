@@ -154,6 +154,11 @@ export interface ChannelAdapter {
   /** Routing rule: can this channel take this currency and amount at all? */
   supports(currency: Currency, amount: number): boolean;
   /**
+   * Whether the channel takes `currency` only by converting it (Alipay's cross-border mode: the
+   * payer pays yuan for a dollar price). Routing puts channels that take a currency as it is first.
+   */
+  convertsCurrency?(currency: Currency): boolean;
+  /**
    * Channels that find a transaction by more than our id (UnionPay: by `orderId` and the
    * `txnTime` it was sent at) name a reference for each order and refund, made once at `at` and
    * kept by the caller: passed to the create or refund call and back to every later call about

@@ -46,6 +46,7 @@ const REFUSALS: Record<string, { status: number; type: ApiError['type']; param?:
   [PaymentErrorCode.FourEyesRequired]: { status: 403, type: 'permission_error' },
   [PaymentErrorCode.StaffTicketInvalid]: { status: 403, type: 'permission_error' },
   [PaymentErrorCode.NothingToDo]: { status: 409, type: 'conflict_error' },
+  [PaymentErrorCode.MethodUnavailable]: { status: 409, type: 'conflict_error', param: 'channel' },
 };
 
 /** A workflow's refusal as the API's error, when it is one of `REFUSALS`. */
@@ -75,13 +76,44 @@ export const paymentNotFound = (paymentId: string) =>
 export const refundNotFound = (refundId: string) =>
   new ApiError(404, 'not_found_error', PaymentErrorCode.RefundNotFound, `No refund ${refundId}.`, 'refundId');
 
-export const noChannelAvailable = (request: Pick<PaymentRequest, 'amount' | 'currency' | 'channel'>) =>
+/**
+ * No enabled channel takes the payment; `offers` are the currencies some channel takes at this
+ * amount, and which, so the platform knows what would work.
+ */
+export const noChannelAvailable = (
+  request: Pick<PaymentRequest, 'amount' | 'currency' | 'channel'>,
+  offers: readonly { currency: string; channels: readonly string[] }[] = [],
+) =>
   new ApiError(
     422,
     'validation_error',
     'no_channel_available',
-    `No enabled channel takes ${request.amount} minor units of ${request.currency}${request.channel ? ` (preferred ${request.channel})` : ''}.`,
+    `No enabled channel takes ${request.amount} minor units of ${request.currency}${request.channel ? ` (preferred ${request.channel})` : ''}.` +
+      (offers.length > 0
+        ? ` At this amount: ${offers.map((o) => `${o.currency} by ${o.channels.join(', ')}`).join('; ')}.`
+        : ' No enabled channel takes this amount in any currency; check PAYMENT_MAX_AMOUNT and the enabled channels.'),
     'currency',
+  );
+
+/** A `returnUrl` whose origin the platform did not configure (`PLATFORM_RETURN_ORIGINS`). */
+export const returnUrlNotAllowed = (origin: string, anyConfigured: boolean) =>
+  new ApiError(
+    422,
+    'validation_error',
+    'return_url_not_allowed',
+    anyConfigured
+      ? `returnUrl's origin ${origin} is not one of PLATFORM_RETURN_ORIGINS; use a configured origin or add it there.`
+      : `returnUrl needs PLATFORM_RETURN_ORIGINS: no return origin is configured, so the checkout links back nowhere.`,
+    'returnUrl',
+  );
+
+/** No exchange quote could be locked for a payment outside the settlement currency; safe to retry. */
+export const fxRateUnavailable = (why: string) =>
+  new ApiError(
+    503,
+    'service_unavailable_error',
+    'fx_rate_unavailable',
+    `No exchange quote could be locked: ${why}. Retry the same request later.`,
   );
 
 export const orderConflict = (orderId: string) =>
@@ -130,3 +162,7 @@ export const notRefundable = (paymentId: string, status: string) =>
 /** A staff action that does not apply to the payment as it is; `message` says why. */
 export const nothingToDo = (message: string) =>
   new ApiError(409, 'conflict_error', PaymentErrorCode.NothingToDo, message);
+
+/** The learner's choice of a method on the hosted checkout that cannot be taken now; `message` says why. */
+export const methodUnavailable = (message: string) =>
+  new ApiError(409, 'conflict_error', PaymentErrorCode.MethodUnavailable, message, 'channel');

@@ -1,7 +1,6 @@
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
 import type { PaymentDocument } from '../db/models/payment.js';
-import type { Currency } from '../../domain/money.js';
 import type { PaymentAttempt, PaymentView, RefundSummary } from '../../domain/payment.js';
 import { heldAmount, refundedAmount } from '../../domain/refunds.js';
 import { paymentNotFound } from './failures.js';
@@ -58,9 +57,9 @@ export function viewFromDocument(doc: PaymentDocument, fieldCipher: FieldCipher)
       ? {
           rate: doc.fx.rate,
           presentmentAmount: doc.fx.presentmentAmount,
-          presentmentCurrency: doc.fx.presentmentCurrency as Currency,
+          presentmentCurrency: doc.fx.presentmentCurrency,
           settlementAmount: doc.fx.settlementAmount,
-          settlementCurrency: doc.fx.settlementCurrency as Currency,
+          settlementCurrency: doc.fx.settlementCurrency,
           quotedAt: doc.fx.quotedAt,
           source: doc.fx.source,
         }

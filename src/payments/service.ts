@@ -6,13 +6,16 @@ import {
   type Client,
 } from '@temporalio/client';
 import { WORKFLOW_TASK_TIMEOUT } from '../temporal/client.js';
+import { checkoutLink, checkoutLinkKey } from '../checkout/link.js';
+import { lockQuote, RateUnavailableError, type RateSource } from '../fx/rates.js';
+import { CURRENCIES } from '../../domain/money.js';
 import { rankChannels } from '../channels/routing.js';
 import type { ChannelAdapter } from '../channels/types.js';
 import type { Config } from '../config.js';
 import type { Models } from '../db/connect.js';
 import type { PaymentDocument } from '../db/models/payment.js';
 import { PaymentErrorCode } from '../../domain/errors.js';
-import type { PaymentChannel, PaymentRequest, PaymentView } from '../../domain/payment.js';
+import type { FxQuote, PaymentChannel, PaymentRequest, PaymentView } from '../../domain/payment.js';
 import {
   cancelPaymentUpdate,
   getPaymentQuery,
@@ -28,7 +31,9 @@ import {
   PaymentStatusKey,
 } from '../../workflows/search-attributes.js';
 import {
+  fxRateUnavailable,
   noChannelAvailable,
+  returnUrlNotAllowed,
   notCancelable,
   notOpened,
   riskBlocked,
@@ -44,24 +49,31 @@ import {
   riskSubjectHash,
   type RiskSubject,
 } from './identity.js';
+import { createCheckoutService, type CheckoutServiceDeps } from './checkout.js';
 import { createNotificationDelivery, type NotificationDeps } from './notifications.js';
 import { paymentDocument, publicPaymentView, viewFromDocument } from './read-model.js';
 import { createRefundService, type RefundServiceDeps } from './refunds.js';
 import { createStaffOperations } from './staff.js';
 import { addToLogContext } from '../logger.js';
 
-export interface PaymentServiceDeps extends RefundServiceDeps, NotificationDeps {
+export interface PaymentServiceDeps extends RefundServiceDeps, NotificationDeps, CheckoutServiceDeps {
   client: Client;
   models: Models;
   config: RefundServiceDeps['config'] &
     NotificationDeps['config'] &
+    CheckoutServiceDeps['config'] &
     Pick<
       Config,
       | 'ATTENTION_CHANNEL_AFTER_SECONDS'
       | 'ATTENTION_WEBHOOK_AFTER_SECONDS'
       | 'API_RESPONSE_TIMEOUT_MS'
       | 'CHANNEL_OPEN_RETRY_SECONDS'
+      | 'PUBLIC_BASE_URL'
+      | 'PLATFORM_RETURN_ORIGINS'
+      | 'SETTLEMENT_CURRENCY'
     >;
+  /** Where exchange quotes come from (src/fx/rates.ts). */
+  rates: RateSource;
   /**
    * Whether any risk rule is on (the workers read the same configuration): only then does a new
    * payment carry the hashes the risk check needs, and its workflow ask the check.
@@ -97,7 +109,7 @@ function openedPayment(view: PaymentView) {
  *
  * Its parts: opening, reading and canceling a payment (here), refunds and staff nudges
  * (refunds.ts), channel notifications (notifications.ts), staff reads and webhook resends
- * (staff.ts).
+ * (staff.ts), the hosted checkout's reads and the learner's choice of method (checkout.ts).
  */
 export function createPaymentService(deps: PaymentServiceDeps) {
   const { client, models, config, channels, enabledChannels, paymentIdKey, fieldCipher } = deps;
@@ -112,13 +124,36 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     return (await models.payments.exists({ _id: legacy })) ? legacy : paymentIdForOrder(orderId, paymentIdKey);
   }
 
-  function startOperation(
-    paymentId: string,
-    request: PaymentRequest,
-    fingerprint: string,
-    createdByKeyId: string,
-    risk: RiskSubject | undefined,
-  ) {
+  const linkKey = checkoutLinkKey(paymentIdKey);
+  const returnOrigins = new Set(
+    (config.PLATFORM_RETURN_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== '')
+      .map((origin) => new URL(origin).origin),
+  );
+
+  /** Which currencies some enabled channel takes at this amount, and by which channels: what a refusal offers instead. */
+  function currencyOffers(amount: number) {
+    return CURRENCIES.map((currency) => ({
+      currency,
+      channels: rankChannels(channels, enabledChannels, { currency, amount }),
+    })).filter((offer) => offer.channels.length > 0);
+  }
+
+  interface Opening {
+    paymentId: string;
+    request: PaymentRequest;
+    fingerprint: string;
+    createdByKeyId: string;
+    risk: RiskSubject | undefined;
+    acceptedAt: Date;
+    fx: FxQuote | undefined;
+  }
+
+  function startOperation({ paymentId, request, fingerprint, createdByKeyId, risk, acceptedAt, fx }: Opening) {
+    const expiresAt = new Date(acceptedAt.getTime() + request.expiresInSeconds * 1000);
+    const hosted = request.checkout !== 'channel';
     return new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
       workflowId: paymentId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -128,9 +163,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           paymentId,
           request,
           requestFingerprint: fingerprint,
-          acceptedAt: new Date().toISOString(),
+          acceptedAt: acceptedAt.toISOString(),
           createdByKeyId,
           attention,
+          ...(fx === undefined ? {} : { fx }),
+          ...(hosted
+            ? { checkoutUrl: checkoutLink({ baseUrl: config.PUBLIC_BASE_URL, key: linkKey, paymentId, expiresAt }) }
+            : {}),
           ...(risk === undefined ? {} : { risk }),
           ...(config.CHANNEL_OPEN_RETRY_SECONDS > 0 ? { openRetryMs: config.CHANNEL_OPEN_RETRY_SECONDS * 1000 } : {}),
         },
@@ -151,6 +190,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     ...createRefundService(deps),
     ...createNotificationDelivery(deps),
     ...createStaffOperations(deps),
+    ...createCheckoutService(deps),
 
     /**
      * Opens the order's payment, or answers the one it has: `created` only for the request that
@@ -166,7 +206,25 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             ...(clientIp === undefined ? {} : { address: riskSubjectHash('address', clientIp, paymentIdKey) }),
           }
         : undefined;
-      if (rankChannels(channels, enabledChannels, request).length === 0) throw noChannelAvailable(request);
+      if (rankChannels(channels, enabledChannels, request).length === 0) {
+        throw noChannelAvailable(request, currencyOffers(request.amount));
+      }
+      if (request.returnUrl !== undefined && !returnOrigins.has(new URL(request.returnUrl).origin)) {
+        throw returnUrlNotAllowed(new URL(request.returnUrl).origin, returnOrigins.size > 0);
+      }
+      const acceptedAt = new Date();
+      let fx: FxQuote | undefined;
+      try {
+        fx = await lockQuote(deps.rates, {
+          amount: request.amount,
+          currency: request.currency,
+          settlementCurrency: config.SETTLEMENT_CURRENCY,
+          now: acceptedAt,
+        });
+      } catch (err) {
+        if (err instanceof RateUnavailableError || err instanceof RangeError) throw fxRateUnavailable(err.message);
+        throw err;
+      }
       const paymentId = await paymentIdOf(request.orderId);
       addToLogContext({ paymentId });
       const fingerprint = requestFingerprint(request);
@@ -177,7 +235,15 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         result = await client.withDeadline(Date.now() + config.API_RESPONSE_TIMEOUT_MS + CREATE_GRACE_MS, () =>
           client.workflow.executeUpdateWithStart(openPaymentUpdate, {
             args: [{ requestFingerprint: fingerprint }],
-            startWorkflowOperation: startOperation(paymentId, request, fingerprint, keyId, risk),
+            startWorkflowOperation: startOperation({
+              paymentId,
+              request,
+              fingerprint,
+              createdByKeyId: keyId,
+              risk,
+              acceptedAt,
+              fx,
+            }),
           }),
         );
       } catch (err) {

@@ -10,7 +10,12 @@ import { canonicalJson } from '../crypto/canonical-json.js';
  * A seal covers the message kind, the target workflow id and the message's canonical JSON, so a
  * sealed message cannot be replayed to another payment or passed off as another kind.
  */
-export type SealedMessageKind = 'channel-notification' | 'refund-request' | 'refund-notification' | 'staff-nudge';
+export type SealedMessageKind =
+  | 'channel-notification'
+  | 'refund-request'
+  | 'refund-notification'
+  | 'staff-nudge'
+  | 'checkout-method';
 
 export class MessageSealer {
   private readonly key: Buffer;

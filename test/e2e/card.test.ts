@@ -23,7 +23,11 @@ afterAll(async () => {
 
 /** A course priced in dollars: only the card channel takes it. */
 async function createDollarPayment(amount = 4_900) {
-  const body = buildPaymentRequest({ currency: 'USD', items: [buildItem({ unitAmount: amount })] });
+  const body = buildPaymentRequest({
+    currency: 'USD',
+    checkout: 'channel',
+    items: [buildItem({ unitAmount: amount })],
+  });
   const res = await stack.request('POST', '/v1/payments', body);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return { body, payment: res.body };

@@ -22,6 +22,7 @@ afterAll(async () => {
 describe.each(['alipay', 'wechatpay'] as const)('the %s cashier page, in a real browser', (channel) => {
   it('shows the course and amount, and paying there ends in a voucher', async () => {
     const body = buildPaymentRequest({
+      checkout: 'channel',
       channel,
       items: [{ courseId: 'rust-301', title: 'Rust for the web', unitAmount: 29_900, quantity: 1 }],
     });
@@ -43,7 +44,7 @@ describe.each(['alipay', 'wechatpay'] as const)('the %s cashier page, in a real 
   });
 
   it('declining there charges nothing and leaves the order open, so the learner can still pay', async () => {
-    const body = buildPaymentRequest({ channel });
+    const body = buildPaymentRequest({ channel, checkout: 'channel' });
     const created = await stack.request('POST', '/v1/payments', body);
     expect(created.status).toBe(201);
     const { paymentId, payUrl } = created.body as { paymentId: string; payUrl: string };
@@ -92,7 +93,7 @@ describe('paying with each of the five channels in a real browser', () => {
   ] as const)(
     'pays a course with %s from its cashier page, and the payment succeeds',
     async (channel, currency, shown) => {
-      const body = buildPaymentRequest({ channel, currency });
+      const body = buildPaymentRequest({ channel, currency, checkout: 'channel' });
       const created = await stack.request('POST', '/v1/payments', body);
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       expect(created.body.channel).toBe(channel);

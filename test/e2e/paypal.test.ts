@@ -24,7 +24,12 @@ afterAll(async () => {
 
 /** A course priced in dollars, for which the platform prefers PayPal. */
 async function createPaypalPayment(amount = 4_900) {
-  const body = buildPaymentRequest({ currency: 'USD', channel: 'paypal', items: [buildItem({ unitAmount: amount })] });
+  const body = buildPaymentRequest({
+    currency: 'USD',
+    channel: 'paypal',
+    checkout: 'channel',
+    items: [buildItem({ unitAmount: amount })],
+  });
   const res = await stack.request('POST', '/v1/payments', body);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return { body, payment: res.body };

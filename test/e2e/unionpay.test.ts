@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 async function createPayment(overrides: Record<string, unknown> = {}) {
-  const body = buildPaymentRequest({ channel: 'unionpay', ...overrides });
+  const body = buildPaymentRequest({ channel: 'unionpay', checkout: 'channel', ...overrides });
   const res = await stack.request('POST', '/v1/payments', body);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return { body, payment: res.body };

@@ -59,6 +59,33 @@ describe('channel routing', () => {
     ).toEqual(['card']);
   });
 
+  it('puts channels that take a currency as it is before one that converts it, unless the platform prefers that one', () => {
+    const crossBorder = {
+      ...adapters,
+      alipay: { supports: () => true, convertsCurrency: (currency: Currency) => currency !== 'CNY' },
+    };
+    const enabled: PaymentChannel[] = ['alipay', 'wechatpay', 'card', 'paypal'];
+    const healthy: RouteHealth = {
+      open: new Set(),
+      score: new Map([
+        ['alipay', 1],
+        ['card', 0.5],
+        ['paypal', 0.5],
+      ]),
+    };
+    expect(rankChannels(crossBorder, enabled, { currency: 'USD', amount: 100 }, { health: healthy })).toEqual([
+      'card',
+      'paypal',
+      'alipay',
+    ]);
+    expect(rankChannels(crossBorder, enabled, { currency: 'USD', amount: 100, preferred: 'alipay' })).toEqual([
+      'alipay',
+      'card',
+      'paypal',
+    ]);
+    expect(rankChannels(crossBorder, enabled, { currency: 'CNY', amount: 100 })).toEqual(['alipay', 'wechatpay']);
+  });
+
   const all: PaymentChannel[] = ['alipay', 'wechatpay', 'unionpay'];
   const health = (open: PaymentChannel[], scores: Partial<Record<PaymentChannel, number>> = {}): RouteHealth => ({
     open: new Set(open),

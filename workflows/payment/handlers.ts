@@ -1,12 +1,14 @@
 import { ApplicationFailure, condition, currentUpdateInfo, patched, setHandler } from '@temporalio/workflow';
 import { PaymentErrorCode } from '../../domain/errors.js';
-import type { ChannelNotificationArgs } from '../../domain/payment.js';
+import { PAYMENT_CHANNELS, type ChannelNotificationArgs } from '../../domain/payment.js';
 import { noticeMismatch } from '../../domain/payment-rules.js';
 import {
   allowPaymentUpdate,
   blockPaymentUpdate,
   cancelPaymentUpdate,
   channelNotificationUpdate,
+  choosePaymentMethodUpdate,
+  type ChoosePaymentMethodArgs,
   getPaymentQuery,
   type CancelPaymentArgs,
   type OpenPaymentArgs,
@@ -176,6 +178,14 @@ export function installPaymentHandlers(state: PaymentState): void {
         state.note('callback.approved', `${notice.channel} notification ${notice.notificationId}: capturing`);
         return 'applied' as const;
       }
+      if (notice.state === 'NOT_PAID' && notice.declineReason !== undefined) {
+        // A declined try takes no money: the story records it, and the payment stays payable.
+        if (state.status !== 'awaiting_payment' || state.paidNotice || state.cancelRequest) return 'ignored' as const;
+        if (state.declineNoticeIds.has(notice.notificationId)) return 'duplicate' as const;
+        state.declineNoticeIds.add(notice.notificationId);
+        state.declineNotices.push(notice);
+        return 'applied' as const;
+      }
       if (notice.state !== 'PAID') return 'ignored' as const;
       if (state.paidNotice || state.charge || state.latePaidNotice) return 'duplicate' as const;
       if (state.status === 'expired' || state.status === 'canceled') {
@@ -203,6 +213,52 @@ export function installPaymentHandlers(state: PaymentState): void {
             message: mismatch,
             nonRetryable: true,
           });
+        }
+      },
+    },
+  );
+  setHandler(
+    choosePaymentMethodUpdate,
+    async (args) => {
+      const sealed = await activity.verifyMessageSeal({
+        kind: 'checkout-method',
+        workflowId: paymentId,
+        message: args,
+      });
+      if (!sealed) throw refusal(PaymentErrorCode.MessageNotSealed, 'a method is chosen through the checkout only');
+      if (args.channel === state.channel && !state.closedChannels.has(args.channel)) return state.view();
+      const request: NonNullable<typeof state.methodRequest> = { channel: args.channel };
+      state.methodRequest = request;
+      await condition(() => request.outcome !== undefined);
+      if (state.methodRequest === request) state.methodRequest = null;
+      const outcome = request.outcome;
+      if (typeof outcome === 'object') throw refusal(PaymentErrorCode.MethodUnavailable, outcome.refused);
+      return state.view();
+    },
+    {
+      validator: (args: ChoosePaymentMethodArgs) => {
+        requireMessage(args, '{ channel, seal }');
+        if (!PAYMENT_CHANNELS.includes(args.channel)) {
+          throw refusal(PaymentErrorCode.MethodUnavailable, `no such method: ${String(args.channel)}`);
+        }
+        const payable = state.status === 'awaiting_payment' && !state.paidNotice && !state.cancelRequest;
+        if (!payable) {
+          throw refusal(
+            PaymentErrorCode.MethodUnavailable,
+            `payment ${paymentId} is ${state.status}: it takes no other method`,
+          );
+        }
+        if (state.methodRequest !== null) {
+          throw refusal(
+            PaymentErrorCode.MethodUnavailable,
+            `the switch to ${state.methodRequest.channel} is still under way`,
+          );
+        }
+        if (state.closedChannels.has(args.channel)) {
+          throw refusal(
+            PaymentErrorCode.MethodUnavailable,
+            `this payment's ${args.channel} order was closed when another method was chosen; choose another method`,
+          );
         }
       },
     },

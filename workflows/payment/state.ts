@@ -51,6 +51,11 @@ export const PATCHES = {
    * that opened at once carry no marker.
    */
   openRetries: 'open-retries',
+  /**
+   * A declined try at the channel (a card's `payment_failed`, a denied capture) is recorded as an
+   * attempt, saved, and told to the platform (`payment.attempt_failed`).
+   */
+  attempts: 'attempts',
 } as const;
 
 /** Whether this payment runs its quick, idempotent steps as local activities. */
@@ -119,6 +124,16 @@ export class PaymentState {
   requeryRequested = false;
   /** The channel had already paid or closed the order before this run (a reset): ask, don't wait. */
   decidedAtChannel = false;
+  /** Declines the channel notified, not yet recorded as attempts; their notification ids, to drop resends. */
+  readonly declineNotices: ChannelNotificationArgs[] = [];
+  readonly declineNoticeIds = new Set<string>();
+  /** Channels whose order this payment closed when the learner chose another method: not offered again. */
+  readonly closedChannels = new Set<PaymentChannel>();
+  /**
+   * The method the learner chose on the checkout, until the story has switched to it: then
+   * `outcome` says whether its order opened (`opened`), the payment turned out paid (`paid`), or why not.
+   */
+  methodRequest: { channel: PaymentChannel; outcome?: 'opened' | 'paid' | { refused: string } } | null = null;
 
   readonly paymentId: string;
   readonly expiresAt: string;
@@ -155,6 +170,19 @@ export class PaymentState {
       failureReason: this.failureReason,
       timeline: [...this.timeline],
     };
+  }
+
+  /** Records one of the learner's tries that ended. */
+  recordAttempt(channel: PaymentChannel, outcome: PaymentAttempt['outcome'], reason?: string): PaymentAttempt {
+    const attempt: PaymentAttempt = {
+      attempt: this.attempts.length + 1,
+      channel,
+      outcome,
+      at: new Date().toISOString(),
+      ...(reason === undefined ? {} : { reason }),
+    };
+    this.attempts.push(attempt);
+    return attempt;
   }
 
   note(event: string, detail?: string): void {

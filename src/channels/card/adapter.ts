@@ -48,6 +48,11 @@ export { CARD_PAYMENT_ID_KEY, CARD_REFUND_ID_KEY };
 /** Balance transactions asked for per page (Stripe's most). */
 const BILL_PAGE_SIZE = 100;
 
+/** The card processor's words for a declined try: the decline code, else the error code. */
+function declineReasonOf(error: unknown): string {
+  if (!isRecord(error)) return 'card_declined';
+  return stringField(error, 'decline_code') ?? stringField(error, 'code') ?? 'card_declined';
+}
 
 /** A PaymentIntent's status in our terms; it stays `succeeded` after refunds (they are objects of their own). */
 function tradeStateOf(intent: { status: string }): ChannelTradeState {
@@ -218,7 +223,9 @@ export function createCardAdapter(options: CardAdapterOptions): LocallyVerifying
           currency,
           merchantId: keyring.accountId,
           appId: keyring.accountId,
-          ...(succeeded ? { paidAt: new Date(event.created * 1000).toISOString() } : {}),
+          ...(succeeded
+            ? { paidAt: new Date(event.created * 1000).toISOString() }
+            : { declineReason: declineReasonOf(object.last_payment_error) }),
         },
       };
     }

@@ -32,7 +32,11 @@ afterAll(async () => {
 async function openPayment(channel: PaymentChannel) {
   // PayPal takes no yuan here: its payments are in dollars.
   const currency = channel === 'paypal' ? { currency: 'USD' } : {};
-  const created = await stack.request('POST', '/v1/payments', buildPaymentRequest({ channel, ...currency }));
+  const created = await stack.request(
+    'POST',
+    '/v1/payments',
+    buildPaymentRequest({ channel, checkout: 'channel', ...currency }),
+  );
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const { paymentId, orderId, payUrl } = created.body as { paymentId: string; orderId: string; payUrl: string };
   const page = await (await fetch(payUrl)).text();
