@@ -33,6 +33,8 @@ async function createDollarPayment(amount = 4_900) {
   return { body, payment: res.body };
 }
 
+const eventsOf = (payment: { timeline?: { event: string }[] }) => (payment.timeline ?? []).map((t) => t.event);
+
 describe('paying a course by card', () => {
   it('routes a dollar price to the card processor, records a decline, and succeeds once after three duplicate webhooks', async () => {
     const { body, payment } = await createDollarPayment();
@@ -47,8 +49,20 @@ describe('paying a course by card', () => {
       .poll(
         async () => (await stack.database.models.callbacks.findOne({ outTradeNo: payment.paymentId }).lean())?.outcome,
       )
-      .toBe('ignored');
-    expect((await stack.request('GET', `/v1/payments/${payment.paymentId}`)).body.status).toBe('awaiting_payment');
+      .toBe('applied');
+    // The decline is an attempt on the payment and a webhook to the platform; the payment stays payable.
+    const declined = await pollUntil(
+      async () => (await stack.request('GET', `/v1/payments/${payment.paymentId}`)).body,
+      (view) => view.attempts?.length === 1,
+    );
+    expect(declined).toMatchObject({
+      status: 'awaiting_payment',
+      attempts: [{ attempt: 1, channel: 'card', outcome: 'declined', reason: 'generic_decline' }],
+    });
+    expect(eventsOf(declined)).toContain('payment.attempt_failed');
+    await expect
+      .poll(() => platformEvents(stack, body.orderId as string))
+      .toEqual([expect.objectContaining({ type: 'payment.attempt_failed', deliveries: 1 })]);
 
     await payAtChannel(stack, payment.paymentId, { notifications: 3 });
     const done = await waitForStatus(stack, payment.paymentId, 'succeeded');
@@ -58,10 +72,17 @@ describe('paying a course by card', () => {
       .toBe(4);
     const { models } = stack.database;
     expect(await models.vouchers.countDocuments({ paymentId: payment.paymentId })).toBe(1);
-    expect(await models.callbacks.countDocuments({ outTradeNo: payment.paymentId, outcome: 'applied' })).toBe(1);
+    expect(
+      await models.callbacks.countDocuments({ outTradeNo: payment.paymentId, tradeState: 'PAID', outcome: 'applied' }),
+    ).toBe(1);
     await expectChannelBooks(stack, payment.paymentId, { captured: 4_900, refunds: [] });
     expect(await platformEvents(stack, body.orderId as string)).toEqual([
+      expect.objectContaining({ type: 'payment.attempt_failed', deliveries: 1 }),
       expect.objectContaining({ type: 'payment.succeeded', deliveries: 1 }),
+    ]);
+    expect(done.attempts).toMatchObject([
+      { attempt: 1, outcome: 'declined' },
+      { attempt: 2, channel: 'card', outcome: 'succeeded' },
     ]);
   });
 
@@ -141,14 +162,13 @@ describe('paying a course by card', () => {
     expect(books.orders.map((o: { channel: string }) => o.channel)).toEqual(['alipay']);
   });
 
-  /** Every channel that takes dollars refuses new orders (503) while `enabled`. */
+  /** Every channel that takes dollars (Alipay's cross-border mode too) refuses new orders (503) while `enabled`. */
   const dollarOutage = (on: TestStack, enabled: boolean) =>
     Promise.all(
-      ['card', 'paypal'].map((channel) =>
+      ['card', 'paypal', 'alipay'].map((channel) =>
         on.request('POST', `/sandbox/v1/channels/${channel}/outage`, { operations: ['create'], enabled }),
       ),
     );
-  const eventsOf = (payment: { timeline?: { event: string }[] }) => (payment.timeline ?? []).map((t) => t.event);
 
   it('keeps a dollar payment processing while every dollar channel is down, and opens it when the card processor is back', async () => {
     await dollarOutage(stack, true);

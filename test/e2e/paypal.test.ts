@@ -87,7 +87,10 @@ describe('paying a course with PayPal', () => {
         stack.database.models.callbacks.countDocuments({ outTradeNo: payment.paymentId, tradeState: 'NOT_PAID' }),
       )
       .toBe(1);
-    expect((await stack.request('GET', `/v1/payments/${payment.paymentId}`)).body.status).toBe('awaiting_payment');
+    expect((await stack.request('GET', `/v1/payments/${payment.paymentId}`)).body).toMatchObject({
+      status: 'awaiting_payment',
+      attempts: [{ attempt: 1, channel: 'paypal', outcome: 'declined', reason: 'INSTRUMENT_DECLINED' }],
+    });
 
     // Approved again, with every webhook sent three times: one capture, one payment.
     await payAtChannel(stack, payment.paymentId, { notifications: 3 });
@@ -104,6 +107,7 @@ describe('paying a course with PayPal', () => {
     expect((await timeline(payment.paymentId)).filter(([event]) => event === 'channel.capture')).toHaveLength(2);
     await expectChannelBooks(stack, payment.paymentId, { captured: 4_900, refunds: [] });
     expect(await platformEvents(stack, body.orderId as string)).toEqual([
+      expect.objectContaining({ type: 'payment.attempt_failed', deliveries: 1 }),
       expect.objectContaining({ type: 'payment.succeeded', deliveries: 1 }),
     ]);
   });
