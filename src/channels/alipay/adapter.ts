@@ -203,6 +203,8 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
   return {
     channel: 'alipay',
     supports,
+    /** Every currency but CNY is taken by conversion: the buyer pays yuan for the foreign price. */
+    convertsCurrency: (currency: Currency) => currency !== ALIPAY_ACCOUNT_CURRENCY,
 
     /**
      * `alipay.data.dataservice.bill.downloadurl.query` for the day's trade bill, then the download

@@ -84,6 +84,12 @@ describe('which payments Alipay takes', () => {
     expect(adapter.supports('EUR', 4_900)).toBe(false);
   });
 
+  it('says it takes a foreign currency only by converting it, so routing prefers channels that take it as it is', () => {
+    expect(adapter.convertsCurrency?.('USD')).toBe(true);
+    expect(adapter.convertsCurrency?.('JPY')).toBe(true);
+    expect(adapter.convertsCurrency?.('CNY')).toBe(false);
+  });
+
   it('takes CNY only without cross-border currencies', () => {
     expect(adapterTaking().supports('USD', 4_900)).toBe(false);
     expect(adapterTaking([]).supports('JPY', 1_500)).toBe(false);
