@@ -1,7 +1,7 @@
 import { breakerRequestSchema } from './routes/staff-channels.js';
 import { z } from 'zod';
 import { WEBHOOK_EVENT_TYPES } from '../../domain/webhooks.js';
-import { PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../domain/payment.js';
+import { ITEM_KINDS, PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../domain/payment.js';
 import { CURRENCIES } from '../../domain/money.js';
 import { REFUND_STATUSES } from '../../domain/refunds.js';
 import { AUDIT_VIA } from '../db/models/audit-entry.js';
@@ -12,6 +12,9 @@ import { API_ERRORS, API_ERROR_CODES, type ApiErrorCode } from './errors.js';
 import { bodySchema as codecRequestSchema } from './routes/codec.js';
 import { dashboardSignInSchema } from './routes/dashboard.js';
 import { DASHBOARD_ASSET_NAMES } from '../dashboard/assets.js';
+import { checkoutMethodSchema, METHOD_CHOICES_PER_MINUTE } from './routes/checkout.js';
+import { CHECKOUT_ASSET_NAMES } from '../checkout/assets.js';
+import { CHECKOUT_RESULT_DAYS } from '../checkout/link.js';
 import { auditQuerySchema } from './routes/staff.js';
 import { statsQuerySchema } from './routes/staff-stats.js';
 import {
@@ -84,6 +87,11 @@ export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
   exception_already_resolved: 'The reconciliation exception was resolved already (by whom, in the message).',
   reconciliation_not_found: 'No reconciliation with this id.',
   exception_not_found: 'No reconciliation exception with this id.',
+  checkout_link_invalid:
+    'The checkout link is not valid: its token does not hold for this payment and expiry (or there is no such payment).',
+  checkout_link_expired: `The checkout link has expired: it shows the result for ${CHECKOUT_RESULT_DAYS} days after the payment window, then nothing.`,
+  method_unavailable:
+    'The method chosen on the checkout cannot take the payment now: the payment no longer awaits payment (or its window ended), the channel cannot take it, or its order was closed before.',
   idempotency_key_reused: 'This Idempotency-Key was used with different parameters.',
   idempotency_request_in_progress: 'A request with this Idempotency-Key is still being processed.',
   body_too_large: 'The request body is larger than the API accepts.',
@@ -422,6 +430,7 @@ function requestSchemas(limits: PaymentSchemaLimits) {
     BreakerRequest: breakerRequestSchema,
     CodecPayloads: codecRequestSchema,
     DashboardSignIn: dashboardSignInSchema,
+    CheckoutMethod: checkoutMethodSchema,
     ReconciliationRun: reconciliationRunSchema,
     ExceptionResolution: exceptionResolutionSchema,
   } satisfies Record<string, z.ZodType>;
@@ -503,6 +512,68 @@ const reconciliationSchema = z.strictObject({
   exceptions: z.array(reconciliationExceptionSchema),
 });
 
+const discountSchema = z.strictObject({
+  code: z.string().optional(),
+  description: z.string(),
+  amount: minorUnits,
+});
+
+/** What the hosted checkout page shows and follows (src/payments/checkout.ts): never the payment id. */
+const checkoutStateSchema = z.strictObject({
+  merchantName: z.string().describe('PLATFORM_NAME.'),
+  orderId: z.string(),
+  status: z.enum(PAYMENT_STATUSES),
+  amount: minorUnits,
+  currency: z.enum(CURRENCIES),
+  items: z.array(
+    z.strictObject({
+      title: z.string(),
+      kind: z.enum(ITEM_KINDS),
+      quantity: z.number().int().min(1),
+      unitAmount: minorUnits,
+      discounts: z.array(discountSchema),
+      lineAmount: minorUnits.describe("After the line's own discounts."),
+      paidAmount: minorUnits.describe("After the line's own discounts and its share of the order's."),
+    }),
+  ),
+  discounts: z.array(discountSchema).describe("The order's own discounts."),
+  totalDiscount: minorUnits,
+  fx: z
+    .strictObject({
+      rate: z.string(),
+      presentmentAmount: minorUnits,
+      presentmentCurrency: z.enum(CURRENCIES),
+      settlementAmount: minorUnits,
+      settlementCurrency: z.enum(CURRENCIES),
+      quotedAt: instant,
+      source: z.string(),
+    })
+    .nullable()
+    .describe('The locked quote, when the settlement currency differs.'),
+  expiresAt: instant.describe('When the payment window ends (`e`).'),
+  attempts: z.array(
+    z.strictObject({
+      attempt: z.number().int().min(1),
+      channel: z.enum(PAYMENT_CHANNELS),
+      outcome: z.enum(['declined', 'closed', 'succeeded']),
+      at: instant,
+      reason: z.string().optional(),
+    }),
+  ),
+  channel: z.enum(PAYMENT_CHANNELS).nullable().describe('The channel whose order is open, or that took the payment.'),
+  methods: z
+    .array(z.strictObject({ channel: z.enum(PAYMENT_CHANNELS), current: z.boolean() }))
+    .describe('The methods that can take the payment, the current one first; empty unless it can be paid now.'),
+  pay: z
+    .strictObject({ channel: z.enum(PAYMENT_CHANNELS), kind: z.enum(['qr', 'page']), url: z.string() })
+    .nullable()
+    .describe("How to pay with the current method: the QR code's content (WeChat Pay, Alipay) or the channel's page."),
+  returnUrl: z.string().nullable(),
+  voucherId: voucherId.nullable().describe('Once paid: the receipt is `/receipts/<voucherId>`.'),
+  phase: z.enum(['payable', 'result']).describe('`payable` until `e`, then `result` (the outcome only).'),
+  now: instant.describe("The server's clock, for the countdown."),
+});
+
 const responseSchemas = {
   PaymentCreated: paymentCreatedSchema,
   Payment: paymentSchema,
@@ -531,6 +602,7 @@ const responseSchemas = {
   ReconciliationException: reconciliationExceptionSchema,
   ReconciliationExceptionPage: z.strictObject({ exceptions: z.array(reconciliationExceptionSchema) }),
   CodecPayloadsResult: codecResultSchema,
+  CheckoutState: checkoutStateSchema,
   Error: errorSchema,
 } satisfies Record<string, z.ZodType>;
 
@@ -1856,6 +1928,265 @@ function dashboardOperations(): Record<string, Record<string, JsonSchema>> {
   };
 }
 
+/**
+ * The hosted checkout (src/api/routes/checkout.ts): the learner's page at the payment's signed
+ * link, and what the page reads and sends. Every path but the assets takes the link's `e` and `t`.
+ */
+function checkoutOperations(): Record<string, Record<string, JsonSchema>> {
+  const linkParameters = [
+    {
+      name: 'paymentId',
+      in: 'path',
+      required: true,
+      description: 'The payment the link is for (an id that cannot be one is answered as not found, unread).',
+      schema: { type: 'string', pattern: PAYMENT_ID_PATTERN.source },
+    },
+    {
+      name: 'e',
+      in: 'query',
+      required: true,
+      description: 'The end of the payment window, Unix seconds, as the link carries it.',
+      schema: { type: 'string', pattern: '^\\d{1,12}$' },
+    },
+    {
+      name: 't',
+      in: 'query',
+      required: true,
+      description: "The link's token: base64url HMAC-SHA256 of `checkout|<paymentId>|<e>`.",
+      schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
+    },
+  ];
+  const LINK: Codes = ['checkout_link_invalid', 'checkout_link_expired'];
+  const stateExample = {
+    merchantName: 'Knowledge Shop',
+    orderId: EX.orderId,
+    status: 'awaiting_payment',
+    amount: 39_900,
+    currency: 'CNY',
+    items: [
+      {
+        title: 'TypeScript bundle',
+        kind: 'bundle',
+        quantity: 1,
+        unitAmount: 49_900,
+        discounts: [{ description: 'Bundle price', amount: 5_000 }],
+        lineAmount: 44_900,
+        paidAmount: 39_900,
+      },
+    ],
+    discounts: [{ code: 'SPRING', description: 'Spring sale', amount: 5_000 }],
+    totalDiscount: 10_000,
+    fx: null,
+    expiresAt: '2026-11-24T10:15:00.000Z',
+    attempts: [],
+    channel: 'alipay',
+    methods: [
+      { channel: 'alipay', current: true },
+      { channel: 'wechatpay', current: false },
+      { channel: 'unionpay', current: false },
+    ],
+    pay: { channel: 'alipay', kind: 'qr', url: 'https://qr.alipay.com/bax08112xhyxkvze4kqg0034' },
+    returnUrl: 'https://shop.example/orders/order_10023',
+    voucherId: null,
+    phase: 'payable',
+    now: '2026-11-24T10:02:41.000Z',
+  };
+  return {
+    '/checkout/{paymentId}': {
+      get: operation({
+        operationId: 'checkoutPage',
+        summary: "The learner's checkout page (HTML)",
+        description:
+          'The order (merchant, order id, items with their kinds and discounts, order discounts, the total and, for a ' +
+          'cross-border payment, the settlement amount), the methods that can take the payment (the current one first), ' +
+          "a QR code for WeChat Pay and Alipay or a button to the channel's page, a countdown to `e`, and the result " +
+          `(success with the receipt link, a declined try, expiry). Payable until \`e\`; the result only for ${CHECKOUT_RESULT_DAYS} days ` +
+          'after it. English or Chinese by `?lang=en|zh`, else by Accept-Language. A link that is not valid answers a ' +
+          'page saying so (404), an expired one 410. Served with `Content-Security-Policy` allowing only its own script, ' +
+          'style sheet, images and endpoints, `Referrer-Policy: no-referrer` and `Cache-Control: no-store`.',
+        tag: 'Checkout',
+        auth: 'none',
+        parameters: [
+          ...linkParameters,
+          {
+            name: 'lang',
+            in: 'query',
+            required: false,
+            description: 'The language to show.',
+            schema: { type: 'string', enum: ['en', 'zh'] },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'HTML: the checkout',
+            content: {
+              'text/html': {
+                schema: { type: 'string' },
+                example:
+                  '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Checkout · Knowledge Shop</title>...',
+              },
+            },
+          },
+          '404': {
+            description: 'HTML: the link is not valid',
+            content: {
+              'text/html': {
+                schema: { type: 'string' },
+                example: '<!doctype html>...This payment link is not valid...',
+              },
+            },
+          },
+          '410': {
+            description: 'HTML: the link has expired',
+            content: {
+              'text/html': {
+                schema: { type: 'string' },
+                example: '<!doctype html>...This payment link has expired...',
+              },
+            },
+          },
+        },
+        errors: [...EVERY, ...PATH_PARAM, ...STORAGE],
+      }),
+    },
+    '/checkout/{paymentId}/state': {
+      get: operation({
+        operationId: 'checkoutState',
+        summary: 'What the checkout page shows, as JSON',
+        tag: 'Checkout',
+        auth: 'none',
+        parameters: linkParameters,
+        responses: { '200': { description: 'The checkout state', schema: 'CheckoutState', example: stateExample } },
+        errors: [...EVERY, ...PATH_PARAM, ...STORAGE, ...LINK],
+      }),
+    },
+    '/checkout/{paymentId}/events': {
+      get: operation({
+        operationId: 'checkoutEvents',
+        summary: 'The checkout state as server-sent events, each time it changes',
+        description:
+          '`event: state` with the `CheckoutState` as `data`, first at once and then on every change (checked each ' +
+          'second), with a comment line every 15 s while nothing changes. The stream ends once the payment is settled, ' +
+          'or after 5 minutes (the page opens another, or polls `state`).',
+        tag: 'Checkout',
+        auth: 'none',
+        parameters: linkParameters,
+        responses: {
+          '200': {
+            description: 'text/event-stream',
+            content: {
+              'text/event-stream': {
+                schema: { type: 'string' },
+                example: 'retry: 2000\n\nevent: state\ndata: {"merchantName":"Knowledge Shop",...}\n\n',
+              },
+            },
+          },
+        },
+        errors: [...EVERY, ...PATH_PARAM, ...STORAGE, ...LINK],
+      }),
+    },
+    '/checkout/{paymentId}/qr.svg': {
+      get: operation({
+        operationId: 'checkoutQrCode',
+        summary: 'The QR code of the open WeChat Pay or Alipay order, as SVG',
+        tag: 'Checkout',
+        auth: 'none',
+        parameters: [
+          ...linkParameters,
+          {
+            name: 'channel',
+            in: 'query',
+            required: true,
+            description: "The method whose code to draw: the current one's (`wechatpay` or `alipay`).",
+            schema: { type: 'string', enum: [...PAYMENT_CHANNELS] },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'SVG',
+            content: {
+              'image/svg+xml': {
+                schema: { type: 'string' },
+                example: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 37 37" shape-rendering="crispEdges">...',
+              },
+            },
+          },
+        },
+        errors: [...EVERY, ...PATH_PARAM, ...STORAGE, ...LINK, ...VALIDATION, 'method_unavailable'],
+      }),
+    },
+    '/checkout/{paymentId}/method': {
+      post: operation({
+        operationId: 'checkoutChooseMethod',
+        summary: 'Choose (or switch to) another method of paying',
+        description:
+          "The payment's workflow closes the open channel order (a payment made while closing counts as paid) and opens " +
+          'one at the chosen channel; the answer is the checkout state with it current. Only while the payment awaits ' +
+          `payment and until \`e\`; a channel whose order was closed before is not offered again. At most ${METHOD_CHOICES_PER_MINUTE} ` +
+          'a minute per client address.',
+        tag: 'Checkout',
+        auth: 'none',
+        parameters: linkParameters,
+        request: { schema: 'CheckoutMethod', example: { channel: 'wechatpay' }, required: true },
+        responses: {
+          '200': {
+            description: 'The checkout state, with the chosen method current',
+            schema: 'CheckoutState',
+            example: {
+              ...stateExample,
+              channel: 'wechatpay',
+              methods: [
+                { channel: 'wechatpay', current: true },
+                { channel: 'unionpay', current: false },
+              ],
+              pay: { channel: 'wechatpay', kind: 'qr', url: 'weixin://wxpay/bizpayurl?pr=NwY5Mz9' },
+              attempts: [{ attempt: 1, channel: 'alipay', outcome: 'closed', at: '2026-11-24T10:03:02.000Z' }],
+            },
+          },
+        },
+        errors: [
+          ...EVERY,
+          ...PATH_PARAM,
+          ...STORAGE,
+          ...JSON_BODY,
+          ...LINK,
+          ...VALIDATION,
+          'rate_limited',
+          'payment_not_found',
+          'method_unavailable',
+        ],
+      }),
+    },
+    '/checkout/assets/{file}': {
+      get: operation({
+        operationId: 'checkoutAsset',
+        summary: "The checkout page's script and style sheet, served by the API itself (no CDN)",
+        tag: 'Checkout',
+        auth: 'none',
+        parameters: [
+          {
+            name: 'file',
+            in: 'path',
+            required: true,
+            description: 'One of the files; any other answers 404 `route_not_found`.',
+            schema: { type: 'string', enum: [...CHECKOUT_ASSET_NAMES] },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The file (`Cache-Control: no-cache`: revalidated by its ETag)',
+            content: {
+              'application/javascript': { schema: { type: 'string' }, example: "'use strict';..." },
+              'text/css': { schema: { type: 'string' }, example: ':root { ... }' },
+            },
+          },
+        },
+        errors: [...EVERY, ...PATH_PARAM, 'route_not_found'],
+      }),
+    },
+  };
+}
+
 function serviceOperations(): Record<string, Record<string, JsonSchema>> {
   const codec = (kind: 'encode' | 'decode') =>
     operation({
@@ -2063,7 +2394,7 @@ function serviceOperations(): Record<string, Record<string, JsonSchema>> {
 }
 
 /** Paths whose routers answer any other method with 405 (the others fall through to a 404). */
-const OTHER_METHODS_405 = /^\/(v1\/(payments|vouchers)|staff\/v1\/|dashboard|openapi\.json$|docs$|metrics$)/;
+const OTHER_METHODS_405 = /^\/(v1\/(payments|vouchers)|staff\/v1\/|dashboard|checkout|openapi\.json$|docs$|metrics$)/;
 
 function otherMethods(path: string): JsonSchema {
   const code: DocumentedErrorCode = OTHER_METHODS_405.test(path) ? 'method_not_allowed' : 'route_not_found';
@@ -2081,6 +2412,7 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
     ...platformOperations(),
     ...staffOperations(),
     ...dashboardOperations(),
+    ...checkoutOperations(),
     ...serviceOperations(),
   };
   const paths = Object.fromEntries(
@@ -2112,6 +2444,15 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
         name: 'Dashboard',
         description:
           'Staff in a browser: sign in with a staff token, then the page reads `/staff/v1` with a session cookie.',
+      },
+      {
+        name: 'Checkout',
+        description:
+          'Learners in a browser: the hosted checkout of a payment, at its signed link (`payUrl`): `?e=<expiry>&t=<token>` on every path.',
+      },
+      {
+        name: 'Receipts',
+        description: "Public: a learner's receipt at its voucher's id, as a page that verifies itself and as a PDF.",
       },
       { name: 'Operations', description: 'Health, this document, and the codec server for the Temporal Web UI.' },
     ],

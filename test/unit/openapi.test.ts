@@ -163,7 +163,9 @@ const SHARED_HELPERS = new Map([
  * `asApiError`) depend on the Update sent; they are checked on their own below, on the routes
  * whose methods can answer them.
  */
-const SERVICE_PARTS = ['service', 'refunds', 'notifications', 'staff'].map((name) => `src/payments/${name}.ts`);
+const SERVICE_PARTS = ['service', 'refunds', 'notifications', 'staff', 'checkout'].map(
+  (name) => `src/payments/${name}.ts`,
+);
 const failuresSource = source('src/payments/failures.ts');
 const paymentHelpers = new Map(
   readdirSync(new URL('../../src/payments/', import.meta.url))
@@ -197,6 +199,7 @@ const ROUTERS = [
   { file: 'src/api/routes/staff-reconciliations.ts', factory: 'staffReconciliationRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/codec.ts', factory: 'codecRoutes', mount: '/codec' },
   { file: 'src/api/routes/dashboard.ts', factory: 'dashboardRoutes', mount: '/dashboard' },
+  { file: 'src/api/routes/checkout.ts', factory: 'checkoutRoutes', mount: '/checkout' },
   { file: 'src/api/routes/health.ts', factory: 'healthRoutes', mount: '' },
   { file: 'src/api/routes/metrics.ts', factory: 'metricsRoutes', mount: '' },
   { file: 'src/api/routes/docs.ts', factory: 'docsRoutes', mount: '' },
