@@ -7,7 +7,8 @@ import type { Models } from '../src/db/connect.js';
 import type { MessageSealer, SealedMessageKind, StaffTicket } from '../src/temporal/message-seal.js';
 import { recordAudit } from '../src/staff/audit.js';
 import type { Currency } from '../domain/money.js';
-import type { PaymentChannel, PaymentStatus } from '../domain/payment.js';
+import type { FxQuote, PaymentChannel, PaymentStatus } from '../domain/payment.js';
+import { linePaidAmounts } from '../domain/pricing.js';
 import type { RefundView } from '../domain/refunds.js';
 
 export type { RefundOutcome };
@@ -37,6 +38,10 @@ export interface RefundLedgerSnapshot {
   /** ISO-8601, when the payment succeeded; null when it never did. */
   succeededAt: string | null;
   refunds: RefundView[];
+  /** What the learner paid for each course of the order (its lines' shares after every discount). */
+  paidByCourse?: [courseId: string, paid: number][];
+  /** The payment's locked exchange quote, for a cross-border payment. */
+  fx?: FxQuote;
 }
 
 export interface SaveRefundArgs {
@@ -93,7 +98,35 @@ function refundFromEntry(paymentId: string, currency: Currency, entry: Record<st
     ...(entry.decision ? { decision: entry.decision as RefundView['decision'] } : {}),
     ...(typeof entry.failureReason === 'string' ? { failureReason: entry.failureReason } : {}),
     ...(typeof entry.channelRefundId === 'string' ? { channelRefundId: entry.channelRefundId } : {}),
+    ...(Array.isArray(entry.items) && entry.items.length > 0
+      ? {
+          items: (entry.items as Record<string, unknown>[]).map((i) => ({
+            courseId: String(i.courseId),
+            amount: Number(i.amount),
+          })),
+        }
+      : {}),
+    ...(typeof entry.settlementAmount === 'number' ? { settlementAmount: entry.settlementAmount } : {}),
   };
+}
+
+/** What the learner paid for each course: the lines' shares after every discount, summed per course. */
+function paidByCourseOf(
+  items: readonly { courseId: string; unitAmount: number; quantity: number; discounts?: { amount: number }[] | null }[],
+  discounts: readonly { amount: number }[],
+): [string, number][] {
+  const lines = items.map((item) => ({
+    unitAmount: item.unitAmount,
+    quantity: item.quantity,
+    discounts: (item.discounts ?? []).map((d) => ({ description: '', amount: d.amount })),
+  }));
+  const shares = linePaidAmounts(
+    lines,
+    discounts.map((d) => ({ description: '', amount: d.amount })),
+  );
+  const paid = new Map<string, number>();
+  items.forEach((item, index) => paid.set(item.courseId, (paid.get(item.courseId) ?? 0) + (shares[index] ?? 0)));
+  return [...paid];
 }
 
 /**
@@ -136,6 +169,20 @@ export function createRefundActivities({
         currency: doc.currency,
         capturedAmount: doc.amount,
         succeededAt: succeeded ? succeeded.at.toISOString() : null,
+        paidByCourse: paidByCourseOf(doc.items, doc.discounts ?? []),
+        ...(doc.fx
+          ? {
+              fx: {
+                rate: doc.fx.rate,
+                presentmentAmount: doc.fx.presentmentAmount,
+                presentmentCurrency: doc.fx.presentmentCurrency as Currency,
+                settlementAmount: doc.fx.settlementAmount,
+                settlementCurrency: doc.fx.settlementCurrency as Currency,
+                quotedAt: doc.fx.quotedAt,
+                source: doc.fx.source,
+              },
+            }
+          : {}),
         refunds: doc.refunds.map((r) =>
           refundFromEntry(paymentId, doc.currency, r as unknown as Record<string, unknown>),
         ),
@@ -169,6 +216,8 @@ export function createRefundActivities({
             requestedAt: new Date(refund.requestedAt),
             requestedBy: refund.requestedBy,
             reviewReason: refund.reviewReason ?? null,
+            ...(refund.items ? { items: refund.items } : {}),
+            settlementAmount: refund.settlementAmount ?? null,
             metadata: metadata ? fieldCipher.encrypt(JSON.stringify(metadata)) : null,
           },
         },

@@ -3,7 +3,7 @@
  * every side computes the same way.
  */
 import type { Currency } from './money.js';
-import type { PaymentStatus } from './payment.js';
+import type { PaymentStatus, RefundItem } from './payment.js';
 
 /**
  * Where a refund is.
@@ -48,6 +48,13 @@ export interface RefundView {
   /** Why the refund failed, or why it is not done yet, in words staff can act on. */
   failureReason?: string;
   channelRefundId?: string;
+  /** The items the refund names, with how much of each goes back; absent for a refund of the order as a whole. */
+  items?: RefundItem[];
+  /**
+   * For a cross-border payment: the refund's share in the settlement currency at the payment's
+   * locked quote (the learner gets `amount` of `currency` back, the presentment currency).
+   */
+  settlementAmount?: number;
 }
 
 /** The review policy in force when a refund is requested (from the API's configuration). */
@@ -68,6 +75,32 @@ export interface RefundLedgerView {
   refundedAmount: number;
   refundableAmount: number;
   refunds: RefundView[];
+}
+
+/**
+ * Why a refund naming `items` cannot be made: an item the order does not have, or more of an item
+ * than the learner paid for it (`paidByCourse`, from domain/pricing.ts `linePaidAmounts`) less what
+ * earlier refunds that hold a share of the balance already took of it. `undefined` when it can.
+ */
+export function itemRefundViolation(
+  paidByCourse: ReadonlyMap<string, number>,
+  earlier: readonly Pick<RefundView, 'status' | 'items'>[],
+  items: readonly RefundItem[],
+): string | undefined {
+  for (const item of items) {
+    const paid = paidByCourse.get(item.courseId);
+    if (paid === undefined) return `item ${item.courseId} is not in this order`;
+    const taken = earlier
+      .filter((refund) => BALANCE_HOLDING_REFUND_STATUSES.includes(refund.status))
+      .flatMap((refund) => refund.items ?? [])
+      .filter((earlierItem) => earlierItem.courseId === item.courseId)
+      .reduce((sum, earlierItem) => sum + earlierItem.amount, 0);
+    const asked = items.filter((other) => other.courseId === item.courseId).reduce((sum, i) => sum + i.amount, 0);
+    if (taken + asked > paid) {
+      return `item ${item.courseId}: ${asked} is more than what is left of the ${paid} paid for it (${paid - taken})`;
+    }
+  }
+  return undefined;
 }
 
 /** Sum of the refunds that hold a share of the balance (or have been paid out). */

@@ -5,7 +5,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Currency } from '../domain/money.js';
-import type { PaymentChannel } from '../domain/payment.js';
+import type { PaymentChannel, RefundItem } from '../domain/payment.js';
 import type { RefundLedgerView, RefundPolicy, RefundRequester, RefundView } from '../domain/refunds.js';
 
 /** How often an asynchronous refund is asked about at the channel, when no notification comes. */
@@ -28,6 +28,8 @@ export interface RequestRefundArgs {
   amount: number;
   reason: string;
   metadata?: Record<string, string>;
+  /** The items the refund names; their amounts add up to `amount`. */
+  items?: RefundItem[];
   requestedBy: RefundRequester;
   policy: RefundPolicy;
   /** ISO-8601, set by the API. */

@@ -22,8 +22,10 @@ import { requeryChannelUpdate, retryNowUpdate, type StaffNudgeArgs } from './con
 import { describe, failureType, refusal, requireMessage } from './failures.js';
 import { PATCHES } from './payment/state.js';
 import { steadyTimer } from './timers.js';
+import { refundSettlementAmount } from '../domain/fx.js';
 import {
   heldAmount,
+  itemRefundViolation,
   refundedAmount,
   type RefundLedgerView,
   type RefundView,
@@ -384,7 +386,13 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
           `${args.amount} is more than the refundable balance of ${balance} ${ledger.currency}`,
         );
       }
+      if (args.items !== undefined && args.items.length > 0) {
+        const violation = itemRefundViolation(new Map(ledger.paidByCourse ?? []), refunds(), args.items);
+        if (violation !== undefined) throw refusal(PaymentErrorCode.RefundExceedsRefundable, violation);
+      }
       const review = reviewReason(args);
+      const settlementAmount =
+        ledger.fx === undefined ? undefined : refundSettlementAmount(ledger.fx, heldAmount(refunds()), args.amount);
       const refund: RefundView = {
         refundId: `rfd_${uuid4().replace(/-/g, '')}`,
         paymentId,
@@ -393,6 +401,8 @@ export async function paymentRefundsWorkflow(input: RefundsWorkflowInput): Promi
         status: review ? 'pending_review' : 'processing',
         reason: args.reason,
         ...(args.metadata ? { metadata: args.metadata } : {}),
+        ...(args.items !== undefined && args.items.length > 0 ? { items: args.items.map((i) => ({ ...i })) } : {}),
+        ...(settlementAmount === undefined ? {} : { settlementAmount }),
         requestedAt: now(),
         requestedBy: args.requestedBy,
         ...(review ? { reviewReason: review } : {}),

@@ -118,10 +118,20 @@ export function createVoucherVerifySchema() {
 }
 
 /** `POST /v1/payments/:paymentId/refunds` (and the staff API's): integer minor units and a reason. */
-export function createRefundRequestSchema(limits: PaymentSchemaLimits) {
+function refundRequestShape(limits: PaymentSchemaLimits) {
   return z.strictObject({
-    amount: minorUnits(limits.maxAmount, { positive: true }),
+    amount: minorUnits(limits.maxAmount, { positive: true }).describe(
+      'Integer minor units of the payment’s currency (what the learner paid in); with `items`, their sum.',
+    ),
     reason: printable(256),
+    items: z
+      .array(z.strictObject({ courseId: identifier, amount: minorUnits(limits.maxAmount, { positive: true }) }))
+      .min(1)
+      .max(100)
+      .optional()
+      .describe(
+        'The items this refund returns, and how much of each; never more of an item than the learner paid for it after its discounts and its share of the order’s.',
+      ),
     metadata: z
       .record(z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'keys must be 1-40 of A-Z a-z 0-9 _ . -'), printable(500))
       .refine((m) => Object.keys(m).length <= 20, 'at most 20 entries')
@@ -130,9 +140,22 @@ export function createRefundRequestSchema(limits: PaymentSchemaLimits) {
   });
 }
 
+/** A refund naming items must ask for exactly their sum. */
+function itemsAddUp(request: { amount: number; items?: { amount: number }[] | undefined }, ctx: z.RefinementCtx) {
+  if (request.items === undefined) return;
+  const total = request.items.reduce((sum, item) => sum + item.amount, 0);
+  if (total !== request.amount) {
+    ctx.addIssue({ code: 'custom', path: ['amount'], message: `must equal the sum of the items' amounts (${total})` });
+  }
+}
+
+export function createRefundRequestSchema(limits: PaymentSchemaLimits) {
+  return refundRequestShape(limits).superRefine(itemsAddUp);
+}
+
 /** The staff API's `POST /staff/v1/payments/:paymentId/refunds`: the platform's, without metadata. */
 export function createStaffRefundRequestSchema(limits: PaymentSchemaLimits) {
-  return createRefundRequestSchema(limits).omit({ metadata: true });
+  return refundRequestShape(limits).omit({ metadata: true }).superRefine(itemsAddUp);
 }
 
 /** A staff decision or action: why, in words the audit trail keeps. */

@@ -14,6 +14,7 @@ import {
   blockPaymentUpdate,
 } from '../../workflows/contracts.js';
 import type { Currency } from '../../domain/money.js';
+import type { RefundItem } from '../../domain/payment.js';
 import type { RefundRequester, RefundView } from '../../domain/refunds.js';
 import {
   approveRefundUpdate,
@@ -183,7 +184,7 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
      */
     async requestRefund(
       paymentId: string,
-      request: { amount: number; reason: string; metadata?: Record<string, string> },
+      request: { amount: number; reason: string; metadata?: Record<string, string>; items?: RefundItem[] },
       requestedBy: RefundRequester,
       requestKey?: string,
     ): Promise<RefundView> {
@@ -199,6 +200,7 @@ export function createRefundService({ client, models, fieldCipher, sealer, confi
         amount: request.amount,
         reason: request.reason,
         ...(request.metadata ? { metadata: request.metadata } : {}),
+        ...(request.items ? { items: request.items } : {}),
         requestedBy,
         policy: {
           reviewAboveAmount: config.REFUND_REVIEW_ABOVE_AMOUNT,

@@ -28,6 +28,10 @@ const refundSchema = new Schema(
     reviewReason: { type: String, default: null },
     decision: { type: Schema.Types.Mixed, default: null },
     metadata: { type: String, default: null },
+    /** The items the refund names, with how much of each goes back. */
+    items: { type: [new Schema({ courseId: String, amount: Number }, { _id: false })], default: undefined },
+    /** The refund's share in the settlement currency at the payment's locked quote (cross-border payments). */
+    settlementAmount: { type: Number, default: null },
   },
   { timestamps: true, collection: 'refunds' },
 );
