@@ -175,9 +175,9 @@ export function createRefundActivities({
               fx: {
                 rate: doc.fx.rate,
                 presentmentAmount: doc.fx.presentmentAmount,
-                presentmentCurrency: doc.fx.presentmentCurrency as Currency,
+                presentmentCurrency: doc.fx.presentmentCurrency,
                 settlementAmount: doc.fx.settlementAmount,
-                settlementCurrency: doc.fx.settlementCurrency as Currency,
+                settlementCurrency: doc.fx.settlementCurrency,
                 quotedAt: doc.fx.quotedAt,
                 source: doc.fx.source,
               },
