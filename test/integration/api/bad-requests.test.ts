@@ -11,7 +11,7 @@ import { startStack, type TestStack } from '../../support/stack.js';
 let stack: TestStack;
 const logLines: string[] = [];
 beforeAll(async () => {
-  // The channels of mainland China only: none of them takes dollars.
+  // The channels of mainland China only: only Alipay's cross-border mode takes foreign currencies.
   stack = await startStack({
     logSink: (line) => logLines.push(line),
     env: { CHANNELS_ENABLED: 'alipay,wechatpay,unionpay' },
@@ -294,9 +294,9 @@ const rows: [string, Row][] = [
   ['an unknown channel', { body: request({ channel: 'applepay' }), ...invalid('channel') }],
   ['a payment window under a minute', { body: request({ expiresInSeconds: 10 }), ...invalid('expiresInSeconds') }],
   [
-    'a currency no enabled channel takes',
+    'a currency no enabled channel takes (Kuwaiti dinars: neither the domestic channels nor Alipay abroad)',
     {
-      body: request({ currency: 'USD' }),
+      body: request({ currency: 'KWD' }),
       status: 422,
       type: 'validation_error',
       code: 'no_channel_available',
@@ -402,6 +402,10 @@ describe('bad requests', () => {
       requestId: res.headers.get('x-request-id'),
     });
     if (row.param !== undefined) expect(body.error.param).toBe(row.param);
+    // A refused currency is answered with what would work instead.
+    if (row.code === 'no_channel_available') {
+      expect(body.error.message).toMatch(/At this amount: CNY by alipay, wechatpay, unionpay; .*USD by alipay/);
+    }
 
     // Nothing stored (no payment, no idempotent answer), nothing started.
     expect(await stack.database.models.payments.countDocuments({})).toBe(0);
