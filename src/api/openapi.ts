@@ -12,6 +12,7 @@ import { API_ERRORS, API_ERROR_CODES, type ApiErrorCode } from './errors.js';
 import { bodySchema as codecRequestSchema } from './routes/codec.js';
 import { dashboardSignInSchema } from './routes/dashboard.js';
 import { DASHBOARD_ASSET_NAMES } from '../dashboard/assets.js';
+import { RECEIPT_ASSET_NAMES } from '../receipts/assets.js';
 import { checkoutMethodSchema, METHOD_CHOICES_PER_MINUTE } from './routes/checkout.js';
 import { CHECKOUT_ASSET_NAMES } from '../checkout/assets.js';
 import { CHECKOUT_RESULT_DAYS } from '../checkout/link.js';
@@ -2187,6 +2188,111 @@ function checkoutOperations(): Record<string, Record<string, JsonSchema>> {
   };
 }
 
+/**
+ * The learner's receipt (src/api/routes/receipts.ts): public like the voucher it shows, at the
+ * voucher's unguessable id.
+ */
+function receiptOperations(): Record<string, Record<string, JsonSchema>> {
+  const voucherIdParam = pathParam(
+    'voucherId',
+    VOUCHER_ID_PATTERN,
+    'The voucher id of a paid payment; any other id answers 404 `voucher_not_found` without a lookup.',
+  );
+  const langParam = {
+    name: 'lang',
+    in: 'query',
+    required: false,
+    description: 'English or Chinese; without it, by Accept-Language.',
+    schema: { type: 'string', enum: ['en', 'zh'] },
+  };
+  const documentHeaders = {
+    'Cache-Control': { description: '`public, max-age=300`: a refund voids the receipt within five minutes' },
+    'Referrer-Policy': { description: '`no-referrer`: the address never reaches another site' },
+  };
+  const errors: Codes = [...EVERY, ...STORAGE, 'rate_limited', ...PATH_PARAM, 'voucher_not_found'];
+  return {
+    '/receipts/{voucherId}': {
+      get: operation({
+        operationId: 'receiptPage',
+        summary: "The learner's receipt, as a page",
+        description:
+          "Rendered from the signed voucher's payload alone: the merchant (PLATFORM_NAME), order, time paid, channel, each " +
+          "line with its kind and discounts, the order's discounts, the total paid and, for a cross-border payment, the " +
+          "locked exchange quote. A refunded payment's receipt says it is void. Its script verifies the Ed25519 signature " +
+          'and SHA-256 digest in the browser against `/v1/vouchers/keys`; its QR code opens this page at `#verify`. ' +
+          'Served with a Content-Security-Policy that allows only its own script, style sheet and the public voucher routes.',
+        tag: 'Receipts',
+        auth: 'public',
+        parameters: [voucherIdParam, langParam],
+        responses: {
+          '200': {
+            description: 'HTML',
+            headers: documentHeaders,
+            content: {
+              'text/html': {
+                schema: { type: 'string' },
+                example:
+                  '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Receipt · Knowledge Shop · order_10023</title>...',
+              },
+            },
+          },
+        },
+        errors,
+      }),
+    },
+    '/receipts/{voucherId}.pdf': {
+      get: operation({
+        operationId: 'receiptPdf',
+        summary: "The learner's receipt, as a PDF",
+        description:
+          'The same receipt as an A4 PDF, with the QR code, key id and digest; Chinese text in an embedded Noto Sans SC ' +
+          'subset. `Content-Disposition: inline; filename="receipt-<orderId>.pdf"`.',
+        tag: 'Receipts',
+        auth: 'public',
+        parameters: [voucherIdParam, langParam],
+        responses: {
+          '200': {
+            description: 'The PDF',
+            headers: {
+              ...documentHeaders,
+              'Content-Disposition': { description: '`inline; filename="receipt-<orderId>.pdf"`' },
+            },
+            content: { 'application/pdf': { schema: { type: 'string', format: 'binary' }, example: '%PDF-1.3 ...' } },
+          },
+        },
+        errors,
+      }),
+    },
+    '/receipts/assets/{file}': {
+      get: operation({
+        operationId: 'receiptAsset',
+        summary: "The receipt page's script and style sheet, served by the API itself (no CDN)",
+        tag: 'Receipts',
+        auth: 'public',
+        parameters: [
+          {
+            name: 'file',
+            in: 'path',
+            required: true,
+            description: 'One of the files; any other answers 404 `route_not_found`.',
+            schema: { type: 'string', enum: [...RECEIPT_ASSET_NAMES] },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The file (`Cache-Control: no-cache`: revalidated by its ETag)',
+            content: {
+              'application/javascript': { schema: { type: 'string' }, example: "'use strict';..." },
+              'text/css': { schema: { type: 'string' }, example: ':root { ... }' },
+            },
+          },
+        },
+        errors: [...EVERY, ...STORAGE, 'rate_limited', ...PATH_PARAM, 'route_not_found'],
+      }),
+    },
+  };
+}
+
 function serviceOperations(): Record<string, Record<string, JsonSchema>> {
   const codec = (kind: 'encode' | 'decode') =>
     operation({
@@ -2394,7 +2500,8 @@ function serviceOperations(): Record<string, Record<string, JsonSchema>> {
 }
 
 /** Paths whose routers answer any other method with 405 (the others fall through to a 404). */
-const OTHER_METHODS_405 = /^\/(v1\/(payments|vouchers)|staff\/v1\/|dashboard|checkout|openapi\.json$|docs$|metrics$)/;
+const OTHER_METHODS_405 =
+  /^\/(v1\/(payments|vouchers)|staff\/v1\/|dashboard|receipts\/|checkout|openapi\.json$|docs$|metrics$)/;
 
 function otherMethods(path: string): JsonSchema {
   const code: DocumentedErrorCode = OTHER_METHODS_405.test(path) ? 'method_not_allowed' : 'route_not_found';
@@ -2412,6 +2519,7 @@ export function buildOpenApiDocument(limits: PaymentSchemaLimits): JsonSchema {
     ...platformOperations(),
     ...staffOperations(),
     ...dashboardOperations(),
+    ...receiptOperations(),
     ...checkoutOperations(),
     ...serviceOperations(),
   };

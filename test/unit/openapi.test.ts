@@ -199,6 +199,7 @@ const ROUTERS = [
   { file: 'src/api/routes/staff-reconciliations.ts', factory: 'staffReconciliationRoutes', mount: '/staff/v1' },
   { file: 'src/api/routes/codec.ts', factory: 'codecRoutes', mount: '/codec' },
   { file: 'src/api/routes/dashboard.ts', factory: 'dashboardRoutes', mount: '/dashboard' },
+  { file: 'src/api/routes/receipts.ts', factory: 'receiptRoutes', mount: '/receipts' },
   { file: 'src/api/routes/checkout.ts', factory: 'checkoutRoutes', mount: '/checkout' },
   { file: 'src/api/routes/health.ts', factory: 'healthRoutes', mount: '' },
   { file: 'src/api/routes/metrics.ts', factory: 'metricsRoutes', mount: '' },
