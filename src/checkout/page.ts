@@ -24,6 +24,7 @@ export const CHECKOUT_TEXT = {
     items: 'What you are buying',
     quantity: 'Qty',
     orderDiscounts: 'Order discounts',
+    orderShare: 'Share of the order discounts',
     total: 'Total',
     saved: 'You save',
     settlement: 'Charged to the merchant as',
@@ -85,6 +86,7 @@ export const CHECKOUT_TEXT = {
     items: '购买内容',
     quantity: '数量',
     orderDiscounts: '订单优惠',
+    orderShare: '分摊的订单优惠',
     total: '合计',
     saved: '共优惠',
     settlement: '商户结算金额',
@@ -189,7 +191,7 @@ function itemRows(view: CheckoutView, lang: CheckoutLanguage): string {
         .join('');
       const share =
         orderDiscounted && item.paidAmount !== item.lineAmount
-          ? `<li class="share">${escapeHtml(text.orderDiscounts)}<span>−${money(item.lineAmount - item.paidAmount, view.currency)}</span></li>`
+          ? `<li class="share">${escapeHtml(text.orderShare)}<span>−${money(item.lineAmount - item.paidAmount, view.currency)}</span></li>`
           : '';
       return `<li class="item" data-testid="item">
 <div class="item-head"><span class="kind kind-${item.kind}">${escapeHtml(text.kinds[item.kind])}</span><span class="title">${escapeHtml(item.title)}</span><span class="amount">${money(item.paidAmount, view.currency)}</span></div>
