@@ -4,6 +4,7 @@ import { ChannelRejectedError } from '../src/channels/types.js';
 import type { Models } from '../src/db/connect.js';
 import type { Logger } from '../src/logger.js';
 import type { PaymentChannel } from '../domain/payment.js';
+import type { Currency } from '../domain/money.js';
 import {
   actionsFor,
   BILL_UTC_OFFSET_MINUTES,
@@ -157,7 +158,8 @@ export function createReconciliationActivities({ models, channels, logger }: Rec
       const recent = await models.payments
         .find({ channel, updatedAt: { $gte: bounds.start } }, FACTS)
         .lean<PaymentFacts[]>();
-      const byId = new Map(recent.map((p) => [p._id, p]));
+      const carried = recent.filter((p) => adapter.billCarries?.(p.currency as Currency) ?? true);
+      const byId = new Map(carried.map((p) => [p._id, p]));
       const named = [...new Set(lines.map((l) => l.paymentId))].filter((id) => !byId.has(id));
       for (const [id, doc] of await paymentsById(named)) byId.set(id, doc);
       const refundNoOf = (refundId: string) => adapter.billRefundNoOf?.(refundId) ?? refundId;

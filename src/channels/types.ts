@@ -198,6 +198,12 @@ export interface ChannelAdapter {
    * `ChannelUnavailableError` when it cannot be reached. Channels without bills have none.
    */
   downloadBill?(date: string): Promise<ChannelBill>;
+  /**
+   * Whether the daily bill carries payments in `currency`; absent: every currency. Alipay's domestic
+   * bill carries yuan only (its cross-border trades are in a settlement file of their own), so a
+   * run leaves those payments out instead of reporting each as missing at the channel.
+   */
+  billCarries?(currency: Currency): boolean;
   /** A refund's number in the channel's bill, where it is not our refund id (UnionPay: the refund's `orderId`). */
   billRefundNoOf?(refundId: string): string;
   ackSuccess(): ChannelAck;

@@ -210,6 +210,8 @@ export function createAlipayAdapter(options: AlipayAdapterOptions): LocallyVerif
      * `alipay.data.dataservice.bill.downloadurl.query` for the day's trade bill, then the download
      * (unsigned: the short-lived URL is the credential) and the check of detail against summary.
      */
+    billCarries: (currency: Currency) => currency === ALIPAY_ACCOUNT_CURRENCY,
+
     async downloadBill(date: string): Promise<ChannelBill> {
       const method = 'alipay.data.dataservice.bill.downloadurl.query';
       const { response } = await call(method, { bill_type: 'trade', bill_date: date });

@@ -13,8 +13,8 @@ import { parseAlipayTime } from './protocol.js';
  *
  * Cross-border trades (跨境收单, priced in a foreign `trans_currency`) are not in this bill: Alipay
  * lists them in its separate cross-border settlement file, which this product does not read yet.
- * Until it does, a reconciliation run reports a paid cross-border payment as `missing_at_channel`
- * (and its refunds likewise), for staff to explain; nothing in such a payment stops the run.
+ * A reconciliation run of this bill leaves cross-border payments out (the adapter's `billCarries`):
+ * they are not reconciled until the settlement file is read.
  */
 export const ALIPAY_BILL_DETAIL_COLUMNS = [
   '支付宝交易号',
