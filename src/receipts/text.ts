@@ -25,7 +25,7 @@ const en = {
   lineDiscount: 'Discount',
   orderDiscounts: 'Order discounts',
   subtotal: 'Subtotal',
-  discountTotal: 'Discounts',
+  discountTotal: 'All discounts',
   total: 'Total paid',
   fxHeading: 'Currency conversion',
   fxRate: 'Exchange rate',

@@ -202,6 +202,33 @@ describe("the learner's receipt, in a real browser", () => {
     }
   });
 
+  it("shows a cross-border payment's locked exchange quote beside the total", async () => {
+    const body = buildPaymentRequest({
+      channel: 'card',
+      currency: 'USD',
+      items: [{ courseId: 'ml-201', title: 'Machine learning in practice', unitAmount: 4_900, quantity: 1 }],
+    });
+    const created = await stack.request('POST', '/v1/payments', body);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await payAtChannel(stack, created.body.paymentId);
+    const done = await waitForStatus(stack, created.body.paymentId, 'succeeded');
+    expect(done.fx).toMatchObject({ presentmentCurrency: 'USD', settlementCurrency: 'CNY' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    try {
+      const { page, status } = await openReceipt(context, `/receipts/${done.voucher.voucherId}`);
+      expect(status).toMatch(/^Signature verified with key /);
+      expect(await page.textContent('[data-testid="total"]')).toBe('USD 49.00');
+      expect(await page.textContent('[data-testid="fx"]')).toContain(`1 USD = ${done.fx.rate} CNY`);
+      const settled = (done.fx.settlementAmount / 100).toFixed(2);
+      expect(await page.textContent('[data-testid="fx-settlement"]')).toBe(`CNY ${settled}`);
+      expect(await page.textContent('[data-testid="channel"]')).toBe('Card');
+      await page.screenshot({ path: join(SCREENSHOTS, 'receipt-cross-border.png'), fullPage: true });
+      await page.close();
+    } finally {
+      await context.close();
+    }
+  });
+
   it('says clearly that the receipt of a refunded payment is void', async () => {
     const { voucherId } = await paidPayment({ refusedByPlatform: true });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
