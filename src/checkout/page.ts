@@ -27,8 +27,8 @@ export const CHECKOUT_TEXT = {
     orderShare: 'Share of the order discounts',
     total: 'Total',
     saved: 'You save',
-    settlement: 'Charged to the merchant as',
-    rate: 'at',
+    settlement: 'The merchant receives',
+    rate: 'locked for this payment',
     noscript: 'This page needs JavaScript to take the payment. Please turn it on, or pay with another browser.',
     notFoundTitle: 'This payment link is not valid',
     notFound: 'Check that you opened the whole link from the shop, or go back to the shop and start the payment again.',
@@ -90,7 +90,7 @@ export const CHECKOUT_TEXT = {
     total: '合计',
     saved: '共优惠',
     settlement: '商户结算金额',
-    rate: '汇率',
+    rate: '本单锁定汇率',
     noscript: '本页需要启用 JavaScript 才能付款。请启用后重试，或换一个浏览器。',
     notFoundTitle: '付款链接无效',
     notFound: '请确认打开的是商户提供的完整链接，或回到商户页面重新发起付款。',
@@ -238,7 +238,7 @@ export function checkoutPage(options: {
     .map((d) => `<li class="discount">${discountLabel(d)}<span>−${money(d.amount, state.currency)}</span></li>`)
     .join('');
   const fx = state.fx
-    ? `<p class="settlement" data-testid="settlement">${escapeHtml(text.settlement)} ${money(state.fx.settlementAmount, state.fx.settlementCurrency)} <span class="rate">(${escapeHtml(text.rate)} ${escapeHtml(state.fx.rate)})</span></p>`
+    ? `<p class="settlement" data-testid="settlement">${escapeHtml(text.settlement)} ${money(state.fx.settlementAmount, state.fx.settlementCurrency)} <span class="rate">(1 ${escapeHtml(state.currency)} = ${escapeHtml(state.fx.rate)} ${escapeHtml(state.fx.settlementCurrency)}, ${escapeHtml(text.rate)})</span></p>`
     : '';
   return `${head(lang, `${text.title} · ${state.merchantName}`, options.assets)}
 <body data-settings="${escapeHtml(JSON.stringify(settings))}">
