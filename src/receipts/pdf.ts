@@ -195,7 +195,7 @@ export function receiptPdf({ receipt, lang, verifyUrl, compress = true }: Receip
     .text(text.qrCaption, qrLeft - 10, top + qrSize + 4, { width: qrSize + 20, align: 'center' });
   const textWidth = width - qrSize - 20;
   doc.font('bold').fontSize(11).fillColor(INK).text(text.verifyHeading, left, top, { width: textWidth });
-  doc.font('regular').fontSize(9).fillColor(INK).text(text.verifyLead, { width: textWidth });
+  doc.font('regular').fontSize(9).fillColor(INK).text(text.pdfVerifyLead, { width: textWidth });
   doc.moveDown(0.4);
   doc.fillColor(MUTED).text(`${text.keyId}: ${receipt.keyId}`, { width: textWidth });
   doc.text(`${text.digest}: ${receipt.digest}`, { width: textWidth });

@@ -38,6 +38,8 @@ const en = {
   verifyHeading: 'Verify this receipt',
   verifyLead:
     'This receipt is an Ed25519-signed voucher. Your browser checks the signature against the published voucher keys.',
+  pdfVerifyLead:
+    'This receipt is an Ed25519-signed voucher. Scan the code or open the address below: the page checks the signature against the published voucher keys.',
   verifyPending: 'Checking the signature…',
   verifyOk: 'Signature verified with key',
   verifyFailed: 'Not verified:',
@@ -101,6 +103,7 @@ const zh: ReceiptText = {
   voidedAt: '作废时间',
   verifyHeading: '验证本收据',
   verifyLead: '本收据是一份 Ed25519 签名的凭证。浏览器会用公开的凭证公钥核验签名。',
+  pdfVerifyLead: '本收据是一份 Ed25519 签名的凭证。扫描二维码或打开下方地址，页面会用公开的凭证公钥核验签名。',
   verifyPending: '正在核验签名…',
   verifyOk: '签名已通过验证，公钥',
   verifyFailed: '验证未通过：',
