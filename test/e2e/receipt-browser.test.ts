@@ -283,6 +283,8 @@ describe("the learner's receipt, in a real browser", () => {
       const unknownId = `vch_${'a'.repeat(28)}`;
       const unknown = await fetch(`${stack.baseUrl}/receipts/${unknownId}`);
       expect(unknown.status).toBe(404);
+      // An error answers one request: no cache keeps it, unlike a receipt.
+      expect(unknown.headers.get('cache-control')).toBe('no-store');
       expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('voucher_not_found');
       expect(ids()).toContain(unknownId);
     } finally {
