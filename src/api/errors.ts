@@ -71,6 +71,7 @@ export const API_ERRORS = {
   unknown_parameter: { status: 422, type: 'validation_error' },
   missing_parameter: { status: 422, type: 'validation_error' },
   no_channel_available: { status: 422, type: 'validation_error' },
+  return_url_not_allowed: { status: 422, type: 'validation_error' },
   refund_exceeds_refundable: { status: 422, type: 'validation_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
   risk_blocked: { status: 403, type: 'permission_error' },
@@ -79,6 +80,7 @@ export const API_ERRORS = {
   request_timeout: { status: 503, type: 'service_unavailable_error' },
   codec_busy: { status: 503, type: 'service_unavailable_error' },
   channels_unavailable: { status: 503, type: 'service_unavailable_error' },
+  fx_rate_unavailable: { status: 503, type: 'service_unavailable_error' },
   idempotency_record_unreadable: { status: 503, type: 'service_unavailable_error' },
   sandbox_unavailable: { status: 503, type: 'service_unavailable_error', sandbox: true },
 } as const satisfies Record<string, { status: number; type: ApiErrorType; sandbox?: true }>;

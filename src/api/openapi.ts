@@ -101,7 +101,12 @@ export const ERROR_CODE_MEANINGS: Record<DocumentedErrorCode, string> = {
   invalid_parameter: 'A field (named in `param`) has a value the API refuses.',
   unknown_parameter: 'A field (named in `param`) is not one the route takes.',
   missing_parameter: 'A required field (named in `param`) is missing.',
-  no_channel_available: 'No enabled channel takes this amount and currency (or the preferred channel).',
+  no_channel_available:
+    'No enabled channel takes this amount and currency (or the preferred channel); the message lists the currencies, and their channels, that take this amount.',
+  return_url_not_allowed:
+    "The `returnUrl`'s origin is not one of the platform's configured return origins (`PLATFORM_RETURN_ORIGINS`).",
+  fx_rate_unavailable:
+    'No exchange quote could be locked for a payment outside the settlement currency (the rate source is down or stale); retry the same request later.',
   refund_exceeds_refundable: "The amount is more than the payment's refundable balance.",
   rate_limited: "Over the minute's request budget; retry after `Retry-After` seconds.",
   internal_error: 'Something went wrong on the API side; retry later with the same request.',
@@ -178,9 +183,43 @@ const timelineEntry = z.strictObject({
   detail: z.string().optional(),
 });
 
+const refundItems = z
+  .array(z.strictObject({ courseId: z.string(), amount: minorUnits }))
+  .describe('The items the refund returns, and how much of each.');
+const settlementAmount = minorUnits.describe(
+  'A cross-border payment’s refund in the settlement currency, at the sale’s locked quote (its cumulative share).',
+);
+
+const fxQuote = z
+  .strictObject({
+    rate: z.string().describe('Settlement major units per presentment major unit, a decimal string.'),
+    presentmentAmount: minorUnits,
+    presentmentCurrency: z.enum(CURRENCIES),
+    settlementAmount: minorUnits.describe('Converted at `rate`, rounded half to even at the minor unit.'),
+    settlementCurrency: z.enum(CURRENCIES),
+    quotedAt: instant,
+    source: z.string().describe('The rate source (`sandbox`, or the provider behind `FX_RATES_URL`).'),
+  })
+  .nullable()
+  .describe('The exchange quote locked at create time, when `currency` is not `SETTLEMENT_CURRENCY`; otherwise null.');
+
+const paymentAttempt = z.strictObject({
+  attempt: z.number().int().min(1),
+  channel: z.enum(PAYMENT_CHANNELS),
+  outcome: z
+    .enum(['declined', 'closed', 'succeeded'])
+    .describe(
+      '`declined`: the channel refused the try, nothing was charged, the payment stays payable; `closed`: the learner chose another method; `succeeded`: the charge.',
+    ),
+  at: instant,
+  reason: z.string().optional().describe('The channel’s words for a decline.'),
+});
+
 const refundSummaryFields = {
   refundId: z.string(),
   amount: minorUnits,
+  settlementAmount: settlementAmount.optional(),
+  items: refundItems.optional(),
   reason: z.string(),
   currency: z.string().optional(),
   requestedAt: instant.optional(),
@@ -200,7 +239,12 @@ const paymentFields = {
   channelTradeNo: z.string().nullable().describe('The trade number at the channel, once it has one.'),
   expiresAt: instant.describe('When the payment window ends.'),
   voucher: z.strictObject({ voucherId, digest }).nullable().describe('The voucher, once the payment succeeded.'),
-  payUrl: z.string().nullable().describe('The cashier link while the payment awaits payment.'),
+  payUrl: z
+    .string()
+    .nullable()
+    .describe('While the payment awaits payment: the hosted checkout, or the channel’s page (`checkout: "channel"`).'),
+  fx: fxQuote,
+  attempts: z.array(paymentAttempt).describe('The learner’s tries that ended: declines, closed orders, the charge.'),
   failureReason: z.string().nullable().describe('Why the payment failed or needs review.'),
   timeline: z.array(timelineEntry),
 };
@@ -232,8 +276,14 @@ const paymentCreatedSchema = z.strictObject({
   amount: minorUnits,
   currency: z.enum(CURRENCIES),
   channel: z.enum(PAYMENT_CHANNELS).nullable(),
-  payUrl: z.string().nullable().describe('Where the learner pays (the channel cashier), while awaiting payment.'),
+  payUrl: z
+    .string()
+    .nullable()
+    .describe(
+      'Where the learner pays, while awaiting payment: the hosted checkout (a signed link), or the channel’s page with `checkout: "channel"`.',
+    ),
   expiresAt: instant.describe('When the payment window ends.'),
+  fx: fxQuote,
 });
 
 const refundSchema = z.strictObject({
@@ -262,6 +312,8 @@ const refundSchema = z.strictObject({
     .optional(),
   failureReason: z.string().optional(),
   channelRefundId: z.string().optional(),
+  items: refundItems.optional(),
+  settlementAmount: settlementAmount.optional(),
 });
 
 const voucherSchema = z.strictObject({
@@ -674,8 +726,9 @@ const paymentCreatedExample = {
   amount: 19_900,
   currency: 'CNY',
   channel: 'alipay',
-  payUrl: `https://openapi.alipay.com/gateway.do?out_trade_no=${EX.paymentId}`,
+  payUrl: `https://pay.example.com/checkout/${EX.paymentId}?e=1796206500&t=Qm9vay1hbmQtbGVhcm4tVHlwZVNjcmlwdC0xMDEtbm93`,
   expiresAt: '2026-12-02T10:15:00.000Z',
+  fx: null,
 };
 
 const timelineExample = [
@@ -719,6 +772,8 @@ const paymentViewExample = {
     },
   ],
   payUrl: null,
+  fx: null,
+  attempts: [{ attempt: 1, channel: 'alipay', outcome: 'succeeded', at: '2026-12-02T10:03:41.510Z' }],
   failureReason: null,
   timeline: timelineExample,
 };
@@ -731,6 +786,7 @@ const canceledExample = {
   channelTradeNo: null,
   voucher: null,
   refunds: [],
+  attempts: [],
   timeline: [
     { at: '2026-12-02T10:00:00.120Z', event: 'channel.order_created', detail: 'alipay' },
     { at: '2026-12-02T10:01:30.000Z', event: 'channel.close', detail: 'alipay' },
@@ -1022,6 +1078,8 @@ function platformOperations(): Record<string, Record<string, JsonSchema>> {
           ...IDEMPOTENT,
           ...VALIDATION,
           'no_channel_available',
+          'return_url_not_allowed',
+          'fx_rate_unavailable',
           'order_conflict',
           'channels_unavailable',
           'risk_blocked',

@@ -103,11 +103,15 @@ async function main(): Promise<void> {
         'Dashboard',
         `${apiUrl}/dashboard  (staff, in a browser: sign in with a staff token; it fills as payments are made)`,
       ],
+      [
+        'Checkout',
+        `${apiUrl}/checkout/<paymentId>?e=…&t=…  (learners, in a browser: each payment's payUrl; its receipt at ${apiUrl}/receipts/<voucherId>)`,
+      ],
       ...(config.SANDBOX_ENABLED
         ? ([
             [
               'Sandbox',
-              `${apiUrl}/sandbox/v1  (pay, outages, books, platform refusals; cashier pages behind each payUrl)`,
+              `${apiUrl}/sandbox/v1  (pay, outages, books, platform refusals, exchange rates; the channels' cashier pages)`,
             ],
             [
               'Sandbox process',

@@ -98,6 +98,7 @@ function openedPayment(view: PaymentView) {
     channel: view.channel,
     payUrl: view.payUrl,
     expiresAt: view.expiresAt,
+    fx: view.fx ?? null,
   };
 }
 
