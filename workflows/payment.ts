@@ -565,14 +565,17 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
      */
     const switchMethod = async (method: NonNullable<typeof state.methodRequest>): Promise<boolean> => {
       const leaving = chosen;
-      const paid = await confirmUnpaidAndClose(leaving);
-      if (paid !== null || state.paidNotice !== null) {
-        foundPaid = paid;
-        method.outcome = 'paid';
-        return true;
+      // A channel left by an earlier switch whose new order could not open is closed already.
+      if (!state.closedChannels.has(leaving)) {
+        const paid = await confirmUnpaidAndClose(leaving);
+        if (paid !== null || state.paidNotice !== null) {
+          foundPaid = paid;
+          method.outcome = 'paid';
+          return true;
+        }
+        state.closedChannels.add(leaving);
+        state.recordAttempt(leaving, 'closed', `the learner chose ${method.channel}`);
       }
-      state.closedChannels.add(leaving);
-      state.recordAttempt(leaving, 'closed', `the learner chose ${method.channel}`);
       state.payUrl = null;
       await openAtOneOf([method.channel]);
       if (state.channel === method.channel) {

@@ -92,7 +92,7 @@ export function createPaymentRequestSchema(limits: PaymentSchemaLimits) {
         ctx.addIssue({
           code: 'custom',
           path: line
-            ? ['items', Number(line[1]), 'discounts']
+            ? ['items', Number(line[1]), /too large/.test(line[2] ?? '') ? 'unitAmount' : 'discounts']
             : violation.startsWith('amount')
               ? ['amount']
               : ['discounts'],

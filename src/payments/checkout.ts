@@ -120,13 +120,14 @@ export function createCheckoutService({
    */
   function checkoutMethodsOf(doc: PaymentDocument): CheckoutMethod[] {
     const closed = new Set((doc.attempts ?? []).filter((a) => a.outcome === 'closed').map((a) => a.channel));
-    const current = doc.channel ?? undefined;
+    // After a switch whose new channel could not open, the channel left is closed: none is current.
+    const current = doc.channel && !closed.has(doc.channel) ? doc.channel : undefined;
     return rankChannels(channels, enabledChannels, {
       currency: doc.currency,
       amount: doc.amount,
       ...(current ? { preferred: current } : {}),
     })
-      .filter((channel) => !closed.has(channel) || channel === current)
+      .filter((channel) => !closed.has(channel))
       .map((channel) => ({ channel, current: channel === current }));
   }
 

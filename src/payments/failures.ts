@@ -107,6 +107,16 @@ export const returnUrlNotAllowed = (origin: string, anyConfigured: boolean) =>
     'returnUrl',
   );
 
+/** A payment whose settlement amount at the quoted rate would be too large to count: retrying cannot help. */
+export const amountNotConvertible = (why: string) =>
+  new ApiError(
+    422,
+    'validation_error',
+    'invalid_parameter',
+    `amount cannot be settled in the settlement currency: ${why}.`,
+    'amount',
+  );
+
 /** No exchange quote could be locked for a payment outside the settlement currency; safe to retry. */
 export const fxRateUnavailable = (why: string) =>
   new ApiError(

@@ -31,6 +31,7 @@ import {
   PaymentStatusKey,
 } from '../../workflows/search-attributes.js';
 import {
+  amountNotConvertible,
   fxRateUnavailable,
   noChannelAvailable,
   returnUrlNotAllowed,
@@ -213,6 +214,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       if (request.returnUrl !== undefined && !returnOrigins.has(new URL(request.returnUrl).origin)) {
         throw returnUrlNotAllowed(new URL(request.returnUrl).origin, returnOrigins.size > 0);
       }
+      const paymentId = await paymentIdOf(request.orderId);
       const acceptedAt = new Date();
       let fx: FxQuote | undefined;
       try {
@@ -223,10 +225,13 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           now: acceptedAt,
         });
       } catch (err) {
-        if (err instanceof RateUnavailableError || err instanceof RangeError) throw fxRateUnavailable(err.message);
-        throw err;
+        if (err instanceof RangeError) {
+          throw amountNotConvertible(err.message);
+        }
+        if (!(err instanceof RateUnavailableError)) throw err;
+        // A retried create of a payment that exists needs no quote: its workflow keeps the first one.
+        if (!(await models.payments.exists({ _id: paymentId }))) throw fxRateUnavailable(err.message);
       }
-      const paymentId = await paymentIdOf(request.orderId);
       addToLogContext({ paymentId });
       const fingerprint = requestFingerprint(request);
       let result: OpenPaymentResult;

@@ -317,7 +317,7 @@
     }, pollDelay);
   }
 
-  /** Server-sent events while they work; after three failures in a row, polling. */
+  /** Server-sent events while they work; after a fourth failure in a row, polling with backoff. */
   let streamFailures = 0;
   function follow() {
     if (typeof EventSource !== 'function') {
