@@ -7,6 +7,7 @@ import { checkoutLink, checkoutLinkKey } from '../../src/checkout/link.js';
 import { launchBrowser } from '../support/browser.js';
 import { channelBooks } from '../support/books.js';
 import { buildItem, buildPaymentRequest } from '../support/builders.js';
+import { recordHistory } from '../support/histories.js';
 import { platformEvents, waitForStatus } from '../support/payments.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
@@ -234,6 +235,7 @@ describe.concurrent('the hosted checkout, in a real browser', () => {
     await expect
       .poll(async () => (await platformEvents(stack, created.orderId)).map((e) => e.type).sort())
       .toEqual(['payment.attempt_failed', 'payment.succeeded']);
+    await recordHistory(stack.temporal.client, created.paymentId, 'declined-then-switched');
   });
 
   it('refuses a tampered or made-up link with a page that says so, without showing anything of the payment', async ({

@@ -37,6 +37,7 @@ describe('replaying committed workflow histories', () => {
       'webhook-failing-then-delivered',
       'channel-unreachable-requeried',
       'opened-after-retry',
+      'declined-then-switched',
     ]) {
       expect(names).toContain(path);
     }
@@ -106,6 +107,27 @@ describe('replaying committed workflow histories', () => {
         );
     expect(patches('succeeded-alipay.json')).toEqual(expect.arrayContaining(['risk-check', 'route-reasons']));
     expect(patches('succeeded-alipay.v5.json')).not.toContain('risk-check');
+  });
+
+  it('records a declined try and a method switch: the attempts patch, the sealed update, the card order closed before PayPal’s opened', () => {
+    const { events } = decodeHistory(
+      JSON.parse(readFileSync(join(HISTORIES_DIR, 'declined-then-switched.json'), 'utf8')) as RecordedHistory,
+    );
+    const updates = events
+      .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name)
+      .filter((name): name is string => typeof name === 'string');
+    expect(updates).toContain('choosePaymentMethod');
+    const steps = events
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+      .filter((name) => name === 'openChannelOrder' || name === 'closeChannelOrder' || name === 'notifyPlatform');
+    // Card opened; the decline's webhook; card closed, then PayPal opened; the success's webhook.
+    expect(steps).toEqual([
+      'openChannelOrder',
+      'notifyPlatform',
+      'closeChannelOrder',
+      'openChannelOrder',
+      'notifyPlatform',
+    ]);
   });
 
   it('records today’s expired payment asking the channel at its check-ins, then at the window’s end', () => {
