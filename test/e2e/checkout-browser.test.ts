@@ -34,7 +34,7 @@ async function create(overrides: Record<string, unknown>): Promise<Created> {
 }
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ env: { PLATFORM_RETURN_ORIGINS: 'https://shop.example' } });
   browser = await launchBrowser();
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
@@ -101,8 +101,15 @@ describe.concurrent('the hosted checkout, in a real browser', () => {
   it('shows a discounted bundle, switches from Alipay to WeChat Pay, and moves to success by itself when the QR code is paid (desktop, English)', async ({
     expect,
   }) => {
+    const elsewhere = await stack.request(
+      'POST',
+      '/v1/payments',
+      buildPaymentRequest({ returnUrl: 'https://phish.example/orders/1' }),
+    );
+    expect([elsewhere.status, elsewhere.body.error?.code]).toEqual([422, 'return_url_not_allowed']);
     const created = await create({
       channel: 'alipay',
+      returnUrl: 'https://shop.example/orders/ts-bundle',
       amount: 61_700,
       items: [
         buildItem({
@@ -171,6 +178,8 @@ describe.concurrent('the hosted checkout, in a real browser', () => {
       const done = await waitForStatus(stack, created.paymentId, 'succeeded');
       expect(await testid(page, 'receipt-link').getAttribute('href')).toBe(`/receipts/${done.voucher.voucherId}`);
       expect(await testid(page, 'result-succeeded').innerText()).toContain('You paid CNY 617.00 with WeChat Pay.');
+      expect(await testid(page, 'return-link').getAttribute('href')).toBe('https://shop.example/orders/ts-bundle');
+      expect(await testid(page, 'return-link').innerText()).toBe('Back to Knowledge Shop');
       await page.screenshot({ path: join(SCREENSHOTS, 'desktop-bundle-paid.png'), fullPage: true });
     } finally {
       await context.close();
