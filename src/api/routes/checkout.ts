@@ -180,6 +180,8 @@ export function checkoutRoutes({
       const state = link === 'payable' || link === 'result' ? await stateOf(req.params.paymentId, link) : undefined;
       if (!state) {
         const why = link === 'gone' ? 'gone' : 'invalid';
+        // A browser gets a page a learner can read; any other client the API's one error shape.
+        if (req.accepts(['json', 'html']) !== 'html') throw why === 'gone' ? linkExpired() : linkInvalid();
         res
           .status(why === 'gone' ? 410 : 404)
           .type('html')
