@@ -133,7 +133,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
    */
   const askChannel = async (on: PaymentChannel, why: string): Promise<ChannelTrade> => {
     const trade = await queryChannel(on);
-    const capture = trade.state === 'APPROVED' && state.cancelRequest === null && !state.cancelling;
+    const capture =
+      trade.state === 'APPROVED' && state.cancelRequest === null && !state.cancelling && !state.leavingMethod;
     return capture ? captureApproved(on, why) : trade;
   };
   const closeChannel = (on: PaymentChannel) =>
@@ -378,9 +379,18 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     await compensate(reason);
   };
 
+  /** The wait for a payment is over: a method choice waiting for the story is answered, later ones refused. */
+  const endMethodChoice = () => {
+    state.methodChoiceClosed = true;
+    const pending = state.methodRequest;
+    if (pending !== null && pending.outcome === undefined) {
+      pending.outcome = { refused: `payment ${paymentId} no longer takes another method: it is being decided` };
+    }
+  };
+
   /** Lets running handlers finish, then refunds a payment that arrived after the end. */
   const finish = async (): Promise<PaymentView> => {
-    await Promise.all(attemptWebhooks);
+    endMethodChoice();
     await condition(allHandlersFinished);
     const late = state.latePaidNotice;
     if (late && (state.status === 'expired' || state.status === 'canceled')) {
@@ -395,6 +405,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       });
       await condition(allHandlersFinished);
     }
+    // Declines told to the platform meanwhile are delivered (or given up) before the workflow ends.
+    await Promise.all(attemptWebhooks);
     return state.view();
   };
 
@@ -567,7 +579,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       const leaving = chosen;
       // A channel left by an earlier switch whose new order could not open is closed already.
       if (!state.closedChannels.has(leaving)) {
-        const paid = await confirmUnpaidAndClose(leaving);
+        state.leavingMethod = true;
+        const paid = await confirmUnpaidAndClose(leaving).finally(() => {
+          state.leavingMethod = false;
+        });
         if (paid !== null || state.paidNotice !== null) {
           foundPaid = paid;
           method.outcome = 'paid';
@@ -636,7 +651,21 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       if (trade.state === 'PAID') break;
       windowMs = Math.max(Date.parse(expiresAt) - Date.now(), 1);
     }
+    endMethodChoice();
     const notice = state.paidNotice;
+    if (notice !== null && notice.channel !== chosen) {
+      // Paid at the channel the learner was leaving while the chosen one's order opened: that new
+      // order is closed, and the charge is the channel's that took it.
+      const closed = await closeChannel(chosen);
+      state.note(
+        'channel.close',
+        closed === 'ALREADY_PAID'
+          ? `${chosen} was paid too, after ${notice.channel}: refund one of them (reconciliation shows both)`
+          : `${chosen}: the payment was made at ${notice.channel}`,
+      );
+      state.channel = notice.channel;
+      chosen = notice.channel;
+    }
     state.charge = notice
       ? {
           channelTradeNo: notice.channelTradeNo,

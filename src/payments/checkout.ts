@@ -20,6 +20,9 @@ import { choosePaymentMethodUpdate, type ChoosePaymentMethodArgs } from '../../w
 import { asApiError, methodUnavailable, paymentNotFound, workflowFailure } from './failures.js';
 import { PAYMENT_ID_PATTERN } from './identity.js';
 
+/** How long a method switch may take (closing one channel order, opening another) before the call gives up. */
+const CHOOSE_METHOD_DEADLINE_MS = 60_000;
+
 export interface CheckoutServiceDeps {
   client: Client;
   models: Models;
@@ -226,7 +229,10 @@ export function createCheckoutService({
       const message: Omit<ChoosePaymentMethodArgs, 'seal'> = { channel };
       const args: ChoosePaymentMethodArgs = { ...message, seal: sealer.seal('checkout-method', paymentId, message) };
       try {
-        await client.workflow.getHandle(paymentId).executeUpdate(choosePaymentMethodUpdate, { args: [args] });
+        // Bounded: a switch stuck behind a channel outage must not hold the request for ever.
+        await client.withDeadline(Date.now() + CHOOSE_METHOD_DEADLINE_MS, () =>
+          client.workflow.getHandle(paymentId).executeUpdate(choosePaymentMethodUpdate, { args: [args] }),
+        );
       } catch (err) {
         if (workflowFailure(err).kind === 'closed') {
           throw methodUnavailable('The payment has ended: no method can be chosen now.');

@@ -284,6 +284,34 @@ describe.concurrent('the hosted checkout, in a real browser', () => {
     expect((await checkoutState(created.payUrl)).channel).toBe('alipay');
   });
 
+  it('refuses a method chosen while the window’s end is being settled, at once, and the payment still ends', async ({
+    expect,
+  }) => {
+    const created = await create({ channel: 'unionpay', expiresInSeconds: 60 });
+    const hold = (enabled: boolean) =>
+      stack.request('POST', '/sandbox/v1/channels/unionpay/hold', { operations: ['query', 'close'], enabled });
+    // At the window's end the saga asks UnionPay before closing; held, that question waits.
+    expect((await hold(true)).status).toBe(200);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, Date.parse(created.expiresAt) - Date.now() + 3_000));
+      expect((await checkoutState(created.payUrl)).status).toBe('awaiting_payment');
+      const link = new URL(created.payUrl);
+      const started = Date.now();
+      const chosen = await fetch(new URL(`${link.pathname}/method${link.search}`, stack.baseUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'alipay' }),
+      });
+      expect(chosen.status).toBe(409);
+      expect(((await chosen.json()) as any).error.code).toBe('method_unavailable');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await hold(false);
+    }
+    const ended = await waitForStatus(stack, created.paymentId, 'expired', 60_000);
+    expect(ended.attempts).toEqual([]);
+  }, 150_000);
+
   it('counts down in Chinese and moves to expired by itself when the one-minute window ends (phone, 中文)', async ({
     expect,
   }) => {

@@ -241,7 +241,8 @@ export function installPaymentHandlers(state: PaymentState): void {
         if (!PAYMENT_CHANNELS.includes(args.channel)) {
           throw refusal(PaymentErrorCode.MethodUnavailable, `no such method: ${String(args.channel)}`);
         }
-        const payable = state.status === 'awaiting_payment' && !state.paidNotice && !state.cancelRequest;
+        const payable =
+          state.status === 'awaiting_payment' && !state.paidNotice && !state.cancelRequest && !state.methodChoiceClosed;
         if (!payable) {
           throw refusal(
             PaymentErrorCode.MethodUnavailable,

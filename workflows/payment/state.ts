@@ -134,6 +134,10 @@ export class PaymentState {
    * `outcome` says whether its order opened (`opened`), the payment turned out paid (`paid`), or why not.
    */
   methodRequest: { channel: PaymentChannel; outcome?: 'opened' | 'paid' | { refused: string } } | null = null;
+  /** The story no longer switches methods (the wait for a payment is over): a choice is refused. */
+  methodChoiceClosed = false;
+  /** A method switch is closing the order the learner left: an approval there is not captured. */
+  leavingMethod = false;
 
   readonly paymentId: string;
   readonly expiresAt: string;
