@@ -2061,7 +2061,8 @@ function checkoutOperations(): Record<string, Record<string, JsonSchema>> {
           "a QR code for WeChat Pay and Alipay or a button to the channel's page, a countdown to `e`, and the result " +
           `(success with the receipt link, a declined try, expiry). Payable until \`e\`; the result only for ${CHECKOUT_RESULT_DAYS} days ` +
           'after it. English or Chinese by `?lang=en|zh`, else by Accept-Language. A link that is not valid answers a ' +
-          'page saying so (404), an expired one 410. Served with `Content-Security-Policy` allowing only its own script, ' +
+          'browser (one asking for HTML first) a page saying so (404), an expired one 410; any other client gets ' +
+          '`checkout_link_invalid` or `checkout_link_expired`. Served with `Content-Security-Policy` allowing only its own script, ' +
           'style sheet, images and endpoints, `Referrer-Policy: no-referrer` and `Cache-Control: no-store`.',
         tag: 'Checkout',
         auth: 'none',
@@ -2105,7 +2106,7 @@ function checkoutOperations(): Record<string, Record<string, JsonSchema>> {
             },
           },
         },
-        errors: [...EVERY, ...PATH_PARAM, ...STORAGE],
+        errors: [...EVERY, ...PATH_PARAM, ...STORAGE, ...LINK],
       }),
     },
     '/checkout/{paymentId}/state': {
