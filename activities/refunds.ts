@@ -4,6 +4,7 @@ import type { FieldCipher } from '../src/crypto/field-cipher.js';
 import type { StatsRollups } from '../src/stats/rollups.js';
 import type { WorkerMetrics } from '../src/worker/metrics.js';
 import type { Models } from '../src/db/connect.js';
+import { fxQuoteOf } from '../src/db/models/payment.js';
 import type { MessageSealer, SealedMessageKind, StaffTicket } from '../src/temporal/message-seal.js';
 import { recordAudit } from '../src/staff/audit.js';
 import type { Currency } from '../domain/money.js';
@@ -161,6 +162,7 @@ export function createRefundActivities({
         };
       }
       const succeeded = doc.timeline.find((t) => t.event === 'payment.succeeded');
+      const fx = fxQuoteOf(doc);
       return {
         found: true,
         orderId: doc.orderId,
@@ -170,19 +172,7 @@ export function createRefundActivities({
         capturedAmount: doc.amount,
         succeededAt: succeeded ? succeeded.at.toISOString() : null,
         paidByCourse: paidByCourseOf(doc.items, doc.discounts ?? []),
-        ...(doc.fx
-          ? {
-              fx: {
-                rate: doc.fx.rate,
-                presentmentAmount: doc.fx.presentmentAmount,
-                presentmentCurrency: doc.fx.presentmentCurrency,
-                settlementAmount: doc.fx.settlementAmount,
-                settlementCurrency: doc.fx.settlementCurrency,
-                quotedAt: doc.fx.quotedAt,
-                source: doc.fx.source,
-              },
-            }
-          : {}),
+        ...(fx ? { fx } : {}),
         refunds: doc.refunds.map((r) =>
           refundFromEntry(paymentId, doc.currency, r as unknown as Record<string, unknown>),
         ),

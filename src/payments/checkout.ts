@@ -4,7 +4,7 @@ import { rankChannels } from '../channels/routing.js';
 import type { ChannelAdapter } from '../channels/types.js';
 import type { Config } from '../config.js';
 import type { Models } from '../db/connect.js';
-import type { PaymentDocument } from '../db/models/payment.js';
+import { attemptsOf, fxQuoteOf, type PaymentDocument } from '../db/models/payment.js';
 import type { MessageSealer } from '../temporal/message-seal.js';
 import type { Currency } from '../../domain/money.js';
 import type {
@@ -161,26 +161,9 @@ export function createCheckoutService({
       })),
       discounts: orderDiscounts,
       totalDiscount: totalDiscount(lines, orderDiscounts),
-      fx:
-        doc.fx && doc.fx.settlementCurrency !== doc.fx.presentmentCurrency
-          ? {
-              rate: doc.fx.rate,
-              presentmentAmount: doc.fx.presentmentAmount,
-              presentmentCurrency: doc.fx.presentmentCurrency,
-              settlementAmount: doc.fx.settlementAmount,
-              settlementCurrency: doc.fx.settlementCurrency,
-              quotedAt: doc.fx.quotedAt,
-              source: doc.fx.source,
-            }
-          : null,
+      fx: fxQuoteOf(doc),
       expiresAt: doc.expiresAt.toISOString(),
-      attempts: (doc.attempts ?? []).map((a) => ({
-        attempt: a.attempt,
-        channel: a.channel,
-        outcome: a.outcome as PaymentAttempt['outcome'],
-        at: a.at,
-        ...(a.reason ? { reason: a.reason } : {}),
-      })),
+      attempts: attemptsOf(doc),
       channel,
       methods: payable ? checkoutMethodsOf(doc) : [],
       pay:

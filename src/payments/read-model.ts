@@ -1,7 +1,7 @@
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Models } from '../db/connect.js';
-import type { PaymentDocument } from '../db/models/payment.js';
-import type { PaymentAttempt, PaymentView, RefundSummary } from '../../domain/payment.js';
+import { attemptsOf, fxQuoteOf, type PaymentDocument } from '../db/models/payment.js';
+import type { PaymentView, RefundSummary } from '../../domain/payment.js';
 import { heldAmount, refundedAmount } from '../../domain/refunds.js';
 import { paymentNotFound } from './failures.js';
 import { PAYMENT_ID_PATTERN } from './identity.js';
@@ -53,24 +53,8 @@ export function viewFromDocument(doc: PaymentDocument, fieldCipher: FieldCipher)
         : {}),
     })),
     payUrl: doc.status === 'awaiting_payment' ? (doc.payUrl ?? null) : null,
-    fx: doc.fx
-      ? {
-          rate: doc.fx.rate,
-          presentmentAmount: doc.fx.presentmentAmount,
-          presentmentCurrency: doc.fx.presentmentCurrency,
-          settlementAmount: doc.fx.settlementAmount,
-          settlementCurrency: doc.fx.settlementCurrency,
-          quotedAt: doc.fx.quotedAt,
-          source: doc.fx.source,
-        }
-      : null,
-    attempts: (doc.attempts ?? []).map((a) => ({
-      attempt: a.attempt,
-      channel: a.channel,
-      outcome: a.outcome as PaymentAttempt['outcome'],
-      at: a.at,
-      ...(a.reason ? { reason: a.reason } : {}),
-    })),
+    fx: fxQuoteOf(doc),
+    attempts: attemptsOf(doc),
     failureReason: doc.failureReason ? fieldCipher.decryptOrPlain(doc.failureReason) : null,
     timeline: doc.timeline.map((t) => ({
       at: t.at.toISOString(),

@@ -1,7 +1,13 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 import { modelOn } from './model-on.js';
 import { CURRENCIES } from '../../../domain/money.js';
-import { ITEM_KINDS, PAYMENT_CHANNELS, PAYMENT_STATUSES } from '../../../domain/payment.js';
+import {
+  ITEM_KINDS,
+  PAYMENT_CHANNELS,
+  PAYMENT_STATUSES,
+  type FxQuote,
+  type PaymentAttempt,
+} from '../../../domain/payment.js';
 
 const discountSchema = new Schema(
   {
@@ -133,6 +139,32 @@ paymentSchema.index({ status: 1, updatedAt: 1 });
 
 export type PaymentDocument = InferSchemaType<typeof paymentSchema>;
 export type PaymentModel = Model<PaymentDocument>;
+
+/** The locked exchange quote a payment document holds, in the domain's shape; null when it has none. */
+export function fxQuoteOf(doc: Pick<PaymentDocument, 'fx'>): FxQuote | null {
+  const { fx } = doc;
+  if (!fx) return null;
+  return {
+    rate: fx.rate,
+    presentmentAmount: fx.presentmentAmount,
+    presentmentCurrency: fx.presentmentCurrency,
+    settlementAmount: fx.settlementAmount,
+    settlementCurrency: fx.settlementCurrency,
+    quotedAt: fx.quotedAt,
+    source: fx.source,
+  };
+}
+
+/** The learner's tries a payment document holds, in the domain's shape. */
+export function attemptsOf(doc: Pick<PaymentDocument, 'attempts'>): PaymentAttempt[] {
+  return (doc.attempts ?? []).map((a) => ({
+    attempt: a.attempt,
+    channel: a.channel,
+    outcome: a.outcome as PaymentAttempt['outcome'],
+    at: a.at,
+    ...(a.reason ? { reason: a.reason } : {}),
+  }));
+}
 
 export function paymentModel(connection: Connection): PaymentModel {
   return modelOn<PaymentModel>(connection, 'Payment', paymentSchema);
